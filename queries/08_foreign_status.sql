@@ -1,0 +1,44 @@
+-- Purpose: each CIP customer's foreign determination, verification and reseller. The rule treats a
+--          customer as foreign until shown otherwise: an account is US only if the customer is a US
+--          person and every beneficial owner is in the US (an owner with no country, or an owner
+--          record quarantined for bad data, counts as foreign).
+-- Inputs:  customers, beneficial_owners, quarantined_owner_accounts, resellers
+-- Output:  foreign_status(account_id, us_person, country, verification_status, verification_method,
+--          verified_at, reseller_id, reseller_name, reseller_country, reseller_cip_on_file,
+--          reseller_known, beneficial_owners, foreign_beneficial_owners, foreign_basis)
+WITH owners AS (
+    SELECT
+        account_id,
+        COUNT(*) AS beneficial_owners,
+        SUM(CASE WHEN country IS NULL OR country <> 'US' THEN 1 ELSE 0 END) AS foreign_beneficial_owners
+    FROM beneficial_owners
+    GROUP BY account_id
+),
+doubtful AS (
+    SELECT DISTINCT account_id FROM quarantined_owner_accounts
+)
+SELECT
+    c.account_id,
+    c.us_person,
+    c.country,
+    c.verification_status,
+    c.verification_method,
+    c.verified_at,
+    c.reseller_id,
+    r.name AS reseller_name,
+    r.country AS reseller_country,
+    r.cip_on_file AS reseller_cip_on_file,
+    r.reseller_id IS NOT NULL AS reseller_known,
+    COALESCE(o.beneficial_owners, 0) AS beneficial_owners,
+    COALESCE(o.foreign_beneficial_owners, 0) AS foreign_beneficial_owners,
+    CASE
+        WHEN c.us_person = 'foreign' THEN 'customer_foreign'
+        WHEN c.us_person <> 'us' THEN 'customer_status_unknown'
+        WHEN q.account_id IS NOT NULL THEN 'owner_record_quarantined'
+        WHEN COALESCE(o.foreign_beneficial_owners, 0) > 0 THEN 'foreign_beneficial_owner'
+        ELSE 'us_customer_and_owners'
+    END AS foreign_basis
+FROM customers AS c
+LEFT JOIN owners AS o ON c.account_id = o.account_id
+LEFT JOIN resellers AS r ON c.reseller_id = r.reseller_id
+LEFT JOIN doubtful AS q ON c.account_id = q.account_id

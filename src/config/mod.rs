@@ -1,0 +1,165 @@
+//! The configuration file (`cipwatch.toml`) and the rule profiles. Both are read strictly
+//! (`deny_unknown_fields`): a misspelt key is an error that names it, never a silent default.
+
+pub mod profile;
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The sample configuration, embedded so that a run with no `--config` and no `./cipwatch.toml`
+/// reads `data-samples/` and writes `out/`.
+pub const DEFAULT_CONFIG: &str = include_str!("../../data-samples/cipwatch.toml");
+/// Folder the embedded default configuration's relative paths are resolved against.
+pub const DEFAULT_CONFIG_BASE: &str = "data-samples";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Embedded profile name (`nprm-2024`, `bis-702.7-2024`) or a path to a profile TOML file.
+    pub profile: String,
+    /// Profile keys overridden by this configuration (below `--params` and `--set` in precedence).
+    #[serde(default)]
+    pub overrides: toml::Table,
+    pub inputs: Inputs,
+    pub output: Output,
+    pub provider: Provider,
+    #[serde(default)]
+    pub billing: BillingOptions,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inputs {
+    pub billing: String,
+    pub telemetry: Option<String>,
+    pub customers: String,
+    pub beneficial_owners: String,
+    pub access_log: String,
+    pub resellers: String,
+    /// A folder holding `accelerators.csv` and `instance-types.csv`; the embedded catalog if absent.
+    pub catalog: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    pub dir: String,
+}
+
+/// The reporting provider's identity, printed in the manifest and the documents.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provider {
+    pub legal_name: String,
+    pub address: String,
+    pub cip_contact: String,
+    #[serde(default)]
+    pub contact_email: Option<String>,
+    #[serde(default)]
+    pub contact_phone: Option<String>,
+}
+
+/// How billing rows are read and accelerators identified.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingOptions {
+    /// Provider columns that may hold the instance type, tried in order after `SkuPriceDetails`.
+    #[serde(default = "default_instance_type_columns")]
+    pub instance_type_columns: Vec<String>,
+    /// Columns searched for a catalog instance-type name when no column names it outright.
+    #[serde(default = "default_text_columns")]
+    pub text_columns: Vec<String>,
+    /// A row whose text matches this (case-insensitive) but whose instance type is not in the
+    /// catalog is quarantined as an unrecognised accelerator rather than guessed.
+    #[serde(default = "default_hint_pattern")]
+    pub accelerator_hint_pattern: String,
+}
+
+impl Default for BillingOptions {
+    fn default() -> Self {
+        BillingOptions {
+            instance_type_columns: default_instance_type_columns(),
+            text_columns: default_text_columns(),
+            accelerator_hint_pattern: default_hint_pattern(),
+        }
+    }
+}
+
+fn default_instance_type_columns() -> Vec<String> {
+    ["x_InstanceType", "x_UsageType", "x_SkuMeterName"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn default_text_columns() -> Vec<String> {
+    ["SkuId", "SkuMeter", "ChargeDescription", "ResourceType"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn default_hint_pattern() -> String {
+    concat!(
+        r"\b(gpu|nvidia|tesla|tpu|accelerat|h100|h200|a100|b200|gb200|mi300|gaudi|trainium|inferentia)",
+        r"|\b(p[2-9][a-z]*|g[2-9][a-z]*|trn[0-9][a-z]*|inf[0-9][a-z]*|dl[0-9][a-z]*)(-[a-z0-9]+)?\.[a-z0-9]*large\b",
+        r"|\bBM\.GPU|\bVM\.GPU|\bStandard_N[CDV]"
+    )
+    .to_string()
+}
+
+/// Where the configuration came from, for the manifest and error messages.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    File(PathBuf),
+    Embedded,
+}
+
+impl ConfigSource {
+    pub fn describe(&self) -> String {
+        match self {
+            ConfigSource::File(p) => p.display().to_string(),
+            ConfigSource::Embedded => "embedded default (data-samples/cipwatch.toml)".to_string(),
+        }
+    }
+}
+
+/// Reads the configuration: the given file, else `./cipwatch.toml`, else the embedded default.
+/// Returns the parsed file, its source, its text and the folder its relative paths start from.
+pub fn load(explicit: Option<&Path>) -> Result<(ConfigFile, ConfigSource, String, PathBuf)> {
+    let (source, text, base) = match explicit {
+        Some(path) => (
+            ConfigSource::File(path.to_path_buf()),
+            read(path)?,
+            parent(path),
+        ),
+        None if Path::new("cipwatch.toml").is_file() => {
+            let path = Path::new("cipwatch.toml");
+            (
+                ConfigSource::File(path.to_path_buf()),
+                read(path)?,
+                PathBuf::from("."),
+            )
+        }
+        None => (
+            ConfigSource::Embedded,
+            DEFAULT_CONFIG.to_string(),
+            PathBuf::from(DEFAULT_CONFIG_BASE),
+        ),
+    };
+    let parsed: ConfigFile =
+        toml::from_str(&text).map_err(|e| Error::config(source.describe(), e.message()))?;
+    Ok((parsed, source, text, base))
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::config(path.display(), format!("cannot read: {e}")))
+}
+
+fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}

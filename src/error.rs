@@ -1,0 +1,121 @@
+//! Errors typed by who must act on them, so the binary can map each to its exit code and a scheduler
+//! can tell a bad invocation (2) from rejected input (3), missing reference data (4) and our own
+//! bugs (1). Input errors carry file, row and column so the person fixing the file can find the cell.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Exit code for success, whatever was flagged.
+pub const EXIT_OK: i32 = 0;
+/// Exit code for internal errors (a bug in cipwatch or its environment).
+pub const EXIT_INTERNAL: i32 = 1;
+/// Exit code for usage or configuration errors.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code for rejected input (missing file or column, unreadable file).
+pub const EXIT_INPUT: i32 = 3;
+/// Exit code for missing or stale reference data (catalog, registry age).
+pub const EXIT_REFERENCE: i32 = 4;
+
+/// Where in an input a problem is: file, and where known the row (1-based line for CSV) and column.
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub file: PathBuf,
+    pub row: Option<u64>,
+    pub column: Option<String>,
+}
+
+impl Location {
+    pub fn file(file: impl Into<PathBuf>) -> Self {
+        Location {
+            file: file.into(),
+            row: None,
+            column: None,
+        }
+    }
+    pub fn column(mut self, column: impl Into<String>) -> Self {
+        self.column = Some(column.into());
+        self
+    }
+    pub fn row(mut self, row: u64) -> Self {
+        self.row = Some(row);
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(row) = self.row {
+            write!(f, ", row {row}")?;
+        }
+        if let Some(column) = &self.column {
+            write!(f, ", column {column}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line or a parameter override is wrong.
+    #[error("usage: {0}")]
+    Usage(String),
+    /// The configuration, rule profile, query or template files are wrong.
+    #[error("config: {source_name}: {message}")]
+    Config {
+        source_name: String,
+        message: String,
+    },
+    /// An input file cannot be used at all.
+    #[error("input rejected: {location}: {message}")]
+    Input { location: Location, message: String },
+    /// The accelerator catalog or another piece of reference data lacks what the data needs.
+    #[error("reference data: {0}")]
+    Reference(String),
+    /// A failure that is cipwatch's own fault or its environment's (disk full, a bug).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::Config { .. } => EXIT_USAGE,
+            Error::Input { .. } => EXIT_INPUT,
+            Error::Reference(_) => EXIT_REFERENCE,
+            Error::Internal(_) => EXIT_INTERNAL,
+        }
+    }
+
+    pub fn config(source_name: impl fmt::Display, message: impl fmt::Display) -> Self {
+        Error::Config {
+            source_name: source_name.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    pub fn input(location: Location, message: impl fmt::Display) -> Self {
+        Error::Input {
+            location,
+            message: message.to_string(),
+        }
+    }
+
+    /// Wraps an I/O or engine failure that happened while producing outputs.
+    pub fn internal(context: impl fmt::Display, err: impl fmt::Display) -> Self {
+        Error::Internal(format!("{context}: {err}"))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Attaches a context to Polars and I/O failures, which are internal unless a caller knows better.
+pub trait Context<T> {
+    fn or_internal(self, what: impl fmt::Display) -> Result<T>;
+}
+
+impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
+    fn or_internal(self, what: impl fmt::Display) -> Result<T> {
+        self.map_err(|e| Error::internal(what, e))
+    }
+}

@@ -1,0 +1,18 @@
+//! cipwatch: a batch pipeline that finds the foreign customers of a US IaaS provider whose
+//! accelerator use meets or approaches a rule profile's large-AI-training test, joins that with the
+//! Customer Identification Program registry, and publishes the tables and manifest counsel and
+//! analysts work from. Stages: `plan` → `sources` → `transforms` → `sinks` → `publish`.
+
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod manifest;
+pub mod pii;
+pub mod pipeline;
+pub mod plan;
+pub mod publish;
+pub mod quarantine;
+pub mod sinks;
+pub mod sources;
+pub mod transforms;

@@ -1,0 +1,494 @@
+//! The run, stage by stage: catalog → sources (billing, telemetry, CIP registry) → quarantine split
+//! → as-of date → accelerator identification → analytic queries → output tables → manifest →
+//! publish. `validate` runs the same stages and stops before publishing, so whatever `validate`
+//! accepts, `run` accepts.
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use polars::sql::SQLContext;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::catalog::{self, Catalog};
+use crate::error::{Context, Error, Result};
+use crate::manifest;
+use crate::plan::Plan;
+use crate::publish::Staging;
+use crate::quarantine::{self, InputCount};
+use crate::sinks::tables;
+use crate::sources::{self, billing, registry, telemetry, Loaded, REASON, RULE};
+use crate::transforms::{self, identify::identify, RunValues};
+
+/// What a run found, for the summary line, the manifest and the tests.
+pub struct Outcome {
+    pub as_of: NaiveDate,
+    pub as_of_source: String,
+    pub counts: BTreeMap<String, InputCount>,
+    pub levels: BTreeMap<String, u64>,
+    /// Output tables by file stem (`flags`, `training_runs`, `quarantine/billing`, ...).
+    pub tables: Vec<(String, DataFrame)>,
+    pub run_id: String,
+    pub published: Option<PathBuf>,
+}
+
+impl Outcome {
+    pub fn summary_line(&self) -> String {
+        let levels: Vec<String> = ["REPORTABLE", "WATCH", "CIP_GAP", "CLEAR"]
+            .iter()
+            .map(|l| format!("{} {l}", self.levels.get(*l).copied().unwrap_or(0)))
+            .collect();
+        let quarantined: u64 = self.counts.values().map(|c| c.rows_quarantined).sum();
+        let accounts: u64 = self.levels.values().sum();
+        let mut line = format!(
+            "as-of {} ({}), run {}: {accounts} accounts with accelerator use: {}; {quarantined} input rows quarantined",
+            self.as_of,
+            self.as_of_source,
+            self.run_id,
+            levels.join(", ")
+        );
+        if let Some(dir) = &self.published {
+            line.push_str(&format!("; published {}", dir.display()));
+        }
+        line
+    }
+}
+
+/// Columns of the identified accelerator usage handed to the queries.
+const USAGE_COLUMNS: &[&str] = &[
+    "row_id",
+    "billing_account_id",
+    "sub_account_id",
+    "resource_id",
+    "availability_zone",
+    "region_id",
+    "start_s",
+    "end_s",
+    "day",
+    "instance_type",
+    "accelerator",
+    "accelerators",
+    "accelerator_hours",
+    "interconnect_gbps",
+    "peak_ops_per_s",
+    "peak_precision_used",
+    "charge_class",
+    "pricing_category",
+    "billed_cost",
+    "effective_cost",
+];
+
+/// Runs the pipeline; publishes the outputs when `publish` is set.
+pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
+    let p = &plan.profile.params;
+    let catalog = catalog::load(
+        plan.catalog_dir.as_deref(),
+        &p.peak_precision,
+        &p.peak_precision_fallback,
+    )?;
+    let mut counts = BTreeMap::new();
+    let mut tables_out: Vec<(String, DataFrame)> = Vec::new();
+
+    let bill = billing::load(plan.inputs.billing.clone(), &plan.billing)?;
+    let billed = BilledRows::collect(&bill, &catalog, &plan.billing.accelerator_hint_pattern)?;
+    let (as_of, as_of_source) = match plan.as_of {
+        Some(d) => (d, "--as-of".to_string()),
+        None => (
+            billed.latest_day()?,
+            "latest charge date in billing".to_string(),
+        ),
+    };
+    let run = RunValues {
+        as_of_day: epoch_day(as_of),
+        as_of_end_s: (epoch_day(as_of) as i64 + 1) * 86_400,
+    };
+    billed.check_reference()?;
+    counts.insert(
+        "billing".to_string(),
+        InputCount::from_quarantine(billed.rows_read, &billed.quarantined)?,
+    );
+    tables_out.push((
+        "quarantine/billing".into(),
+        quarantine::table(&bill, &billed.quarantined)?,
+    ));
+
+    let mut ctx = SQLContext::new();
+    ctx.register(
+        "accelerator_usage",
+        billed.usage_until(run.as_of_end_s)?.lazy(),
+    );
+    let telemetry_used = match plan.inputs.telemetry.is_empty() {
+        true => DataFrame::empty_with_schema(&telemetry_schema()),
+        false => {
+            let loaded = telemetry::load(plan.inputs.telemetry.clone())?;
+            let used = register_split(&loaded, &mut counts, &mut tables_out)?;
+            used.lazy()
+                .filter(col("start_s").lt(lit(run.as_of_end_s)))
+                .collect()
+                .or_internal("telemetry window")?
+        }
+    };
+    ctx.register("telemetry", telemetry_used.lazy());
+    let customers = registry::load_customers(plan.inputs.customers.clone())?;
+    ctx.register(
+        "customers",
+        register_split(&customers, &mut counts, &mut tables_out)?.lazy(),
+    );
+    let owners = registry::load_beneficial_owners(plan.inputs.beneficial_owners.clone())?;
+    let (owners_used, owners_quarantined) = quarantine::split(&owners)?;
+    counts.insert(
+        owners.name.into(),
+        InputCount::from_quarantine(
+            owners_used.height() as u64 + owners_quarantined.height() as u64,
+            &owners_quarantined,
+        )?,
+    );
+    tables_out.push((
+        format!("quarantine/{}", owners.name),
+        quarantine::table(&owners, &owners_quarantined)?,
+    ));
+    ctx.register("beneficial_owners", owners_used.lazy());
+    ctx.register(
+        "quarantined_owner_accounts",
+        owners_quarantined
+            .lazy()
+            .select([col("account_id")])
+            .filter(col("account_id").is_not_null()),
+    );
+    let access = registry::load_access_log(plan.inputs.access_log.clone())?;
+    register_split(&access, &mut counts, &mut tables_out)?;
+    let resellers = registry::load_resellers(plan.inputs.resellers.clone())?;
+    ctx.register(
+        "resellers",
+        register_split(&resellers, &mut counts, &mut tables_out)?.lazy(),
+    );
+    ctx.register("params", transforms::params_table(p, &run)?.lazy());
+
+    let results = transforms::run_all(&mut ctx, &plan.queries)?;
+    let result = |name: &str| {
+        results
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, df)| df.clone())
+            .ok_or_else(|| {
+                Error::config("queries", format!("no query produces the table '{name}'"))
+            })
+    };
+    let flags = present_flags(result("flags")?)?;
+    let runs = present_runs(result("training_runs")?)?;
+    let levels = count_levels(&flags)?;
+    tables_out.insert(0, ("training_runs".into(), runs));
+    tables_out.insert(0, ("flags".into(), flags));
+
+    let mut outcome = Outcome {
+        as_of,
+        as_of_source,
+        counts,
+        levels,
+        tables: tables_out,
+        run_id: String::new(),
+        published: None,
+    };
+    let mut doc = manifest::build(plan, &catalog, &outcome);
+    outcome.run_id = manifest::run_id(&doc);
+    doc["run_id"] = serde_json::Value::String(outcome.run_id.clone());
+    if publish {
+        outcome.published = Some(write(plan, &outcome, doc)?);
+    }
+    Ok(outcome)
+}
+
+/// Billing rows after identification: the quarantined ones and the identified accelerator rows.
+struct BilledRows {
+    rows_read: u64,
+    latest_day: Option<i32>,
+    quarantined: DataFrame,
+    accelerator: DataFrame,
+}
+
+impl BilledRows {
+    /// Two passes over the billing files: one counting rows and finding the latest usable charge
+    /// day, one keeping only quarantined and accelerator rows (a small minority of a real export).
+    fn collect(bill: &Loaded, catalog: &Catalog, hint: &str) -> Result<BilledRows> {
+        let rows = identify(bill.rows.clone(), catalog, hint).with_row_index("row_id", None);
+        let stats = rows
+            .clone()
+            .select([
+                len().cast(DataType::UInt64).alias("read"),
+                col("day")
+                    .filter(col(RULE).is_null())
+                    .max()
+                    .alias("latest_day"),
+            ])
+            .collect()
+            .map_err(|e| input_error(bill, e))?;
+        let kept = rows
+            .filter(col(RULE).is_not_null().or(col("is_accelerator")))
+            .collect()
+            .map_err(|e| input_error(bill, e))?;
+        let quarantined = kept
+            .clone()
+            .lazy()
+            .filter(col(RULE).is_not_null())
+            .collect()
+            .or_internal("billing quarantine")?;
+        let accelerator = kept
+            .lazy()
+            .filter(col(RULE).is_null())
+            .drop(by_name([RULE, REASON], true, false))
+            .collect()
+            .or_internal("billing usage")?;
+        let scalar = |name: &str| {
+            stats
+                .column(name)
+                .ok()
+                .and_then(|c| c.get(0).ok())
+                .map(|v| v.into_static())
+        };
+        Ok(BilledRows {
+            rows_read: scalar("read").and_then(|v| v.extract::<u64>()).unwrap_or(0),
+            latest_day: scalar("latest_day").and_then(|v| v.extract::<i32>()),
+            quarantined,
+            accelerator,
+        })
+    }
+
+    fn latest_day(&self) -> Result<NaiveDate> {
+        let day = self.latest_day.ok_or_else(|| {
+            Error::input(
+                crate::error::Location::file("billing"),
+                "no usable billing row, so no as-of date can be taken from the data (give --as-of or fix the input)",
+            )
+        })?;
+        Ok(NaiveDate::from_num_days_from_ce_opt(day + 719_163).expect("epoch day in range"))
+    }
+
+    /// Fails closed when an identified accelerator has no peak figure at the profile's precision.
+    fn check_reference(&self) -> Result<()> {
+        let missing = self
+            .accelerator
+            .clone()
+            .lazy()
+            .filter(col("peak_ops_per_s").is_null())
+            .select([col("instance_type"), col("accelerator")])
+            .unique_stable(None, UniqueKeepStrategy::First)
+            .collect()
+            .or_internal("catalog check")?;
+        if missing.height() == 0 {
+            return Ok(());
+        }
+        let list: Vec<String> = (0..missing.height())
+            .map(|i| {
+                let get = |c: &str| {
+                    missing
+                        .column(c)
+                        .ok()
+                        .and_then(|s| s.str().ok().and_then(|s| s.get(i).map(String::from)))
+                };
+                format!(
+                    "{} ({})",
+                    get("instance_type").unwrap_or_default(),
+                    get("accelerator").unwrap_or_default()
+                )
+            })
+            .collect();
+        Err(Error::Reference(format!(
+            "the catalog has no peak op/s at the profile's precision for accelerators seen in billing: {}",
+            list.join(", ")
+        )))
+    }
+
+    fn usage_until(&self, end_s: i64) -> Result<DataFrame> {
+        self.accelerator
+            .clone()
+            .lazy()
+            .filter(col("start_s").lt(lit(end_s)))
+            .select(USAGE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
+            .with_column(col("row_id").cast(DataType::Int64))
+            .collect()
+            .or_internal("accelerator usage")
+    }
+}
+
+fn input_error(bill: &Loaded, e: PolarsError) -> Error {
+    let files: Vec<String> = bill.files.iter().map(|f| f.display.clone()).collect();
+    Error::input(crate::error::Location::file(files.join(", ")), e)
+}
+
+/// Splits a small input, records its counts and quarantine table, and returns the used rows.
+fn register_split(
+    loaded: &Loaded,
+    counts: &mut BTreeMap<String, InputCount>,
+    tables_out: &mut Vec<(String, DataFrame)>,
+) -> Result<DataFrame> {
+    let (used, quarantined) = quarantine::split(loaded)?;
+    let read = (used.height() + quarantined.height()) as u64;
+    counts.insert(
+        loaded.name.to_string(),
+        InputCount::from_quarantine(read, &quarantined)?,
+    );
+    tables_out.push((
+        format!("quarantine/{}", loaded.name),
+        quarantine::table(loaded, &quarantined)?,
+    ));
+    Ok(used)
+}
+
+fn telemetry_schema() -> Schema {
+    Schema::from_iter([
+        Field::new("_row".into(), DataType::Int64),
+        Field::new("resource_id".into(), DataType::String),
+        Field::new("billing_account_id".into(), DataType::String),
+        Field::new("start_s".into(), DataType::Int64),
+        Field::new("end_s".into(), DataType::Int64),
+        Field::new("instance_type".into(), DataType::String),
+        Field::new("accelerator_count".into(), DataType::Float64),
+        Field::new("avg_utilization".into(), DataType::Float64),
+        Field::new("availability_zone".into(), DataType::String),
+        Field::new("cluster_id".into(), DataType::String),
+        Field::new(sources::SOURCE_FILE.into(), DataType::String),
+    ])
+}
+
+fn epoch_day(d: NaiveDate) -> i32 {
+    d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
+        .num_days() as i32
+}
+
+fn as_date(name: &str) -> Expr {
+    col(name)
+        .cast(DataType::Int32)
+        .cast(DataType::Date)
+        .alias(name.replace("_day", "_date"))
+}
+
+fn as_timestamp(name: &str, alias: &str) -> Expr {
+    (col(name).cast(DataType::Int64) * lit(1_000_000i64))
+        .cast(sources::columns::ts_type())
+        .alias(alias)
+}
+
+/// Flags with dates and timestamps in calendar form, the columns first, sorted by account.
+fn present_flags(flags: DataFrame) -> Result<DataFrame> {
+    let first = [
+        "account_id",
+        "is_foreign",
+        "foreign_basis",
+        "cip_status",
+        "reseller_id",
+        "accelerator_hours",
+        "est_ops",
+        "upper_ops",
+        "peak_colocated_ops_per_s",
+        "max_interconnect_gbps",
+        "level",
+        "reasons",
+    ];
+    let mut exprs: Vec<Expr> = first.iter().map(|c| col(*c)).collect();
+    exprs.extend([
+        as_date("knowledge_day"),
+        as_date("report_due_day"),
+        as_date("projected_crossing_day"),
+    ]);
+    let skip = [
+        "knowledge_day",
+        "report_due_day",
+        "projected_crossing_day",
+        "first_usage_s",
+        "last_usage_s",
+    ];
+    let rest: Vec<String> = flags
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .filter(|c| !first.contains(&c.as_str()) && !skip.contains(&c.as_str()))
+        .collect();
+    exprs.extend(rest.iter().map(|c| col(c.as_str())));
+    exprs.extend([
+        as_timestamp("first_usage_s", "first_usage"),
+        as_timestamp("last_usage_s", "last_usage"),
+    ]);
+    let df = flags
+        .lazy()
+        .select(exprs)
+        .sort(["account_id"], Default::default())
+        .collect()
+        .or_internal("flags table")?;
+    tables::stable(df)
+}
+
+fn present_runs(runs: DataFrame) -> Result<DataFrame> {
+    let df = runs
+        .lazy()
+        .sort(
+            ["billing_account_id", "colocation_group", "run_seq"],
+            Default::default(),
+        )
+        .select([
+            col("billing_account_id").alias("account_id"),
+            col("colocation_group"),
+            col("run_seq").cast(DataType::Int64).alias("run"),
+            as_timestamp("run_start_s", "start"),
+            as_timestamp("run_end_s", "end"),
+            col("ongoing"),
+            col("training_like"),
+            col("duration_hours"),
+            col("accelerators"),
+            col("instance_types"),
+            col("peak_accelerators"),
+            col("peak_ops_per_s"),
+            col("max_interconnect_gbps"),
+            col("accelerator_hours"),
+            col("est_ops"),
+            col("upper_ops"),
+        ])
+        .collect()
+        .or_internal("training runs table")?;
+    tables::stable(df)
+}
+
+fn count_levels(flags: &DataFrame) -> Result<BTreeMap<String, u64>> {
+    let mut levels = BTreeMap::new();
+    let col = flags
+        .column("level")
+        .and_then(|c| c.str().cloned())
+        .or_internal("levels")?;
+    for level in col.iter().flatten() {
+        *levels.entry(level.to_string()).or_insert(0) += 1;
+    }
+    Ok(levels)
+}
+
+/// Writes every table (CSV and Parquet) and the manifest into staging, then publishes.
+fn write(plan: &Plan, outcome: &Outcome, mut doc: serde_json::Value) -> Result<PathBuf> {
+    let staging = Staging::begin(&plan.output_dir, &outcome.as_of.to_string())?;
+    let mut expected = Vec::new();
+    let mut outputs = serde_json::Map::new();
+    for (stem, df) in &outcome.tables {
+        let formats: &[&str] = if stem.starts_with("quarantine/") {
+            &["csv"]
+        } else {
+            &["csv", "parquet"]
+        };
+        for ext in formats {
+            let rel = format!("{stem}.{ext}");
+            let path = staging.path(&rel)?;
+            match *ext {
+                "csv" => tables::write_csv(df, &path)?,
+                _ => tables::write_parquet(df, &path)?,
+            }
+            let sha = crate::sources::files::sha256_bytes(
+                &std::fs::read(&path).or_internal("hashing output")?,
+            );
+            outputs.insert(
+                rel.clone(),
+                serde_json::json!({ "rows": df.height(), "sha256": sha }),
+            );
+            expected.push(rel);
+        }
+    }
+    doc["outputs"] = serde_json::Value::Object(outputs);
+    let text = serde_json::to_string_pretty(&doc).or_internal("manifest")? + "\n";
+    tables::write_bytes(text.as_bytes(), &staging.path("manifest.json")?)?;
+    expected.push("manifest.json".into());
+    staging.commit(&expected)
+}

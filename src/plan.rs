@@ -1,0 +1,134 @@
+//! The plan: command-line flags, the configuration file, the rule profile and every override,
+//! turned into one validated, typed value before any data is read. Stages read the plan, never
+//! flags or files of their own, so a bad flag fails in milliseconds with exit code 2.
+
+use chrono::NaiveDate;
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, profile, BillingOptions, ConfigSource, Provider};
+use crate::error::{Error, Result};
+use crate::sources::files::{self, InputFile};
+use crate::transforms::queries::{self, QuerySet};
+
+/// What the user asked for, as parsed by the command line.
+#[derive(Debug, Clone, Default)]
+pub struct PlanArgs {
+    pub config: Option<PathBuf>,
+    pub as_of: Option<String>,
+    pub sets: Vec<String>,
+    pub params_file: Option<PathBuf>,
+    pub queries: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+}
+
+/// Every input, resolved to files and fingerprinted.
+pub struct PlannedInputs {
+    pub billing: Vec<InputFile>,
+    pub telemetry: Vec<InputFile>,
+    pub customers: Vec<InputFile>,
+    pub beneficial_owners: Vec<InputFile>,
+    pub access_log: Vec<InputFile>,
+    pub resellers: Vec<InputFile>,
+}
+
+pub struct Plan {
+    pub config_source: ConfigSource,
+    pub config_sha256: String,
+    pub inputs: PlannedInputs,
+    pub catalog_dir: Option<PathBuf>,
+    pub output_dir: PathBuf,
+    pub profile: profile::EffectiveProfile,
+    pub as_of: Option<NaiveDate>,
+    pub queries: QuerySet,
+    pub billing: BillingOptions,
+    pub provider: Provider,
+}
+
+pub fn build(args: &PlanArgs) -> Result<Plan> {
+    let (cfg, config_source, text, base) = config::load(args.config.as_deref())?;
+    let as_of = args.as_of.as_deref().map(parse_date).transpose()?;
+    let profile = resolve_profile(&cfg, &config_source, &base, args)?;
+    regex::Regex::new(&format!("(?i){}", cfg.billing.accelerator_hint_pattern)).map_err(|e| {
+        Error::config(
+            config_source.describe(),
+            format!("billing.accelerator_hint_pattern: {e}"),
+        )
+    })?;
+    let queries = queries::load(args.queries.as_deref())?;
+    let output_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| base.join(&cfg.output.dir));
+    let inputs = PlannedInputs {
+        billing: input(&base, &cfg.inputs.billing)?,
+        telemetry: match &cfg.inputs.telemetry {
+            Some(spec) => input(&base, spec)?,
+            None => Vec::new(),
+        },
+        customers: input(&base, &cfg.inputs.customers)?,
+        beneficial_owners: input(&base, &cfg.inputs.beneficial_owners)?,
+        access_log: input(&base, &cfg.inputs.access_log)?,
+        resellers: input(&base, &cfg.inputs.resellers)?,
+    };
+    let catalog_dir = cfg.inputs.catalog.as_ref().map(|c| base.join(c));
+    if let Some(dir) = &catalog_dir {
+        if !dir.is_dir() {
+            return Err(Error::Reference(format!(
+                "{}: catalog folder not found",
+                dir.display()
+            )));
+        }
+    }
+    Ok(Plan {
+        config_sha256: files::sha256_bytes(text.as_bytes()),
+        config_source,
+        inputs,
+        catalog_dir,
+        output_dir,
+        profile,
+        as_of,
+        queries,
+        billing: cfg.billing,
+        provider: cfg.provider,
+    })
+}
+
+fn resolve_profile(
+    cfg: &config::ConfigFile,
+    source: &ConfigSource,
+    base: &Path,
+    args: &PlanArgs,
+) -> Result<profile::EffectiveProfile> {
+    let (info, params) = profile::load(&cfg.profile, base)?;
+    let mut layers = vec![profile::Layer {
+        source: format!("config {}", source.describe()),
+        values: cfg.overrides.clone(),
+    }];
+    if let Some(path) = &args.params_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Usage(format!("--params {}: {e}", path.display())))?;
+        let values: toml::Table =
+            toml::from_str(&text).map_err(|e| Error::config(path.display(), e.message()))?;
+        layers.push(profile::Layer {
+            source: format!("params {}", path.display()),
+            values,
+        });
+    }
+    layers.push(profile::Layer {
+        source: "--set".into(),
+        values: profile::parse_sets(&args.sets)?,
+    });
+    profile::resolve(info, params, &layers)
+}
+
+fn input(base: &Path, spec: &str) -> Result<Vec<InputFile>> {
+    files::resolve(base, spec)?
+        .iter()
+        .map(|p| files::inspect(p, base))
+        .collect()
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| Error::Usage(format!("--as-of '{s}' is not a date (YYYY-MM-DD)")))
+}

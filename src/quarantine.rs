@@ -1,0 +1,187 @@
+//! Quarantine: splitting each input's canonical rows into used and quarantined ones, counting both
+//! (read = used + quarantined, per input and per rule), and writing every quarantined row with its
+//! file, row number, rule, reason and original values, recovered from the raw file so that what
+//! counsel or an engineer sees is exactly what the file said (payment and identity numbers masked).
+
+use polars::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use crate::error::{Context, Result};
+use crate::sources::files::InputFile;
+use crate::sources::{Loaded, REASON, ROW, RULE, SOURCE_FILE};
+
+/// Row counts of one input, for the manifest and the run summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputCount {
+    pub rows_read: u64,
+    pub rows_used: u64,
+    pub rows_quarantined: u64,
+    pub quarantined_by_rule: BTreeMap<String, u64>,
+}
+
+impl InputCount {
+    pub fn from_quarantine(rows_read: u64, quarantine: &DataFrame) -> Result<InputCount> {
+        let mut by_rule = BTreeMap::new();
+        if quarantine.height() > 0 {
+            let rules = quarantine
+                .column(RULE)
+                .and_then(|c| c.str().cloned())
+                .or_internal("quarantine rules")?;
+            for rule in rules.iter().flatten() {
+                *by_rule.entry(rule.to_string()).or_insert(0u64) += 1;
+            }
+        }
+        let q = quarantine.height() as u64;
+        Ok(InputCount {
+            rows_read,
+            rows_used: rows_read - q,
+            rows_quarantined: q,
+            quarantined_by_rule: by_rule,
+        })
+    }
+}
+
+/// Splits a small input completely: returns (used rows without the rule columns, quarantined rows).
+pub fn split(loaded: &Loaded) -> Result<(DataFrame, DataFrame)> {
+    let all = loaded
+        .rows
+        .clone()
+        .collect()
+        .or_internal(format!("reading {}", loaded.name))?;
+    let used = all
+        .clone()
+        .lazy()
+        .filter(col(RULE).is_null())
+        .drop(by_name([RULE, REASON], true, false))
+        .collect()
+        .or_internal(format!("splitting {}", loaded.name))?;
+    let quarantined = all
+        .lazy()
+        .filter(col(RULE).is_not_null())
+        .collect()
+        .or_internal(format!("splitting {}", loaded.name))?;
+    Ok((used, quarantined))
+}
+
+/// The `quarantine/<input>.csv` table: `source_file, row, rule, reason, original_values` (a JSON
+/// object of the raw cells, in file column order), sorted by file and row.
+pub fn table(loaded: &Loaded, quarantined: &DataFrame) -> Result<DataFrame> {
+    let keys = quarantined
+        .select([SOURCE_FILE, ROW, RULE, REASON])
+        .or_internal("quarantine keys")?;
+    let mut originals: Vec<DataFrame> = Vec::new();
+    for scan in &loaded.raw {
+        let rows = keys
+            .clone()
+            .lazy()
+            .filter(col(SOURCE_FILE).eq(lit(scan.file.display.clone())))
+            .select([col(ROW)])
+            .unique(None, UniqueKeepStrategy::First);
+        let raw = scan
+            .lf
+            .clone()
+            .join(rows, [col(ROW)], [col(ROW)], JoinArgs::new(JoinType::Inner))
+            .collect()
+            .or_internal(format!(
+                "re-reading quarantined rows of {}",
+                scan.file.display
+            ))?;
+        originals.push(as_json(&raw, &scan.file)?);
+    }
+    let originals = if originals.is_empty() {
+        DataFrame::empty_with_schema(&originals_schema())
+    } else {
+        concat(
+            originals.into_iter().map(|d| d.lazy()).collect::<Vec<_>>(),
+            UnionArgs::default(),
+        )
+        .and_then(|lf| lf.collect())
+        .or_internal("combining quarantine originals")?
+    };
+    keys.lazy()
+        .join(
+            originals.lazy(),
+            [col(SOURCE_FILE), col(ROW)],
+            [col(SOURCE_FILE), col(ROW)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .sort([SOURCE_FILE, ROW], Default::default())
+        .select([
+            col(SOURCE_FILE).alias("source_file"),
+            col(ROW).alias("row"),
+            col(RULE).alias("rule"),
+            col(REASON).alias("reason"),
+            col("original_values"),
+        ])
+        .collect()
+        .or_internal("quarantine table")
+}
+
+/// A raw cell as JSON, masked when the column holds a payment or identity number.
+fn cell(column: &str, value: &str) -> serde_json::Value {
+    if crate::pii::SENSITIVE_COLUMNS.contains(&column) {
+        serde_json::Value::String(crate::pii::mask(value))
+    } else {
+        serde_json::Value::String(value.to_string())
+    }
+}
+
+fn originals_schema() -> Schema {
+    Schema::from_iter([
+        Field::new(SOURCE_FILE.into(), DataType::String),
+        Field::new(ROW.into(), DataType::Int64),
+        Field::new("original_values".into(), DataType::String),
+    ])
+}
+
+/// Turns raw rows into (`_source_file`, `_row`, `original_values` JSON).
+fn as_json(raw: &DataFrame, file: &InputFile) -> Result<DataFrame> {
+    let names: Vec<String> = raw
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .filter(|n| n != ROW)
+        .collect();
+    let text = raw
+        .clone()
+        .lazy()
+        .select(
+            names
+                .iter()
+                .map(|n| col(n.as_str()).cast(DataType::String))
+                .collect::<Vec<_>>(),
+        )
+        .collect()
+        .or_internal("quarantine originals as text")?;
+    let columns: Vec<StringChunked> = names
+        .iter()
+        .map(|n| text.column(n).and_then(|c| c.str().cloned()))
+        .collect::<PolarsResult<_>>()
+        .or_internal("quarantine originals")?;
+    let json: Vec<String> = (0..raw.height())
+        .map(|i| {
+            let object: serde_json::Map<String, serde_json::Value> = names
+                .iter()
+                .zip(&columns)
+                .map(|(n, c)| {
+                    (
+                        n.clone(),
+                        c.get(i).map_or(serde_json::Value::Null, |v| cell(n, v)),
+                    )
+                })
+                .collect();
+            serde_json::Value::Object(object).to_string()
+        })
+        .collect();
+    let rows = raw.column(ROW).or_internal("quarantine rows")?.clone();
+    DataFrame::new(
+        raw.height(),
+        vec![
+            Column::new(SOURCE_FILE.into(), vec![file.display.clone(); raw.height()]),
+            rows.with_name(ROW.into()),
+            Column::new("original_values".into(), json),
+        ],
+    )
+    .or_internal("quarantine originals frame")
+}

@@ -1,0 +1,175 @@
+//! Tables as CSV and Parquet, written the same way every time: floats rounded to 12 significant
+//! digits (so that a parallel sum's last-bit wobble cannot change the bytes), timestamps as
+//! `YYYY-MM-DDTHH:MM:SSZ`, and CSV text cells that a spreadsheet would run as a formula
+//! (`= + - @`, tab, carriage return) prefixed with `'`. Numbers, and text that is a number, are
+//! left alone. Files are created readable by their owner only.
+
+use polars::prelude::*;
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Context, Result};
+
+/// Significant digits kept in float outputs.
+pub const SIG_DIGITS: i32 = 12;
+
+/// Rounds floats to `SIG_DIGITS` significant digits, for both CSV and Parquet. The rounding goes
+/// through decimal text, so the result is the double nearest the rounded decimal and prints as it.
+pub fn stable(mut df: DataFrame) -> Result<DataFrame> {
+    let floats: Vec<String> = df
+        .schema()
+        .iter()
+        .filter(|(_, dt)| matches!(dt, DataType::Float64 | DataType::Float32))
+        .map(|(n, _)| n.to_string())
+        .collect();
+    for name in floats {
+        let rounded = df
+            .column(&name)
+            .and_then(|c| c.cast(&DataType::Float64))
+            .and_then(|c| c.f64().map(|ca| ca.apply_values(round_sig)))
+            .or_internal("rounding output floats")?;
+        df.with_column(rounded.into_series().into())
+            .or_internal("rounding output floats")?;
+    }
+    Ok(df)
+}
+
+/// `x` rounded to `SIG_DIGITS` significant digits.
+pub fn round_sig(x: f64) -> f64 {
+    if !x.is_finite() {
+        return x;
+    }
+    format!("{:.*e}", (SIG_DIGITS - 1) as usize, x)
+        .parse()
+        .unwrap_or(x)
+}
+
+/// Text cells starting with a formula trigger get a leading `'`; numeric text does not.
+pub fn neutralise(df: DataFrame) -> Result<DataFrame> {
+    let exprs: Vec<Expr> = df
+        .schema()
+        .iter()
+        .map(|(name, dt)| match dt {
+            DataType::String => {
+                let c = col(name.clone());
+                let risky = c.clone().str().contains(lit(r"^[=+\-@\t\r]"), false);
+                let numeric = c.clone().cast(DataType::Float64).is_not_null();
+                when(risky.and(numeric.not()))
+                    .then(concat_str([lit("'"), c.clone()], "", false))
+                    .otherwise(c)
+                    .alias(name.clone())
+            }
+            _ => col(name.clone()),
+        })
+        .collect();
+    df.lazy()
+        .select(exprs)
+        .collect()
+        .or_internal("neutralising CSV text cells")
+}
+
+/// Creates (truncating) a file readable and writable by its owner only.
+pub fn create_private(path: &Path) -> Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).with_context_path(path)
+}
+
+trait WithPath<T> {
+    fn with_context_path(self, path: &Path) -> Result<T>;
+}
+
+impl<T> WithPath<T> for std::io::Result<T> {
+    fn with_context_path(self, path: &Path) -> Result<T> {
+        self.or_internal(format!("writing {}", path.display()))
+    }
+}
+
+/// Writes `df` as CSV (neutralised) to `path`.
+pub fn write_csv(df: &DataFrame, path: &Path) -> Result<()> {
+    let mut safe = neutralise(df.clone())?;
+    let mut file = create_private(path)?;
+    CsvWriter::new(&mut file)
+        .include_header(true)
+        .with_datetime_format(Some("%Y-%m-%dT%H:%M:%SZ".into()))
+        .with_date_format(Some("%Y-%m-%d".into()))
+        .finish(&mut safe)
+        .or_internal(format!("writing {}", path.display()))?;
+    file.flush().with_context_path(path)
+}
+
+/// Writes `df` as Parquet to `path`.
+pub fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
+    let mut df = df.clone();
+    let file = create_private(path)?;
+    ParquetWriter::new(file)
+        .finish(&mut df)
+        .or_internal(format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Writes bytes (a manifest, a marker) to `path`.
+pub fn write_bytes(bytes: &[u8], path: &Path) -> Result<()> {
+    let mut file = create_private(path)?;
+    file.write_all(bytes).with_context_path(path)?;
+    file.flush().with_context_path(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_are_not() {
+        let df = df!("t" => ["=HYPERLINK(\"x\")", "+1 call", "-5", "@SUM(A1)", "plain", "-1.5e3"], "n" => [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        let out = neutralise(df).unwrap();
+        let t: Vec<&str> = out
+            .column("t")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(
+            t,
+            [
+                "'=HYPERLINK(\"x\")",
+                "'+1 call",
+                "-5",
+                "'@SUM(A1)",
+                "plain",
+                "-1.5e3"
+            ]
+        );
+        assert_eq!(out.column("n").unwrap().f64().unwrap().get(0), Some(-1.0));
+    }
+
+    #[test]
+    fn rounding_is_to_the_nearest_short_decimal() {
+        assert_eq!(round_sig(1.5831999999999998e16), 1.5832e16);
+        assert_eq!(round_sig(0.1 + 0.2), 0.3);
+        assert_eq!(round_sig(-3.0), -3.0);
+    }
+
+    #[test]
+    fn private_files_are_not_world_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv");
+        write_bytes(b"x", &p).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+}

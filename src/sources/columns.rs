@@ -1,0 +1,283 @@
+//! Typed views of input columns, whatever their physical type: text from CSV is trimmed, blanks and
+//! `NULL` become null, numbers and timestamps are parsed leniently (a failed parse is null, and the
+//! caller turns "text present but parse null" into a quarantine rule). A column absent from a file
+//! reads as all null, so optional columns need no special cases downstream.
+
+use polars::prelude::*;
+
+/// Formats tried, in order, after `T` is replaced by a space and a `Z`/`+00:00` suffix removed.
+const TIMESTAMP_FORMATS: &[&str] = &[
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+];
+
+/// Microsecond, time-zone-naive UTC: the one timestamp type inside cipwatch.
+pub fn ts_type() -> DataType {
+    DataType::Datetime(TimeUnit::Microseconds, None)
+}
+
+/// Column views over one file's schema.
+pub struct Cols<'a> {
+    pub schema: &'a Schema,
+}
+
+impl<'a> Cols<'a> {
+    pub fn new(schema: &'a Schema) -> Self {
+        Cols { schema }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.schema.get(name).is_some()
+    }
+
+    /// Trimmed text; blank and `NULL` (any case) are null.
+    pub fn text(&self, name: &str) -> Expr {
+        match self.schema.get(name) {
+            None => lit(NULL).cast(DataType::String),
+            Some(_) => {
+                let t = col(name)
+                    .cast(DataType::String)
+                    .str()
+                    .strip_chars(lit(NULL));
+                when(
+                    t.clone()
+                        .eq(lit(""))
+                        .or(t.clone().str().to_uppercase().eq(lit("NULL"))),
+                )
+                .then(lit(NULL).cast(DataType::String))
+                .otherwise(t)
+            }
+        }
+    }
+
+    /// Lower-cased text, for enumerations written in mixed case (`Usage-based`, `Usage-Based`).
+    pub fn lower(&self, name: &str) -> Expr {
+        self.text(name).str().to_lowercase()
+    }
+
+    /// A number, or null where the cell is empty or not a number.
+    pub fn number(&self, name: &str) -> Expr {
+        match self.schema.get(name) {
+            Some(dt) if dt.is_primitive_numeric() => col(name).cast(DataType::Float64),
+            _ => self.text(name).cast(DataType::Float64),
+        }
+    }
+
+    /// True where the cell has text that is not a number.
+    pub fn bad_number(&self, name: &str) -> Expr {
+        self.text(name)
+            .is_not_null()
+            .and(self.number(name).is_null())
+    }
+
+    /// A UTC timestamp, or null where the cell is empty or not a timestamp.
+    pub fn timestamp(&self, name: &str) -> Expr {
+        match self.schema.get(name) {
+            Some(DataType::Datetime(_, None)) | Some(DataType::Date) => col(name).cast(ts_type()),
+            _ => {
+                let t = self
+                    .text(name)
+                    .str()
+                    .replace(lit("T"), lit(" "), true)
+                    .str()
+                    .strip_suffix(lit("Z"))
+                    .str()
+                    .strip_suffix(lit("+00:00"))
+                    .str()
+                    .strip_suffix(lit(" UTC"));
+                let attempts: Vec<Expr> = TIMESTAMP_FORMATS
+                    .iter()
+                    .map(|f| {
+                        let options = StrptimeOptions {
+                            format: Some((*f).into()),
+                            strict: false,
+                            exact: true,
+                            cache: true,
+                        };
+                        t.clone().str().to_datetime(
+                            Some(TimeUnit::Microseconds),
+                            None,
+                            options,
+                            lit("raise"),
+                        )
+                    })
+                    .collect();
+                coalesce(&attempts)
+            }
+        }
+    }
+
+    /// True where the cell has text that is not a timestamp.
+    pub fn bad_timestamp(&self, name: &str) -> Expr {
+        self.text(name)
+            .is_not_null()
+            .and(self.timestamp(name).is_null())
+    }
+
+    /// `"<what> '<value>'"`, for reasons that quote the offending cell.
+    pub fn quoted(&self, what: &str, name: &str) -> Expr {
+        concat_str(
+            [
+                lit(format!("{what} '")),
+                self.text(name).fill_null(lit("")),
+                lit("'"),
+            ],
+            "",
+            false,
+        )
+    }
+}
+
+/// Lower-cased `name` is one of `allowed` (null passes: emptiness is checked separately).
+pub fn one_of(c: &Cols, name: &str, allowed: &[&str]) -> Expr {
+    let v = c.lower(name);
+    let hit = allowed
+        .iter()
+        .map(|a| v.clone().eq(lit(*a)))
+        .reduce(|a, b| a.or(b))
+        .unwrap_or(lit(false));
+    v.is_null().or(hit)
+}
+
+/// A check that `name` is one of `allowed`, for `first_failure`.
+pub fn enum_check(c: &Cols, name: &str, allowed: &[&str]) -> (Expr, &'static str, Expr) {
+    (
+        one_of(c, name, allowed).not(),
+        "bad_value",
+        c.quoted(
+            &format!("{name} must be one of {}, got", allowed.join("|")),
+            name,
+        ),
+    )
+}
+
+/// A check that `name` holds an ISO 3166-1 alpha-2 code (null passes).
+pub fn country_check(c: &Cols, name: &str) -> (Expr, &'static str, Expr) {
+    let v = c.text(name).str().to_uppercase();
+    (
+        v.clone()
+            .is_not_null()
+            .and(v.str().contains(lit("^[A-Z]{2}$"), false).not()),
+        "bad_country",
+        c.quoted(&format!("{name} is not an ISO 3166-1 alpha-2 code:"), name),
+    )
+}
+
+/// Checks that a column is present and parses as a timestamp where present.
+pub fn timestamp_check(c: &Cols, name: &str) -> (Expr, &'static str, Expr) {
+    (
+        c.bad_timestamp(name),
+        "bad_timestamp",
+        c.quoted(&format!("{name} is not a timestamp:"), name),
+    )
+}
+
+/// A check that `name` is not empty.
+pub fn present_check(c: &Cols, name: &str) -> (Expr, &'static str, Expr) {
+    (
+        c.text(name).is_null(),
+        "missing_value",
+        lit(format!("{name} is empty")),
+    )
+}
+
+/// A boolean written as true/false, yes/no, y/n or 1/0 (any case); null where absent or unreadable.
+pub fn boolean(c: &Cols, name: &str) -> Expr {
+    let v = c.lower(name);
+    let any = |words: &[&str]| {
+        words
+            .iter()
+            .map(|w| v.clone().eq(lit(*w)))
+            .reduce(|a, b| a.or(b))
+            .unwrap()
+    };
+    when(any(&["true", "yes", "y", "1"]))
+        .then(lit(true))
+        .when(any(&["false", "no", "n", "0"]))
+        .then(lit(false))
+        .otherwise(lit(NULL).cast(DataType::Boolean))
+}
+
+/// A check that `name` reads as a boolean where present.
+pub fn boolean_check(c: &Cols, name: &str) -> (Expr, &'static str, Expr) {
+    (
+        c.text(name).is_not_null().and(boolean(c, name).is_null()),
+        "bad_value",
+        c.quoted(&format!("{name} must be true or false, got"), name),
+    )
+}
+
+/// Seconds since the Unix epoch of a timestamp expression.
+pub fn epoch_seconds(ts: Expr) -> Expr {
+    ts.cast(DataType::Int64).floor_div(lit(1_000_000i64))
+}
+
+/// Days since the Unix epoch of a timestamp expression (the UTC calendar day).
+pub fn epoch_day(ts: Expr) -> Expr {
+    ts.cast(DataType::Date).cast(DataType::Int32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messy_timestamps_and_nulls_parse() {
+        let df = df!("t" => ["2024-09-24 02:00:00", "2026-10-01T00:00:00Z", "2026-10-01T01:30:00.250+00:00", "NULL", "", "yesterday", "2026-13-01"]).unwrap();
+        let schema = df.schema().as_ref().clone();
+        let c = Cols::new(&schema);
+        let out = df
+            .lazy()
+            .select([
+                c.timestamp("t").alias("ts"),
+                c.bad_timestamp("t").alias("bad"),
+            ])
+            .collect()
+            .unwrap();
+        let ts = out.column("ts").unwrap();
+        assert_eq!(ts.null_count(), 4);
+        let bad: Vec<Option<bool>> = out.column("bad").unwrap().bool().unwrap().iter().collect();
+        assert_eq!(
+            bad,
+            [
+                Some(false),
+                Some(false),
+                Some(false),
+                Some(false),
+                Some(false),
+                Some(true),
+                Some(true)
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_and_missing_columns() {
+        let df = df!("q" => ["1.000000000000000", " 2 ", "x", "NULL"]).unwrap();
+        let schema = df.schema().as_ref().clone();
+        let c = Cols::new(&schema);
+        let out = df
+            .lazy()
+            .select([
+                c.number("q").alias("q"),
+                c.bad_number("q").alias("bad"),
+                c.text("absent").alias("a"),
+            ])
+            .collect()
+            .unwrap();
+        let q: Vec<Option<f64>> = out.column("q").unwrap().f64().unwrap().iter().collect();
+        assert_eq!(q, [Some(1.0), Some(2.0), None, None]);
+        assert_eq!(
+            out.column("bad")
+                .unwrap()
+                .bool()
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            [Some(false), Some(false), Some(true), Some(false)]
+        );
+        assert_eq!(out.column("a").unwrap().null_count(), 4);
+    }
+}

@@ -1,0 +1,281 @@
+//! Finding, fingerprinting and sanity-checking input files before any parser sees them: a path may
+//! name a file, a folder or a glob; each file is hashed for the manifest; empty files, UTF-16 and
+//! invalid UTF-8 are rejected with the file and line, rather than surfacing as a parser's riddle.
+
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Location, Result};
+
+/// The formats cipwatch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    CsvGz,
+    Parquet,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_string_lossy().to_lowercase();
+        if name.ends_with(".csv.gz") {
+            Some(Format::CsvGz)
+        } else if name.ends_with(".csv") {
+            Some(Format::Csv)
+        } else if name.ends_with(".parquet") || name.ends_with(".pq") {
+            Some(Format::Parquet)
+        } else {
+            None
+        }
+    }
+}
+
+/// One input file, located and fingerprinted.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    /// The path as written relative to the configuration folder, for the manifest.
+    pub display: String,
+    pub format: Format,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Resolves `spec` (relative to `base`) to a sorted list of input files: the file itself, every
+/// readable file in a folder, or every match of a glob. Nothing found is an input error.
+pub fn resolve(base: &Path, spec: &str) -> Result<Vec<PathBuf>> {
+    let joined = base.join(spec);
+    let found: Vec<PathBuf> = if joined.is_dir() {
+        let entries = std::fs::read_dir(&joined).map_err(|e| {
+            Error::input(Location::file(&joined), format!("cannot list folder: {e}"))
+        })?;
+        entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| Format::of(p).is_some())
+            .collect()
+    } else if spec.contains(['*', '?', '[']) {
+        let pattern = joined.to_string_lossy().to_string();
+        glob::glob(&pattern)
+            .map_err(|e| Error::config(spec, format!("bad glob pattern: {e}")))?
+            .filter_map(|p| p.ok())
+            .collect()
+    } else if joined.is_file() {
+        vec![joined.clone()]
+    } else {
+        return Err(Error::input(Location::file(&joined), "file not found"));
+    };
+    let mut found = found;
+    found.sort();
+    if found.is_empty() {
+        return Err(Error::input(
+            Location::file(&joined),
+            "no .csv, .csv.gz or .parquet file matches",
+        ));
+    }
+    Ok(found)
+}
+
+/// Hashes a file and rejects empty and wrongly encoded text files, streaming (inputs may be larger
+/// than memory).
+pub fn inspect(path: &Path, base: &Path) -> Result<InputFile> {
+    let format = Format::of(path).ok_or_else(|| {
+        Error::input(
+            Location::file(path),
+            "unknown file type (expected .csv, .csv.gz or .parquet)",
+        )
+    })?;
+    let open = || {
+        std::fs::File::open(path)
+            .map_err(|e| Error::input(Location::file(path), format!("cannot read: {e}")))
+    };
+    let mut hasher = Sha256::new();
+    let bytes = stream(path, open()?, |chunk| {
+        hasher.update(chunk);
+        Ok(())
+    })?;
+    if bytes == 0 {
+        return Err(Error::input(
+            Location::file(path),
+            "file is empty (not even a header row)",
+        ));
+    }
+    let mut text = TextCheck::default();
+    let text_bytes = match format {
+        Format::Csv => stream(path, open()?, |c| text.feed(path, c))?,
+        Format::CsvGz => stream(path, flate2::read::MultiGzDecoder::new(open()?), |c| {
+            text.feed(path, c)
+        })?,
+        Format::Parquet => 1,
+    };
+    if text_bytes == 0 {
+        return Err(Error::input(
+            Location::file(path),
+            "file is empty after decompression",
+        ));
+    }
+    text.finish(path)?;
+    let display = path
+        .strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    let sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(InputFile {
+        path: path.to_path_buf(),
+        display,
+        format,
+        sha256,
+        bytes,
+    })
+}
+
+/// Feeds `reader` to `each` in 1 MiB chunks; returns the number of bytes read.
+fn stream(
+    path: &Path,
+    mut reader: impl Read,
+    mut each: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| Error::input(Location::file(path), format!("cannot read: {e}")))?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n as u64;
+        each(&buf[..n])?;
+    }
+}
+
+/// Decompresses a gzip file into memory.
+pub fn gunzip(path: &Path) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::input(Location::file(path), format!("cannot read: {e}")))?;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(file)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            Error::input(
+                Location::file(path),
+                format!("not a readable gzip file: {e}"),
+            )
+        })?;
+    Ok(out)
+}
+
+/// CSV inputs must be UTF-8 (a UTF-8 byte-order mark is tolerated): checked chunk by chunk,
+/// carrying an incomplete character across chunk boundaries, counting lines for the message.
+#[derive(Default)]
+struct TextCheck {
+    started: bool,
+    carry: Vec<u8>,
+    lines: u64,
+    offset: u64,
+}
+
+impl TextCheck {
+    fn feed(&mut self, path: &Path, chunk: &[u8]) -> Result<()> {
+        if !self.started {
+            self.started = true;
+            if chunk.starts_with(&[0xFF, 0xFE]) || chunk.starts_with(&[0xFE, 0xFF]) {
+                return Err(Error::input(
+                    Location::file(path),
+                    "file is UTF-16 encoded; export it as UTF-8",
+                ));
+            }
+        }
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(chunk);
+        let valid = match std::str::from_utf8(&data) {
+            Ok(_) => data.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(e) => {
+                let upto = e.valid_up_to();
+                let line =
+                    self.lines + data[..upto].iter().filter(|b| **b == b'\n').count() as u64 + 1;
+                return Err(Error::input(
+                    Location::file(path).row(line),
+                    format!(
+                        "not valid UTF-8 at byte {} (export the file as UTF-8)",
+                        self.offset + upto as u64
+                    ),
+                ));
+            }
+        };
+        self.lines += data[..valid].iter().filter(|b| **b == b'\n').count() as u64;
+        self.offset += valid as u64;
+        self.carry = data[valid..].to_vec();
+        Ok(())
+    }
+
+    fn finish(&self, path: &Path) -> Result<()> {
+        if self.carry.is_empty() {
+            return Ok(());
+        }
+        Err(Error::input(
+            Location::file(path).row(self.lines + 1),
+            "file ends inside a UTF-8 character",
+        ))
+    }
+}
+
+pub fn sha256_bytes(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv");
+        std::fs::write(&p, b"a,b\n1,2\n3,\xff\n").unwrap();
+        let err = inspect(&p, dir.path()).unwrap_err().to_string();
+        assert!(err.contains("row 3") && err.contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn empty_and_utf16_files_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("e.csv");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(inspect(&empty, dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+        let wide = dir.path().join("w.csv");
+        std::fs::write(&wide, [0xFF, 0xFE, b'a', 0]).unwrap();
+        assert!(inspect(&wide, dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("UTF-16"));
+    }
+
+    #[test]
+    fn folders_and_globs_resolve_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["b.csv", "a.csv", "notes.txt"] {
+            std::fs::write(dir.path().join(n), b"x\n1\n").unwrap();
+        }
+        let from_dir = resolve(dir.path(), ".").unwrap();
+        assert_eq!(
+            from_dir
+                .iter()
+                .map(|p| p.file_name().unwrap().to_str().unwrap())
+                .collect::<Vec<_>>(),
+            ["a.csv", "b.csv"]
+        );
+        assert_eq!(resolve(dir.path(), "*.csv").unwrap().len(), 2);
+        assert!(resolve(dir.path(), "missing.csv").is_err());
+    }
+}

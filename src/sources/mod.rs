@@ -1,0 +1,217 @@
+//! Sources: one module per input, each turning files into a canonical lazy frame whose rows carry
+//! `_source_file`, `_row` and, where a row cannot be used, `_rule` and `_reason`. Nothing is dropped
+//! here: the pipeline splits used rows from quarantined ones and counts both. This module holds what
+//! every source shares: scanning CSV/CSV.gz/Parquet by column name, the required-column check, and
+//! typed views of messy text columns (`NULL`, blanks, timestamps without `T`/`Z`).
+
+pub mod billing;
+pub mod columns;
+pub mod files;
+pub mod registry;
+pub mod telemetry;
+
+use polars::prelude::*;
+use std::io::Cursor;
+
+use crate::error::{Error, Location, Result};
+use files::{Format, InputFile};
+
+/// A raw scan of one file: all columns as read (text for CSV), plus `_row`.
+#[derive(Clone)]
+pub struct Scan {
+    pub file: InputFile,
+    pub lf: LazyFrame,
+    pub schema: Schema,
+}
+
+/// One input after its source has run: canonical rows (used and quarantine candidates together)
+/// and the raw scans, kept to recover a quarantined row's original values.
+pub struct Loaded {
+    pub name: &'static str,
+    pub files: Vec<InputFile>,
+    pub rows: LazyFrame,
+    pub raw: Vec<Scan>,
+}
+
+/// The row number column: the 1-based line for CSV (header = line 1), the 1-based row for Parquet.
+pub const ROW: &str = "_row";
+pub const SOURCE_FILE: &str = "_source_file";
+pub const RULE: &str = "_rule";
+pub const REASON: &str = "_reason";
+
+/// Scans one file lazily. CSV columns are all read as text so that validation, not the parser,
+/// decides what a bad cell is; the literal `NULL` and empty cells are nulls.
+pub fn scan(file: &InputFile) -> Result<Scan> {
+    let path_str = file.path.to_string_lossy().to_string();
+    let located = |e: PolarsError| Error::input(Location::file(&file.path), e);
+    let lf = match file.format {
+        Format::Csv => LazyCsvReader::new(PlRefPath::new(path_str))
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_null_values(Some(NullValues::AllColumnsSingle("NULL".into())))
+            .with_row_index(Some(RowIndex {
+                name: ROW.into(),
+                offset: 2,
+            }))
+            .finish()
+            .map_err(located)?,
+        Format::CsvGz => {
+            let bytes = files::gunzip(&file.path)?;
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .map_parse_options(|o| {
+                    o.with_null_values(Some(NullValues::AllColumnsSingle("NULL".into())))
+                })
+                .with_row_index(Some(RowIndex {
+                    name: ROW.into(),
+                    offset: 2,
+                }))
+                .into_reader_with_file_handle(Cursor::new(bytes))
+                .finish()
+                .map_err(located)?
+                .lazy()
+        }
+        Format::Parquet => {
+            let args = ScanArgsParquet {
+                row_index: Some(RowIndex {
+                    name: ROW.into(),
+                    offset: 1,
+                }),
+                ..Default::default()
+            };
+            LazyFrame::scan_parquet(PlRefPath::new(path_str), args).map_err(located)?
+        }
+    };
+    let mut lf = lf;
+    let schema = lf.collect_schema().map_err(located)?;
+    let (lf, schema) = strip_bom(lf, schema.as_ref().clone());
+    let lf = lf.with_column(col(ROW).cast(DataType::Int64));
+    Ok(Scan {
+        file: file.clone(),
+        lf,
+        schema,
+    })
+}
+
+/// A UTF-8 byte-order mark ends up in the first column's name; take it off.
+fn strip_bom(lf: LazyFrame, schema: Schema) -> (LazyFrame, Schema) {
+    let Some((first, _)) = schema.get_at_index(0).map(|(n, d)| (n.clone(), d.clone())) else {
+        return (lf, schema);
+    };
+    let Some(clean) = first.strip_prefix('\u{feff}') else {
+        return (lf, schema);
+    };
+    let clean = clean.to_string();
+    let mut fixed = schema.clone();
+    fixed.rename(&first, clean.as_str().into());
+    (lf.rename([first.as_str()], [clean.as_str()], true), fixed)
+}
+
+/// Rejects a file that lacks a required column, with a hint when the header looks like another
+/// delimiter was used.
+pub fn require(scan: &Scan, required: &[&str]) -> Result<()> {
+    for column in required {
+        if scan.schema.get(column).is_none() {
+            let mut message = format!("required column {column} is missing");
+            let names: Vec<String> = scan
+                .schema
+                .iter_names()
+                .filter(|n| n.as_str() != ROW)
+                .map(|n| n.to_string())
+                .collect();
+            if let [header] = names.as_slice() {
+                if let Some(d) = [';', '\t', '|'].into_iter().find(|d| header.contains(*d)) {
+                    message.push_str(&format!(
+                        " (the header looks {}-delimited; cipwatch reads comma-separated CSV)",
+                        if d == '\t' {
+                            "tab".to_string()
+                        } else {
+                            format!("'{d}'")
+                        }
+                    ));
+                }
+            }
+            return Err(Error::input(
+                Location::file(&scan.file.path).row(1).column(*column),
+                message,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Builds the `_rule` and `_reason` columns from checks in precedence order: a row gets the first
+/// rule it breaks; a row breaking none gets nulls.
+pub fn first_failure(checks: Vec<(Expr, &str, Expr)>) -> [Expr; 2] {
+    let null_str = || lit(NULL).cast(DataType::String);
+    let (mut rule, mut reason) = (null_str(), null_str());
+    for (cond, name, why) in checks.into_iter().rev() {
+        rule = when(cond.clone()).then(lit(name)).otherwise(rule);
+        reason = when(cond).then(why).otherwise(reason);
+    }
+    [rule.alias(RULE), reason.alias(REASON)]
+}
+
+/// Scans every file of an input, checks its required columns and makes its canonical frame.
+pub fn load_all(
+    name: &'static str,
+    files: Vec<InputFile>,
+    required: &[&str],
+    canonical: impl Fn(&Scan) -> Result<LazyFrame>,
+) -> Result<Loaded> {
+    let mut raw = Vec::with_capacity(files.len());
+    let mut frames = Vec::with_capacity(files.len());
+    for file in &files {
+        let s = scan(file)?;
+        require(&s, required)?;
+        frames.push(canonical(&s)?.with_column(lit(file.display.clone()).alias(SOURCE_FILE)));
+        raw.push(s);
+    }
+    let rows = concat(
+        frames,
+        UnionArgs {
+            maintain_order: true,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| Error::internal(format!("combining {name} files"), e))?;
+    Ok(Loaded {
+        name,
+        files,
+        rows,
+        raw,
+    })
+}
+
+/// Quarantines every row whose `key` occurs more than once across all files of an input: which of
+/// two conflicting records is right cannot be known, so neither is used (and the account is then
+/// treated as having no CIP record, which fails safe: it counts as foreign).
+pub fn flag_duplicates(mut loaded: Loaded, key: &str) -> Result<Loaded> {
+    let count = col(key)
+        .count()
+        .over([col(key)])
+        .map_err(|e| Error::internal("duplicate check", e))?;
+    let dup = col(key).is_not_null().and(count.gt(lit(1)));
+    let unset = col(RULE).is_null();
+    let reason = concat_str(
+        [
+            lit(format!("{key} '")),
+            col(key),
+            lit("' occurs more than once"),
+        ],
+        "",
+        true,
+    );
+    loaded.rows = loaded.rows.with_columns([
+        when(unset.clone().and(dup.clone()))
+            .then(lit("duplicate_key"))
+            .otherwise(col(RULE))
+            .alias(RULE),
+        when(unset.and(dup))
+            .then(reason)
+            .otherwise(col(REASON))
+            .alias(REASON),
+    ]);
+    Ok(loaded)
+}

@@ -1,0 +1,81 @@
+//! Accelerator usage telemetry (optional): one row per resource and interval with the accelerators
+//! in use, their average utilisation and their placement (zone, cluster or fabric). Where present it
+//! replaces the profile's assumed utilisation and refines co-location; billing alone must suffice.
+
+use polars::prelude::*;
+
+use super::columns::{epoch_seconds, present_check, timestamp_check, Cols};
+use super::files::InputFile;
+use super::{first_failure, load_all, Loaded, Scan, ROW};
+use crate::error::Result;
+
+pub const REQUIRED: &[&str] = &[
+    "resource_id",
+    "billing_account_id",
+    "period_start",
+    "period_end",
+    "instance_type",
+    "accelerator_count",
+    "avg_utilization",
+    "availability_zone",
+    "cluster_id",
+];
+
+pub fn load(files: Vec<InputFile>) -> Result<Loaded> {
+    load_all("telemetry", files, REQUIRED, canonical)
+}
+
+fn canonical(scan: &Scan) -> Result<LazyFrame> {
+    let c = Cols::new(&scan.schema);
+    let (start, end) = (c.timestamp("period_start"), c.timestamp("period_end"));
+    let util = c.number("avg_utilization");
+    let count = c.number("accelerator_count");
+    let mut checks = vec![
+        present_check(&c, "resource_id"),
+        present_check(&c, "billing_account_id"),
+    ];
+    for name in ["period_start", "period_end"] {
+        checks.push(present_check(&c, name));
+        checks.push(timestamp_check(&c, name));
+    }
+    checks.push((
+        end.clone().lt_eq(start.clone()),
+        "end_not_after_start",
+        lit("period_end is not after period_start"),
+    ));
+    for name in ["avg_utilization", "accelerator_count"] {
+        checks.push((
+            c.bad_number(name),
+            "bad_number",
+            c.quoted(&format!("{name} is not a number:"), name),
+        ));
+    }
+    checks.push((
+        util.clone().lt(lit(0.0)).or(util.clone().gt(lit(1.0))),
+        "out_of_range",
+        c.quoted(
+            "avg_utilization must be between 0 and 1, got",
+            "avg_utilization",
+        ),
+    ));
+    checks.push((
+        count.clone().lt(lit(0.0)),
+        "out_of_range",
+        c.quoted("accelerator_count is negative:", "accelerator_count"),
+    ));
+    let [rule, reason] = first_failure(checks);
+    Ok(scan.lf.clone().select([
+        col(ROW),
+        c.text("resource_id").alias("resource_id"),
+        c.text("billing_account_id").alias("billing_account_id"),
+        epoch_seconds(start).alias("start_s"),
+        epoch_seconds(end).alias("end_s"),
+        c.lower("instance_type").alias("instance_type"),
+        count.alias("accelerator_count"),
+        util.alias("avg_utilization"),
+        c.text("availability_zone").alias("availability_zone"),
+        c.text("cluster_id").alias("cluster_id"),
+        rule,
+        reason,
+    ]))
+}

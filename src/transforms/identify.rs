@@ -1,0 +1,83 @@
+//! Accelerator identification: which billing usage rows are accelerator instances, of which type
+//! and how many accelerators. The instance type is the first catalog name found in the row's
+//! identification text (assembled by the billing source in priority order: `SkuPriceDetails`, the
+//! configured `x_` columns, then `SkuId`/`SkuMeter`/`ChargeDescription`/`ResourceType`); the count is
+//! `SkuPriceDetails.GpuCount` where the provider states it, else the catalog's. A usage row that
+//! looks like an accelerator but names no catalog instance type is quarantined, never guessed.
+//! Accelerator rows are also where quantities must make sense (a time unit, not negative unless a
+//! correction); other rows do not enter the estimate, so their oddities are not quarantined (real
+//! exports carry negative storage refunds on plain usage rows).
+
+use polars::prelude::*;
+
+use crate::catalog::Catalog;
+use crate::sources::{REASON, RULE};
+
+/// Adds the catalog columns, `is_accelerator`, `accelerators` and `accelerator_hours`, and sets
+/// the identification rules on rows that have no rule yet.
+pub fn identify(rows: LazyFrame, catalog: &Catalog, hint_pattern: &str) -> LazyFrame {
+    let catalog_cols = catalog.instances.clone().lazy().select([
+        col("instance_key"),
+        col("instance_type"),
+        col("accelerator"),
+        col("accelerators_per_instance"),
+        col("interconnect_gbps"),
+        col("peak_ops_per_s"),
+        col("peak_precision_used"),
+    ]);
+    let is_usage = col("charge_category").eq(lit("usage"));
+    let known = col("accelerator").is_not_null();
+    let is_accel = is_usage.clone().and(known.clone());
+    let hint = col("id_text")
+        .str()
+        .contains(lit(format!("(?i){hint_pattern}")), false);
+    let unset = col(RULE).is_null();
+    let correction = col("charge_class")
+        .eq(lit("correction"))
+        .fill_null(lit(false));
+    let checks: [(Expr, &str, Expr); 4] = [
+        (is_accel.clone().and(col("quantity").is_null()), "missing_quantity", lit("accelerator usage row has no quantity")),
+        (
+            is_accel.clone().and(col("quantity").lt(lit(0.0))).and(correction.not()),
+            "negative_quantity",
+            lit("negative quantity on an accelerator usage row whose ChargeClass is not Correction"),
+        ),
+        (
+            is_accel.clone().and(col("hours_per_unit").is_null()),
+            "unknown_unit",
+            concat_str([lit("unit '"), col("unit").fill_null(lit("")), lit("' is not a time unit cipwatch knows")], "", false),
+        ),
+        (
+            is_usage.and(known.not()).and(hint),
+            "unrecognised_accelerator",
+            lit("usage row looks like an accelerator instance but names no instance type in the catalog"),
+        ),
+    ];
+    let (mut rule, mut reason) = (col(RULE), col(REASON));
+    for (cond, name, why) in checks.into_iter().rev() {
+        let fire = unset.clone().and(cond);
+        rule = when(fire.clone()).then(lit(name)).otherwise(rule);
+        reason = when(fire).then(why).otherwise(reason);
+    }
+    rows.with_column(
+        col("id_text")
+            .str()
+            .extract(lit(catalog.key_pattern.clone()), 1)
+            .alias("instance_key"),
+    )
+    .join(
+        catalog_cols,
+        [col("instance_key")],
+        [col("instance_key")],
+        JoinArgs::new(JoinType::Left),
+    )
+    .with_columns([
+        is_accel.alias("is_accelerator"),
+        coalesce(&[col("gpu_count"), col("accelerators_per_instance")]).alias("accelerators"),
+    ])
+    .with_columns([
+        (col("quantity") * col("hours_per_unit") * col("accelerators")).alias("accelerator_hours"),
+        rule.alias(RULE),
+        reason.alias(REASON),
+    ])
+}

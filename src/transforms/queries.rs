@@ -1,0 +1,204 @@
+//! The SQL files of `queries/`: embedded in the binary, replaceable one by one from a folder
+//! (`--queries DIR`, where a file named like an embedded one replaces it; any other `.sql` file
+//! there is an error, so a misspelt override never goes unnoticed). Every file must carry the
+//! header comment (Purpose, Inputs, Output) and hold one statement.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::sources::files::sha256_bytes;
+
+/// The embedded queries, in the order they run. The number prefix is the order; the rest is the
+/// name under which the result is registered.
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "01_resource_telemetry",
+        include_str!("../../queries/01_resource_telemetry.sql"),
+    ),
+    (
+        "02_usage_enriched",
+        include_str!("../../queries/02_usage_enriched.sql"),
+    ),
+    (
+        "03_colocation_sweep",
+        include_str!("../../queries/03_colocation_sweep.sql"),
+    ),
+    (
+        "04_colocation_peak",
+        include_str!("../../queries/04_colocation_peak.sql"),
+    ),
+    (
+        "05_training_runs",
+        include_str!("../../queries/05_training_runs.sql"),
+    ),
+    (
+        "06_daily_ops",
+        include_str!("../../queries/06_daily_ops.sql"),
+    ),
+    (
+        "07_account_compute",
+        include_str!("../../queries/07_account_compute.sql"),
+    ),
+    (
+        "08_foreign_status",
+        include_str!("../../queries/08_foreign_status.sql"),
+    ),
+    ("09_flags", include_str!("../../queries/09_flags.sql")),
+];
+
+pub struct Query {
+    /// The table name the result is registered under (file stem without the order prefix).
+    pub name: String,
+    pub stem: String,
+    pub sql: String,
+    /// `embedded` or the override file's path.
+    pub origin: String,
+    pub sha256: String,
+}
+
+impl Query {
+    pub fn file_name(&self) -> String {
+        format!("{}.sql", self.stem)
+    }
+}
+
+pub struct QuerySet {
+    pub queries: Vec<Query>,
+}
+
+/// Loads the embedded queries, replacing any that `dir` overrides.
+pub fn load(dir: Option<&Path>) -> Result<QuerySet> {
+    let mut queries: Vec<Query> = EMBEDDED
+        .iter()
+        .map(|(stem, sql)| make(stem, sql.to_string(), "embedded".to_string()))
+        .collect::<Result<_>>()?;
+    if let Some(dir) = dir {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| Error::config(dir.display(), format!("cannot list: {e}")))?;
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let slot = queries.iter_mut().find(|q| q.stem == stem).ok_or_else(|| {
+                let known: Vec<String> = EMBEDDED.iter().map(|(s, _)| format!("{s}.sql")).collect();
+                Error::config(
+                    path.display(),
+                    format!("not one of the queries ({})", known.join(", ")),
+                )
+            })?;
+            let sql =
+                std::fs::read_to_string(&path).map_err(|e| Error::config(path.display(), e))?;
+            *slot = make(&stem, sql, path.display().to_string())?;
+        }
+    }
+    Ok(QuerySet { queries })
+}
+
+fn make(stem: &str, sql: String, origin: String) -> Result<Query> {
+    check_header(stem, &sql, &origin)?;
+    let name = stem
+        .split_once('_')
+        .map(|(_, n)| n)
+        .unwrap_or(stem)
+        .to_string();
+    let sha256 = sha256_bytes(sql.as_bytes());
+    Ok(Query {
+        name,
+        stem: stem.to_string(),
+        sql,
+        origin,
+        sha256,
+    })
+}
+
+/// A query must open with a comment naming its purpose, inputs and output, and hold one statement.
+fn check_header(stem: &str, sql: &str, origin: &str) -> Result<()> {
+    let header: String = sql
+        .lines()
+        .take_while(|l| l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for part in ["Purpose:", "Inputs:", "Output:"] {
+        if !header.contains(part) {
+            return Err(Error::config(
+                format!("query {stem}.sql ({origin})"),
+                format!(
+                    "header comment lacks '{part}' (every query states purpose, inputs and output)"
+                ),
+            ));
+        }
+    }
+    let body: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if outside_strings(&body)
+        .trim()
+        .trim_end_matches(';')
+        .contains(';')
+    {
+        return Err(Error::config(
+            format!("query {stem}.sql ({origin})"),
+            "holds more than one statement",
+        ));
+    }
+    Ok(())
+}
+
+/// The text with the contents of single-quoted string literals removed.
+fn outside_strings(sql: &str) -> String {
+    let mut in_string = false;
+    sql.chars()
+        .filter(|c| {
+            if *c == '\'' {
+                in_string = !in_string;
+            }
+            !in_string && *c != '\''
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_queries_have_headers_and_names() {
+        let set = load(None).unwrap();
+        assert_eq!(set.queries.len(), EMBEDDED.len());
+        assert_eq!(set.queries.last().unwrap().name, "flags");
+    }
+
+    #[test]
+    fn overrides_replace_by_name_and_typos_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let sql = "-- Purpose: x\n-- Inputs: y\n-- Output: z\nSELECT 1 AS one";
+        std::fs::write(dir.path().join("04_colocation_peak.sql"), sql).unwrap();
+        let set = load(Some(dir.path())).unwrap();
+        let q = set
+            .queries
+            .iter()
+            .find(|q| q.name == "colocation_peak")
+            .unwrap();
+        assert!(q.origin.ends_with("04_colocation_peak.sql"));
+        std::fs::write(dir.path().join("04_colocation_peek.sql"), sql).unwrap();
+        assert!(load(Some(dir.path())).is_err());
+    }
+
+    #[test]
+    fn headerless_or_multi_statement_queries_are_rejected() {
+        assert!(make("01_x", "SELECT 1".into(), "t".into()).is_err());
+        let two = "-- Purpose: a\n-- Inputs: b\n-- Output: c\nSELECT 1; SELECT 2";
+        assert!(make("01_x", two.into(), "t".into()).is_err());
+        let literal =
+            "-- Purpose: a\n-- Inputs: b\n-- Output: c\nSELECT STRING_AGG(x, ';') FROM t;";
+        assert!(make("01_x", literal.into(), "t".into()).is_ok());
+    }
+}

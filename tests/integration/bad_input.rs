@@ -1,0 +1,202 @@
+//! Bad invocations and bad inputs: each gets its exit code and a message naming file, row and column.
+
+use crate::helpers::*;
+use std::path::Path;
+
+fn run_with(dir: &Path, inputs: &[(&str, &str)]) -> std::process::Output {
+    let cfg = config_with(dir, inputs);
+    cipwatch(&["run", "--config", cfg.to_str().unwrap()])
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+fn sample_billing_header() -> String {
+    let text =
+        std::fs::read_to_string(repo().join("data-samples/billing/focus-2026-11.csv")).unwrap();
+    text.lines().next().unwrap().to_string()
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["run", "--set", "trainin_ops=1"], "valid keys"),
+        (
+            &["run", "--set", "assumed_utilization=2"],
+            "assumed_utilization",
+        ),
+        (&["run", "--as-of", "26/11/2026"], "--as-of"),
+        (&["run", "--config", "no/such/cipwatch.toml"], "cannot read"),
+        (&["run", "--bogus"], "--bogus"),
+    ];
+    for (args, needle) in cases {
+        let o = cipwatch(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn unknown_config_keys_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_with(dir.path(), &[]);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("[output]", "[output]\ndirr = \"x\"");
+    std::fs::write(&cfg, text).unwrap();
+    let o = cipwatch(&["validate", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("dirr"), "{}", stderr(&o));
+}
+
+#[test]
+fn missing_file_and_missing_column_exit_3_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_with(dir.path(), &[("customers", "nowhere.csv")]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nowhere.csv") && stderr(&o).contains("not found"));
+
+    let header = sample_billing_header().replace("ChargePeriodEnd,", "");
+    let billing = write(dir.path(), "billing.csv", format!("{header}\n").as_bytes());
+    let o = run_with(dir.path(), &[("billing", &billing)]);
+    assert_eq!(o.status.code(), Some(3));
+    let e = stderr(&o);
+    assert!(
+        e.contains("billing.csv") && e.contains("row 1") && e.contains("column ChargePeriodEnd"),
+        "{e}"
+    );
+}
+
+#[test]
+fn empty_file_wrong_delimiter_and_encoding_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty.csv", b"");
+    let o = run_with(dir.path(), &[("resellers", &empty)]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("empty.csv") && stderr(&o).contains("empty"),
+        "{}",
+        stderr(&o)
+    );
+
+    let semi = write(
+        dir.path(),
+        "semi.csv",
+        b"reseller_id;name;country;cip_on_file;cip_attested_at\nR1;X;NL;true;\n",
+    );
+    let o = run_with(dir.path(), &[("resellers", &semi)]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("';'-delimited"), "{}", stderr(&o));
+
+    let latin1 = write(
+        dir.path(),
+        "latin1.csv",
+        b"reseller_id,name,country,cip_on_file,cip_attested_at\nR1,M\xfcller,DE,true,\n",
+    );
+    let o = run_with(dir.path(), &[("resellers", &latin1)]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("latin1.csv, row 2") && stderr(&o).contains("UTF-8"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_rows_are_quarantined_with_reasons_and_original_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let telemetry = write(
+        dir.path(),
+        "telemetry.csv",
+        concat!(
+            "resource_id,billing_account_id,period_start,period_end,instance_type,accelerator_count,avg_utilization,availability_zone,cluster_id\n",
+            "r1,420000000002,2026-11-20T00:00:00Z,2026-11-19T00:00:00Z,p5.48xlarge,8,0.4,z,c\n",
+            "r2,420000000002,not a time,2026-11-19T00:00:00Z,p5.48xlarge,8,0.4,z,c\n",
+            "r3,420000000002,2026-11-18T00:00:00Z,2026-11-19T00:00:00Z,p5.48xlarge,-8,0.4,z,c\n",
+            "r4,420000000002,2026-11-18T00:00:00Z,2026-11-19T00:00:00Z,p5.48xlarge,eight,0.4,z,c\n",
+            ",420000000002,2026-11-18T00:00:00Z,2026-11-19T00:00:00Z,p5.48xlarge,8,0.4,z,c\n",
+            "r6,420000000002,2026-11-18T00:00:00Z,2026-11-19T00:00:00Z,p5.48xlarge,8,0.4,z,c\n",
+        )
+        .as_bytes(),
+    );
+    let cfg = config_with(dir.path(), &[("telemetry", &telemetry)]);
+    let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q = read_csv(&dir.path().join("out/2026-11-26/quarantine/telemetry.csv"));
+    let got: Vec<(String, String)> = q
+        .iter()
+        .map(|r| (r["row"].clone(), r["rule"].clone()))
+        .collect();
+    let want = [
+        ("2", "end_not_after_start"),
+        ("3", "bad_timestamp"),
+        ("4", "out_of_range"),
+        ("5", "bad_number"),
+        ("6", "missing_value"),
+    ];
+    assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
+    assert!(q[1]["reason"].contains("'not a time'"));
+    assert!(q[3]["original_values"].contains("\"accelerator_count\":\"eight\""));
+}
+
+#[test]
+fn a_catalog_without_the_peak_figure_exits_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog");
+    std::fs::create_dir(&catalog).unwrap();
+    let acc = std::fs::read_to_string(repo().join("src/catalog/accelerators.csv")).unwrap();
+    let acc: String = acc
+        .lines()
+        .filter(|l| !l.starts_with("nvidia-h100-sxm,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(catalog.join("accelerators.csv"), acc).unwrap();
+    std::fs::copy(
+        repo().join("src/catalog/instance-types.csv"),
+        catalog.join("instance-types.csv"),
+    )
+    .unwrap();
+    let cfg = config_with(dir.path(), &[]);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("[output]", "catalog = \"catalog\"\n\n[output]");
+    std::fs::write(&cfg, text).unwrap();
+    let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("p5.48xlarge (nvidia-h100-sxm)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !dir.path().join("out/2026-11-26").exists(),
+        "nothing is published"
+    );
+}
+
+#[test]
+fn a_query_override_with_an_error_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("04_colocation_peak.sql"),
+        "-- Purpose: p\n-- Inputs: i\n-- Output: o\nSELECT no_such_column FROM colocation_sweep",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = cipwatch(&[
+        "run",
+        "--queries",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("04_colocation_peak.sql"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1,0 +1,130 @@
+//! Running the binary and reading its outputs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn shared() -> PathBuf {
+    repo().join("../shared/reference")
+}
+
+/// Runs `cipwatch <args>` from the repository root.
+pub fn cipwatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cipwatch"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run cipwatch")
+}
+
+/// Runs the default (sample) pipeline into `out` with extra flags; asserts success.
+pub fn run_samples(out: &Path, extra: &[&str]) -> Output {
+    let out_s = out.to_str().unwrap();
+    let mut args = vec!["run", "--out", out_s];
+    args.extend_from_slice(extra);
+    let o = cipwatch(&args);
+    assert!(o.status.success(), "cipwatch failed: {}", stderr(&o));
+    o
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// A CSV file as rows of name → value (the outputs are plain, so a split on commas outside quotes
+/// is enough).
+pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header = split(lines.next().expect("header"));
+    lines
+        .map(|l| header.iter().cloned().zip(split(l)).collect())
+        .collect()
+}
+
+pub fn split(line: &str) -> Vec<String> {
+    let (mut cells, mut cur, mut quoted, mut chars) =
+        (Vec::new(), String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => cells.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    cells.push(cur);
+    cells
+}
+
+/// The flags row of one account.
+pub fn flag(rows: &[BTreeMap<String, String>], account: &str) -> BTreeMap<String, String> {
+    rows.iter()
+        .find(|r| r["account_id"] == account)
+        .cloned()
+        .unwrap_or_else(|| panic!("no flags row for {account}"))
+}
+
+/// Every file below `dir`, relative path → bytes.
+pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Writes a configuration in `dir` whose inputs are the samples except those replaced by `inputs`
+/// (key → path, absolute or relative to `dir`).
+pub fn config_with(dir: &Path, inputs: &[(&str, &str)]) -> PathBuf {
+    let samples = repo().join("data-samples");
+    let mut text = std::fs::read_to_string(samples.join("cipwatch.toml")).unwrap();
+    for key in [
+        "billing",
+        "telemetry",
+        "customers",
+        "beneficial_owners",
+        "access_log",
+        "resellers",
+    ] {
+        let line_start = text
+            .find(&format!("\n{key} = "))
+            .expect("key in sample config")
+            + 1;
+        let line_end = line_start + text[line_start..].find('\n').unwrap();
+        let value = match inputs.iter().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.to_string(),
+            None => {
+                let old = text[line_start..line_end]
+                    .split('"')
+                    .nth(1)
+                    .unwrap()
+                    .to_string();
+                samples.join(old).display().to_string()
+            }
+        };
+        text.replace_range(line_start..line_end, &format!("{key} = \"{value}\""));
+    }
+    text = text.replace("dir = \"../out\"", "dir = \"out\"");
+    let path = dir.join("cipwatch.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}

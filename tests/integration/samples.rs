@@ -1,0 +1,296 @@
+//! The default run on `data-samples/`: levels, reasons, dates, reruns, manifest, safety of outputs.
+
+use crate::helpers::*;
+
+const AS_OF: &str = "2026-11-26";
+
+#[test]
+fn sample_run_shows_every_level_with_its_reasons() {
+    let out = tempfile::tempdir().unwrap();
+    let o = run_samples(out.path(), &[]);
+    let summary = stderr(&o);
+    assert!(
+        summary.contains("1 REPORTABLE, 0 WATCH, 4 CIP_GAP, 5 CLEAR"),
+        "{summary}"
+    );
+    let flags = read_csv(&out.path().join(AS_OF).join("flags.csv"));
+    assert_eq!(flags.len(), 10, "one row per account with accelerator use");
+
+    let zephyr = flag(&flags, "420000000002");
+    assert_eq!(zephyr["level"], "REPORTABLE");
+    assert_eq!(
+        zephyr["reasons"],
+        "OPS_OVER_THRESHOLD;CLUSTER_PEAK_MET;INTERCONNECT_MET"
+    );
+    assert_eq!(zephyr["knowledge_date"], "2026-11-21");
+    assert_eq!(zephyr["report_due_date"], "2026-12-06");
+    assert_eq!(zephyr["peak_colocated_accelerators"], "2048.0");
+    // 256 instances x 8 H100 x 24 h x 19 days.
+    assert_eq!(zephyr["accelerator_hours"], "933888.0");
+    assert_eq!(
+        zephyr["telemetry_accelerator_hours"], "933888.0",
+        "telemetry covers every Zephyr resource"
+    );
+
+    let expect = [
+        ("310000000001", "CLEAR", "false", "us_customer_and_owners"),
+        ("310000000006", "CLEAR", "true", "foreign_beneficial_owner"),
+        ("420000000005", "CIP_GAP", "true", "customer_foreign"),
+        ("420000000007", "CIP_GAP", "true", "customer_foreign"),
+        ("999000000008", "CIP_GAP", "true", "no_cip_record"),
+        ("420000000010", "CIP_GAP", "true", "customer_foreign"),
+    ];
+    for (account, level, foreign, basis) in expect {
+        let f = flag(&flags, account);
+        assert_eq!(
+            (
+                f["level"].as_str(),
+                f["is_foreign"].as_str(),
+                f["foreign_basis"].as_str()
+            ),
+            (level, foreign, basis),
+            "{account}"
+        );
+    }
+    assert!(flag(&flags, "420000000005")["reasons"].contains("CIP_NOT_VERIFIED"));
+    let lumen = flag(&flags, "420000000007");
+    assert!(lumen["reasons"].contains("RESELLER_CIP_MISSING"));
+    assert_eq!(
+        (
+            lumen["reseller_id"].as_str(),
+            lumen["reseller_country"].as_str()
+        ),
+        ("RS-NL-01", "NL")
+    );
+    // The correction of -5 hours on Aurora's p4d (8 GPUs) is honoured: 8 x 8 x 120 - 40.
+    assert_eq!(flag(&flags, "420000000005")["accelerator_hours"], "7640.0");
+}
+
+#[test]
+fn flags_snapshot() {
+    let out = tempfile::tempdir().unwrap();
+    run_samples(out.path(), &[]);
+    let text = std::fs::read_to_string(out.path().join(AS_OF).join("flags.csv")).unwrap();
+    insta::assert_snapshot!("flags_csv", text);
+    let runs = read_csv(&out.path().join(AS_OF).join("training_runs.csv"));
+    let training: Vec<String> = runs
+        .iter()
+        .filter(|r| r["training_like"] == "true")
+        .map(|r| {
+            format!(
+                "{} {} {} {}",
+                r["account_id"], r["start"], r["end"], r["ongoing"]
+            )
+        })
+        .collect();
+    // Aurora (64 A100s, 5 days) and Lumen (128 L40S, 3 days) have training-like shapes too; only
+    // Zephyr's is large enough to matter, and it is still running.
+    assert_eq!(
+        training,
+        [
+            "420000000002 2026-11-08T00:00:00Z 2026-11-27T00:00:00Z true",
+            "420000000005 2026-11-05T00:00:00Z 2026-11-10T00:00:00Z false",
+            "420000000007 2026-11-12T00:00:00Z 2026-11-15T00:00:00Z false",
+        ]
+    );
+}
+
+#[test]
+fn the_unmodified_rule_makes_the_training_account_watch() {
+    let out = tempfile::tempdir().unwrap();
+    run_samples(
+        out.path(),
+        &[
+            "--set",
+            "training_ops=1e26",
+            "--set",
+            "cluster_peak_ops_per_s=1e20",
+        ],
+    );
+    let flags = read_csv(&out.path().join(AS_OF).join("flags.csv"));
+    let zephyr = flag(&flags, "420000000002");
+    assert_eq!(zephyr["level"], "WATCH");
+    assert_eq!(zephyr["reasons"], "INTERCONNECT_MET;OPS_NEAR_THRESHOLD");
+    assert_eq!(zephyr["knowledge_date"], "");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.path().join(AS_OF).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["parameters"]["training_ops"]["source"], "--set");
+    assert_eq!(manifest["parameters"]["training_ops"]["value"], 1e26);
+    assert_eq!(
+        manifest["parameters"]["report_due_days"]["source"],
+        "profile nprm-2024@2024-01-29.1"
+    );
+}
+
+#[test]
+fn reruns_give_the_same_bytes_and_replace_the_previous_outputs() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_samples(a.path(), &[]);
+    run_samples(b.path(), &[]);
+    run_samples(b.path(), &[]);
+    let (ta, tb) = (tree(&a.path().join(AS_OF)), tree(&b.path().join(AS_OF)));
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (name, bytes) in &ta {
+        assert!(bytes == &tb[name], "{name} differs between identical runs");
+    }
+    let entries: Vec<String> = std::fs::read_dir(b.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(
+        entries,
+        [AS_OF],
+        "no staging or replaced folder is left behind"
+    );
+    assert!(ta.contains_key("_SUCCESS"));
+}
+
+#[test]
+fn manifest_reconciles_rows_and_records_hashes() {
+    let out = tempfile::tempdir().unwrap();
+    run_samples(out.path(), &[]);
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.path().join(AS_OF).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let billing_lines: usize = ["focus-2026-10.csv", "focus-2026-11.csv"]
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(repo().join("data-samples/billing").join(f))
+                .unwrap()
+                .lines()
+                .count()
+                - 1
+        })
+        .sum();
+    assert_eq!(
+        m["inputs"]["billing"]["rows"]["rows_read"],
+        billing_lines as u64
+    );
+    for (name, input) in m["inputs"].as_object().unwrap() {
+        let rows = &input["rows"];
+        let (read, used, q) = (
+            rows["rows_read"].as_u64().unwrap(),
+            rows["rows_used"].as_u64().unwrap(),
+            rows["rows_quarantined"].as_u64().unwrap(),
+        );
+        assert_eq!(read, used + q, "{name}: read = used + quarantined");
+        let by_rule: u64 = rows["quarantined_by_rule"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(by_rule, q, "{name}");
+        for f in input["files"].as_array().unwrap() {
+            assert_eq!(f["sha256"].as_str().unwrap().len(), 64);
+        }
+    }
+    let rules = &m["inputs"]["billing"]["rows"]["quarantined_by_rule"];
+    for rule in [
+        "bad_timestamp",
+        "negative_quantity",
+        "unknown_unit",
+        "unrecognised_accelerator",
+        "end_not_after_start",
+        "missing_account",
+    ] {
+        assert_eq!(rules[rule], 1, "{rule}");
+    }
+    assert_eq!(
+        m["inputs"]["customers"]["rows"]["quarantined_by_rule"]["duplicate_key"],
+        2
+    );
+    assert_eq!(m["outputs"]["flags.csv"]["rows"], 10);
+    assert_eq!(m["queries"].as_array().unwrap().len(), 9);
+}
+
+#[test]
+fn outputs_are_private_neutralised_and_masked() {
+    let out = tempfile::tempdir().unwrap();
+    run_samples(out.path(), &[]);
+    let dir = out.path().join(AS_OF);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let customers = std::fs::read_to_string(repo().join("data-samples/cip/customers.csv")).unwrap();
+    let secrets: Vec<String> = customers
+        .lines()
+        .skip(1)
+        .flat_map(|l| {
+            let cells = split(l);
+            [cells[8].clone(), cells[10].clone()]
+        })
+        .filter(|s| s.len() > 4)
+        .collect();
+    for (name, bytes) in tree(&dir) {
+        let mode = std::fs::metadata(dir.join(&name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{name} contains an unmasked identifier"
+            );
+        }
+    }
+    let flags = std::fs::read_to_string(dir.join("flags.csv")).unwrap();
+    assert!(
+        flags.contains("\"'=HYPERLINK("),
+        "formula in a text cell is neutralised"
+    );
+    assert!(!flags.contains(",=HYPERLINK") && !flags.contains("\"=HYPERLINK"));
+}
+
+#[test]
+fn validate_checks_everything_and_writes_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let o = cipwatch(&["validate", "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("valid: as-of 2026-11-26"));
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn as_of_limits_the_window() {
+    let out = tempfile::tempdir().unwrap();
+    run_samples(out.path(), &["--as-of", "2026-11-15"]);
+    let flags = read_csv(&out.path().join("2026-11-15").join("flags.csv"));
+    let zephyr = flag(&flags, "420000000002");
+    // 8 days (8-15 Nov) of 2,048 H100s.
+    assert_eq!(zephyr["accelerator_hours"], "393216.0");
+    assert_eq!(zephyr["level"], "WATCH", "{zephyr:?}");
+    assert!(zephyr["reasons"].contains("PROJECTED_CROSSING"));
+    assert_eq!(zephyr["projected_crossing_date"], "2026-11-21");
+}
+
+#[test]
+fn generator_reproduces_the_committed_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gen-samples"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let generated = tree(dir.path());
+    let committed = tree(&repo().join("data-samples"));
+    for (name, bytes) in &generated {
+        assert!(
+            committed.get(name) == Some(bytes),
+            "data-samples/{name} differs from the generator's output"
+        );
+    }
+    assert_eq!(
+        generated.len() + 1,
+        committed.len(),
+        "only cipwatch.toml is not generated"
+    );
+}
