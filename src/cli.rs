@@ -4,6 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+use crate::documents::Drafts;
 use crate::error::Result;
 use crate::plan::{self, PlanArgs};
 
@@ -43,6 +44,12 @@ pub struct CommonArgs {
     /// Folder of .sql files replacing embedded queries of the same name.
     #[arg(long)]
     pub queries: Option<PathBuf>,
+    /// Folder of Tera templates replacing embedded templates of the same name.
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+    /// Which accounts get a report draft: reportable (default) or watch (REPORTABLE and WATCH).
+    #[arg(long, value_enum, default_value_t = Drafts::Reportable)]
+    pub drafts: Drafts,
     /// Output folder (default: the configuration's [output] dir).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -56,6 +63,8 @@ impl From<&CommonArgs> for PlanArgs {
             sets: a.sets.clone(),
             params_file: a.params_file.clone(),
             queries: a.queries.clone(),
+            templates: a.templates.clone(),
+            drafts: a.drafts,
             out: a.out.clone(),
         }
     }

@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod documents;
 pub mod error;
 pub mod manifest;
 pub mod pii;

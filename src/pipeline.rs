@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::catalog::{self, Catalog};
+use crate::documents;
 use crate::error::{Context, Error, Result};
 use crate::manifest;
 use crate::plan::Plan;
@@ -28,6 +29,8 @@ pub struct Outcome {
     /// Output tables by file stem (`flags`, `training_runs`, `quarantine/billing`, ...).
     pub tables: Vec<(String, DataFrame)>,
     pub run_id: String,
+    /// Rendered documents by relative path.
+    pub documents: Vec<(String, String)>,
     pub published: Option<PathBuf>,
 }
 
@@ -120,7 +123,7 @@ pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
         true => DataFrame::empty_with_schema(&telemetry_schema()),
         false => {
             let loaded = telemetry::load(plan.inputs.telemetry.clone())?;
-            let used = register_split(&loaded, &mut counts, &mut tables_out)?;
+            let (used, _) = register_split(&loaded, &mut counts, &mut tables_out)?;
             used.lazy()
                 .filter(col("start_s").lt(lit(run.as_of_end_s)))
                 .collect()
@@ -128,39 +131,7 @@ pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
         }
     };
     ctx.register("telemetry", telemetry_used.lazy());
-    let customers = registry::load_customers(plan.inputs.customers.clone())?;
-    ctx.register(
-        "customers",
-        register_split(&customers, &mut counts, &mut tables_out)?.lazy(),
-    );
-    let owners = registry::load_beneficial_owners(plan.inputs.beneficial_owners.clone())?;
-    let (owners_used, owners_quarantined) = quarantine::split(&owners)?;
-    counts.insert(
-        owners.name.into(),
-        InputCount::from_quarantine(
-            owners_used.height() as u64 + owners_quarantined.height() as u64,
-            &owners_quarantined,
-        )?,
-    );
-    tables_out.push((
-        format!("quarantine/{}", owners.name),
-        quarantine::table(&owners, &owners_quarantined)?,
-    ));
-    ctx.register("beneficial_owners", owners_used.lazy());
-    ctx.register(
-        "quarantined_owner_accounts",
-        owners_quarantined
-            .lazy()
-            .select([col("account_id")])
-            .filter(col("account_id").is_not_null()),
-    );
-    let access = registry::load_access_log(plan.inputs.access_log.clone())?;
-    register_split(&access, &mut counts, &mut tables_out)?;
-    let resellers = registry::load_resellers(plan.inputs.resellers.clone())?;
-    ctx.register(
-        "resellers",
-        register_split(&resellers, &mut counts, &mut tables_out)?.lazy(),
-    );
+    let registry = load_registry(plan, &mut ctx, &mut counts, &mut tables_out)?;
     ctx.register("params", transforms::params_table(p, &run)?.lazy());
 
     let results = transforms::run_all(&mut ctx, &plan.queries)?;
@@ -186,11 +157,23 @@ pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
         levels,
         tables: tables_out,
         run_id: String::new(),
+        documents: Vec::new(),
         published: None,
     };
     let mut doc = manifest::build(plan, &catalog, &outcome);
     outcome.run_id = manifest::run_id(&doc);
     doc["run_id"] = serde_json::Value::String(outcome.run_id.clone());
+    let common = documents::common(plan, &as_of.to_string(), &outcome.run_id);
+    let inputs = documents::DocInputs {
+        flags: &outcome.tables[0].1,
+        runs: &outcome.tables[1].1,
+        customers: &registry.customers,
+        owners: &registry.owners,
+        access: &registry.access,
+        results: &results,
+        counts: &outcome.counts,
+    };
+    outcome.documents = documents::render_all(&plan.templates, &common, &inputs, plan.drafts)?;
     if publish {
         outcome.published = Some(write(plan, &outcome, doc)?);
     }
@@ -314,12 +297,59 @@ fn input_error(bill: &Loaded, e: PolarsError) -> Error {
     Error::input(crate::error::Location::file(files.join(", ")), e)
 }
 
-/// Splits a small input, records its counts and quarantine table, and returns the used rows.
+/// The used rows of the CIP registry that the documents read after the queries.
+struct Registry {
+    customers: DataFrame,
+    owners: DataFrame,
+    access: DataFrame,
+}
+
+/// Loads and splits the CIP registry and registers its tables for the queries.
+fn load_registry(
+    plan: &Plan,
+    ctx: &mut SQLContext,
+    counts: &mut BTreeMap<String, InputCount>,
+    tables_out: &mut Vec<(String, DataFrame)>,
+) -> Result<Registry> {
+    let loaded = registry::load_customers(plan.inputs.customers.clone())?;
+    let (customers, _) = register_split(&loaded, counts, tables_out)?;
+    let customers = customers
+        .lazy()
+        .with_columns([
+            day_of("opened_at", "opened_day"),
+            day_of("verified_at", "verified_day"),
+        ])
+        .collect()
+        .or_internal("customer days")?;
+    ctx.register("customers", customers.clone().lazy());
+    let loaded = registry::load_beneficial_owners(plan.inputs.beneficial_owners.clone())?;
+    let (owners, owners_quarantined) = register_split(&loaded, counts, tables_out)?;
+    ctx.register("beneficial_owners", owners.clone().lazy());
+    let doubtful = owners_quarantined
+        .lazy()
+        .select([col("account_id")])
+        .filter(col("account_id").is_not_null());
+    ctx.register("quarantined_owner_accounts", doubtful);
+    let loaded = registry::load_access_log(plan.inputs.access_log.clone())?;
+    let (access, _) = register_split(&loaded, counts, tables_out)?;
+    let loaded = registry::load_resellers(plan.inputs.resellers.clone())?;
+    ctx.register(
+        "resellers",
+        register_split(&loaded, counts, tables_out)?.0.lazy(),
+    );
+    Ok(Registry {
+        customers,
+        owners,
+        access,
+    })
+}
+
+/// Splits a small input, records its counts and quarantine table; returns (used, quarantined).
 fn register_split(
     loaded: &Loaded,
     counts: &mut BTreeMap<String, InputCount>,
     tables_out: &mut Vec<(String, DataFrame)>,
-) -> Result<DataFrame> {
+) -> Result<(DataFrame, DataFrame)> {
     let (used, quarantined) = quarantine::split(loaded)?;
     let read = (used.height() + quarantined.height()) as u64;
     counts.insert(
@@ -330,7 +360,7 @@ fn register_split(
         format!("quarantine/{}", loaded.name),
         quarantine::table(loaded, &quarantined)?,
     ));
-    Ok(used)
+    Ok((used, quarantined))
 }
 
 fn telemetry_schema() -> Schema {
@@ -352,6 +382,11 @@ fn telemetry_schema() -> Schema {
 fn epoch_day(d: NaiveDate) -> i32 {
     d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
         .num_days() as i32
+}
+
+/// The epoch day of a timestamp column, as `alias`.
+fn day_of(name: &str, alias: &str) -> Expr {
+    sources::columns::epoch_day(col(name)).alias(alias)
 }
 
 fn as_date(name: &str) -> Expr {
@@ -485,6 +520,12 @@ fn write(plan: &Plan, outcome: &Outcome, mut doc: serde_json::Value) -> Result<P
             );
             expected.push(rel);
         }
+    }
+    for (rel, text) in &outcome.documents {
+        tables::write_bytes(text.as_bytes(), &staging.path(rel)?)?;
+        let sha = crate::sources::files::sha256_bytes(text.as_bytes());
+        outputs.insert(rel.clone(), serde_json::json!({ "sha256": sha }));
+        expected.push(rel.clone());
     }
     doc["outputs"] = serde_json::Value::Object(outputs);
     let text = serde_json::to_string_pretty(&doc).or_internal("manifest")? + "\n";

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, profile, BillingOptions, ConfigSource, Provider};
+use crate::documents::{templates::Templates, Drafts};
 use crate::error::{Error, Result};
 use crate::sources::files::{self, InputFile};
 use crate::transforms::queries::{self, QuerySet};
@@ -18,6 +19,8 @@ pub struct PlanArgs {
     pub sets: Vec<String>,
     pub params_file: Option<PathBuf>,
     pub queries: Option<PathBuf>,
+    pub templates: Option<PathBuf>,
+    pub drafts: Drafts,
     pub out: Option<PathBuf>,
 }
 
@@ -40,6 +43,8 @@ pub struct Plan {
     pub profile: profile::EffectiveProfile,
     pub as_of: Option<NaiveDate>,
     pub queries: QuerySet,
+    pub templates: Templates,
+    pub drafts: Drafts,
     pub billing: BillingOptions,
     pub provider: Provider,
 }
@@ -55,6 +60,7 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         )
     })?;
     let queries = queries::load(args.queries.as_deref())?;
+    let templates = Templates::load(args.templates.as_deref())?;
     let output_dir = args
         .out
         .clone()
@@ -88,6 +94,8 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         profile,
         as_of,
         queries,
+        templates,
+        drafts: args.drafts,
         billing: cfg.billing,
         provider: cfg.provider,
     })

@@ -49,6 +49,7 @@ pub struct Params {
     pub training_min_hours: f64,
     pub training_min_accelerators: f64,
     pub material_accelerator_hours: f64,
+    pub certification_period_days: i64,
 }
 
 /// A profile's identity, as recorded in the manifest and documents.
@@ -215,8 +216,13 @@ fn check(p: &Params) -> Result<()> {
             return bad(key, "must not be negative");
         }
     }
-    if p.burn_window_days < 1 {
-        return bad("burn_window_days", "must be at least 1");
+    for (key, v) in [
+        ("burn_window_days", p.burn_window_days),
+        ("certification_period_days", p.certification_period_days),
+    ] {
+        if v < 1 {
+            return bad(key, "must be at least 1");
+        }
     }
     for (key, v) in [
         ("segment_gap_hours", p.segment_gap_hours),

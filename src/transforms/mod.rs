@@ -37,6 +37,7 @@ pub fn params_table(p: &Params, run: &RunValues) -> Result<DataFrame> {
         "training_min_hours" => [p.training_min_hours],
         "training_min_accelerators" => [p.training_min_accelerators],
         "material_accelerator_hours" => [p.material_accelerator_hours],
+        "certification_period_days" => [p.certification_period_days],
         "as_of_day" => [run.as_of_day as i64],
         "as_of_end_s" => [run.as_of_end_s],
     )

@@ -1,0 +1,84 @@
+//! The Tera filters every document template may use, registered in one place: operation counts,
+//! rates, hours, bandwidth, percentages and masking. Templates receive numbers raw and format them
+//! here, so the JSON documents keep full precision and the prose reads the same everywhere.
+
+use tera::{Kwargs, State, Tera};
+
+/// `3.8e25` style: three significant digits in scientific notation.
+pub fn sci(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let s = format!("{x:.2e}");
+    // 1.40e24 -> 1.4e24 ; 2.00e18 -> 2e18
+    let (mantissa, exponent) = s.split_once('e').unwrap_or((&s, "0"));
+    let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+    format!("{mantissa}e{exponent}")
+}
+
+/// A whole number with thousands separators; fractions to at most two places.
+pub fn grouped(x: f64) -> String {
+    let negative = x < 0.0;
+    let rounded = (x.abs() * 100.0).round() / 100.0;
+    let whole = rounded.trunc() as u128;
+    let frac = ((rounded - rounded.trunc()) * 100.0).round() as u32;
+    let digits = whole.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if frac > 0 {
+        out.push_str(&format!(".{frac:02}").trim_end_matches('0').to_string());
+    }
+    if negative {
+        out.insert(0, '-');
+    }
+    out
+}
+
+pub fn register(tera: &mut Tera) {
+    tera.register_filter("ops", |x: f64, _: Kwargs, _: &State| {
+        format!("{} operations", sci(x))
+    });
+    tera.register_filter("ops_rate", |x: f64, _: Kwargs, _: &State| {
+        format!("{} op/s", sci(x))
+    });
+    tera.register_filter("sci", |x: f64, _: Kwargs, _: &State| sci(x));
+    tera.register_filter("num", |x: f64, _: Kwargs, _: &State| grouped(x));
+    tera.register_filter("hours", |x: f64, _: Kwargs, _: &State| {
+        format!("{} h", grouped(x))
+    });
+    tera.register_filter("gbps", |x: f64, _: Kwargs, _: &State| {
+        format!("{} Gbit/s", grouped(x))
+    });
+    tera.register_filter("pct", |x: f64, _: Kwargs, _: &State| {
+        format!("{}%", grouped(x * 100.0))
+    });
+    tera.register_filter("mask", |x: &str, _: Kwargs, _: &State| crate::pii::mask(x));
+    tera.register_filter("or_missing", |x: tera::Value, _: Kwargs, _: &State| {
+        if x.is_none() || x.is_undefined() || x.as_str().is_some_and(str::is_empty) {
+            tera::Value::from("NOT ON FILE")
+        } else {
+            x
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(sci(1.39668151081e24), "1.4e24");
+        assert_eq!(sci(2.026496e18), "2.03e18");
+        assert_eq!(sci(1e26), "1e26");
+        assert_eq!(grouped(933888.0), "933,888");
+        assert_eq!(grouped(877.11), "877.11");
+        assert_eq!(grouped(3200.0), "3,200");
+        assert_eq!(grouped(-40.5), "-40.5");
+    }
+}

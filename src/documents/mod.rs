@@ -1,0 +1,265 @@
+//! Documents for counsel: one AI-training report draft per reportable foreign account (and, with
+//! `--drafts watch`, per WATCH account), the annual CIP certification metrics, and the run summary,
+//! each as Markdown and self-contained HTML from Tera templates, reports and certification also as
+//! JSON (the view model itself, schema in README.md). View models are typed and already masked;
+//! rendering is parallel (rayon) and deterministic (no clock: the as-of date and run id instead).
+
+pub mod certification;
+pub mod charts;
+pub mod filters;
+pub mod records;
+pub mod report;
+pub mod rows;
+pub mod summary;
+pub mod templates;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::config::profile::{Params, ProfileInfo};
+use crate::config::Provider;
+use crate::error::{Context, Result};
+use crate::plan::Plan;
+use crate::quarantine::InputCount;
+use records::records;
+use rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
+use templates::Templates;
+
+/// Which accounts get a report draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Drafts {
+    /// REPORTABLE accounts only.
+    #[default]
+    Reportable,
+    /// REPORTABLE and WATCH accounts (WATCH drafts are marked "not yet reportable").
+    Watch,
+}
+
+/// What every document states about the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Common {
+    pub provider: Provider,
+    pub rule: ProfileInfo,
+    pub params: Params,
+    pub overrides: Vec<Override>,
+    pub as_of: String,
+    pub run_id: String,
+    pub cipwatch_version: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Override {
+    pub key: String,
+    pub value: String,
+    pub source: String,
+}
+
+/// The tables the documents are built from.
+pub struct DocInputs<'a> {
+    pub flags: &'a DataFrame,
+    pub runs: &'a DataFrame,
+    pub customers: &'a DataFrame,
+    pub owners: &'a DataFrame,
+    pub access: &'a DataFrame,
+    pub results: &'a [(String, DataFrame)],
+    pub counts: &'a BTreeMap<String, InputCount>,
+}
+
+pub fn common(plan: &Plan, as_of: &str, run_id: &str) -> Common {
+    let profile_source = format!(
+        "profile {}@{}",
+        plan.profile.info.name, plan.profile.info.version
+    );
+    let overrides = plan
+        .profile
+        .provenance
+        .iter()
+        .filter(|(_, p)| p.source != profile_source)
+        .map(|(k, p)| Override {
+            key: k.clone(),
+            value: show(&p.value),
+            source: p.source.clone(),
+        })
+        .collect();
+    Common {
+        provider: plan.provider.clone(),
+        rule: plan.profile.info.clone(),
+        params: plan.profile.params.clone(),
+        overrides,
+        as_of: as_of.to_string(),
+        run_id: run_id.to_string(),
+        cipwatch_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// Renders every document; returns (relative path, content) pairs in a stable order.
+pub fn render_all(
+    templates: &Templates,
+    common: &Common,
+    inputs: &DocInputs,
+    drafts: Drafts,
+) -> Result<Vec<(String, String)>> {
+    let flags: Vec<FlagRow> = records(inputs.flags, "flags")?;
+    let wanted: Vec<&FlagRow> = flags
+        .iter()
+        .filter(|f| f.level == "REPORTABLE" || (drafts == Drafts::Watch && f.level == "WATCH"))
+        .collect();
+    let accounts: Vec<String> = wanted.iter().map(|f| f.account_id.clone()).collect();
+    let customers: HashMap<String, CustomerRow> = records::<CustomerRow>(
+        &only(inputs.customers, &accounts, "account_id")?,
+        "customers",
+    )?
+    .into_iter()
+    .map(|c| (c.account_id.clone(), c))
+    .collect();
+    let owners = group(
+        records::<OwnerRow>(
+            &only(inputs.owners, &accounts, "account_id")?,
+            "beneficial owners",
+        )?,
+        |o| o.account_id.clone(),
+    );
+    let mut access = group(
+        records::<AccessRow>(&only(inputs.access, &accounts, "account_id")?, "access log")?,
+        |a| a.account_id.clone(),
+    );
+    for list in access.values_mut() {
+        list.sort_by(|a, b| (&a.accessed_at, &a.ip_address).cmp(&(&b.accessed_at, &b.ip_address)));
+    }
+    let runs = group(
+        records::<RunRow>(
+            &only(inputs.runs, &accounts, "account_id")?,
+            "training runs",
+        )?,
+        |r| r.account_id.clone(),
+    );
+
+    let reports: Vec<Vec<(String, String)>> = wanted
+        .par_iter()
+        .map(|f| {
+            let facts = report::AccountFacts {
+                flag: f,
+                customer: customers.get(&f.account_id),
+                owners: owners.get(&f.account_id).cloned().unwrap_or_default(),
+                access: access.get(&f.account_id).cloned().unwrap_or_default(),
+                runs: runs.get(&f.account_id).cloned().unwrap_or_default(),
+            };
+            let doc = report::build(common, facts);
+            let dir = format!("reports/{}", safe_name(&f.account_id));
+            render_three(
+                templates,
+                &doc,
+                &format!("{dir}/ai-training-report"),
+                "ai-training-report",
+                &BTreeMap::new(),
+            )
+        })
+        .collect::<Result<_>>()?;
+    let mut out: Vec<(String, String)> = reports.into_iter().flatten().collect();
+
+    let cert = certification::build(common, inputs.results)?;
+    out.extend(render_three(
+        templates,
+        &cert,
+        "certification/cip-certification",
+        "cip-certification",
+        &certification::charts(&cert),
+    )?);
+    let sum = summary::build(common, &flags, inputs.counts);
+    let charts = summary::charts(&flags, common);
+    for ext in ["md", "html"] {
+        out.push((
+            format!("summary.{ext}"),
+            templates.render_with(&format!("summary.{ext}"), &sum, &charts)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// A parameter value as a person reads it (`1e24`, not `1000000000000000000000000.0`).
+fn show(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Float(f) if f.abs() >= 1e6 => filters::sci(*f),
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Markdown, HTML and JSON of one view model.
+fn render_three<T: Serialize>(
+    templates: &Templates,
+    doc: &T,
+    stem: &str,
+    template: &str,
+    charts: &BTreeMap<String, String>,
+) -> Result<Vec<(String, String)>> {
+    let json = serde_json::to_string_pretty(doc).or_internal("document JSON")? + "\n";
+    Ok(vec![
+        (
+            format!("{stem}.md"),
+            templates.render_with(&format!("{template}.md"), doc, charts)?,
+        ),
+        (
+            format!("{stem}.html"),
+            templates.render_with(&format!("{template}.html"), doc, charts)?,
+        ),
+        (format!("{stem}.json"), json),
+    ])
+}
+
+/// Rows of `df` whose `key` is one of `values`.
+fn only(df: &DataFrame, values: &[String], key: &str) -> Result<DataFrame> {
+    let wanted = DataFrame::new(values.len(), vec![Column::new(key.into(), values.to_vec())])
+        .or_internal("document accounts")?;
+    df.clone()
+        .lazy()
+        .join(
+            wanted.lazy(),
+            [col(key)],
+            [col(key)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()
+        .or_internal("selecting document rows")
+}
+
+fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>> {
+    let mut map: HashMap<String, Vec<T>> = HashMap::new();
+    for r in rows {
+        map.entry(key(&r)).or_default().push(r);
+    }
+    map
+}
+
+/// An account id as a folder name: anything but letters, digits, `.`, `_` and `-` becomes `_`.
+pub fn safe_name(id: &str) -> String {
+    let s: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn account_ids_cannot_escape_the_reports_folder() {
+        assert_eq!(super::safe_name("../../etc"), "_.._.._etc");
+        assert_eq!(
+            super::safe_name("/providers/Microsoft.Billing/billingAccounts/8611537"),
+            "_providers_Microsoft.Billing_billingAccounts_8611537"
+        );
+    }
+}

@@ -1,0 +1,54 @@
+//! Turning result tables into typed rows for the view models: dates and timestamps become ISO text,
+//! numbers stay numbers, nulls become `None`. Only the few rows a document needs are converted; the
+//! tables themselves stay in Polars.
+
+use polars::prelude::*;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Number, Value};
+
+use crate::error::{Context, Error, Result};
+
+/// The rows of `df` as typed records.
+pub fn records<T: DeserializeOwned>(df: &DataFrame, what: &str) -> Result<Vec<T>> {
+    let text = as_text_dates(df, what)?;
+    let columns = text.columns();
+    (0..text.height())
+        .map(|i| {
+            let mut object = Map::new();
+            for c in columns {
+                let v = c.get(i).or_internal(what)?;
+                object.insert(c.name().to_string(), json(v));
+            }
+            serde_json::from_value(Value::Object(object))
+                .map_err(|e| Error::internal(format!("reading {what}"), e))
+        })
+        .collect()
+}
+
+fn as_text_dates(df: &DataFrame, what: &str) -> Result<DataFrame> {
+    let exprs: Vec<Expr> = df
+        .schema()
+        .iter()
+        .map(|(name, dt)| match dt {
+            DataType::Datetime(_, _) => col(name.clone()).dt().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            DataType::Date => col(name.clone()).dt().strftime("%Y-%m-%d"),
+            _ => col(name.clone()),
+        })
+        .collect();
+    df.clone().lazy().select(exprs).collect().or_internal(what)
+}
+
+fn json(v: AnyValue) -> Value {
+    match v {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => Value::Bool(b),
+        AnyValue::String(s) => Value::String(s.to_string()),
+        AnyValue::StringOwned(s) => Value::String(s.to_string()),
+        AnyValue::Float64(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+        AnyValue::Float32(f) => Number::from_f64(f as f64).map_or(Value::Null, Value::Number),
+        other => match other.extract::<i64>() {
+            Some(i) => Value::Number(i.into()),
+            None => Value::String(other.to_string()),
+        },
+    }
+}

@@ -1,0 +1,470 @@
+//! The AI-training report draft for one foreign account: the view model counsel's documents are
+//! rendered from (and the `.json` document itself). Built from already-computed tables; payment and
+//! identity numbers are masked here, so raw values never reach a template. Whatever the data lacks
+//! is named (a CIP gap, a TO COMPLETE block, a failed checklist item), never left blank.
+
+use serde::Serialize;
+
+use super::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
+use super::Common;
+use crate::pii::mask;
+
+pub const SCHEMA: &str = "cipwatch/ai-training-report/1";
+
+#[derive(Debug, Serialize)]
+pub struct ReportDoc {
+    pub schema: &'static str,
+    pub common: Common,
+    pub reference: String,
+    pub reportable: bool,
+    pub status: String,
+    pub level: String,
+    pub reasons: Vec<String>,
+    pub knowledge_date: Option<String>,
+    pub due_date: Option<String>,
+    pub reseller: Option<ResellerView>,
+    pub customer: CustomerView,
+    pub beneficial_owners: Vec<OwnerRow>,
+    pub access_window: Window,
+    pub access: Vec<AccessRow>,
+    pub runs: Vec<RunRow>,
+    pub compute: ComputeView,
+    pub tests: Vec<TestView>,
+    pub method: Vec<String>,
+    pub cip: CipView,
+    pub to_complete: Vec<ToComplete>,
+    pub checklist: Vec<CheckItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResellerView {
+    pub id: String,
+    pub name: Option<String>,
+    pub country: Option<String>,
+    pub cip_on_file: Option<bool>,
+}
+
+/// The customer as printed: identifiers masked, lists split.
+#[derive(Debug, Serialize)]
+pub struct CustomerView {
+    pub account_id: String,
+    pub on_file: bool,
+    pub legal_name: Option<String>,
+    pub customer_type: Option<String>,
+    pub address: Option<String>,
+    pub country: Option<String>,
+    pub emails: Vec<String>,
+    pub phones: Vec<String>,
+    pub payment_method: Option<String>,
+    pub payment_identifier_masked: Option<String>,
+    pub payment_source: Option<String>,
+    pub national_id_masked: Option<String>,
+    pub us_person: Option<String>,
+    pub foreign_basis: String,
+    pub sub_accounts: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Window {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ComputeView {
+    pub accelerators: Vec<String>,
+    pub accelerator_hours: f64,
+    pub est_ops: f64,
+    pub upper_ops: f64,
+    pub peak_colocated_ops_per_s: Option<f64>,
+    pub peak_colocated_accelerators: Option<f64>,
+    pub max_interconnect_gbps: Option<f64>,
+    pub telemetry_share: f64,
+    pub first_usage: Option<String>,
+    pub last_usage: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TestView {
+    pub test: String,
+    pub measured: Option<f64>,
+    pub comparison: String,
+    pub threshold: f64,
+    pub unit: String,
+    pub met: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CipView {
+    pub verification_status: String,
+    pub verification_method: Option<String>,
+    pub verified_at: Option<String>,
+    pub gaps: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ToComplete {
+    pub field: String,
+    pub guidance: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckItem {
+    pub item: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What the report builder needs about one account.
+pub struct AccountFacts<'a> {
+    pub flag: &'a FlagRow,
+    pub customer: Option<&'a CustomerRow>,
+    pub owners: Vec<OwnerRow>,
+    pub access: Vec<AccessRow>,
+    pub runs: Vec<RunRow>,
+}
+
+pub fn build(common: &Common, facts: AccountFacts) -> ReportDoc {
+    let f = facts.flag;
+    let reportable = f.level == "REPORTABLE";
+    let customer = customer_view(f, facts.customer);
+    let window = Window {
+        from: f
+            .first_usage
+            .clone()
+            .unwrap_or_else(|| common.as_of.clone()),
+        to: format!("{}T23:59:59Z", common.as_of),
+    };
+    let access: Vec<AccessRow> = facts
+        .access
+        .into_iter()
+        .filter(|a| {
+            a.accessed_at.as_str() >= window.from.as_str()
+                && a.accessed_at.as_str() <= window.to.as_str()
+        })
+        .collect();
+    let compute = ComputeView {
+        accelerators: split(&f.accelerators),
+        accelerator_hours: f.accelerator_hours,
+        est_ops: f.est_ops,
+        upper_ops: f.upper_ops,
+        peak_colocated_ops_per_s: f.peak_colocated_ops_per_s,
+        peak_colocated_accelerators: f.peak_colocated_accelerators,
+        max_interconnect_gbps: f.max_interconnect_gbps,
+        telemetry_share: if f.accelerator_hours > 0.0 {
+            f.telemetry_accelerator_hours / f.accelerator_hours
+        } else {
+            0.0
+        },
+        first_usage: f.first_usage.clone(),
+        last_usage: f.last_usage.clone(),
+    };
+    let cip = cip_view(f, facts.customer, &facts.owners);
+    let mut doc = ReportDoc {
+        schema: SCHEMA,
+        reference: format!(
+            "CIPW-AITR-{}-{}",
+            f.account_id,
+            f.knowledge_date.as_deref().unwrap_or(&common.as_of)
+        ),
+        reportable,
+        status: if reportable {
+            "DRAFT for filing: reportable under the rule profile".into()
+        } else {
+            "DRAFT, NOT YET REPORTABLE (WATCH): for review only".into()
+        },
+        level: f.level.clone(),
+        reasons: split(&f.reasons),
+        knowledge_date: f.knowledge_date.clone(),
+        due_date: f.report_due_date.clone(),
+        reseller: f.reseller_id.as_ref().map(|id| ResellerView {
+            id: id.clone(),
+            name: f.reseller_name.clone(),
+            country: f.reseller_country.clone(),
+            cip_on_file: f.reseller_cip_on_file,
+        }),
+        customer,
+        beneficial_owners: facts.owners,
+        access_window: window,
+        access,
+        runs: facts.runs,
+        compute,
+        tests: tests(common, f),
+        method: method(common, f),
+        cip,
+        to_complete: to_complete(),
+        checklist: Vec::new(),
+        common: common.clone(),
+    };
+    doc.checklist = checklist(&doc);
+    doc
+}
+
+fn split(list: &Option<String>) -> Vec<String> {
+    list.as_deref()
+        .map(|s| {
+            s.split(';')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn customer_view(f: &FlagRow, c: Option<&CustomerRow>) -> CustomerView {
+    let get = |pick: fn(&CustomerRow) -> &Option<String>| c.and_then(|c| pick(c).clone());
+    CustomerView {
+        account_id: f.account_id.clone(),
+        on_file: c.is_some(),
+        legal_name: get(|c| &c.legal_name),
+        customer_type: get(|c| &c.customer_type),
+        address: get(|c| &c.address),
+        country: get(|c| &c.country),
+        emails: split(&get(|c| &c.email)),
+        phones: split(&get(|c| &c.phone)),
+        payment_method: get(|c| &c.payment_method),
+        payment_identifier_masked: get(|c| &c.payment_identifier).map(|v| mask(&v)),
+        payment_source: get(|c| &c.payment_source),
+        national_id_masked: get(|c| &c.national_id).map(|v| mask(&v)),
+        us_person: get(|c| &c.us_person),
+        foreign_basis: f.foreign_basis.clone(),
+        sub_accounts: split(&f.sub_accounts),
+    }
+}
+
+fn cip_view(f: &FlagRow, c: Option<&CustomerRow>, owners: &[OwnerRow]) -> CipView {
+    let mut gaps = Vec::new();
+    match c {
+        None => gaps.push("no CIP record for this billing account".to_string()),
+        Some(c) => {
+            let fields: [(&str, &Option<String>); 8] = [
+                ("legal name", &c.legal_name),
+                ("address", &c.address),
+                ("country", &c.country),
+                ("email", &c.email),
+                ("telephone", &c.phone),
+                ("means of payment", &c.payment_method),
+                ("source of payment", &c.payment_source),
+                ("verification method", &c.verification_method),
+            ];
+            gaps.extend(
+                fields
+                    .iter()
+                    .filter(|(_, v)| v.is_none())
+                    .map(|(n, _)| format!("{n} missing")),
+            );
+            if c.customer_type.as_deref() == Some("entity") && owners.is_empty() {
+                gaps.push("no beneficial owner on file for an entity".into());
+            }
+        }
+    }
+    if !matches!(f.cip_status.as_str(), "verified" | "exempt") {
+        gaps.push(format!("identity not verified (status: {})", f.cip_status));
+    }
+    for o in owners
+        .iter()
+        .filter(|o| o.verification_status.as_deref() != Some("verified"))
+    {
+        gaps.push(format!(
+            "beneficial owner {} not verified",
+            o.name.as_deref().unwrap_or("(unnamed)")
+        ));
+    }
+    if f.reseller_id.is_some() && f.reseller_cip_on_file != Some(true) {
+        gaps.push("sold through a reseller with no CIP on file".into());
+    }
+    CipView {
+        verification_status: f.cip_status.clone(),
+        verification_method: c.and_then(|c| c.verification_method.clone()),
+        verified_at: c.and_then(|c| c.verified_at.clone()),
+        gaps,
+    }
+}
+
+fn tests(common: &Common, f: &FlagRow) -> Vec<TestView> {
+    let p = &common.params;
+    vec![
+        TestView {
+            test: "Estimated operations of the training".into(),
+            measured: Some(f.est_ops),
+            comparison: "greater than".into(),
+            threshold: p.training_ops,
+            unit: "operations".into(),
+            met: f.ops_met,
+        },
+        TestView {
+            test: "Peak co-located compute (theoretical maximum)".into(),
+            measured: f.peak_colocated_ops_per_s,
+            comparison: "at least".into(),
+            threshold: p.cluster_peak_ops_per_s,
+            unit: "op/s".into(),
+            met: f.peak_met,
+        },
+        TestView {
+            test: "Cluster networking".into(),
+            measured: f.max_interconnect_gbps,
+            comparison: "greater than".into(),
+            threshold: p.interconnect_gbps,
+            unit: "Gbit/s".into(),
+            met: f.interconnect_met,
+        },
+    ]
+}
+
+fn method(common: &Common, f: &FlagRow) -> Vec<String> {
+    let p = &common.params;
+    let share = if f.accelerator_hours > 0.0 {
+        f.telemetry_accelerator_hours / f.accelerator_hours * 100.0
+    } else {
+        0.0
+    };
+    vec![
+        "Accelerator-hours are the billed hours of each accelerator instance multiplied by its number of accelerators, \
+         taken from the billing row (SkuPriceDetails GpuCount) or else from the accelerator catalog."
+            .into(),
+        format!(
+            "The upper bound multiplies accelerator-hours by each accelerator's peak dense rate at {} precision \
+             (falling back to {} where no {} figure is published), without sparsity, as listed in the catalog with its source.",
+            p.peak_precision, p.peak_precision_fallback, p.peak_precision
+        ),
+        format!(
+            "The estimate multiplies the upper bound by the utilisation actually achieved: measured by telemetry for \
+             {share:.0}% of the accelerator-hours, and assumed to be {} for the rest (published training runs achieve 0.3 to 0.45).",
+            p.assumed_utilization
+        ),
+        "Peak co-located compute is the largest number of accelerators the account ran at the same time within one \
+         co-location group (a placement group or cluster from telemetry, else an availability zone), times their peak rate."
+            .into(),
+        "Cluster networking is the best network bandwidth of the instance types used, from the catalog (for AWS, the \
+         instance's baseline network bandwidth)."
+            .into(),
+        "The knowledge date is the first day on which the running estimate exceeded the operations threshold; the due \
+         date adds the rule profile's reporting period."
+            .into(),
+        format!(
+            "All figures are estimates from billing and telemetry, not measurements of the customer's model; they cover \
+             usage up to the as-of date {}.",
+            common.as_of
+        ),
+    ]
+}
+
+fn to_complete() -> Vec<ToComplete> {
+    [
+        ("Model information", "What is known of the model being trained (purpose, architecture, parameters), from the customer or the account record."),
+        ("Customer cybersecurity practices", "The customer's practices to protect the model weights and the training infrastructure, as stated by the customer."),
+        ("Narrative", "A description of the transaction and of how the provider learned of it, in the provider's own words."),
+    ]
+    .into_iter()
+    .map(|(f, g)| ToComplete { field: f.into(), guidance: g.into() })
+    .collect()
+}
+
+/// The pre-filing checklist: required fields present, text printable, totals consistent.
+fn checklist(doc: &ReportDoc) -> Vec<CheckItem> {
+    let mut items = Vec::new();
+    let mut present = |item: &str, ok: bool, missing: &str| {
+        items.push(CheckItem {
+            item: item.into(),
+            ok,
+            detail: if ok { "present".into() } else { missing.into() },
+        })
+    };
+    let c = &doc.customer;
+    present(
+        "Provider legal name, address and CIP contact",
+        !doc.common.provider.legal_name.is_empty()
+            && !doc.common.provider.address.is_empty()
+            && !doc.common.provider.cip_contact.is_empty(),
+        "missing from configuration",
+    );
+    present("Customer legal name", c.legal_name.is_some(), "missing");
+    present("Customer address", c.address.is_some(), "missing");
+    present("Customer country", c.country.is_some(), "missing");
+    present("Customer email", !c.emails.is_empty(), "missing");
+    present("Customer telephone", !c.phones.is_empty(), "missing");
+    present(
+        "Means and source of payment",
+        c.payment_method.is_some() && c.payment_source.is_some(),
+        "missing",
+    );
+    present(
+        "Beneficial owners",
+        !doc.beneficial_owners.is_empty() || c.customer_type.as_deref() == Some("individual"),
+        "none on file",
+    );
+    present(
+        "IP addresses with access times",
+        !doc.access.is_empty(),
+        "none in the access log for the report window",
+    );
+    present(
+        "Training run details",
+        !doc.runs.is_empty(),
+        "no run segments",
+    );
+    present(
+        "Knowledge date and due date",
+        doc.knowledge_date.is_some() && doc.due_date.is_some(),
+        "not reportable yet",
+    );
+    let unprintable = unprintable_fields(doc);
+    items.push(CheckItem {
+        item: "No non-printable characters".into(),
+        ok: unprintable.is_empty(),
+        detail: if unprintable.is_empty() {
+            "none found".into()
+        } else {
+            format!("found in: {}", unprintable.join(", "))
+        },
+    });
+    let run_ops: f64 = doc.runs.iter().map(|r| r.est_ops).sum();
+    let run_hours: f64 = doc.runs.iter().map(|r| r.accelerator_hours).sum();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+    let ok = close(run_ops, doc.compute.est_ops) && close(run_hours, doc.compute.accelerator_hours);
+    items.push(CheckItem {
+        item: "Totals equal the detail rows".into(),
+        ok,
+        detail: format!(
+            "runs sum to {} operations and {} accelerator-hours; account totals {} and {}",
+            super::filters::sci(run_ops),
+            super::filters::grouped(run_hours),
+            super::filters::sci(doc.compute.est_ops),
+            super::filters::grouped(doc.compute.accelerator_hours)
+        ),
+    });
+    items.push(CheckItem {
+        item: "Fields to complete by hand".into(),
+        ok: false,
+        detail: format!("{} TO COMPLETE blocks", doc.to_complete.len()),
+    });
+    items
+}
+
+/// Names of the customer-provided text fields holding control characters (other than newline/tab).
+fn unprintable_fields(doc: &ReportDoc) -> Vec<String> {
+    let c = &doc.customer;
+    let mut fields: Vec<(&str, Option<&str>)> = vec![
+        ("legal name", c.legal_name.as_deref()),
+        ("address", c.address.as_deref()),
+        ("payment source", c.payment_source.as_deref()),
+    ];
+    fields.extend(c.emails.iter().map(|e| ("email", Some(e.as_str()))));
+    fields.extend(c.phones.iter().map(|p| ("telephone", Some(p.as_str()))));
+    fields.extend(
+        doc.beneficial_owners
+            .iter()
+            .map(|o| ("beneficial owner name", o.name.as_deref())),
+    );
+    fields
+        .into_iter()
+        .filter(|(_, v)| {
+            v.is_some_and(|v| {
+                v.chars()
+                    .any(|ch| ch.is_control() && ch != '\n' && ch != '\t')
+            })
+        })
+        .map(|(n, _)| n.to_string())
+        .collect()
+}

@@ -1,0 +1,96 @@
+//! Typed rows of the tables the documents read. Unknown columns are ignored, so a table may grow
+//! without breaking a document; a missing column is an error naming the table.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct FlagRow {
+    pub account_id: String,
+    pub is_foreign: bool,
+    pub foreign_basis: String,
+    pub cip_status: String,
+    pub verification_method: Option<String>,
+    pub reseller_id: Option<String>,
+    pub reseller_name: Option<String>,
+    pub reseller_country: Option<String>,
+    pub reseller_cip_on_file: Option<bool>,
+    pub accelerators: Option<String>,
+    pub sub_accounts: Option<String>,
+    pub accelerator_hours: f64,
+    pub telemetry_accelerator_hours: f64,
+    pub est_ops: f64,
+    pub upper_ops: f64,
+    pub peak_colocated_ops_per_s: Option<f64>,
+    pub peak_colocated_accelerators: Option<f64>,
+    pub max_interconnect_gbps: Option<f64>,
+    pub ops_met: bool,
+    pub peak_met: bool,
+    pub interconnect_met: bool,
+    pub level: String,
+    pub reasons: Option<String>,
+    pub knowledge_date: Option<String>,
+    pub report_due_date: Option<String>,
+    pub projected_crossing_date: Option<String>,
+    pub days_to_crossing: Option<f64>,
+    pub first_usage: Option<String>,
+    pub last_usage: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RunRow {
+    pub account_id: String,
+    pub colocation_group: String,
+    pub run: i64,
+    pub start: String,
+    pub end: String,
+    pub ongoing: bool,
+    pub training_like: bool,
+    pub duration_hours: f64,
+    pub accelerators: Option<String>,
+    pub instance_types: Option<String>,
+    pub peak_accelerators: Option<f64>,
+    pub peak_ops_per_s: Option<f64>,
+    pub max_interconnect_gbps: Option<f64>,
+    pub accelerator_hours: f64,
+    pub est_ops: f64,
+    pub upper_ops: f64,
+}
+
+/// A CIP customer record, raw: it never reaches a template (see `report::CustomerView`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CustomerRow {
+    pub account_id: String,
+    pub legal_name: Option<String>,
+    pub customer_type: Option<String>,
+    pub country: Option<String>,
+    pub address: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub payment_method: Option<String>,
+    pub payment_identifier: Option<String>,
+    pub payment_source: Option<String>,
+    pub national_id: Option<String>,
+    pub us_person: Option<String>,
+    pub verification_status: Option<String>,
+    pub verification_method: Option<String>,
+    pub verified_at: Option<String>,
+    pub opened_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct OwnerRow {
+    pub account_id: String,
+    pub name: Option<String>,
+    pub country: Option<String>,
+    pub ownership_pct: Option<f64>,
+    pub substantial_control: Option<bool>,
+    pub verification_status: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AccessRow {
+    pub account_id: String,
+    pub ip_address: String,
+    pub accessed_at: String,
+    pub action: Option<String>,
+}

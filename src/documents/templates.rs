@@ -1,0 +1,148 @@
+//! The Tera templates of `templates/`: embedded in the binary, replaceable one by one from a folder
+//! (`--templates DIR`; an unknown file name there is an error). HTML and Markdown templates are
+//! auto-escaped (a customer called `<script>` is printed, never run); undefined values are errors,
+//! so a template cannot silently print a blank where a fact belongs.
+
+use std::path::Path;
+use tera::{Context, Tera};
+
+use crate::error::{Error, Result};
+
+const EMBEDDED: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    (
+        "ai-training-report.md",
+        include_str!("../../templates/ai-training-report.md"),
+    ),
+    (
+        "ai-training-report.html",
+        include_str!("../../templates/ai-training-report.html"),
+    ),
+    (
+        "cip-certification.md",
+        include_str!("../../templates/cip-certification.md"),
+    ),
+    (
+        "cip-certification.html",
+        include_str!("../../templates/cip-certification.html"),
+    ),
+    ("summary.md", include_str!("../../templates/summary.md")),
+    ("summary.html", include_str!("../../templates/summary.html")),
+];
+
+/// The loaded templates and where each came from.
+pub struct Templates {
+    tera: Tera,
+    pub origins: Vec<(String, String)>,
+}
+
+impl Templates {
+    pub fn load(dir: Option<&Path>) -> Result<Templates> {
+        let mut sources: Vec<(String, String, String)> = EMBEDDED
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string(), "embedded".to_string()))
+            .collect();
+        if let Some(dir) = dir {
+            let entries = std::fs::read_dir(dir)
+                .map_err(|e| Error::config(dir.display(), format!("cannot list: {e}")))?;
+            let mut paths: Vec<_> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            paths.sort();
+            for path in paths {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let slot = sources
+                    .iter_mut()
+                    .find(|(n, _, _)| *n == name)
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
+                        Error::config(
+                            path.display(),
+                            format!("not one of the templates ({})", known.join(", ")),
+                        )
+                    })?;
+                slot.1 =
+                    std::fs::read_to_string(&path).map_err(|e| Error::config(path.display(), e))?;
+                slot.2 = path.display().to_string();
+            }
+        }
+        let mut tera = Tera::new();
+        tera.autoescape_on([".html", ".md"]);
+        tera.set_escape_fn(escape);
+        super::filters::register(&mut tera);
+        tera.add_raw_templates(sources.iter().map(|(n, t, _)| (n.clone(), t.clone())))
+            .map_err(|e| Error::config("templates", describe(&e, &sources)))?;
+        Ok(Templates {
+            tera,
+            origins: sources.into_iter().map(|(n, _, o)| (n, o)).collect(),
+        })
+    }
+
+    /// Renders `name` with `view` (a serialisable view model) under the key `doc` and the
+    /// pre-rendered, escaped SVG charts under `charts`.
+    pub fn render_with<T: serde::Serialize>(
+        &self,
+        name: &str,
+        view: &T,
+        charts: &std::collections::BTreeMap<String, String>,
+    ) -> Result<String> {
+        let mut context = Context::new();
+        context.insert("doc", view);
+        context.insert("charts", charts);
+        self.tera.render(name, &context).map_err(|e| {
+            let origin = self
+                .origins
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, o)| o.as_str())
+                .unwrap_or("?");
+            Error::config(format!("template {name} ({origin})"), error_chain(&e))
+        })
+    }
+}
+
+/// HTML escaping of `& < > "`: enough for text and double-quoted attributes (the only places the
+/// templates put values), and it leaves apostrophes readable in the Markdown documents.
+fn escape(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut last = 0;
+    for (i, b) in input.bytes().enumerate() {
+        let entity: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'"' => b"&quot;",
+            _ => continue,
+        };
+        out.write_all(&input.as_bytes()[last..i])?;
+        out.write_all(entity)?;
+        last = i + 1;
+    }
+    out.write_all(&input.as_bytes()[last..])
+}
+
+fn describe(e: &tera::Error, sources: &[(String, String, String)]) -> String {
+    let origins: Vec<String> = sources
+        .iter()
+        .filter(|(_, _, o)| o != "embedded")
+        .map(|(n, _, o)| format!("{n} = {o}"))
+        .collect();
+    if origins.is_empty() {
+        error_chain(e)
+    } else {
+        format!("{} (overrides: {})", error_chain(e), origins.join(", "))
+    }
+}
+
+fn error_chain(e: &tera::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,226 @@
+//! The documents counsel files: report drafts, certification metrics and the run summary.
+
+use crate::helpers::*;
+use std::path::Path;
+
+const DAY: &str = "2026-11-26";
+const REPORT: &str = "reports/420000000002/ai-training-report";
+
+fn snapshot(name: &str, path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    insta::with_settings!({ filters => vec![(r"run [0-9a-f]{16}", "run [RUN_ID]"), (r#""run_id": "[0-9a-f]{16}""#, r#""run_id": "[RUN_ID]""#)] }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+#[test]
+fn sample_documents_snapshots() {
+    let out = tempfile::tempdir().unwrap();
+    run_samples(out.path(), &[]);
+    let day = out.path().join(DAY);
+    snapshot("report_md", &day.join(format!("{REPORT}.md")));
+    snapshot("report_json", &day.join(format!("{REPORT}.json")));
+    snapshot(
+        "certification_md",
+        &day.join("certification/cip-certification.md"),
+    );
+    snapshot("summary_md", &day.join("summary.md"));
+    let reports: Vec<String> = std::fs::read_dir(day.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(
+        reports,
+        ["420000000002"],
+        "one report per REPORTABLE account, none for the others"
+    );
+}
+
+#[test]
+fn html_is_self_contained_printable_and_escaped() {
+    let out = tempfile::tempdir().unwrap();
+    run_samples(out.path(), &[]);
+    let day = out.path().join(DAY);
+    for doc in [
+        format!("{REPORT}.html"),
+        "certification/cip-certification.html".into(),
+        "summary.html".into(),
+    ] {
+        let html = std::fs::read_to_string(day.join(&doc)).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>"), "{doc}");
+        assert!(
+            html.contains("@media print") && html.contains("break-inside: avoid"),
+            "{doc}: print CSS"
+        );
+        for remote in ["src=\"http", "href=\"http", "@import", "<link", "<script"] {
+            assert!(!html.contains(remote), "{doc} contains {remote}");
+        }
+    }
+    let cert = std::fs::read_to_string(day.join("certification/cip-certification.html")).unwrap();
+    assert!(
+        cert.contains("&lt;script&gt;alert(1)&lt;/script&gt; Holdings Ltd"),
+        "customer name printed, escaped"
+    );
+    assert!(cert.matches("<svg").count() == 2, "two inline charts");
+    let summary = std::fs::read_to_string(day.join("summary.html")).unwrap();
+    assert!(summary.contains("<svg") && summary.contains("threshold: 1e24"));
+}
+
+#[test]
+fn report_states_dates_masks_numbers_and_marks_what_to_complete() {
+    let out = tempfile::tempdir().unwrap();
+    run_samples(out.path(), &[]);
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.path().join(DAY).join(format!("{REPORT}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["schema"], "cipwatch/ai-training-report/1");
+    assert_eq!(json["knowledge_date"], "2026-11-21");
+    assert_eq!(json["due_date"], "2026-12-06");
+    assert_eq!(
+        json["customer"]["payment_identifier_masked"],
+        "******************3000"
+    );
+    assert_eq!(json["customer"]["national_id_masked"], "**********345K");
+    assert!(
+        json["customer"].get("payment_identifier").is_none(),
+        "no raw identifier in the view model"
+    );
+    assert_eq!(json["to_complete"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        json["access"].as_array().unwrap().len(),
+        3,
+        "access within the report window"
+    );
+    let failed: Vec<&str> = json["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["Fields to complete by hand"]);
+}
+
+#[test]
+fn a_missing_cip_field_becomes_a_listed_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let customers = std::fs::read_to_string(repo().join("data-samples/cip/customers.csv")).unwrap();
+    let edited = customers
+        .replace("ops@zephyr.example", "")
+        .replace("+65 6555 0102", "");
+    std::fs::write(dir.path().join("customers.csv"), edited).unwrap();
+    let cfg = config_with(
+        dir.path(),
+        &[(
+            "customers",
+            dir.path().join("customers.csv").to_str().unwrap(),
+        )],
+    );
+    let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = dir
+        .path()
+        .join("out")
+        .join(DAY)
+        .join(format!("{REPORT}.json"));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let gaps: Vec<&str> = json["cip"]["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap())
+        .collect();
+    assert_eq!(gaps, ["email missing", "telephone missing"]);
+    let failed: Vec<&str> = json["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["item"].as_str().unwrap())
+        .collect();
+    assert!(
+        failed.contains(&"Customer email") && failed.contains(&"Customer telephone"),
+        "{failed:?}"
+    );
+    let md = std::fs::read_to_string(report.with_extension("md")).unwrap();
+    assert!(md.contains("Email addresses: NOT ON FILE") && md.contains("**email missing**"));
+}
+
+#[test]
+fn watch_drafts_are_marked_not_yet_reportable() {
+    let out = tempfile::tempdir().unwrap();
+    run_samples(
+        out.path(),
+        &[
+            "--set",
+            "training_ops=1e26",
+            "--set",
+            "cluster_peak_ops_per_s=1e20",
+            "--drafts",
+            "watch",
+        ],
+    );
+    let md = std::fs::read_to_string(out.path().join(DAY).join(format!("{REPORT}.md"))).unwrap();
+    assert!(md.starts_with("**DRAFT, NOT YET REPORTABLE (WATCH): for review only**"));
+    assert!(md.contains("Knowledge date: not reportable yet"));
+    let out2 = tempfile::tempdir().unwrap();
+    run_samples(
+        out2.path(),
+        &[
+            "--set",
+            "training_ops=1e26",
+            "--set",
+            "cluster_peak_ops_per_s=1e20",
+        ],
+    );
+    assert!(
+        !out2.path().join(DAY).join("reports").exists(),
+        "no drafts for WATCH accounts by default"
+    );
+}
+
+#[test]
+fn template_errors_name_the_template_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("summary.md"),
+        "# Summary\n\n{{ doc.accounts | }}\nline four\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = cipwatch(&[
+        "run",
+        "--templates",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("summary.md:3"), "file and line: {e}");
+
+    std::fs::write(
+        dir.path().join("summary.md"),
+        "# Summary\n{{ doc.no_such_field }}\n",
+    )
+    .unwrap();
+    let o = cipwatch(&[
+        "run",
+        "--templates",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "undefined values are errors: {}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("summary.md"), "{}", stderr(&o));
+    assert!(
+        !out.join(DAY).exists(),
+        "nothing published after a template error"
+    );
+}
