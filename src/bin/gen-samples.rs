@@ -229,6 +229,88 @@ fn hash(s: &str) -> u32 {
     })
 }
 
+/// One kind of instance an account runs: everything a usage row needs but resource and time.
+#[derive(Clone, Copy)]
+struct Fleet<'a> {
+    account: &'a Account,
+    instance: &'static str,
+    gpus: u32,
+    price: f64,
+    region: &'static str,
+    zone: &'static str,
+    naming: Naming,
+}
+
+impl<'a> Fleet<'a> {
+    fn usage(&self, resource: String, start: NaiveDateTime, hours: f64) -> Usage<'a> {
+        Usage {
+            account: self.account,
+            instance: self.instance,
+            gpus: self.gpus,
+            price: self.price,
+            region: self.region,
+            zone: self.zone,
+            resource,
+            start,
+            hours,
+            quantity: hours,
+            unit: "Hours",
+            naming: self.naming,
+            category: "Usage",
+            class: "",
+        }
+    }
+
+    /// For each resource in turn, one row of `hours` starting at each of `starts`.
+    fn rows(
+        &self,
+        billing: &mut Billing,
+        resources: &[String],
+        starts: &[NaiveDateTime],
+        hours: f64,
+    ) {
+        for r in resources {
+            for s in starts {
+                billing.push(&self.usage(r.clone(), *s, hours));
+            }
+        }
+    }
+}
+
+/// Midnights from `from` (inclusive) to `to` (exclusive), every `step` days.
+fn days(from: NaiveDateTime, to: NaiveDateTime, step: i64) -> Vec<NaiveDateTime> {
+    let mut out = Vec::new();
+    let mut d = from;
+    while d < to {
+        out.push(d);
+        d += Duration::days(step);
+    }
+    out
+}
+
+fn names(count: usize, make: impl Fn(usize) -> String) -> Vec<String> {
+    (0..count).map(make).collect()
+}
+
+/// The accounts: (billing account, display name, sub-account).
+const ACCOUNTS: [(&str, &str, &str); 11] = [
+    ("310000000001", "Northwind Analytics", "310000000001-01"),
+    ("420000000002", "Zephyr Frontier AI", "420000000002-train"),
+    ("420000000003", "Kestrel Vision", "420000000003-01"),
+    ("420000000004", "Baltic Render", "420000000004-01"),
+    ("420000000005", "Aurora Quant", "420000000005-01"),
+    ("310000000006", "Harbor Robotics", "310000000006-01"),
+    ("420000000007", "Lumen Labs", "420000000007-01"),
+    (
+        "999000000008",
+        "Unregistered account",
+        "=HYPERLINK(\"http://evil.example\",\"open\")",
+    ),
+    ("310000000009", "Prairie Health", "310000000009-01"),
+    ("420000000010", "Script Holdings", "420000000010-01"),
+    ("420000000011", "Chen Wei", "420000000011-01"),
+];
+
 fn main() {
     let dir = std::env::args()
         .nth(1)
@@ -242,222 +324,125 @@ fn main() {
         october: Table::new(BILLING_HEADER),
         november: Table::new(BILLING_HEADER),
     };
-    let mut telemetry = Table::new(&[
-        "resource_id",
-        "billing_account_id",
-        "period_start",
-        "period_end",
-        "instance_type",
-        "accelerator_count",
-        "avg_utilization",
-        "availability_zone",
-        "cluster_id",
-    ]);
-
-    let northwind = Account {
-        id: "310000000001",
-        name: "Northwind Analytics",
-        sub: "310000000001-01",
+    let mut telemetry = Table::new(cipwatch::sources::telemetry::REQUIRED);
+    let accounts: Vec<Account> = ACCOUNTS
+        .iter()
+        .map(|(id, name, sub)| Account { id, name, sub })
+        .collect();
+    let [northwind, zephyr, kestrel, baltic, aurora, harbor, lumen, orphan, _, script, chen] =
+        &accounts[..]
+    else {
+        unreachable!("eleven accounts")
     };
-    let zephyr = Account {
-        id: "420000000002",
-        name: "Zephyr Frontier AI",
-        sub: "420000000002-train",
-    };
-    let kestrel = Account {
-        id: "420000000003",
-        name: "Kestrel Vision",
-        sub: "420000000003-01",
-    };
-    let baltic = Account {
-        id: "420000000004",
-        name: "Baltic Render",
-        sub: "420000000004-01",
-    };
-    let aurora = Account {
-        id: "420000000005",
-        name: "Aurora Quant",
-        sub: "420000000005-01",
-    };
-    let harbor = Account {
-        id: "310000000006",
-        name: "Harbor Robotics",
-        sub: "310000000006-01",
-    };
-    let lumen = Account {
-        id: "420000000007",
-        name: "Lumen Labs",
-        sub: "420000000007-01",
-    };
-    let orphan = Account {
-        id: "999000000008",
-        name: "Unregistered account",
-        sub: "=HYPERLINK(\"http://evil.example\",\"open\")",
-    };
-    let prairie = Account {
-        id: "310000000009",
-        name: "Prairie Health",
-        sub: "310000000009-01",
-    };
-    let script = Account {
-        id: "420000000010",
-        name: "Script Holdings",
-        sub: "420000000010-01",
-    };
-    let chen = Account {
-        id: "420000000011",
-        name: "Chen Wei",
-        sub: "420000000011-01",
-    };
-
-    let base = |account,
-                instance,
-                gpus,
-                price,
-                region,
-                zone,
-                resource: String,
-                start,
-                hours: f64,
-                naming| Usage {
+    let fleet = |account, instance, gpus, price, region, zone, naming| Fleet {
         account,
         instance,
         gpus,
         price,
         region,
         zone,
-        resource,
-        start,
-        hours,
-        quantity: hours,
-        unit: "Hours",
         naming,
-        category: "Usage",
-        class: "",
     };
+    let (october, end) = (day(2026, 10, 1), day(2026, 11, 27));
 
-    // Every account has some ordinary compute and storage: rows that are used but are not accelerators.
-    for (n, acct) in [
-        &northwind, &zephyr, &kestrel, &baltic, &aurora, &harbor, &lumen, &prairie, &script, &chen,
-    ]
-    .iter()
-    .enumerate()
-    {
-        let mut d = day(2026, 10, 1);
-        while d < day(2026, 11, 27) {
-            billing.push(&base(
-                acct,
-                "m5.xlarge",
-                0,
-                0.192,
-                "us-east-1",
-                "us-east-1a",
-                format!("i-cpu{n:02}"),
-                d,
-                24.0,
-                Naming::PriceDetails,
-            ));
-            let mut s3 = base(
-                acct,
-                "S3 Standard storage GB-Month",
-                0,
-                0.023,
-                "us-east-1",
-                "",
-                format!("arn:aws:s3:::bucket-{n:02}"),
-                d,
-                24.0,
-                Naming::Description,
-            );
-            s3.quantity = (rng.range(50.0, 500.0) * 10.0).round() / 10.0;
-            s3.unit = "GB-Mo";
-            billing.push(&s3);
-            d += Duration::days(1);
+    // Every account but the unregistered one has ordinary compute and storage: rows that are used
+    // but are not accelerators.
+    for (n, acct) in accounts.iter().filter(|a| a.id != orphan.id).enumerate() {
+        let cpu = fleet(
+            acct,
+            "m5.xlarge",
+            0,
+            0.192,
+            "us-east-1",
+            "us-east-1a",
+            Naming::PriceDetails,
+        );
+        let s3 = fleet(
+            acct,
+            "S3 Standard storage GB-Month",
+            0,
+            0.023,
+            "us-east-1",
+            "",
+            Naming::Description,
+        );
+        for d in days(october, end, 1) {
+            billing.push(&cpu.usage(format!("i-cpu{n:02}"), d, 24.0));
+            let mut storage = s3.usage(format!("arn:aws:s3:::bucket-{n:02}"), d, 24.0);
+            storage.quantity = (rng.range(50.0, 500.0) * 10.0).round() / 10.0;
+            storage.unit = "GB-Mo";
+            billing.push(&storage);
         }
     }
 
     // Northwind (US): steady inference on 4 x g5.12xlarge, daily rows.
-    for i in 0..4 {
-        let mut d = day(2026, 10, 1);
-        while d < day(2026, 11, 27) {
-            billing.push(&base(
-                &northwind,
-                "g5.12xlarge",
-                4,
-                5.672,
-                "us-east-1",
-                "us-east-1a",
-                format!("i-nw-g5-{i}"),
-                d,
-                24.0,
-                Naming::Description,
-            ));
-            d += Duration::days(1);
-        }
-    }
+    fleet(
+        northwind,
+        "g5.12xlarge",
+        4,
+        5.672,
+        "us-east-1",
+        "us-east-1a",
+        Naming::Description,
+    )
+    .rows(
+        &mut billing,
+        &names(4, |i| format!("i-nw-g5-{i}")),
+        &days(october, end, 1),
+        24.0,
+    );
 
-    // Zephyr (SG): 256 x p5.48xlarge = 2,048 H100s, one placement group, 8 Nov to 26 Nov, daily rows,
-    // with telemetry at 40-44% utilisation.
-    for i in 0..256 {
-        let mut d = day(2026, 11, 8);
-        while d < day(2026, 11, 27) {
-            let resource = format!("i-zf-p5-{i:03}");
-            billing.push(&base(
-                &zephyr,
-                "p5.48xlarge",
-                8,
-                98.32,
-                "us-east-2",
-                "us-east-2b",
-                resource.clone(),
-                d,
-                24.0,
-                Naming::PriceDetails,
-            ));
+    // Zephyr (SG): 256 x p5.48xlarge = 2,048 H100s, one placement group, 8 Nov to 26 Nov, daily
+    // rows, with telemetry at 40-44% utilisation.
+    let p5 = fleet(
+        zephyr,
+        "p5.48xlarge",
+        8,
+        98.32,
+        "us-east-2",
+        "us-east-2b",
+        Naming::PriceDetails,
+    );
+    for resource in names(256, |i| format!("i-zf-p5-{i:03}")) {
+        for d in days(day(2026, 11, 8), end, 1) {
+            billing.push(&p5.usage(resource.clone(), d, 24.0));
             let util = (rng.range(0.40, 0.44) * 1000.0).round() / 1000.0;
-            telemetry.row(vec![
-                resource,
-                zephyr.id.into(),
-                ts(d),
-                ts(d + Duration::days(1)),
-                "p5.48xlarge".into(),
-                "8".into(),
-                format!("{util}"),
-                "us-east-2b".into(),
-                "us-east-2b/pg-zephyr-a".into(),
-            ]);
-            d += Duration::days(1);
+            telemetry.row(telemetry_row(&resource, zephyr.id, d, &util.to_string()));
         }
     }
 
     // Kestrel (DE): inference-like, 3 x g6.xlarge in office hours on weekdays, hourly rows.
-    let mut d = day(2026, 10, 5);
-    while d < day(2026, 11, 27) {
+    let g6 = fleet(
+        kestrel,
+        "g6.xlarge",
+        1,
+        0.805,
+        "eu-central-1",
+        "eu-central-1a",
+        Naming::Description,
+    );
+    for d in days(day(2026, 10, 5), end, 1) {
         if chrono::Datelike::weekday(&d).number_from_monday() <= 5 {
             for i in 0..3 {
                 for h in 8..18 {
-                    let used = (rng.range(0.5, 1.0) * 100.0).round() / 100.0;
-                    let mut u = base(
-                        &kestrel,
-                        "g6.xlarge",
-                        1,
-                        0.805,
-                        "eu-central-1",
-                        "eu-central-1a",
-                        format!("i-kv-g6-{i}"),
-                        d + Duration::hours(h),
-                        1.0,
-                        Naming::Description,
-                    );
-                    u.quantity = used;
+                    let mut u = g6.usage(format!("i-kv-g6-{i}"), d + Duration::hours(h), 1.0);
+                    u.quantity = (rng.range(0.5, 1.0) * 100.0).round() / 100.0;
                     billing.push(&u);
                 }
             }
         }
-        d += Duration::days(1);
     }
 
     // Baltic (EE): bursty rendering on 4 x p4d.24xlarge, five 6-hour bursts.
+    let p4d = fleet(
+        baltic,
+        "p4d.24xlarge",
+        8,
+        32.77,
+        "eu-north-1",
+        "eu-north-1a",
+        Naming::Description,
+    );
     for burst in [
         day(2026, 10, 3),
         day(2026, 10, 17),
@@ -465,167 +450,140 @@ fn main() {
         day(2026, 11, 9),
         day(2026, 11, 21),
     ] {
-        for i in 0..4 {
-            for h in 0..6 {
-                billing.push(&base(
-                    &baltic,
-                    "p4d.24xlarge",
-                    8,
-                    32.77,
-                    "eu-north-1",
-                    "eu-north-1a",
-                    format!("i-br-p4d-{i}"),
-                    burst + Duration::hours(14 + h),
-                    1.0,
-                    Naming::Description,
-                ));
-            }
-        }
+        let hours: Vec<NaiveDateTime> = (0..6).map(|h| burst + Duration::hours(14 + h)).collect();
+        p4d.rows(
+            &mut billing,
+            &names(4, |i| format!("i-br-p4d-{i}")),
+            &hours,
+            1.0,
+        );
     }
 
     // Aurora (GB, CIP pending): 8 x p4d.24xlarge for 5 days, then a correction taking back 5 hours.
-    for i in 0..8 {
-        for dd in 0..5 {
-            billing.push(&base(
-                &aurora,
-                "p4d.24xlarge",
-                8,
-                32.77,
-                "us-west-2",
-                "us-west-2c",
-                format!("i-aq-p4d-{i}"),
-                day(2026, 11, 5) + Duration::days(dd),
-                24.0,
-                Naming::PriceDetails,
-            ));
-        }
-    }
-    let mut correction = base(
-        &aurora,
+    let aq = fleet(
+        aurora,
         "p4d.24xlarge",
         8,
         32.77,
         "us-west-2",
         "us-west-2c",
-        "i-aq-p4d-0".into(),
-        day(2026, 11, 9),
-        24.0,
         Naming::PriceDetails,
     );
+    aq.rows(
+        &mut billing,
+        &names(8, |i| format!("i-aq-p4d-{i}")),
+        &days(day(2026, 11, 5), day(2026, 11, 10), 1),
+        24.0,
+    );
+    let mut correction = aq.usage("i-aq-p4d-0".into(), day(2026, 11, 9), 24.0);
     correction.quantity = -5.0;
     correction.class = "Correction";
     billing.push(&correction);
 
     // Harbor (US person, 40% foreign owner): 2 x p5.48xlarge for 10 days in October.
-    for i in 0..2 {
-        for dd in 0..10 {
-            billing.push(&base(
-                &harbor,
-                "p5.48xlarge",
-                8,
-                98.32,
-                "us-east-1",
-                "us-east-1b",
-                format!("i-hr-p5-{i}"),
-                day(2026, 10, 20) + Duration::days(dd),
-                24.0,
-                Naming::UsageType,
-            ));
-        }
-    }
-
+    fleet(
+        harbor,
+        "p5.48xlarge",
+        8,
+        98.32,
+        "us-east-1",
+        "us-east-1b",
+        Naming::UsageType,
+    )
+    .rows(
+        &mut billing,
+        &names(2, |i| format!("i-hr-p5-{i}")),
+        &days(day(2026, 10, 20), day(2026, 10, 30), 1),
+        24.0,
+    );
     // Lumen (JP, through a foreign reseller with no CIP on file): 16 x g6e.48xlarge for 3 days.
-    for i in 0..16 {
-        for dd in 0..3 {
-            billing.push(&base(
-                &lumen,
-                "g6e.48xlarge",
-                8,
-                30.131,
-                "ap-northeast-1",
-                "ap-northeast-1a",
-                format!("i-ll-g6e-{i:02}"),
-                day(2026, 11, 12) + Duration::days(dd),
-                24.0,
-                Naming::UsageType,
-            ));
-        }
-    }
-
+    fleet(
+        lumen,
+        "g6e.48xlarge",
+        8,
+        30.131,
+        "ap-northeast-1",
+        "ap-northeast-1a",
+        Naming::UsageType,
+    )
+    .rows(
+        &mut billing,
+        &names(16, |i| format!("i-ll-g6e-{i:02}")),
+        &days(day(2026, 11, 12), day(2026, 11, 15), 1),
+        24.0,
+    );
     // No CIP record at all: 1 x g5.xlarge for 200 hours.
-    for dd in 0..25 {
-        billing.push(&base(
-            &orphan,
-            "g5.xlarge",
-            1,
-            1.006,
-            "us-east-1",
-            "us-east-1c",
-            "i-or-g5-0".into(),
-            day(2026, 11, 1) + Duration::days(dd),
-            8.0,
-            Naming::Description,
-        ));
-    }
+    fleet(
+        orphan,
+        "g5.xlarge",
+        1,
+        1.006,
+        "us-east-1",
+        "us-east-1c",
+        Naming::Description,
+    )
+    .rows(
+        &mut billing,
+        &["i-or-g5-0".into()],
+        &days(day(2026, 11, 1), day(2026, 11, 26), 1),
+        8.0,
+    );
     // Script Holdings (CY, verification failed): 150 hours of g5.2xlarge.
-    for dd in 0..15 {
-        billing.push(&base(
-            &script,
-            "g5.2xlarge",
-            1,
-            1.212,
-            "eu-west-1",
-            "eu-west-1a",
-            "i-sh-g5-0".into(),
-            day(2026, 11, 3) + Duration::days(dd),
-            10.0,
-            Naming::Description,
-        ));
-    }
+    fleet(
+        script,
+        "g5.2xlarge",
+        1,
+        1.212,
+        "eu-west-1",
+        "eu-west-1a",
+        Naming::Description,
+    )
+    .rows(
+        &mut billing,
+        &["i-sh-g5-0".into()],
+        &days(day(2026, 11, 3), day(2026, 11, 18), 1),
+        10.0,
+    );
     // Chen Wei (individual, CN): a few hours on a T4.
-    for dd in 0..6 {
-        billing.push(&base(
-            &chen,
-            "g4dn.xlarge",
-            1,
-            0.526,
-            "us-west-2",
-            "us-west-2a",
-            "i-cw-g4-0".into(),
-            day(2026, 11, 2) + Duration::days(dd * 3),
-            3.0,
-            Naming::Description,
-        ));
-    }
+    fleet(
+        chen,
+        "g4dn.xlarge",
+        1,
+        0.526,
+        "us-west-2",
+        "us-west-2a",
+        Naming::Description,
+    )
+    .rows(
+        &mut billing,
+        &["i-cw-g4-0".into()],
+        &days(day(2026, 11, 2), day(2026, 11, 20), 3),
+        3.0,
+    );
 
     // Bad rows: each must be quarantined with its reason, none silently dropped.
-    let mut bad = |mutate: &dyn Fn(&mut Usage)| {
-        let mut u = base(
-            &baltic,
-            "p4d.24xlarge",
-            8,
-            32.77,
-            "eu-north-1",
-            "eu-north-1a",
-            "i-br-p4d-9".into(),
-            day(2026, 11, 14),
-            1.0,
-            Naming::Description,
-        );
-        mutate(&mut u);
-        billing.push(&u);
+    let nobody = Account {
+        id: "",
+        name: "",
+        sub: "",
     };
-    bad(&|u| u.quantity = -3.0);
-    bad(&|u| u.unit = "Bananas");
-    bad(&|u| u.instance = "p7.96xlarge");
-    bad(&|u| u.hours = -2.0);
-    bad(&|u| {
-        u.account = &Account {
-            id: "",
-            name: "",
-            sub: "",
-        }
-    });
+    let bad = |mutate: &dyn Fn(&mut Usage)| {
+        let mut u = p4d.usage("i-br-p4d-9".into(), day(2026, 11, 14), 1.0);
+        mutate(&mut u);
+        u
+    };
+    for u in [
+        bad(&|u| u.quantity = -3.0),
+        bad(&|u| u.unit = "Bananas"),
+        bad(&|u| u.instance = "p7.96xlarge"),
+        bad(&|u| u.hours = -2.0),
+        Usage {
+            account: &nobody,
+            ..bad(&|_| {})
+        },
+    ] {
+        billing.push(&u);
+    }
     billing
         .november
         .out
@@ -634,19 +592,31 @@ fn main() {
     write(dir, "billing/focus-2026-10.csv", &billing.october.out);
     write(dir, "billing/focus-2026-11.csv", &billing.november.out);
     // One telemetry row with an impossible utilisation.
-    telemetry.row(vec![
-        "i-zf-p5-000".into(),
-        zephyr.id.into(),
-        ts(day(2026, 11, 26)),
-        ts(day(2026, 11, 27)),
-        "p5.48xlarge".into(),
-        "8".into(),
-        "1.7".into(),
-        "us-east-2b".into(),
-        "us-east-2b/pg-zephyr-a".into(),
-    ]);
+    telemetry.row(telemetry_row(
+        "i-zf-p5-000",
+        zephyr.id,
+        day(2026, 11, 26),
+        "1.7",
+    ));
     write(dir, "telemetry/accelerator-usage.csv", &telemetry.out);
     write_registry(dir);
+}
+
+/// A day of telemetry for one Zephyr p5.48xlarge in its placement group.
+fn telemetry_row(resource: &str, account: &str, d: NaiveDateTime, util: &str) -> Vec<String> {
+    [
+        resource,
+        account,
+        &ts(d),
+        &ts(d + Duration::days(1)),
+        "p5.48xlarge",
+        "8",
+        util,
+        "us-east-2b",
+        "us-east-2b/pg-zephyr-a",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// A row whose charge period start is not a timestamp (appended as text, exactly as a broken

@@ -13,6 +13,16 @@ fn snapshot(name: &str, path: &Path) {
     });
 }
 
+/// The checklist items of a report that are not satisfied.
+fn failed_checks(json: &serde_json::Value) -> Vec<&str> {
+    let items = json["checklist"].as_array().expect("checklist");
+    items
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["item"].as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn sample_documents_snapshots() {
     let out = tempfile::tempdir().unwrap();
@@ -92,13 +102,7 @@ fn report_states_dates_masks_numbers_and_marks_what_to_complete() {
         3,
         "access within the report window"
     );
-    let failed: Vec<&str> = json["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["item"].as_str().unwrap())
-        .collect();
+    let failed = failed_checks(&json);
     assert_eq!(failed, ["Fields to complete by hand"]);
 }
 
@@ -132,13 +136,7 @@ fn a_missing_cip_field_becomes_a_listed_gap() {
         .map(|g| g.as_str().unwrap())
         .collect();
     assert_eq!(gaps, ["email missing", "telephone missing"]);
-    let failed: Vec<&str> = json["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["item"].as_str().unwrap())
-        .collect();
+    let failed = failed_checks(&json);
     assert!(
         failed.contains(&"Customer email") && failed.contains(&"Customer telephone"),
         "{failed:?}"
@@ -152,28 +150,13 @@ fn watch_drafts_are_marked_not_yet_reportable() {
     let out = tempfile::tempdir().unwrap();
     run_samples(
         out.path(),
-        &[
-            "--set",
-            "training_ops=1e26",
-            "--set",
-            "cluster_peak_ops_per_s=1e20",
-            "--drafts",
-            "watch",
-        ],
+        &[&UNMODIFIED_RULE[..], &["--drafts", "watch"]].concat(),
     );
     let md = std::fs::read_to_string(out.path().join(DAY).join(format!("{REPORT}.md"))).unwrap();
     assert!(md.starts_with("**DRAFT, NOT YET REPORTABLE (WATCH): for review only**"));
     assert!(md.contains("Knowledge date: not reportable yet"));
     let out2 = tempfile::tempdir().unwrap();
-    run_samples(
-        out2.path(),
-        &[
-            "--set",
-            "training_ops=1e26",
-            "--set",
-            "cluster_peak_ops_per_s=1e20",
-        ],
-    );
+    run_samples(out2.path(), &UNMODIFIED_RULE);
     assert!(
         !out2.path().join(DAY).join("reports").exists(),
         "no drafts for WATCH accounts by default"

@@ -128,3 +128,11 @@ pub fn config_with(dir: &Path, inputs: &[(&str, &str)]) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Flags that restore the unmodified rule's numbers over the sample configuration's lowered ones.
+pub const UNMODIFIED_RULE: [&str; 4] = [
+    "--set",
+    "training_ops=1e26",
+    "--set",
+    "cluster_peak_ops_per_s=1e20",
+];

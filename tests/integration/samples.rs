@@ -98,15 +98,7 @@ fn flags_snapshot() {
 #[test]
 fn the_unmodified_rule_makes_the_training_account_watch() {
     let out = tempfile::tempdir().unwrap();
-    run_samples(
-        out.path(),
-        &[
-            "--set",
-            "training_ops=1e26",
-            "--set",
-            "cluster_peak_ops_per_s=1e20",
-        ],
-    );
+    run_samples(out.path(), &UNMODIFIED_RULE);
     let flags = read_csv(&out.path().join(AS_OF).join("flags.csv"));
     let zephyr = flag(&flags, "420000000002");
     assert_eq!(zephyr["level"], "WATCH");
