@@ -9,7 +9,9 @@
 --          CIP_GAP: foreign, accelerator_hours >= material_accelerator_hours, and the customer is not
 --                 verified or exempt, or was sold through a reseller without a CIP on file.
 --          CLEAR: none of these. The level is the most severe; reasons lists every code that applies.
--- Inputs:  account_compute, foreign_status, params
+--          knowledge_day: the first day the estimate exceeded training_ops, or an earlier knowledge
+--          date recorded by a previous run under the same parameters (the clock never restarts).
+-- Inputs:  account_compute, foreign_status, prior_knowledge, params
 -- Output:  flags(one row per account: compute, foreign determination, CIP and reseller facts, tests,
 --          level, reasons, knowledge_day, report_due_day, projected_crossing_day (within the horizon
 --          only), days_to_crossing (at the trailing burn rate, whatever the horizon))
@@ -37,11 +39,16 @@ WITH joined AS (
             THEN CEIL((p.training_ops - a.est_ops) / a.burn_ops_per_day)
         END AS days_to_crossing,
         COALESCE(a.accelerator_hours >= p.material_accelerator_hours, FALSE) AS material_use,
+        CASE
+            WHEN k.knowledge_day IS NOT NULL AND k.knowledge_day < a.crossing_day THEN k.knowledge_day
+            ELSE a.crossing_day
+        END AS first_knowledge_day,
         p.as_of_day AS as_of_day,
         p.projection_horizon_days AS horizon_days,
         p.report_due_days AS report_due_days
     FROM account_compute AS a
     LEFT JOIN foreign_status AS f ON a.billing_account_id = f.account_id
+    LEFT JOIN prior_knowledge AS k ON a.billing_account_id = k.account_id
     CROSS JOIN params AS p
 ),
 tested AS (
@@ -113,8 +120,8 @@ SELECT
         CASE WHEN w.foreign_basis = 'no_cip_record' THEN 'NO_CIP_RECORD' END,
         CASE WHEN w.foreign_basis = 'foreign_beneficial_owner' THEN 'FOREIGN_BENEFICIAL_OWNER' END
     ), '') AS reasons,
-    CASE WHEN w.reportable THEN w.crossing_day END AS knowledge_day,
-    CASE WHEN w.reportable THEN w.crossing_day + w.report_due_days END AS report_due_day,
+    CASE WHEN w.reportable THEN w.first_knowledge_day END AS knowledge_day,
+    CASE WHEN w.reportable THEN w.first_knowledge_day + w.report_due_days END AS report_due_day,
     CASE WHEN w.projected_soon THEN w.as_of_day + w.days_to_crossing END AS projected_crossing_day,
     w.days_to_crossing
 FROM watched AS w

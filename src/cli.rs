@@ -1,12 +1,13 @@
-//! The command line: subcommands and flags (clap), turned into a plan and handed to the library.
-//! Kept apart from `main.rs` so tests can drive the same entry point.
+//! The command line: subcommands and flags (clap), validated into plans and handed to the
+//! commands. Kept apart from `main.rs` so tests can drive the same entry point.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+use crate::commands;
 use crate::documents::Drafts;
 use crate::error::Result;
-use crate::plan::{self, PlanArgs};
+use crate::plan::PlanArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -15,16 +16,39 @@ use crate::plan::{self, PlanArgs};
     about = "CIP and AI-training-run reporting for US IaaS providers"
 )]
 pub struct Cli {
+    /// Log format on stderr: human, or json (one object per line) for schedulers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// Log warnings and errors only.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Csv,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the pipeline and publish outputs to <out>/<as-of>/.
-    Run(CommonArgs),
-    /// Check configuration, rule profile, queries, catalog and inputs end to end; write nothing.
+    /// Run the pipeline and publish outputs to <out>/<as-of>/ (or each date of --from/--to).
+    Run(RunArgs),
+    /// Check configuration, rule profile, queries, templates, catalog and inputs end to end; write nothing.
     Validate(CommonArgs),
+    /// Explain one account's level: the rows, catalog figures, arithmetic, thresholds and CIP facts.
+    Explain(ExplainArgs),
+    /// Compare two published runs (default: the two latest in the output folder).
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
@@ -50,9 +74,59 @@ pub struct CommonArgs {
     /// Which accounts get a report draft: reportable (default) or watch (REPORTABLE and WATCH).
     #[arg(long, value_enum, default_value_t = Drafts::Reportable)]
     pub drafts: Drafts,
+    /// Run even if the CIP registry is older than allowed or the catalog lacks a peak figure
+    /// (recorded in the manifest and shown on every document).
+    #[arg(long)]
+    pub allow_stale: bool,
     /// Output folder (default: the configuration's [output] dir).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Backfill: first as-of date (with --to), each date run in order.
+    #[arg(long, requires = "to", conflicts_with = "as_of")]
+    pub from: Option<String>,
+    /// Backfill: last as-of date (with --from).
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// Print the validated plan (inputs, profile, effective parameters, queries, templates) and exit.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The billing account to explain.
+    pub account_id: String,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Output format: text or json.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older run: a folder, or an as-of date under the output folder (default: second latest).
+    pub run_a: Option<String>,
+    /// The newer run (default: the latest).
+    pub run_b: Option<String>,
+    /// Configuration file, for its output folder.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output folder holding the runs (default: the configuration's [output] dir).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Report accounts whose estimate changed by more than this fraction.
+    #[arg(long, default_value_t = 0.1)]
+    pub change: f64,
+    /// Output format: text, csv or json.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 impl From<&CommonArgs> for PlanArgs {
@@ -65,6 +139,7 @@ impl From<&CommonArgs> for PlanArgs {
             queries: a.queries.clone(),
             templates: a.templates.clone(),
             drafts: a.drafts,
+            allow_stale: a.allow_stale,
             out: a.out.clone(),
         }
     }
@@ -72,18 +147,11 @@ impl From<&CommonArgs> for PlanArgs {
 
 /// Runs a parsed command line; returns the process exit code.
 pub fn execute(cli: Cli) -> Result<i32> {
+    commands::init_logging(cli.log_format, cli.quiet);
     match cli.command {
-        Command::Run(args) => {
-            let plan = plan::build(&PlanArgs::from(&args))?;
-            let outcome = crate::pipeline::run(&plan, true)?;
-            eprintln!("{}", outcome.summary_line());
-            Ok(crate::error::EXIT_OK)
-        }
-        Command::Validate(args) => {
-            let plan = plan::build(&PlanArgs::from(&args))?;
-            let outcome = crate::pipeline::run(&plan, false)?;
-            eprintln!("valid: {}", outcome.summary_line());
-            Ok(crate::error::EXIT_OK)
-        }
+        Command::Run(args) => commands::run::run(&args),
+        Command::Validate(args) => commands::run::validate(&args),
+        Command::Explain(args) => commands::explain::explain(&args),
+        Command::Diff(args) => commands::diff::diff(&args),
     }
 }

@@ -15,6 +15,8 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_INPUT: i32 = 3;
 /// Exit code for missing or stale reference data (catalog, registry age).
 pub const EXIT_REFERENCE: i32 = 4;
+/// Exit code when another run holds the output folder's lock.
+pub const EXIT_BUSY: i32 = 5;
 
 /// Where in an input a problem is: file, and where known the row (1-based line for CSV) and column.
 #[derive(Debug, Clone)]
@@ -72,6 +74,9 @@ pub enum Error {
     /// The accelerator catalog or another piece of reference data lacks what the data needs.
     #[error("reference data: {0}")]
     Reference(String),
+    /// Another run is writing the same output folder.
+    #[error("busy: {0}")]
+    Busy(String),
     /// A failure that is cipwatch's own fault or its environment's (disk full, a bug).
     #[error("internal error: {0}")]
     Internal(String),
@@ -83,7 +88,20 @@ impl Error {
             Error::Usage(_) | Error::Config { .. } => EXIT_USAGE,
             Error::Input { .. } => EXIT_INPUT,
             Error::Reference(_) => EXIT_REFERENCE,
+            Error::Busy(_) => EXIT_BUSY,
             Error::Internal(_) => EXIT_INTERNAL,
+        }
+    }
+
+    /// A short name of the kind, for logs and the run history.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "usage",
+            Error::Config { .. } => "config",
+            Error::Input { .. } => "input",
+            Error::Reference(_) => "reference",
+            Error::Busy(_) => "busy",
+            Error::Internal(_) => "internal",
         }
     }
 

@@ -5,13 +5,17 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod documents;
 pub mod error;
+pub mod history;
+pub mod lock;
 pub mod manifest;
 pub mod pii;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 pub mod publish;
 pub mod quarantine;
 pub mod sinks;

@@ -19,16 +19,8 @@ pub fn build(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Value {
             .map(|f| json!({ "path": f.display, "sha256": f.sha256, "bytes": f.bytes }))
             .collect()
     };
-    let i = &plan.inputs;
     let mut inputs = serde_json::Map::new();
-    for (name, list) in [
-        ("billing", &i.billing),
-        ("telemetry", &i.telemetry),
-        ("customers", &i.customers),
-        ("beneficial_owners", &i.beneficial_owners),
-        ("access_log", &i.access_log),
-        ("resellers", &i.resellers),
-    ] {
+    for (name, list) in plan.inputs.named() {
         let mut entry = json!({ "files": files(list) });
         if let Some(count) = outcome.counts.get(name) {
             entry["rows"] = serde_json::to_value(count).unwrap_or(Value::Null);
@@ -49,6 +41,8 @@ pub fn build(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Value {
         "queries": plan.queries.queries.iter().map(|q| json!({"file": q.file_name(), "origin": q.origin, "sha256": q.sha256})).collect::<Vec<_>>(),
         "inputs": inputs,
         "levels": outcome.levels,
+        "allow_stale": plan.allow_stale,
+        "warnings": outcome.warnings,
     })
 }
 

@@ -12,8 +12,10 @@ use std::path::PathBuf;
 use crate::catalog::{self, Catalog};
 use crate::documents;
 use crate::error::{Context, Error, Result};
+use crate::history;
 use crate::manifest;
 use crate::plan::Plan;
+use crate::progress::Progress;
 use crate::publish::Staging;
 use crate::quarantine::{self, InputCount};
 use crate::sinks::tables;
@@ -28,7 +30,11 @@ pub struct Outcome {
     pub levels: BTreeMap<String, u64>,
     /// Output tables by file stem (`flags`, `training_runs`, `quarantine/billing`, ...).
     pub tables: Vec<(String, DataFrame)>,
+    /// Why this run's results are qualified (`--allow-stale` let a stale input through).
+    pub warnings: Vec<String>,
     pub run_id: String,
+    /// The identified, enriched accelerator usage rows (for `explain`).
+    pub usage: DataFrame,
     /// Rendered documents by relative path.
     pub documents: Vec<(String, String)>,
     pub published: Option<PathBuf>,
@@ -59,6 +65,8 @@ impl Outcome {
 /// Columns of the identified accelerator usage handed to the queries.
 const USAGE_COLUMNS: &[&str] = &[
     "row_id",
+    sources::SOURCE_FILE,
+    sources::ROW,
     "billing_account_id",
     "sub_account_id",
     "resource_id",
@@ -80,9 +88,11 @@ const USAGE_COLUMNS: &[&str] = &[
     "effective_cost",
 ];
 
-/// Runs the pipeline; publishes the outputs when `publish` is set.
-pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
+/// Runs the pipeline; publishes the outputs when `publish` is set (the caller holds the lock).
+pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     let p = &plan.profile.params;
+    let mut warnings = Vec::new();
+    progress.stage("catalog");
     let catalog = catalog::load(
         plan.catalog_dir.as_deref(),
         &p.peak_precision,
@@ -91,8 +101,9 @@ pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
     let mut counts = BTreeMap::new();
     let mut tables_out: Vec<(String, DataFrame)> = Vec::new();
 
+    progress.stage("billing");
     let bill = billing::load(plan.inputs.billing.clone(), &plan.billing)?;
-    let billed = BilledRows::collect(&bill, &catalog, &plan.billing.accelerator_hint_pattern)?;
+    let mut billed = BilledRows::collect(&bill, &catalog, &plan.billing.accelerator_hint_pattern)?;
     let (as_of, as_of_source) = match plan.as_of {
         Some(d) => (d, "--as-of".to_string()),
         None => (
@@ -104,11 +115,19 @@ pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
         as_of_day: epoch_day(as_of),
         as_of_end_s: (epoch_day(as_of) as i64 + 1) * 86_400,
     };
-    billed.check_reference()?;
-    counts.insert(
-        "billing".to_string(),
-        InputCount::from_quarantine(billed.rows_read, &billed.quarantined)?,
+    if let Some(gap) = billed.check_reference(plan.allow_stale)? {
+        warnings.push(gap);
+    }
+    let billing_count = InputCount::from_quarantine(billed.rows_read, &billed.quarantined)?;
+    tracing::info!(
+        stage = "billing",
+        files = bill.files.len(),
+        rows_read = billing_count.rows_read,
+        rows_quarantined = billing_count.rows_quarantined,
+        accelerator_rows = billed.accelerator.height(),
+        "billing loaded"
     );
+    counts.insert("billing".to_string(), billing_count);
     tables_out.push((
         "quarantine/billing".into(),
         quarantine::table(&bill, &billed.quarantined)?,
@@ -119,6 +138,7 @@ pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
         "accelerator_usage",
         billed.usage_until(run.as_of_end_s)?.lazy(),
     );
+    progress.stage("telemetry");
     let telemetry_used = match plan.inputs.telemetry.is_empty() {
         true => DataFrame::empty_with_schema(&telemetry_schema()),
         false => {
@@ -130,10 +150,33 @@ pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
                 .or_internal("telemetry window")?
         }
     };
+    tracing::info!(
+        stage = "telemetry",
+        rows_used = telemetry_used.height(),
+        "telemetry loaded"
+    );
     ctx.register("telemetry", telemetry_used.lazy());
+    progress.stage("registry");
     let registry = load_registry(plan, &mut ctx, &mut counts, &mut tables_out)?;
+    if let Some(stale) = registry.check_age(plan, run.as_of_day)? {
+        warnings.push(stale);
+    }
+    tracing::info!(
+        stage = "registry",
+        customers = registry.customers.height(),
+        beneficial_owners = registry.owners.height(),
+        access_events = registry.access.height(),
+        "CIP registry loaded"
+    );
     ctx.register("params", transforms::params_table(p, &run)?.lazy());
+    let knowledge = history::load_knowledge(&plan.output_dir)?;
+    let params_hash = history::params_hash(p);
+    ctx.register(
+        "prior_knowledge",
+        history::prior_table(&knowledge, &params_hash, run.as_of_day)?.lazy(),
+    );
 
+    progress.stage("queries");
     let results = transforms::run_all(&mut ctx, &plan.queries)?;
     let result = |name: &str| {
         results
@@ -147,6 +190,13 @@ pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
     let flags = present_flags(result("flags")?)?;
     let runs = present_runs(result("training_runs")?)?;
     let levels = count_levels(&flags)?;
+    tracing::info!(
+        stage = "queries",
+        queries = results.len(),
+        accounts = flags.height(),
+        training_runs = runs.height(),
+        "queries run"
+    );
     tables_out.insert(0, ("training_runs".into(), runs));
     tables_out.insert(0, ("flags".into(), flags));
 
@@ -156,14 +206,17 @@ pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
         counts,
         levels,
         tables: tables_out,
+        warnings,
         run_id: String::new(),
         documents: Vec::new(),
+        usage: result("usage_enriched")?,
         published: None,
     };
     let mut doc = manifest::build(plan, &catalog, &outcome);
     outcome.run_id = manifest::run_id(&doc);
     doc["run_id"] = serde_json::Value::String(outcome.run_id.clone());
-    let common = documents::common(plan, &as_of.to_string(), &outcome.run_id);
+    progress.stage("documents");
+    let common = documents::common(plan, &as_of.to_string(), &outcome.run_id, &outcome.warnings);
     let inputs = documents::DocInputs {
         flags: &outcome.tables[0].1,
         runs: &outcome.tables[1].1,
@@ -174,10 +227,38 @@ pub fn run(plan: &Plan, publish: bool) -> Result<Outcome> {
         counts: &outcome.counts,
     };
     outcome.documents = documents::render_all(&plan.templates, &common, &inputs, plan.drafts)?;
+    tracing::info!(
+        stage = "documents",
+        documents = outcome.documents.len(),
+        "documents rendered"
+    );
     if publish {
+        progress.stage("publish");
         outcome.published = Some(write(plan, &outcome, doc)?);
+        history::record_knowledge(
+            &plan.output_dir,
+            &params_hash,
+            &reportable(&outcome.tables[0].1)?,
+            &outcome.run_id,
+        )?;
+        tracing::info!(
+            stage = "publish",
+            files = outcome.documents.len() + 2 * outcome.tables.len(),
+            "published"
+        );
     }
+    progress.finish();
     Ok(outcome)
+}
+
+/// (account, knowledge date) of the REPORTABLE accounts in the flags table.
+fn reportable(flags: &DataFrame) -> Result<Vec<(String, String)>> {
+    let rows: Vec<documents::rows::FlagRow> = documents::records::records(flags, "flags")?;
+    Ok(rows
+        .into_iter()
+        .filter(|f| f.level == "REPORTABLE")
+        .filter_map(|f| f.knowledge_date.map(|d| (f.account_id, d)))
+        .collect())
 }
 
 /// Billing rows after identification: the quarantined ones and the identified accelerator rows.
@@ -246,37 +327,84 @@ impl BilledRows {
     }
 
     /// Fails closed when an identified accelerator has no peak figure at the profile's precision.
-    fn check_reference(&self) -> Result<()> {
+    /// Fails closed when an identified accelerator has no peak figure at the profile's precision;
+    /// with `--allow-stale` its rows are quarantined instead and a warning is returned.
+    fn check_reference(&mut self, allow_stale: bool) -> Result<Option<String>> {
+        let no_peak = col("peak_ops_per_s").is_null();
         let missing = self
             .accelerator
             .clone()
             .lazy()
-            .filter(col("peak_ops_per_s").is_null())
-            .select([col("instance_type"), col("accelerator")])
+            .filter(no_peak.clone())
+            .select([concat_str(
+                [
+                    col("instance_type"),
+                    lit(" ("),
+                    col("accelerator"),
+                    lit(")"),
+                ],
+                "",
+                true,
+            )
+            .alias("what")])
             .unique_stable(None, UniqueKeepStrategy::First)
             .collect()
             .or_internal("catalog check")?;
         if missing.height() == 0 {
-            return Ok(());
+            return Ok(None);
         }
-        let list: Vec<String> = (0..missing.height())
-            .map(|i| {
-                let get = |c: &str| {
-                    missing
-                        .column(c)
-                        .ok()
-                        .and_then(|s| s.str().ok().and_then(|s| s.get(i).map(String::from)))
-                };
-                format!(
-                    "{} ({})",
-                    get("instance_type").unwrap_or_default(),
-                    get("accelerator").unwrap_or_default()
-                )
-            })
+        let list: Vec<String> = missing
+            .column("what")
+            .or_internal("catalog check")?
+            .str()
+            .or_internal("catalog check")?
+            .iter()
+            .flatten()
+            .map(String::from)
             .collect();
-        Err(Error::Reference(format!(
+        let message = format!(
             "the catalog has no peak op/s at the profile's precision for accelerators seen in billing: {}",
             list.join(", ")
+        );
+        if !allow_stale {
+            return Err(Error::Reference(format!(
+                "{message} (--allow-stale quarantines their rows instead)"
+            )));
+        }
+        let moved = self
+            .accelerator
+            .clone()
+            .lazy()
+            .filter(no_peak.clone())
+            .with_columns([
+                lit("catalog_missing_peak").alias(RULE),
+                lit("the catalog has no peak op/s for this accelerator at the profile's precision")
+                    .alias(REASON),
+            ]);
+        let order: Vec<Expr> = self
+            .quarantined
+            .get_column_names()
+            .iter()
+            .map(|c| col(c.as_str()))
+            .collect();
+        self.quarantined = concat(
+            [self.quarantined.clone().lazy(), moved],
+            UnionArgs {
+                diagonal: true,
+                ..Default::default()
+            },
+        )
+        .and_then(|lf| lf.select(order).collect())
+        .or_internal("quarantining rows without a peak figure")?;
+        self.accelerator = self
+            .accelerator
+            .clone()
+            .lazy()
+            .filter(no_peak.not())
+            .collect()
+            .or_internal("catalog check")?;
+        Ok(Some(format!(
+            "--allow-stale: {message}; their rows were quarantined"
         )))
     }
 
@@ -302,6 +430,53 @@ struct Registry {
     customers: DataFrame,
     owners: DataFrame,
     access: DataFrame,
+}
+
+impl Registry {
+    /// Fails closed when the newest record of the registry (an access, an opening, a verification)
+    /// is older than `max_age_days` before the as-of date; with `--allow-stale` returns a warning.
+    fn check_age(&self, plan: &Plan, as_of_day: i32) -> Result<Option<String>> {
+        let newest = |df: &DataFrame, columns: &[&str]| -> Result<Option<i32>> {
+            let exprs: Vec<Expr> = columns
+                .iter()
+                .map(|c| sources::columns::epoch_day(col(*c)).max())
+                .collect();
+            let row = df
+                .clone()
+                .lazy()
+                .select([polars::lazy::dsl::max_horizontal(exprs)
+                    .or_internal("registry age")?
+                    .alias("d")])
+                .collect()
+                .or_internal("registry age")?;
+            Ok(row
+                .column("d")
+                .ok()
+                .and_then(|c| c.get(0).ok())
+                .and_then(|v| v.extract::<i32>()))
+        };
+        let newest = [
+            newest(&self.customers, &["opened_at", "verified_at"])?,
+            newest(&self.access, &["accessed_at"])?,
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        let age = newest.map(|d| as_of_day - d);
+        let max = plan.registry_max_age_days;
+        let stale = match age {
+            Some(a) if a <= max => return Ok(None),
+            Some(a) => format!("the CIP registry's newest record is {a} days older than the as-of date (max_age_days = {max})"),
+            None => "the CIP registry holds no dated record, so its age is unknown".to_string(),
+        };
+        if plan.allow_stale {
+            Ok(Some(format!("--allow-stale: {stale}")))
+        } else {
+            Err(Error::Reference(format!(
+                "{stale}; refresh the registry export or run with --allow-stale"
+            )))
+        }
+    }
 }
 
 /// Loads and splits the CIP registry and registers its tables for the queries.
@@ -531,5 +706,58 @@ fn write(plan: &Plan, outcome: &Outcome, mut doc: serde_json::Value) -> Result<P
     let text = serde_json::to_string_pretty(&doc).or_internal("manifest")? + "\n";
     tables::write_bytes(text.as_bytes(), &staging.path("manifest.json")?)?;
     expected.push("manifest.json".into());
+    audit(&staging.dir, outcome, plan)?;
     staging.commit(&expected)
+}
+
+/// The audit before publishing: every staged CSV has as many rows as its table, every account that
+/// needs a report draft has one, and the input counts reconcile (read = used + quarantined).
+fn audit(dir: &std::path::Path, outcome: &Outcome, plan: &Plan) -> Result<()> {
+    let fail = |what: String| {
+        Err(Error::Internal(format!(
+            "audit before publishing failed: {what}; nothing published"
+        )))
+    };
+    for (stem, df) in &outcome.tables {
+        let staged = CsvReadOptions::default()
+            .with_infer_schema_length(Some(0))
+            .try_into_reader_with_file_path(Some(dir.join(format!("{stem}.csv"))))
+            .and_then(|r| r.finish())
+            .or_internal(format!("audit: reading back {stem}.csv"))?;
+        if staged.height() != df.height() {
+            return fail(format!(
+                "{stem}.csv has {} rows, its table {}",
+                staged.height(),
+                df.height()
+            ));
+        }
+    }
+    let drafted: Vec<&str> = ["REPORTABLE", "WATCH"][..if plan.drafts == documents::Drafts::Watch {
+        2
+    } else {
+        1
+    }]
+        .to_vec();
+    let flags: Vec<documents::rows::FlagRow> =
+        documents::records::records(&outcome.tables[0].1, "flags")?;
+    for f in flags.iter().filter(|f| drafted.contains(&f.level.as_str())) {
+        let stem = format!(
+            "reports/{}/ai-training-report",
+            documents::safe_name(&f.account_id)
+        );
+        for ext in ["md", "html", "json"] {
+            if !dir.join(format!("{stem}.{ext}")).is_file() {
+                return fail(format!("{stem}.{ext} was not rendered"));
+            }
+        }
+    }
+    for (name, c) in &outcome.counts {
+        if c.rows_read != c.rows_used + c.rows_quarantined {
+            return fail(format!(
+                "{name}: {} read != {} used + {} quarantined",
+                c.rows_read, c.rows_used, c.rows_quarantined
+            ));
+        }
+    }
+    Ok(())
 }

@@ -21,10 +21,12 @@ pub struct PlanArgs {
     pub queries: Option<PathBuf>,
     pub templates: Option<PathBuf>,
     pub drafts: Drafts,
+    pub allow_stale: bool,
     pub out: Option<PathBuf>,
 }
 
 /// Every input, resolved to files and fingerprinted.
+#[derive(Debug)]
 pub struct PlannedInputs {
     pub billing: Vec<InputFile>,
     pub telemetry: Vec<InputFile>,
@@ -45,8 +47,88 @@ pub struct Plan {
     pub queries: QuerySet,
     pub templates: Templates,
     pub drafts: Drafts,
+    pub allow_stale: bool,
+    pub registry_max_age_days: i32,
     pub billing: BillingOptions,
     pub provider: Provider,
+}
+
+impl PlannedInputs {
+    /// The inputs by name, in a fixed order.
+    pub fn named(&self) -> Vec<(&'static str, &[InputFile])> {
+        vec![
+            ("billing", &self.billing),
+            ("telemetry", &self.telemetry),
+            ("customers", &self.customers),
+            ("beneficial_owners", &self.beneficial_owners),
+            ("access_log", &self.access_log),
+            ("resellers", &self.resellers),
+        ]
+    }
+}
+
+impl Plan {
+    /// The validated plan in plain text, for `run --dry-run`.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        let mut line = |s: String| {
+            out.push_str(&s);
+            out.push('\n');
+        };
+        line(format!(
+            "config: {} (sha256 {})",
+            self.config_source.describe(),
+            self.config_sha256
+        ));
+        line(format!("output: {}", self.output_dir.display()));
+        line(format!(
+            "as-of: {}",
+            self.as_of
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "latest charge date in billing".into())
+        ));
+        line("inputs:".into());
+        for (name, files) in self.inputs.named() {
+            for f in files {
+                line(format!(
+                    "  {name}: {} ({} bytes, sha256 {})",
+                    f.display, f.bytes, f.sha256
+                ));
+            }
+            if files.is_empty() {
+                line(format!("  {name}: none"));
+            }
+        }
+        line(format!(
+            "catalog: {}",
+            self.catalog_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "embedded".into())
+        ));
+        let info = &self.profile.info;
+        line(format!(
+            "profile: {} version {} ({}): {}",
+            info.name, info.version, info.origin, info.title
+        ));
+        line("parameters:".into());
+        for (key, p) in &self.profile.provenance {
+            line(format!("  {key} = {} ({})", p.display(), p.source));
+        }
+        line("queries:".into());
+        for q in &self.queries.queries {
+            line(format!("  {} ({})", q.file_name(), q.origin));
+        }
+        line("templates:".into());
+        for (name, origin) in &self.templates.origins {
+            line(format!("  {name} ({origin})"));
+        }
+        line(format!(
+            "drafts: {:?}; allow stale: {}; registry max age: {} days",
+            self.drafts, self.allow_stale, self.registry_max_age_days
+        ));
+        out
+    }
 }
 
 pub fn build(args: &PlanArgs) -> Result<Plan> {
@@ -96,6 +178,8 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         queries,
         templates,
         drafts: args.drafts,
+        allow_stale: args.allow_stale,
+        registry_max_age_days: cfg.registry.max_age_days,
         billing: cfg.billing,
         provider: cfg.provider,
     })

@@ -1,8 +1,9 @@
 //! Publishing a run: every output is written into a private staging folder next to its final place
 //! (`<out>/.staging-<as-of>-<pid>`), the staged outputs are checked, `_SUCCESS` is written last, and
-//! only then is the folder renamed to `<out>/<as-of>`. A previous run of the same date is moved aside
-//! first and removed after the swap, so a reader sees either the old complete folder or the new one;
-//! a run that dies leaves only a `.staging-*` folder, which the next run sweeps away.
+//! only then is the folder renamed to `<out>/<as-of>`. A previous run of the same date is exchanged
+//! with the new one in one atomic step (Linux `renameat2`), so a reader sees either the old complete
+//! folder or the new one, never neither; a run that dies leaves only a hidden `.staging-*` folder,
+//! which the next run sweeps away.
 
 use std::path::{Path, PathBuf};
 
@@ -55,21 +56,22 @@ impl Staging {
             }
         }
         crate::sinks::tables::write_bytes(b"", &self.dir.join(SUCCESS))?;
-        let aside = self.root.join(format!(
-            ".replaced-{}-{}",
-            file_name(&self.final_dir),
-            std::process::id()
-        ));
-        let had_previous = self.final_dir.exists();
-        if had_previous {
+        if !self.final_dir.exists() {
+            std::fs::rename(&self.dir, &self.final_dir)
+                .or_internal(format!("publishing {}", self.final_dir.display()))?;
+        } else if !exchange(&self.dir, &self.final_dir) {
+            let aside = self.root.join(format!(
+                ".replaced-{}-{}",
+                file_name(&self.final_dir),
+                std::process::id()
+            ));
             std::fs::rename(&self.final_dir, &aside)
                 .or_internal(format!("moving aside {}", self.final_dir.display()))?;
-        }
-        std::fs::rename(&self.dir, &self.final_dir)
-            .or_internal(format!("publishing {}", self.final_dir.display()))?;
-        if had_previous {
+            std::fs::rename(&self.dir, &self.final_dir)
+                .or_internal(format!("publishing {}", self.final_dir.display()))?;
             std::fs::remove_dir_all(&aside).or_internal(format!("removing {}", aside.display()))?;
         }
+        // After an exchange the staging folder holds the previous outputs: Drop removes them.
         Ok(self.final_dir.clone())
     }
 }
@@ -81,6 +83,34 @@ impl Drop for Staging {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Swaps two folders in one atomic step (Linux `renameat2(RENAME_EXCHANGE)`), so that the date's
+/// folder is never absent; false where the system cannot, and the caller falls back to two renames.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(a), Ok(b)) = (
+        std::ffi::CString::new(a.as_os_str().as_bytes()),
+        std::ffi::CString::new(b.as_os_str().as_bytes()),
+    ) else {
+        return false;
+    };
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        ) == 0
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> bool {
+    false
 }
 
 fn file_name(p: &Path) -> String {

@@ -27,6 +27,30 @@ pub struct ConfigFile {
     pub provider: Provider,
     #[serde(default)]
     pub billing: BillingOptions,
+    #[serde(default)]
+    pub registry: RegistryOptions,
+}
+
+/// How fresh the CIP registry must be.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryOptions {
+    /// The run fails (exit 4) when the registry's newest record is older than this many days
+    /// before the as-of date, unless `--allow-stale` is given.
+    #[serde(default = "default_max_age_days")]
+    pub max_age_days: i32,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            max_age_days: default_max_age_days(),
+        }
+    }
+}
+
+fn default_max_age_days() -> i32 {
+    7
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -79,6 +79,17 @@ pub struct EffectiveProfile {
     pub provenance: BTreeMap<String, Provenance>,
 }
 
+impl Provenance {
+    /// The value as a person reads it (`1e24`, not `1000000000000000000000000.0`).
+    pub fn display(&self) -> String {
+        match &self.value {
+            toml::Value::Float(f) if f.abs() >= 1e6 => format!("{f:e}"),
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// One layer of overrides, applied in the order given.
 pub struct Layer {
     pub source: String,

@@ -47,6 +47,8 @@ pub struct Common {
     pub as_of: String,
     pub run_id: String,
     pub cipwatch_version: String,
+    /// Set when `--allow-stale` let stale reference data through; shown on every document.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -67,7 +69,7 @@ pub struct DocInputs<'a> {
     pub counts: &'a BTreeMap<String, InputCount>,
 }
 
-pub fn common(plan: &Plan, as_of: &str, run_id: &str) -> Common {
+pub fn common(plan: &Plan, as_of: &str, run_id: &str, warnings: &[String]) -> Common {
     let profile_source = format!(
         "profile {}@{}",
         plan.profile.info.name, plan.profile.info.version
@@ -79,7 +81,7 @@ pub fn common(plan: &Plan, as_of: &str, run_id: &str) -> Common {
         .filter(|(_, p)| p.source != profile_source)
         .map(|(k, p)| Override {
             key: k.clone(),
-            value: show(&p.value),
+            value: p.display(),
             source: p.source.clone(),
         })
         .collect();
@@ -91,6 +93,7 @@ pub fn common(plan: &Plan, as_of: &str, run_id: &str) -> Common {
         as_of: as_of.to_string(),
         run_id: run_id.to_string(),
         cipwatch_version: env!("CARGO_PKG_VERSION").to_string(),
+        warnings: warnings.to_vec(),
     }
 }
 
@@ -176,15 +179,6 @@ pub fn render_all(
         ));
     }
     Ok(out)
-}
-
-/// A parameter value as a person reads it (`1e24`, not `1000000000000000000000000.0`).
-fn show(v: &toml::Value) -> String {
-    match v {
-        toml::Value::Float(f) if f.abs() >= 1e6 => filters::sci(*f),
-        toml::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// Markdown, HTML and JSON of one view model.

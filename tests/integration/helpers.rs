@@ -31,6 +31,10 @@ pub fn run_samples(out: &Path, extra: &[&str]) -> Output {
     o
 }
 
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }

@@ -7,3 +7,4 @@ mod documents;
 mod finops;
 mod helpers;
 mod samples;
+mod workflow;

@@ -8,7 +8,7 @@ const AS_OF: &str = "2026-11-26";
 fn sample_run_shows_every_level_with_its_reasons() {
     let out = tempfile::tempdir().unwrap();
     let o = run_samples(out.path(), &[]);
-    let summary = stderr(&o);
+    let summary = stdout(&o);
     assert!(
         summary.contains("1 REPORTABLE, 0 WATCH, 4 CIP_GAP, 5 CLEAR"),
         "{summary}"
@@ -127,14 +127,15 @@ fn reruns_give_the_same_bytes_and_replace_the_previous_outputs() {
     for (name, bytes) in &ta {
         assert!(bytes == &tb[name], "{name} differs between identical runs");
     }
-    let entries: Vec<String> = std::fs::read_dir(b.path())
+    let mut entries: Vec<String> = std::fs::read_dir(b.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
+    entries.sort();
     assert_eq!(
         entries,
-        [AS_OF],
-        "no staging or replaced folder is left behind"
+        [AS_OF, "knowledge.json", "runs.jsonl"],
+        "no staging, replaced or lock file is left behind"
     );
     assert!(ta.contains_key("_SUCCESS"));
 }
@@ -257,7 +258,7 @@ fn validate_checks_everything_and_writes_nothing() {
     let out = tempfile::tempdir().unwrap();
     let o = cipwatch(&["validate", "--out", out.path().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).starts_with("valid: as-of 2026-11-26"));
+    assert!(stdout(&o).starts_with("valid: as-of 2026-11-26"));
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
 }
 

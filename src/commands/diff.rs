@@ -1,0 +1,271 @@
+//! `cipwatch diff [RUN_A] [RUN_B]`: what changed between two published runs: accounts that became
+//! REPORTABLE, WATCH or CIP_GAP, accounts cleared, estimates that moved by more than a fraction, and
+//! parameters that differ. A run is a folder, or an as-of date under the output folder; by default
+//! the two latest complete runs there.
+
+use polars::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{DiffArgs, Format};
+use crate::config;
+use crate::documents::records::records;
+use crate::documents::rows::FlagRow;
+use crate::error::{Context, Error, Result, EXIT_OK};
+use crate::publish::SUCCESS;
+
+#[derive(Debug, Serialize)]
+struct Change {
+    account_id: String,
+    change: String,
+    level_a: String,
+    level_b: String,
+    est_ops_a: Option<f64>,
+    est_ops_b: Option<f64>,
+    relative_change: Option<f64>,
+    reasons_b: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ParamChange {
+    parameter: String,
+    a: String,
+    b: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Diff {
+    run_a: String,
+    run_b: String,
+    accounts: Vec<Change>,
+    parameters: Vec<ParamChange>,
+}
+
+pub fn diff(args: &DiffArgs) -> Result<i32> {
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None => {
+            let (cfg, _, _, base) = config::load(args.config.as_deref())?;
+            base.join(cfg.output.dir)
+        }
+    };
+    let (a, b) = match (&args.run_a, &args.run_b) {
+        (Some(a), Some(b)) => (locate(&out, a)?, locate(&out, b)?),
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(Error::Usage("give both runs to compare, or neither".into()))
+        }
+        (None, None) => latest_two(&out)?,
+    };
+    let d = Diff {
+        run_a: a.display().to_string(),
+        run_b: b.display().to_string(),
+        accounts: account_changes(&read_flags(&a)?, &read_flags(&b)?, args.change),
+        parameters: parameter_changes(&a, &b)?,
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&d).or_internal("diff")?),
+        Format::Csv => print!("{}", csv(&d)),
+        Format::Text => print!("{}", text(&d)),
+    }
+    Ok(EXIT_OK)
+}
+
+fn locate(out: &Path, run: &str) -> Result<PathBuf> {
+    let candidate = PathBuf::from(run);
+    let dir = if candidate.join(SUCCESS).is_file() {
+        candidate
+    } else {
+        out.join(run)
+    };
+    if !dir.join(SUCCESS).is_file() {
+        return Err(Error::Usage(format!(
+            "{run}: not a complete cipwatch run (no {SUCCESS} in {})",
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
+/// The two latest complete runs (by as-of date) in the output folder.
+fn latest_two(out: &Path) -> Result<(PathBuf, PathBuf)> {
+    let entries =
+        std::fs::read_dir(out).map_err(|e| Error::Usage(format!("{}: {e}", out.display())))?;
+    let mut runs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join(SUCCESS).is_file())
+        .collect();
+    runs.sort();
+    match runs.as_slice() {
+        [.., a, b] => Ok((a.clone(), b.clone())),
+        _ => Err(Error::Usage(format!(
+            "{} holds fewer than two complete runs to compare",
+            out.display()
+        ))),
+    }
+}
+
+fn read_flags(run: &Path) -> Result<BTreeMap<String, FlagRow>> {
+    let path = run.join("flags.parquet");
+    let bytes =
+        std::fs::read(&path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    let df = ParquetReader::new(Cursor::new(bytes))
+        .finish()
+        .or_internal(format!("reading {}", path.display()))?;
+    Ok(records::<FlagRow>(&df, "flags")?
+        .into_iter()
+        .map(|f| (f.account_id.clone(), f))
+        .collect())
+}
+
+fn account_changes(
+    a: &BTreeMap<String, FlagRow>,
+    b: &BTreeMap<String, FlagRow>,
+    threshold: f64,
+) -> Vec<Change> {
+    let ids: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let mut out = Vec::new();
+    for id in ids {
+        let (fa, fb) = (a.get(id), b.get(id));
+        let level = |f: Option<&FlagRow>| {
+            f.map(|f| f.level.clone())
+                .unwrap_or_else(|| "absent".into())
+        };
+        let (la, lb) = (level(fa), level(fb));
+        let (ea, eb) = (fa.map(|f| f.est_ops), fb.map(|f| f.est_ops));
+        let relative = match (ea, eb) {
+            (Some(x), Some(y)) if x > 0.0 => Some((y - x) / x),
+            _ => None,
+        };
+        let change = if la != lb {
+            match lb.as_str() {
+                "REPORTABLE" | "WATCH" | "CIP_GAP" => format!("became {lb}"),
+                _ => format!("cleared (was {la})"),
+            }
+        } else if relative.is_some_and(|r| r.abs() > threshold) {
+            "estimate changed".to_string()
+        } else {
+            continue;
+        };
+        out.push(Change {
+            account_id: id.clone(),
+            change,
+            level_a: la,
+            level_b: lb,
+            est_ops_a: ea,
+            est_ops_b: eb,
+            relative_change: relative,
+            reasons_b: fb.and_then(|f| f.reasons.clone()).unwrap_or_default(),
+        });
+    }
+    out
+}
+
+fn parameter_changes(a: &Path, b: &Path) -> Result<Vec<ParamChange>> {
+    let params = |run: &Path| -> Result<BTreeMap<String, String>> {
+        let path = run.join("manifest.json");
+        let m: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(&path).or_internal(format!("reading {}", path.display()))?,
+        )
+        .or_internal("manifest")?;
+        let object = m["parameters"].as_object().cloned().unwrap_or_default();
+        let show = |v: &serde_json::Value| match v.as_f64() {
+            Some(f) if f.abs() >= 1e6 => format!("{f:e}"),
+            _ => v.to_string(),
+        };
+        let described = |(k, v): (String, serde_json::Value)| {
+            let text = format!(
+                "{} ({})",
+                show(&v["value"]),
+                v["source"].as_str().unwrap_or("")
+            );
+            (k, text)
+        };
+        Ok(object.into_iter().map(described).collect())
+    };
+    let (pa, pb) = (params(a)?, params(b)?);
+    let keys: BTreeSet<&String> = pa.keys().chain(pb.keys()).collect();
+    Ok(keys
+        .into_iter()
+        .filter(|k| {
+            pa.get(*k).map(|v| v.split(' ').next()) != pb.get(*k).map(|v| v.split(' ').next())
+        })
+        .map(|k| ParamChange {
+            parameter: k.clone(),
+            a: pa.get(k).cloned().unwrap_or_default(),
+            b: pb.get(k).cloned().unwrap_or_default(),
+        })
+        .collect())
+}
+
+fn fmt_ops(v: Option<f64>) -> String {
+    v.map(crate::documents::filters::sci)
+        .unwrap_or_else(|| "-".into())
+}
+
+fn text(d: &Diff) -> String {
+    let mut s = format!("A: {}\nB: {}\n\n", d.run_a, d.run_b);
+    if d.accounts.is_empty() {
+        s += "No account changed level or estimate.\n";
+    } else {
+        s += &format!(
+            "{:<16} {:<22} {:>10} {:>10} {:>9} {:>9} {:>8}\n",
+            "account", "change", "level A", "level B", "est A", "est B", "delta"
+        );
+        for c in &d.accounts {
+            let delta = c
+                .relative_change
+                .map(|r| format!("{:+.0}%", r * 100.0))
+                .unwrap_or_else(|| "-".into());
+            s += &format!(
+                "{:<16} {:<22} {:>10} {:>10} {:>9} {:>9} {:>8}\n",
+                c.account_id,
+                c.change,
+                c.level_a,
+                c.level_b,
+                fmt_ops(c.est_ops_a),
+                fmt_ops(c.est_ops_b),
+                delta
+            );
+        }
+    }
+    if d.parameters.is_empty() {
+        s += "\nParameters: identical.\n";
+    } else {
+        s += "\nParameters that differ:\n";
+        for p in &d.parameters {
+            s += &format!("  {}: {} -> {}\n", p.parameter, p.a, p.b);
+        }
+    }
+    s
+}
+
+fn csv(d: &Diff) -> String {
+    let cell = |v: &str| {
+        if v.contains([',', '"']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.to_string()
+        }
+    };
+    let mut s = String::from(
+        "account_id,change,level_a,level_b,est_ops_a,est_ops_b,relative_change,reasons_b\n",
+    );
+    for c in &d.accounts {
+        let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        s += &[
+            cell(&c.account_id),
+            cell(&c.change),
+            cell(&c.level_a),
+            cell(&c.level_b),
+            num(c.est_ops_a),
+            num(c.est_ops_b),
+            num(c.relative_change),
+            cell(&c.reasons_b),
+        ]
+        .join(",");
+        s.push('\n');
+    }
+    s
+}

@@ -1,0 +1,344 @@
+//! `cipwatch explain ACCOUNT_ID`: the evidence behind one account's level, in plain words or JSON:
+//! which billing rows (counts, date range, sample source rows) and catalog figures, the arithmetic
+//! from hours to operations, the co-location peak, the runs, each threshold against its measured
+//! value, and the CIP facts. It reruns the pipeline without publishing, so it explains exactly what
+//! a run with the same flags would decide.
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::cli::{ExplainArgs, Format};
+use crate::documents::filters::{grouped, sci};
+use crate::documents::records::records;
+use crate::documents::rows::{FlagRow, RunRow};
+use crate::error::{Context, Error, Result, EXIT_OK};
+use crate::pipeline;
+use crate::plan::{self, PlanArgs};
+use crate::progress::Progress;
+use crate::sources::{ROW, SOURCE_FILE};
+
+/// Runs listed in the text explanation.
+const SHOWN_RUNS: usize = 5;
+
+#[derive(Debug, Serialize)]
+struct Explanation {
+    account_id: String,
+    as_of: String,
+    run_id: String,
+    level: String,
+    reasons: Vec<String>,
+    foreign: ForeignFacts,
+    usage: Vec<UsageGroup>,
+    totals: Totals,
+    tests: Vec<Test>,
+    runs: Vec<RunRow>,
+    dates: Dates,
+}
+
+#[derive(Debug, Serialize)]
+struct ForeignFacts {
+    is_foreign: bool,
+    foreign_basis: String,
+    cip_status: String,
+    verification_method: Option<String>,
+    reseller_id: Option<String>,
+    reseller_country: Option<String>,
+    reseller_cip_on_file: Option<bool>,
+}
+
+/// The billing rows of one instance type and how they become operations.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct UsageGroup {
+    instance_type: String,
+    accelerator: String,
+    rows: i64,
+    first_start: String,
+    last_end: String,
+    sample_rows: String,
+    accelerators_per_instance: f64,
+    accelerator_hours: f64,
+    peak_ops_per_s: f64,
+    peak_precision_used: String,
+    interconnect_gbps: Option<f64>,
+    telemetry_accelerator_hours: f64,
+    mean_utilization: f64,
+    upper_ops: f64,
+    est_ops: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Totals {
+    accelerator_hours: f64,
+    upper_ops: f64,
+    est_ops: f64,
+    peak_colocated_accelerators: Option<f64>,
+    peak_colocated_ops_per_s: Option<f64>,
+    max_interconnect_gbps: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Test {
+    test: &'static str,
+    measured: Option<f64>,
+    comparison: &'static str,
+    threshold: f64,
+    met: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Dates {
+    knowledge_date: Option<String>,
+    report_due_date: Option<String>,
+    projected_crossing_date: Option<String>,
+    days_to_crossing: Option<f64>,
+}
+
+pub fn explain(args: &ExplainArgs) -> Result<i32> {
+    let plan = plan::build(&PlanArgs::from(&args.common))?;
+    let outcome = pipeline::run(&plan, false, &Progress::hidden())?;
+    let flags: Vec<FlagRow> = records(&outcome.tables[0].1, "flags")?;
+    let flag = flags
+        .into_iter()
+        .find(|f| f.account_id == args.account_id)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+            "account {} has no identified accelerator usage up to {}: it has no level to explain",
+            args.account_id, outcome.as_of
+        ))
+        })?;
+    let usage = usage_groups(&outcome.usage, &flag.account_id)?;
+    let runs: Vec<RunRow> = records::<RunRow>(&outcome.tables[1].1, "training runs")?
+        .into_iter()
+        .filter(|r| r.account_id == flag.account_id)
+        .collect();
+    let p = &plan.profile.params;
+    let e = Explanation {
+        account_id: flag.account_id.clone(),
+        as_of: outcome.as_of.to_string(),
+        run_id: outcome.run_id.clone(),
+        level: flag.level.clone(),
+        reasons: flag
+            .reasons
+            .as_deref()
+            .unwrap_or("")
+            .split(';')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        foreign: ForeignFacts {
+            is_foreign: flag.is_foreign,
+            foreign_basis: flag.foreign_basis.clone(),
+            cip_status: flag.cip_status.clone(),
+            verification_method: flag.verification_method.clone(),
+            reseller_id: flag.reseller_id.clone(),
+            reseller_country: flag.reseller_country.clone(),
+            reseller_cip_on_file: flag.reseller_cip_on_file,
+        },
+        usage,
+        totals: Totals {
+            accelerator_hours: flag.accelerator_hours,
+            upper_ops: flag.upper_ops,
+            est_ops: flag.est_ops,
+            peak_colocated_accelerators: flag.peak_colocated_accelerators,
+            peak_colocated_ops_per_s: flag.peak_colocated_ops_per_s,
+            max_interconnect_gbps: flag.max_interconnect_gbps,
+        },
+        tests: vec![
+            Test {
+                test: "estimated operations",
+                measured: Some(flag.est_ops),
+                comparison: ">",
+                threshold: p.training_ops,
+                met: flag.ops_met,
+            },
+            Test {
+                test: "peak co-located op/s",
+                measured: flag.peak_colocated_ops_per_s,
+                comparison: ">=",
+                threshold: p.cluster_peak_ops_per_s,
+                met: flag.peak_met,
+            },
+            Test {
+                test: "interconnect Gbit/s",
+                measured: flag.max_interconnect_gbps,
+                comparison: ">",
+                threshold: p.interconnect_gbps,
+                met: flag.interconnect_met,
+            },
+        ],
+        runs,
+        dates: Dates {
+            knowledge_date: flag.knowledge_date.clone(),
+            report_due_date: flag.report_due_date.clone(),
+            projected_crossing_date: flag.projected_crossing_date.clone(),
+            days_to_crossing: flag.days_to_crossing,
+        },
+    };
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&e).or_internal("explanation")?
+        ),
+        _ => print!("{}", text(&e, p.watch_fraction, p.report_due_days)),
+    }
+    Ok(EXIT_OK)
+}
+
+/// The account's usage rows grouped by instance type, with the arithmetic's inputs.
+fn usage_groups(usage: &DataFrame, account: &str) -> Result<Vec<UsageGroup>> {
+    let sample = concat_str(
+        [col(SOURCE_FILE), lit(":"), col(ROW).cast(DataType::String)],
+        "",
+        true,
+    );
+    let df = usage
+        .clone()
+        .lazy()
+        .filter(col("billing_account_id").eq(lit(account)))
+        .sort(["start_s", "row_id"], Default::default())
+        .group_by_stable([col("instance_type"), col("accelerator")])
+        .agg([
+            len().cast(DataType::Int64).alias("rows"),
+            col("start_s").min().alias("first_s"),
+            col("end_s").max().alias("last_s"),
+            sample
+                .head(Some(3))
+                .str()
+                .join(", ", true)
+                .alias("sample_rows"),
+            col("accelerators")
+                .mean()
+                .alias("accelerators_per_instance"),
+            col("accelerator_hours").sum(),
+            col("peak_ops_per_s").first(),
+            col("peak_precision_used").first(),
+            col("interconnect_gbps").first(),
+            col("accelerator_hours")
+                .filter(col("utilization_source").eq(lit("telemetry")))
+                .sum()
+                .alias("telemetry_accelerator_hours"),
+            (col("est_ops").sum() / col("upper_ops").sum()).alias("mean_utilization"),
+            col("upper_ops").sum(),
+            col("est_ops").sum(),
+        ])
+        .with_columns([iso("first_s", "first_start"), iso("last_s", "last_end")])
+        .sort(["instance_type"], Default::default())
+        .collect()
+        .or_internal("explaining usage")?;
+    records(&df, "usage")
+}
+
+fn iso(seconds: &str, alias: &str) -> Expr {
+    (col(seconds) * lit(1_000_000i64))
+        .cast(crate::sources::columns::ts_type())
+        .dt()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .alias(alias)
+}
+
+fn text(e: &Explanation, watch_fraction: f64, due_days: i64) -> String {
+    let mut s = format!(
+        "Account {} as of {} (run {}): {}\n",
+        e.account_id, e.as_of, e.run_id, e.level
+    );
+    s += &format!(
+        "Reasons: {}\n\n",
+        if e.reasons.is_empty() {
+            "none".into()
+        } else {
+            e.reasons.join(", ")
+        }
+    );
+    let f = &e.foreign;
+    s += &format!(
+        "Foreign: {} (basis: {}). CIP verification: {}{}.\n",
+        if f.is_foreign { "yes" } else { "no" },
+        f.foreign_basis,
+        f.cip_status,
+        f.verification_method
+            .as_ref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default()
+    );
+    if let Some(r) = &f.reseller_id {
+        let on_file = match f.reseller_cip_on_file {
+            Some(true) => "on file",
+            Some(false) => "NOT on file",
+            None => "unknown (reseller not in the registry)",
+        };
+        s += &format!(
+            "Sold through reseller {r} ({}); its CIP is {on_file}.\n",
+            f.reseller_country.as_deref().unwrap_or("country unknown")
+        );
+    }
+    s += "\nBilling evidence and arithmetic:\n";
+    for u in &e.usage {
+        s += &format!(
+            "- {} ({}): {} billing rows from {} to {}, e.g. {}.\n  {} accelerator-hours ({} accelerators per instance) x 3600 s x {} op/s peak ({}) = {} operations at peak;\n  x mean utilisation {:.3} ({} of the accelerator-hours measured by telemetry) = {} estimated operations.\n",
+            u.instance_type, u.accelerator, u.rows, u.first_start, u.last_end, u.sample_rows,
+            grouped(u.accelerator_hours), grouped(u.accelerators_per_instance), sci(u.peak_ops_per_s), u.peak_precision_used,
+            sci(u.upper_ops), u.mean_utilization, grouped(u.telemetry_accelerator_hours), sci(u.est_ops),
+        );
+    }
+    let t = &e.totals;
+    s += &format!(
+        "Total: {} accelerator-hours, {} operations at peak, {} estimated.\nPeak co-located: {} accelerators at once, {} op/s; best interconnect {} Gbit/s.\n",
+        grouped(t.accelerator_hours), sci(t.upper_ops), sci(t.est_ops),
+        t.peak_colocated_accelerators.map(grouped).unwrap_or_else(|| "unknown".into()),
+        t.peak_colocated_ops_per_s.map(sci).unwrap_or_else(|| "unknown".into()),
+        t.max_interconnect_gbps.map(grouped).unwrap_or_else(|| "unknown".into()),
+    );
+    s += "\nThresholds (rule profile):\n";
+    for test in &e.tests {
+        let show = |v: f64| {
+            if test.test.contains("Gbit") {
+                grouped(v)
+            } else {
+                sci(v)
+            }
+        };
+        let measured = test.measured.map(show).unwrap_or_else(|| "unknown".into());
+        s += &format!(
+            "- {}: {} {} {}: {}\n",
+            test.test,
+            measured,
+            test.comparison,
+            show(test.threshold),
+            if test.met { "met" } else { "not met" }
+        );
+    }
+    s += &format!(
+        "- WATCH from {} of the operations threshold.\n",
+        watch_fraction
+    );
+    s += "\nRuns (largest first):\n";
+    let mut runs: Vec<&RunRow> = e.runs.iter().collect();
+    runs.sort_by(|a, b| b.est_ops.total_cmp(&a.est_ops).then(a.start.cmp(&b.start)));
+    for r in runs.iter().take(SHOWN_RUNS) {
+        s += &format!(
+            "- {} from {} to {}: {} accelerators at peak, {} estimated operations, training-like: {}\n",
+            r.colocation_group,
+            r.start,
+            if r.ongoing { "ongoing".to_string() } else { r.end.clone() },
+            r.peak_accelerators.map(grouped).unwrap_or_default(),
+            sci(r.est_ops),
+            if r.training_like { "yes" } else { "no" },
+        );
+    }
+    if runs.len() > SHOWN_RUNS {
+        s += &format!(
+            "- ... and {} smaller runs (all of them in --format json)\n",
+            runs.len() - SHOWN_RUNS
+        );
+    }
+    let d = &e.dates;
+    match (&d.knowledge_date, &d.report_due_date) {
+        (Some(k), Some(due)) => s += &format!("\nKnowledge date {k}; report due {due} ({due_days} days later).\n"),
+        _ => match (&d.projected_crossing_date, d.days_to_crossing) {
+            (Some(p), _) => s += &format!("\nAt the trailing burn rate the operations threshold is crossed on {p}.\n"),
+            (None, Some(days)) => s += &format!("\nAt the trailing burn rate the operations threshold would be crossed in {} days.\n", grouped(days)),
+            _ => s += "\nNo recent usage: no projected crossing.\n",
+        },
+    }
+    s
+}

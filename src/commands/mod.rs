@@ -1,0 +1,28 @@
+//! The subcommands: `run` (and backfill, dry run, validate), `explain` and `diff`. Each turns its
+//! flags into a plan and calls the library; results go to stdout, logs to stderr.
+
+pub mod diff;
+pub mod explain;
+pub mod run;
+
+use crate::cli::LogFormat;
+
+/// Logs go to stderr: human-readable lines, or one JSON object per line for schedulers. They carry
+/// stages and counts only, never customer data.
+pub fn init_logging(format: LogFormat, quiet: bool) {
+    let level = if quiet {
+        tracing::Level::WARN
+    } else {
+        tracing::Level::INFO
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Human => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}

@@ -1,0 +1,183 @@
+//! What outlives one run in `<out>/`: `runs.jsonl`, one line per run (run id, as-of, parameters hash,
+//! input hashes, counts per level, exit code), and `knowledge.json`, the first knowledge date of every
+//! account found REPORTABLE under a given set of parameters, so that the reporting clock never
+//! restarts when a later run recomputes the date. Both are written under the output folder's lock.
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use crate::config::profile::Params;
+use crate::error::{Context, Error, Result};
+use crate::sources::files::sha256_bytes;
+
+pub const RUNS: &str = "runs.jsonl";
+pub const KNOWLEDGE: &str = "knowledge.json";
+
+/// One line of `runs.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: Option<String>,
+    pub as_of: Option<String>,
+    pub params_sha256: String,
+    pub inputs: BTreeMap<String, Vec<String>>,
+    pub levels: BTreeMap<String, u64>,
+    pub exit_code: i32,
+    pub error: Option<String>,
+}
+
+/// The hash of the effective parameter values (not their sources).
+pub fn params_hash(p: &Params) -> String {
+    sha256_bytes(serde_json::to_string(p).unwrap_or_default().as_bytes())
+}
+
+pub fn append(out: &Path, record: &RunRecord) -> Result<()> {
+    let path = out.join(RUNS);
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&path)
+        .or_internal(format!("opening {}", path.display()))?;
+    let line = serde_json::to_string(record).or_internal("run record")? + "\n";
+    file.write_all(line.as_bytes())
+        .or_internal(format!("appending to {}", path.display()))
+}
+
+/// Reads `runs.jsonl` (missing: empty).
+pub fn runs(out: &Path) -> Result<Vec<RunRecord>> {
+    let Ok(text) = std::fs::read_to_string(out.join(RUNS)) else {
+        return Ok(Vec::new());
+    };
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| {
+                Error::config(format!("{} line {}", out.join(RUNS).display(), i + 1), e)
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Known {
+    pub knowledge_date: String,
+    pub first_run_id: String,
+}
+
+/// Parameters hash → account → first knowledge.
+pub type KnowledgeState = BTreeMap<String, BTreeMap<String, Known>>;
+
+pub fn load_knowledge(out: &Path) -> Result<KnowledgeState> {
+    match std::fs::read(out.join(KNOWLEDGE)) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| Error::config(out.join(KNOWLEDGE).display(), e)),
+        Err(_) => Ok(KnowledgeState::new()),
+    }
+}
+
+/// The prior knowledge dates for these parameters, as the `prior_knowledge(account_id, knowledge_day)`
+/// table of the queries (dates after the as-of day are ignored: that run had not happened yet).
+pub fn prior_table(state: &KnowledgeState, params: &str, as_of_day: i32) -> Result<DataFrame> {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let (mut ids, mut days) = (Vec::new(), Vec::new());
+    for (account, known) in state.get(params).into_iter().flatten() {
+        let Ok(date) = chrono::NaiveDate::parse_from_str(&known.knowledge_date, "%Y-%m-%d") else {
+            continue;
+        };
+        let day = (date - epoch).num_days();
+        if day <= as_of_day as i64 {
+            ids.push(account.clone());
+            days.push(day);
+        }
+    }
+    df!("account_id" => ids, "knowledge_day" => days).or_internal("prior knowledge")
+}
+
+/// Records the knowledge dates of this run's REPORTABLE accounts that are not known yet (or are
+/// earlier than what is known), and writes the state atomically.
+pub fn record_knowledge(
+    out: &Path,
+    params: &str,
+    reportable: &[(String, String)],
+    run_id: &str,
+) -> Result<()> {
+    let mut state = load_knowledge(out)?;
+    let known = state.entry(params.to_string()).or_default();
+    let mut changed = false;
+    for (account, date) in reportable {
+        let earlier = known.get(account).is_none_or(|k| date < &k.knowledge_date);
+        if earlier {
+            known.insert(
+                account.clone(),
+                Known {
+                    knowledge_date: date.clone(),
+                    first_run_id: run_id.into(),
+                },
+            );
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok(());
+    }
+    let tmp = out.join(format!(".{KNOWLEDGE}.{}", std::process::id()));
+    let text = serde_json::to_string_pretty(&state).or_internal("knowledge state")? + "\n";
+    crate::sinks::tables::write_bytes(text.as_bytes(), &tmp)?;
+    std::fs::rename(&tmp, out.join(KNOWLEDGE)).or_internal("saving knowledge state")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_earliest_knowledge_date_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        record_knowledge(dir.path(), "p", &[("A".into(), "2026-11-21".into())], "r1").unwrap();
+        record_knowledge(
+            dir.path(),
+            "p",
+            &[
+                ("A".into(), "2026-11-25".into()),
+                ("B".into(), "2026-11-25".into()),
+            ],
+            "r2",
+        )
+        .unwrap();
+        let state = load_knowledge(dir.path()).unwrap();
+        assert_eq!(
+            state["p"]["A"],
+            Known {
+                knowledge_date: "2026-11-21".into(),
+                first_run_id: "r1".into()
+            }
+        );
+        assert_eq!(state["p"]["B"].first_run_id, "r2");
+        let day = |d: &str| {
+            (chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()
+                - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days() as i32
+        };
+        assert_eq!(
+            prior_table(&state, "p", day("2026-11-22"))
+                .unwrap()
+                .height(),
+            1,
+            "B was not known yet on 22 Nov"
+        );
+        assert_eq!(
+            prior_table(&state, "other", day("2026-11-30"))
+                .unwrap()
+                .height(),
+            0,
+            "other parameters, other clock"
+        );
+    }
+}
