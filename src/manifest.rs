@@ -25,6 +25,10 @@ pub fn build(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Value {
         if let Some(count) = outcome.counts.get(name) {
             entry["rows"] = serde_json::to_value(count).unwrap_or(Value::Null);
         }
+        if name == "billing" {
+            entry["formats"] = json!(outcome.billing_formats);
+            entry["totals_by_currency"] = json!(outcome.billing_totals);
+        }
         inputs.insert(name.to_string(), entry);
     }
     json!({

@@ -33,6 +33,10 @@ pub struct Outcome {
     /// Why this run's results are qualified (`--allow-stale` let a stale input through).
     pub warnings: Vec<String>,
     pub run_id: String,
+    /// Per currency: rows, billed cost and quantity of all billing rows read (reconciliation).
+    pub billing_totals: Vec<serde_json::Value>,
+    /// The format each billing file was read as.
+    pub billing_formats: BTreeMap<String, String>,
     /// The identified, enriched accelerator usage rows (for `explain`).
     pub usage: DataFrame,
     /// Rendered documents by relative path.
@@ -102,7 +106,12 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     let mut tables_out: Vec<(String, DataFrame)> = Vec::new();
 
     progress.stage("billing");
-    let bill = billing::load(plan.inputs.billing.clone(), &plan.billing)?;
+    let bill = billing::load(
+        plan.inputs.billing.clone(),
+        &plan.billing,
+        &plan.mappings,
+        plan.billing_format.as_deref(),
+    )?;
     let mut billed = BilledRows::collect(&bill, &catalog, &plan.billing.accelerator_hint_pattern)?;
     let (as_of, as_of_source) = match plan.as_of {
         Some(d) => (d, "--as-of".to_string()),
@@ -128,6 +137,14 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         "billing loaded"
     );
     counts.insert("billing".to_string(), billing_count);
+    let billing_totals =
+        documents::records::records::<serde_json::Value>(&billed.totals, "billing totals")?;
+    let billing_formats = bill
+        .files
+        .iter()
+        .zip(&bill.formats)
+        .map(|(f, fmt)| (f.display.clone(), fmt.clone()))
+        .collect();
     tables_out.push((
         "quarantine/billing".into(),
         quarantine::table(&bill, &billed.quarantined)?,
@@ -210,6 +227,8 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         run_id: String::new(),
         documents: Vec::new(),
         usage: result("usage_enriched")?,
+        billing_totals,
+        billing_formats,
         published: None,
     };
     let mut doc = manifest::build(plan, &catalog, &outcome);
@@ -264,6 +283,9 @@ fn reportable(flags: &DataFrame) -> Result<Vec<(String, String)>> {
 /// Billing rows after identification: the quarantined ones and the identified accelerator rows.
 struct BilledRows {
     rows_read: u64,
+    /// Per currency: rows, billed cost and quantity of every billing row (used or quarantined), to
+    /// reconcile with the source files.
+    totals: DataFrame,
     latest_day: Option<i32>,
     quarantined: DataFrame,
     accelerator: DataFrame,
@@ -283,6 +305,18 @@ impl BilledRows {
                     .max()
                     .alias("latest_day"),
             ])
+            .collect()
+            .map_err(|e| input_error(bill, e))?;
+        let totals = bill
+            .rows
+            .clone()
+            .group_by([col("billing_currency")])
+            .agg([
+                len().cast(DataType::Int64).alias("rows"),
+                col("billed_cost").sum(),
+                col("quantity").sum(),
+            ])
+            .sort(["billing_currency"], Default::default())
             .collect()
             .map_err(|e| input_error(bill, e))?;
         let kept = rows
@@ -309,6 +343,7 @@ impl BilledRows {
                 .map(|v| v.into_static())
         };
         Ok(BilledRows {
+            totals: tables::stable(totals)?,
             rows_read: scalar("read").and_then(|v| v.extract::<u64>()).unwrap_or(0),
             latest_day: scalar("latest_day").and_then(|v| v.extract::<i32>()),
             quarantined,

@@ -9,6 +9,7 @@ use crate::config::{self, profile, BillingOptions, ConfigSource, Provider};
 use crate::documents::{templates::Templates, Drafts};
 use crate::error::{Error, Result};
 use crate::sources::files::{self, InputFile};
+use crate::sources::native::Mappings;
 use crate::transforms::queries::{self, QuerySet};
 
 /// What the user asked for, as parsed by the command line.
@@ -50,6 +51,8 @@ pub struct Plan {
     pub allow_stale: bool,
     pub registry_max_age_days: i32,
     pub billing: BillingOptions,
+    pub billing_format: Option<String>,
+    pub mappings: Mappings,
     pub provider: Provider,
 }
 
@@ -143,6 +146,18 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
     })?;
     let queries = queries::load(args.queries.as_deref())?;
     let templates = Templates::load(args.templates.as_deref())?;
+    let mappings = Mappings::load(args.queries.as_deref())?;
+    if let Some(f) = &cfg.inputs.billing_format {
+        if f != "focus" && mappings.get(f).is_none() {
+            return Err(Error::config(
+                config_source.describe(),
+                format!(
+                    "inputs.billing_format '{f}' is not one of: focus, {}",
+                    mappings.names().join(", ")
+                ),
+            ));
+        }
+    }
     let output_dir = args
         .out
         .clone()
@@ -181,6 +196,8 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         allow_stale: args.allow_stale,
         registry_max_age_days: cfg.registry.max_age_days,
         billing: cfg.billing,
+        billing_format: cfg.inputs.billing_format.clone(),
+        mappings,
         provider: cfg.provider,
     })
 }

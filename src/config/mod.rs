@@ -57,6 +57,9 @@ fn default_max_age_days() -> i32 {
 #[serde(deny_unknown_fields)]
 pub struct Inputs {
     pub billing: String,
+    /// `focus` or a native format (`aws-cur`, `aws-cur2`, `azure`, `gcp`, `oci`); detected per file
+    /// from its header when absent.
+    pub billing_format: Option<String>,
     pub telemetry: Option<String>,
     pub customers: String,
     pub beneficial_owners: String,

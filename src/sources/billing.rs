@@ -9,7 +9,8 @@ use polars::prelude::*;
 
 use super::columns::{epoch_day, epoch_seconds, Cols};
 use super::files::InputFile;
-use super::{first_failure, load_all, Loaded, Scan, ROW};
+use super::native::{to_focus, Mappings};
+use super::{first_failure, load_files, Loaded, Scan, ROW};
 use crate::config::BillingOptions;
 use crate::error::{Error, Location, Result};
 
@@ -41,8 +42,25 @@ const UNIT_HOURS: &[(f64, &[&str])] = &[
     (24.0, &["day", "days"]),
 ];
 
-pub fn load(files: Vec<InputFile>, opts: &BillingOptions) -> Result<Loaded> {
-    load_all("billing", files, REQUIRED, |s| canonical(s, opts))
+/// Loads billing files: FOCUS as is, native exports through their mapping. `format` forces one
+/// format for every file; without it each file's format is detected from its header.
+pub fn load(
+    files: Vec<InputFile>,
+    opts: &BillingOptions,
+    mappings: &Mappings,
+    format: Option<&str>,
+) -> Result<Loaded> {
+    let prepare = |s: &Scan| -> Result<(Scan, String)> {
+        let format = match format {
+            Some(f) => f.to_string(),
+            None => mappings.detect(s)?,
+        };
+        match mappings.get(&format) {
+            Some(mapping) => Ok((to_focus(s, mapping)?, format)),
+            None => Ok((s.clone(), format)),
+        }
+    };
+    load_files("billing", files, REQUIRED, prepare, |s| canonical(s, opts))
 }
 
 fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
@@ -144,13 +162,15 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
 
 /// Hours per unit of a unit string, or null when the unit is not a time unit cipwatch knows.
 pub fn hours_per_unit(unit: Expr) -> Expr {
-    let key = unit
+    let text = unit.str().to_lowercase().str().strip_chars(lit(NULL));
+    // A leading block size ("10 Hours", "1000 Requests") multiplies the unit.
+    let block = text
+        .clone()
         .str()
-        .to_lowercase()
-        .str()
-        .strip_chars(lit(NULL))
-        .str()
-        .strip_prefix(lit("1 "));
+        .extract(lit(r"^([0-9]+)\s+"), 1)
+        .cast(DataType::Float64)
+        .fill_null(lit(1.0));
+    let key = text.str().replace(lit(r"^[0-9]+\s+"), lit(""), false);
     let mut hours = lit(NULL).cast(DataType::Float64);
     for (per_unit, spellings) in UNIT_HOURS.iter().rev() {
         let hit = spellings
@@ -160,5 +180,5 @@ pub fn hours_per_unit(unit: Expr) -> Expr {
             .expect("spellings");
         hours = when(hit).then(lit(*per_unit)).otherwise(hours);
     }
-    hours
+    hours * block
 }

@@ -7,6 +7,7 @@
 pub mod billing;
 pub mod columns;
 pub mod files;
+pub mod native;
 pub mod registry;
 pub mod telemetry;
 
@@ -29,6 +30,8 @@ pub struct Scan {
 pub struct Loaded {
     pub name: &'static str,
     pub files: Vec<InputFile>,
+    /// The format each file was read as (billing: `focus` or a native format).
+    pub formats: Vec<String>,
     pub rows: LazyFrame,
     pub raw: Vec<Scan>,
 }
@@ -160,13 +163,35 @@ pub fn load_all(
     required: &[&str],
     canonical: impl Fn(&Scan) -> Result<LazyFrame>,
 ) -> Result<Loaded> {
+    load_files(
+        name,
+        files,
+        required,
+        |s| Ok((s.clone(), "csv/parquet".to_string())),
+        canonical,
+    )
+}
+
+/// As `load_all`, with a `prepare` step that may rewrite each raw scan (a native billing export into
+/// FOCUS columns) and names the format it found. Quarantined rows are recovered from the raw scan.
+pub fn load_files(
+    name: &'static str,
+    files: Vec<InputFile>,
+    required: &[&str],
+    prepare: impl Fn(&Scan) -> Result<(Scan, String)>,
+    canonical: impl Fn(&Scan) -> Result<LazyFrame>,
+) -> Result<Loaded> {
     let mut raw = Vec::with_capacity(files.len());
     let mut frames = Vec::with_capacity(files.len());
+    let mut formats = Vec::with_capacity(files.len());
     for file in &files {
         let s = scan(file)?;
-        require(&s, required)?;
-        frames.push(canonical(&s)?.with_column(lit(file.display.clone()).alias(SOURCE_FILE)));
+        let (prepared, format) = prepare(&s)?;
+        require(&prepared, required)?;
+        frames
+            .push(canonical(&prepared)?.with_column(lit(file.display.clone()).alias(SOURCE_FILE)));
         raw.push(s);
+        formats.push(format);
     }
     let rows = concat(
         frames,
@@ -179,6 +204,7 @@ pub fn load_all(
     Ok(Loaded {
         name,
         files,
+        formats,
         rows,
         raw,
     })

@@ -6,5 +6,6 @@ mod bad_input;
 mod documents;
 mod finops;
 mod helpers;
+mod native;
 mod samples;
 mod workflow;

@@ -1,0 +1,252 @@
+//! Native billing exports (AWS CUR and CUR 2.0, Azure cost details, GCP billing export, OCI cost
+//! reports) read through declarative mappings (`queries/mappings/<format>.toml`, embedded, replaceable
+//! from `<queries dir>/mappings/`) into FOCUS-named text columns, which then go through exactly the
+//! same FOCUS validation, quarantine and accelerator identification as a FOCUS export. The format is
+//! taken from the configuration or detected from each file's header.
+
+use polars::prelude::*;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::columns::{ts_type, Cols};
+use super::{Scan, ROW};
+use crate::error::{Error, Location, Result};
+
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "aws-cur",
+        include_str!("../../queries/mappings/aws-cur.toml"),
+    ),
+    (
+        "aws-cur2",
+        include_str!("../../queries/mappings/aws-cur2.toml"),
+    ),
+    ("azure", include_str!("../../queries/mappings/azure.toml")),
+    ("gcp", include_str!("../../queries/mappings/gcp.toml")),
+    ("oci", include_str!("../../queries/mappings/oci.toml")),
+];
+
+/// FOCUS columns a mapping must produce.
+const REQUIRED: &[&str] = &[
+    "BillingAccountId",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ChargeCategory",
+    "ConsumedQuantity",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    pub format: String,
+    pub title: String,
+    /// Header columns (case-insensitive) that all appear in this format's files.
+    pub detect: Vec<String>,
+    pub columns: BTreeMap<String, Rule>,
+}
+
+/// How one FOCUS column is made from the native columns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    #[serde(default)]
+    pub from: Vec<String>,
+    pub constant: Option<String>,
+    pub extract: Option<String>,
+    pub format: Option<String>,
+    pub add_days: Option<i64>,
+    pub map: Option<BTreeMap<String, String>>,
+    pub default: Option<String>,
+    pub note: Option<String>,
+}
+
+/// The formats cipwatch knows, by name.
+pub struct Mappings {
+    pub list: Vec<(Mapping, String)>,
+}
+
+impl Mappings {
+    /// The embedded mappings, each replaced by `<dir>/mappings/<format>.toml` where present.
+    pub fn load(queries_dir: Option<&Path>) -> Result<Mappings> {
+        let mut list = Vec::new();
+        for (name, text) in EMBEDDED {
+            let override_path =
+                queries_dir.map(|d| d.join("mappings").join(format!("{name}.toml")));
+            let (text, origin) = match override_path.filter(|p| p.is_file()) {
+                Some(p) => (
+                    std::fs::read_to_string(&p).map_err(|e| Error::config(p.display(), e))?,
+                    p.display().to_string(),
+                ),
+                None => (text.to_string(), "embedded".to_string()),
+            };
+            let mapping: Mapping = toml::from_str(&text)
+                .map_err(|e| Error::config(format!("mapping {name} ({origin})"), e.message()))?;
+            for column in REQUIRED {
+                if !mapping.columns.contains_key(*column) {
+                    return Err(Error::config(
+                        format!("mapping {name} ({origin})"),
+                        format!("does not map the FOCUS column {column}"),
+                    ));
+                }
+            }
+            for (column, rule) in &mapping.columns {
+                if let Some(pattern) = &rule.extract {
+                    regex::Regex::new(pattern).map_err(|e| {
+                        Error::config(format!("mapping {name}, column {column}"), e)
+                    })?;
+                }
+            }
+            list.push((mapping, origin));
+        }
+        Ok(Mappings { list })
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.list.iter().map(|(m, _)| m.format.as_str()).collect()
+    }
+
+    pub fn get(&self, format: &str) -> Option<&Mapping> {
+        self.list
+            .iter()
+            .map(|(m, _)| m)
+            .find(|m| m.format == format)
+    }
+
+    /// The format of a file from its header: `focus` when it has FOCUS's required columns, else the
+    /// first mapping whose `detect` columns are all present.
+    pub fn detect(&self, scan: &Scan) -> Result<String> {
+        let header: Vec<String> = scan.schema.iter_names().map(|n| n.to_lowercase()).collect();
+        let has = |c: &str| header.iter().any(|h| h == &c.to_lowercase());
+        if super::billing::REQUIRED.iter().all(|c| has(c)) {
+            return Ok("focus".into());
+        }
+        if let Some((m, _)) = self
+            .list
+            .iter()
+            .find(|(m, _)| m.detect.iter().all(|c| has(c)))
+        {
+            return Ok(m.format.clone());
+        }
+        let expected: Vec<String> =
+            std::iter::once(format!("focus: {}", super::billing::REQUIRED.join(", ")))
+                .chain(
+                    self.list
+                        .iter()
+                        .map(|(m, _)| format!("{}: {}", m.format, m.detect.join(", "))),
+                )
+                .collect();
+        Err(Error::input(
+            Location::file(&scan.file.path).row(1),
+            format!("the header matches no billing format cipwatch knows; expected the columns of one of: {}", expected.join("; ")),
+        ))
+    }
+}
+
+/// Rewrites a native scan as a FOCUS-shaped scan (text columns named as FOCUS, plus `_row`).
+pub fn to_focus(scan: &Scan, mapping: &Mapping) -> Result<Scan> {
+    let c = Cols::new(&scan.schema);
+    let resolve = |name: &str| {
+        scan.schema
+            .iter_names()
+            .find(|n| n.eq_ignore_ascii_case(name))
+            .map(|n| n.to_string())
+    };
+    let mut exprs = vec![col(ROW)];
+    for (focus, rule) in &mapping.columns {
+        let sources: Vec<String> = rule.from.iter().filter_map(|f| resolve(f)).collect();
+        if rule.constant.is_none() && sources.is_empty() && REQUIRED.contains(&focus.as_str()) {
+            return Err(Error::input(
+                Location::file(&scan.file.path)
+                    .row(1)
+                    .column(rule.from.join(" or ")),
+                format!(
+                    "{} export: the column that gives FOCUS {focus} is missing",
+                    mapping.format
+                ),
+            ));
+        }
+        exprs.push(expression(&c, rule, &sources).alias(focus.as_str()));
+    }
+    let mut lf = scan.lf.clone().select(exprs);
+    let schema = lf
+        .collect_schema()
+        .map_err(|e| Error::input(Location::file(&scan.file.path), e))?
+        .as_ref()
+        .clone();
+    Ok(Scan {
+        file: scan.file.clone(),
+        lf,
+        schema,
+    })
+}
+
+fn expression(c: &Cols, rule: &Rule, sources: &[String]) -> Expr {
+    let null = || lit(NULL).cast(DataType::String);
+    let mut e = match &rule.constant {
+        Some(v) => lit(v.clone()),
+        None if sources.is_empty() => null(),
+        None => coalesce(&sources.iter().map(|s| c.text(s)).collect::<Vec<_>>()),
+    };
+    if let Some(pattern) = &rule.extract {
+        e = e.str().extract(lit(pattern.clone()), 1);
+    }
+    if let Some(format) = &rule.format {
+        e = timestamp(e, format, rule.add_days.unwrap_or(0));
+    }
+    if let Some(map) = &rule.map {
+        let key = e.clone().str().strip_chars(lit(NULL)).str().to_lowercase();
+        let mut mapped = match &rule.default {
+            Some(d) if d.is_empty() => null(),
+            Some(d) => lit(d.clone()),
+            None => e.clone(),
+        };
+        for (from, to) in map.iter().rev() {
+            let value = if to.is_empty() {
+                null()
+            } else {
+                lit(to.clone())
+            };
+            mapped = when(key.clone().eq(lit(from.to_lowercase())))
+                .then(value)
+                .otherwise(mapped);
+        }
+        e = mapped;
+    }
+    e
+}
+
+/// Parses `e` with `format` (date-only formats allowed), shifts it by `days`, and writes it as ISO
+/// 8601; a value that does not parse is kept as it was, for the FOCUS validation to quarantine.
+fn timestamp(e: Expr, format: &str, days: i64) -> Expr {
+    let options = StrptimeOptions {
+        format: Some(format.into()),
+        strict: false,
+        exact: true,
+        cache: true,
+    };
+    let parsed = if format.contains("%H") {
+        e.clone()
+            .str()
+            .to_datetime(Some(TimeUnit::Microseconds), None, options, lit("raise"))
+    } else {
+        e.clone()
+            .str()
+            .strptime(DataType::Date, options, lit("raise"))
+            .cast(ts_type())
+    };
+    let shifted =
+        parsed + lit(days * 86_400_000_000).cast(DataType::Duration(TimeUnit::Microseconds));
+    coalesce(&[shifted.dt().strftime("%Y-%m-%dT%H:%M:%SZ"), e])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_mappings_parse_and_cover_the_required_columns() {
+        let m = Mappings::load(None).unwrap();
+        assert_eq!(m.names(), ["aws-cur", "aws-cur2", "azure", "gcp", "oci"]);
+    }
+}
