@@ -116,25 +116,10 @@ fn strip_bom(lf: LazyFrame, schema: Schema) -> (LazyFrame, Schema) {
 pub fn require(scan: &Scan, required: &[&str]) -> Result<()> {
     for column in required {
         if scan.schema.get(column).is_none() {
-            let mut message = format!("required column {column} is missing");
-            let names: Vec<String> = scan
-                .schema
-                .iter_names()
-                .filter(|n| n.as_str() != ROW)
-                .map(|n| n.to_string())
-                .collect();
-            if let [header] = names.as_slice() {
-                if let Some(d) = [';', '\t', '|'].into_iter().find(|d| header.contains(*d)) {
-                    message.push_str(&format!(
-                        " (the header looks {}-delimited; cipwatch reads comma-separated CSV)",
-                        if d == '\t' {
-                            "tab".to_string()
-                        } else {
-                            format!("'{d}'")
-                        }
-                    ));
-                }
-            }
+            let message = format!(
+                "required column {column} is missing{}",
+                delimiter_hint(scan)
+            );
             return Err(Error::input(
                 Location::file(&scan.file.path).row(1).column(*column),
                 message,
@@ -142,6 +127,29 @@ pub fn require(scan: &Scan, required: &[&str]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// " (the header looks ';'-delimited ...)" when the file's single column name holds another
+/// delimiter; empty otherwise.
+pub fn delimiter_hint(scan: &Scan) -> String {
+    let names: Vec<String> = scan
+        .schema
+        .iter_names()
+        .filter(|n| n.as_str() != ROW)
+        .map(|n| n.to_string())
+        .collect();
+    let [header] = names.as_slice() else {
+        return String::new();
+    };
+    match [';', '\t', '|'].into_iter().find(|d| header.contains(*d)) {
+        Some('\t') => {
+            " (the header looks tab-delimited; cipwatch reads comma-separated CSV)".into()
+        }
+        Some(d) => {
+            format!(" (the header looks '{d}'-delimited; cipwatch reads comma-separated CSV)")
+        }
+        None => String::new(),
+    }
 }
 
 /// Builds the `_rule` and `_reason` columns from checks in precedence order: a row gets the first

@@ -114,7 +114,8 @@ impl Mappings {
     }
 
     /// The format of a file from its header: `focus` when it has FOCUS's required columns, else the
-    /// first mapping whose `detect` columns are all present.
+    /// first mapping whose `detect` columns are all present, else `focus` when it has some of FOCUS's
+    /// columns (so that the missing one is named), else an error listing what each format expects.
     pub fn detect(&self, scan: &Scan) -> Result<String> {
         let header: Vec<String> = scan.schema.iter_names().map(|n| n.to_lowercase()).collect();
         let has = |c: &str| header.iter().any(|h| h == &c.to_lowercase());
@@ -128,6 +129,11 @@ impl Mappings {
         {
             return Ok(m.format.clone());
         }
+        // Some FOCUS columns but not all: a FOCUS file with a column missing, which the FOCUS
+        // source then reports by name.
+        if super::billing::REQUIRED.iter().any(|c| has(c)) {
+            return Ok("focus".into());
+        }
         let expected: Vec<String> =
             std::iter::once(format!("focus: {}", super::billing::REQUIRED.join(", ")))
                 .chain(
@@ -138,7 +144,11 @@ impl Mappings {
                 .collect();
         Err(Error::input(
             Location::file(&scan.file.path).row(1),
-            format!("the header matches no billing format cipwatch knows; expected the columns of one of: {}", expected.join("; ")),
+            format!(
+                "the header matches no billing format cipwatch knows{}; expected the columns of one of: {}",
+                super::delimiter_hint(scan),
+                expected.join("; ")
+            ),
         ))
     }
 }
