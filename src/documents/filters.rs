@@ -31,7 +31,7 @@ pub fn grouped(x: f64) -> String {
         out.push(c);
     }
     if frac > 0 {
-        out.push_str(&format!(".{frac:02}").trim_end_matches('0').to_string());
+        out.push_str(format!(".{frac:02}").trim_end_matches('0'));
     }
     if negative {
         out.insert(0, '-');

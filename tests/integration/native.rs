@@ -155,9 +155,12 @@ fn one_row(dir: &Path, name: &str, cells: &[(&str, &str)]) -> std::path::PathBuf
     path
 }
 
+/// (format, native columns and values, expected accelerator, expected accelerator-hours).
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, f64);
+
 #[test]
 fn gpu_rows_in_each_native_format_are_identified() {
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str, f64)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "aws-cur",
             vec![

@@ -346,6 +346,9 @@ fn staging(out: &Path) -> Option<PathBuf> {
         })
 }
 
+/// A moment of a run, and how to see that it has come.
+type KillPoint<'a> = (&'a str, Box<dyn Fn() -> bool + 'a>);
+
 #[test]
 fn kill_9_during_a_run_leaves_the_previous_outputs_untouched() {
     let dir = tempfile::tempdir().unwrap();
@@ -354,7 +357,7 @@ fn kill_9_during_a_run_leaves_the_previous_outputs_untouched() {
     let before = tree(&out.join(DAY));
     let cfg = large_input(dir.path(), 12);
     let lock = out.join(".cipwatch.lock");
-    let points: [(&str, Box<dyn Fn() -> bool>); 5] = [
+    let points: [KillPoint; 5] = [
         ("the lock is taken", Box::new(|| lock.exists())),
         (
             "the billing is being read",

@@ -1,0 +1,300 @@
+//! The run, stage by stage: catalog → sources (billing, telemetry, CIP registry) → quarantine split
+//! → as-of date → accelerator identification → analytic queries → output tables → manifest →
+//! publish. `validate` runs the same stages and stops before publishing, so whatever `validate`
+//! accepts, `run` accepts.
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use polars::sql::SQLContext;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+mod billed;
+mod output;
+mod registry_stage;
+
+use billed::BilledRows;
+use output::{count_levels, present_flags, present_runs, write};
+use registry_stage::{load_registry, register_split};
+
+use crate::catalog;
+use crate::documents;
+use crate::error::{Context, Error, Result};
+use crate::history;
+use crate::manifest;
+use crate::plan::Plan;
+use crate::progress::Progress;
+use crate::quarantine::{self, InputCount};
+use crate::sources::{self, billing, telemetry};
+use crate::transforms::{self, RunValues};
+
+/// What a run found, for the summary line, the manifest and the tests.
+pub struct Outcome {
+    pub as_of: NaiveDate,
+    pub as_of_source: String,
+    pub counts: BTreeMap<String, InputCount>,
+    pub levels: BTreeMap<String, u64>,
+    /// Output tables by file stem (`flags`, `training_runs`, `quarantine/billing`, ...).
+    pub tables: Vec<(String, DataFrame)>,
+    /// Why this run's results are qualified (`--allow-stale` let a stale input through).
+    pub warnings: Vec<String>,
+    pub run_id: String,
+    /// Per currency: rows, billed cost and quantity of all billing rows read (reconciliation).
+    pub billing_totals: Vec<serde_json::Value>,
+    /// The format each billing file was read as.
+    pub billing_formats: BTreeMap<String, String>,
+    /// The identified, enriched accelerator usage rows (for `explain`).
+    pub usage: DataFrame,
+    /// Rendered documents by relative path.
+    pub documents: Vec<(String, String)>,
+    pub published: Option<PathBuf>,
+}
+
+impl Outcome {
+    pub fn summary_line(&self) -> String {
+        let levels: Vec<String> = ["REPORTABLE", "WATCH", "CIP_GAP", "CLEAR"]
+            .iter()
+            .map(|l| format!("{} {l}", self.levels.get(*l).copied().unwrap_or(0)))
+            .collect();
+        let quarantined: u64 = self.counts.values().map(|c| c.rows_quarantined).sum();
+        let accounts: u64 = self.levels.values().sum();
+        let mut line = format!(
+            "as-of {} ({}), run {}: {accounts} accounts with accelerator use: {}; {quarantined} input rows quarantined",
+            self.as_of,
+            self.as_of_source,
+            self.run_id,
+            levels.join(", ")
+        );
+        if let Some(dir) = &self.published {
+            line.push_str(&format!("; published {}", dir.display()));
+        }
+        line
+    }
+}
+
+/// Runs the pipeline; publishes the outputs when `publish` is set (the caller holds the lock).
+pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
+    let p = &plan.profile.params;
+    let mut warnings = Vec::new();
+    progress.stage("catalog");
+    let catalog = catalog::load(
+        plan.catalog_dir.as_deref(),
+        &p.peak_precision,
+        &p.peak_precision_fallback,
+    )?;
+    let mut counts = BTreeMap::new();
+    let mut tables_out: Vec<(String, DataFrame)> = Vec::new();
+
+    progress.stage("billing");
+    let bill = billing::load(
+        plan.inputs.billing.clone(),
+        &plan.billing,
+        &plan.mappings,
+        plan.billing_format.as_deref(),
+    )?;
+    let mut billed = BilledRows::collect(&bill, &catalog, &plan.billing.accelerator_hint_pattern)?;
+    let (as_of, as_of_source) = match plan.as_of {
+        Some(d) => (d, "--as-of".to_string()),
+        None => (
+            billed.latest_day()?,
+            "latest charge date in billing".to_string(),
+        ),
+    };
+    let run = RunValues {
+        as_of_day: epoch_day(as_of),
+        as_of_end_s: (epoch_day(as_of) as i64 + 1) * 86_400,
+    };
+    if let Some(gap) = billed.check_reference(plan.allow_stale)? {
+        warnings.push(gap);
+    }
+    let billing_count = InputCount::from_quarantine(billed.rows_read, &billed.quarantined)?;
+    tracing::info!(
+        stage = "billing",
+        files = bill.files.len(),
+        rows_read = billing_count.rows_read,
+        rows_quarantined = billing_count.rows_quarantined,
+        accelerator_rows = billed.accelerator.height(),
+        "billing loaded"
+    );
+    counts.insert("billing".to_string(), billing_count);
+    let billing_totals =
+        documents::records::records::<serde_json::Value>(&billed.totals, "billing totals")?;
+    let billing_formats = bill
+        .files
+        .iter()
+        .zip(&bill.formats)
+        .map(|(f, fmt)| (f.display.clone(), fmt.clone()))
+        .collect();
+    tables_out.push((
+        "quarantine/billing".into(),
+        quarantine::table(&bill, &billed.quarantined)?,
+    ));
+
+    let mut ctx = SQLContext::new();
+    ctx.register(
+        "accelerator_usage",
+        billed.usage_until(run.as_of_end_s)?.lazy(),
+    );
+    progress.stage("telemetry");
+    let telemetry_used = match plan.inputs.telemetry.is_empty() {
+        true => DataFrame::empty_with_schema(&telemetry_schema()),
+        false => {
+            let loaded = telemetry::load(plan.inputs.telemetry.clone())?;
+            let (used, _) = register_split(&loaded, &mut counts, &mut tables_out)?;
+            used.lazy()
+                .filter(col("start_s").lt(lit(run.as_of_end_s)))
+                .collect()
+                .or_internal("telemetry window")?
+        }
+    };
+    tracing::info!(
+        stage = "telemetry",
+        rows_used = telemetry_used.height(),
+        "telemetry loaded"
+    );
+    ctx.register("telemetry", telemetry_used.lazy());
+    progress.stage("registry");
+    let registry = load_registry(plan, &mut ctx, &mut counts, &mut tables_out)?;
+    if let Some(stale) = registry.check_age(plan, run.as_of_day)? {
+        warnings.push(stale);
+    }
+    tracing::info!(
+        stage = "registry",
+        customers = registry.customers.height(),
+        beneficial_owners = registry.owners.height(),
+        access_events = registry.access.height(),
+        "CIP registry loaded"
+    );
+    ctx.register("params", transforms::params_table(p, &run)?.lazy());
+    let knowledge = history::load_knowledge(&plan.output_dir)?;
+    let params_hash = history::params_hash(p);
+    ctx.register(
+        "prior_knowledge",
+        history::prior_table(&knowledge, &params_hash, run.as_of_day)?.lazy(),
+    );
+
+    progress.stage("queries");
+    let results = transforms::run_all(&mut ctx, &plan.queries)?;
+    let result = |name: &str| {
+        results
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, df)| df.clone())
+            .ok_or_else(|| {
+                Error::config("queries", format!("no query produces the table '{name}'"))
+            })
+    };
+    let flags = present_flags(result("flags")?)?;
+    let runs = present_runs(result("training_runs")?)?;
+    let levels = count_levels(&flags)?;
+    tracing::info!(
+        stage = "queries",
+        queries = results.len(),
+        accounts = flags.height(),
+        training_runs = runs.height(),
+        "queries run"
+    );
+    tables_out.insert(0, ("training_runs".into(), runs));
+    tables_out.insert(0, ("flags".into(), flags));
+
+    let mut outcome = Outcome {
+        as_of,
+        as_of_source,
+        counts,
+        levels,
+        tables: tables_out,
+        warnings,
+        run_id: String::new(),
+        documents: Vec::new(),
+        usage: result("usage_enriched")?,
+        billing_totals,
+        billing_formats,
+        published: None,
+    };
+    let mut doc = manifest::build(plan, &catalog, &outcome);
+    outcome.run_id = manifest::run_id(&doc);
+    doc["run_id"] = serde_json::Value::String(outcome.run_id.clone());
+    progress.stage("documents");
+    let common = documents::common(plan, &as_of.to_string(), &outcome.run_id, &outcome.warnings);
+    let inputs = documents::DocInputs {
+        flags: &outcome.tables[0].1,
+        runs: &outcome.tables[1].1,
+        customers: &registry.customers,
+        owners: &registry.owners,
+        access: &registry.access,
+        results: &results,
+        counts: &outcome.counts,
+    };
+    outcome.documents = documents::render_all(&plan.templates, &common, &inputs, plan.drafts)?;
+    tracing::info!(
+        stage = "documents",
+        documents = outcome.documents.len(),
+        "documents rendered"
+    );
+    if publish {
+        progress.stage("publish");
+        outcome.published = Some(write(plan, &outcome, doc)?);
+        history::record_knowledge(
+            &plan.output_dir,
+            &params_hash,
+            &reportable(&outcome.tables[0].1)?,
+            &outcome.run_id,
+        )?;
+        tracing::info!(
+            stage = "publish",
+            files = outcome.documents.len() + 2 * outcome.tables.len(),
+            "published"
+        );
+    }
+    progress.finish();
+    Ok(outcome)
+}
+
+/// (account, knowledge date) of the REPORTABLE accounts in the flags table.
+fn reportable(flags: &DataFrame) -> Result<Vec<(String, String)>> {
+    let rows: Vec<documents::rows::FlagRow> = documents::records::records(flags, "flags")?;
+    Ok(rows
+        .into_iter()
+        .filter(|f| f.level == "REPORTABLE")
+        .filter_map(|f| f.knowledge_date.map(|d| (f.account_id, d)))
+        .collect())
+}
+
+fn telemetry_schema() -> Schema {
+    Schema::from_iter([
+        Field::new("_row".into(), DataType::Int64),
+        Field::new("resource_id".into(), DataType::String),
+        Field::new("billing_account_id".into(), DataType::String),
+        Field::new("start_s".into(), DataType::Int64),
+        Field::new("end_s".into(), DataType::Int64),
+        Field::new("instance_type".into(), DataType::String),
+        Field::new("accelerator_count".into(), DataType::Float64),
+        Field::new("avg_utilization".into(), DataType::Float64),
+        Field::new("availability_zone".into(), DataType::String),
+        Field::new("cluster_id".into(), DataType::String),
+        Field::new(sources::SOURCE_FILE.into(), DataType::String),
+    ])
+}
+
+fn epoch_day(d: NaiveDate) -> i32 {
+    d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
+        .num_days() as i32
+}
+
+/// The epoch day of a timestamp column, as `alias`.
+fn day_of(name: &str, alias: &str) -> Expr {
+    sources::columns::epoch_day(col(name)).alias(alias)
+}
+
+fn as_date(name: &str) -> Expr {
+    col(name)
+        .cast(DataType::Int32)
+        .cast(DataType::Date)
+        .alias(name.replace("_day", "_date"))
+}
+
+fn as_timestamp(name: &str, alias: &str) -> Expr {
+    (col(name).cast(DataType::Int64) * lit(1_000_000i64))
+        .cast(sources::columns::ts_type())
+        .alias(alias)
+}
