@@ -200,3 +200,43 @@ fn a_query_override_with_an_error_names_the_file() {
         stderr(&o)
     );
 }
+
+/// The sample billing as Parquet (typed columns) and as gzip-compressed CSV gives the same flags
+/// as the CSV.
+#[test]
+fn parquet_and_gzip_billing_give_the_same_flags_as_csv() {
+    use polars::prelude::*;
+    let csv_out = tempfile::tempdir().unwrap();
+    run_samples(csv_out.path(), &["-q"]);
+    let expected = std::fs::read_to_string(csv_out.path().join("2026-11-26/flags.csv")).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (pq, gz) = (dir.path().join("parquet"), dir.path().join("gzip"));
+    std::fs::create_dir_all(&pq).unwrap();
+    std::fs::create_dir_all(&gz).unwrap();
+    for name in ["focus-2026-10", "focus-2026-11"] {
+        let source = repo().join(format!("data-samples/billing/{name}.csv"));
+        let mut df = CsvReadOptions::default()
+            .try_into_reader_with_file_path(Some(source.clone()))
+            .unwrap()
+            .finish()
+            .unwrap();
+        ParquetWriter::new(std::fs::File::create(pq.join(format!("{name}.parquet"))).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(gz.join(format!("{name}.csv.gz"))).unwrap(),
+            flate2::Compression::fast(),
+        );
+        std::io::Write::write_all(&mut encoder, &std::fs::read(&source).unwrap()).unwrap();
+        encoder.finish().unwrap();
+    }
+    for folder in [&pq, &gz] {
+        let sub = tempfile::tempdir().unwrap();
+        let cfg = config_with(sub.path(), &[("billing", folder.to_str().unwrap())]);
+        let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
+        assert!(o.status.success(), "{}: {}", folder.display(), stderr(&o));
+        let got = std::fs::read_to_string(sub.path().join("out/2026-11-26/flags.csv")).unwrap();
+        assert_eq!(got, expected, "{}", folder.display());
+    }
+}
