@@ -4,8 +4,10 @@
 --          Co-location group: the telemetry cluster if known, else the availability zone, else the
 --          region, else one 'unplaced' group per account (which over-, never under-, states a peak).
 -- Inputs:  accelerator_usage, resource_telemetry, params
+--          The estimate is an interval: est_ops_low uses params.utilization_low where utilisation is
+--          assumed (measured utilisation is a point), upper_ops assumes full utilisation.
 -- Output:  usage_enriched(accelerator_usage columns, colocation_group, colocation_basis, utilization,
---          utilization_source, upper_ops, est_ops, concurrent_accelerators)
+--          utilization_source, upper_ops, est_ops, est_ops_low, committed, concurrent_accelerators)
 SELECT
     u.*,
     COALESCE(t.cluster_id, u.availability_zone, u.region_id, 'unplaced') AS colocation_group,
@@ -20,6 +22,9 @@ SELECT
     u.accelerator_hours * 3600.0 * u.peak_ops_per_s AS upper_ops,
     u.accelerator_hours * 3600.0 * u.peak_ops_per_s
         * COALESCE(t.measured_utilization, p.assumed_utilization) AS est_ops,
+    u.accelerator_hours * 3600.0 * u.peak_ops_per_s
+        * COALESCE(t.measured_utilization, p.utilization_low) AS est_ops_low,
+    COALESCE(LOWER(u.pricing_category) = 'committed', FALSE) AS committed,
     u.accelerator_hours / ((u.end_s - u.start_s) / 3600.0) AS concurrent_accelerators
 FROM accelerator_usage AS u
 LEFT JOIN resource_telemetry AS t

@@ -1,16 +1,23 @@
 -- Purpose: segment each account's usage in each co-location group into runs: contiguous usage,
 --          where a pause of at most params.segment_gap_hours does not end a run (gaps and islands
---          over the running latest end time). A run is training-like when it lasted at least
---          params.training_min_hours with at least params.training_min_accelerators at its peak;
---          ongoing when it reaches the end of the as-of day (within the gap tolerance).
+--          over the running latest end time); ongoing when it reaches the end of the as-of day.
+--          Each run is classed by transparent signals: LARGE_FLEET (peak >= training_min_accelerators),
+--          LONG_RUN (>= training_min_hours), FAST_FABRIC (interconnect >= training_interconnect_gbps),
+--          STEADY (mean fleet >= steady_fraction of peak), COMMITTED (reserved/committed pricing),
+--          BUSY (measured utilisation >= assumed_utilization). training-like: a large fleet for long,
+--          with at least two of the other four; inference-like: a small or unsteady fleet; else mixed.
+--          Confidence is the share of the six signals present.
 -- Inputs:  usage_enriched, colocation_sweep, params
 -- Output:  training_runs(billing_account_id, colocation_group, run_seq, run_start_s, run_end_s,
---          duration_hours, accelerator_hours, est_ops, upper_ops, accelerators, instance_types,
---          peak_accelerators, peak_ops_per_s, max_interconnect_gbps, training_like, ongoing)
+--          duration_hours, accelerator_hours, est_ops, est_ops_low, upper_ops, accelerators,
+--          instance_types, peak_accelerators, peak_ops_per_s, max_interconnect_gbps, ongoing,
+--          class, confidence, class_reasons, training_like)
 WITH ordered AS (
     SELECT
         billing_account_id, colocation_group, row_id, start_s, end_s, accelerator_hours, est_ops,
-        upper_ops, accelerator, instance_type, interconnect_gbps,
+        est_ops_low, upper_ops, accelerator, instance_type, interconnect_gbps, committed,
+        CASE WHEN utilization_source = 'telemetry' THEN est_ops END AS measured_ops,
+        CASE WHEN utilization_source = 'telemetry' THEN upper_ops END AS measured_upper_ops,
         MAX(end_s) OVER (PARTITION BY billing_account_id, colocation_group ORDER BY start_s, end_s, row_id) AS reach_s
     FROM usage_enriched
 ),
@@ -40,10 +47,13 @@ runs AS (
         MAX(end_s) AS run_end_s,
         SUM(accelerator_hours) AS accelerator_hours,
         SUM(est_ops) AS est_ops,
+        SUM(est_ops_low) AS est_ops_low,
         SUM(upper_ops) AS upper_ops,
         STRING_AGG(DISTINCT accelerator, ';' ORDER BY accelerator) AS accelerators,
         STRING_AGG(DISTINCT instance_type, ';' ORDER BY instance_type) AS instance_types,
-        MAX(interconnect_gbps) AS max_interconnect_gbps
+        MAX(interconnect_gbps) AS max_interconnect_gbps,
+        SUM(CASE WHEN committed THEN 1 ELSE 0 END) AS committed_rows,
+        SUM(measured_ops) / NULLIF(SUM(measured_upper_ops), 0) AS measured_utilization
     FROM numbered
     GROUP BY billing_account_id, colocation_group, run_seq
 ),
@@ -57,28 +67,69 @@ peaks AS (
         ON r.billing_account_id = s.billing_account_id AND r.colocation_group = s.colocation_group
     WHERE s.ts >= r.run_start_s AND s.ts < r.run_end_s
     GROUP BY r.billing_account_id, r.colocation_group, r.run_seq
+),
+signals AS (
+    SELECT
+        r.*,
+        (r.run_end_s - r.run_start_s) / 3600.0 AS duration_hours,
+        pk.peak_accelerators,
+        pk.peak_ops_per_s,
+        r.run_end_s >= p.as_of_end_s - p.segment_gap_hours * 3600 AS ongoing,
+        COALESCE(pk.peak_accelerators >= p.training_min_accelerators, FALSE) AS large_fleet,
+        (r.run_end_s - r.run_start_s) / 3600.0 >= p.training_min_hours AS long_run,
+        COALESCE(r.max_interconnect_gbps >= p.training_interconnect_gbps, FALSE) AS fast_fabric,
+        COALESCE(r.accelerator_hours / NULLIF((r.run_end_s - r.run_start_s) / 3600.0, 0)
+            >= p.steady_fraction * pk.peak_accelerators, FALSE) AS steady,
+        r.committed_rows > 0 AS committed,
+        COALESCE(r.measured_utilization >= p.assumed_utilization, FALSE) AS busy
+    FROM runs AS r
+    LEFT JOIN peaks AS pk
+        ON r.billing_account_id = pk.billing_account_id
+        AND r.colocation_group = pk.colocation_group
+        AND r.run_seq = pk.run_seq
+    CROSS JOIN params AS p
+),
+classed AS (
+    SELECT
+        s.*,
+        CASE WHEN s.large_fleet THEN 1 ELSE 0 END + CASE WHEN s.long_run THEN 1 ELSE 0 END
+            + CASE WHEN s.fast_fabric THEN 1 ELSE 0 END + CASE WHEN s.steady THEN 1 ELSE 0 END
+            + CASE WHEN s.committed THEN 1 ELSE 0 END + CASE WHEN s.busy THEN 1 ELSE 0 END AS signal_count,
+        CASE WHEN s.fast_fabric THEN 1 ELSE 0 END + CASE WHEN s.steady THEN 1 ELSE 0 END
+            + CASE WHEN s.committed THEN 1 ELSE 0 END + CASE WHEN s.busy THEN 1 ELSE 0 END AS support_count
+    FROM signals AS s
 )
 SELECT
-    r.billing_account_id,
-    r.colocation_group,
-    r.run_seq,
-    r.run_start_s,
-    r.run_end_s,
-    (r.run_end_s - r.run_start_s) / 3600.0 AS duration_hours,
-    r.accelerator_hours,
-    r.est_ops,
-    r.upper_ops,
-    r.accelerators,
-    r.instance_types,
-    pk.peak_accelerators,
-    pk.peak_ops_per_s,
-    r.max_interconnect_gbps,
-    COALESCE((r.run_end_s - r.run_start_s) / 3600.0 >= p.training_min_hours
-        AND pk.peak_accelerators >= p.training_min_accelerators, FALSE) AS training_like,
-    r.run_end_s >= p.as_of_end_s - p.segment_gap_hours * 3600 AS ongoing
-FROM runs AS r
-LEFT JOIN peaks AS pk
-    ON r.billing_account_id = pk.billing_account_id
-    AND r.colocation_group = pk.colocation_group
-    AND r.run_seq = pk.run_seq
-CROSS JOIN params AS p
+    c.billing_account_id,
+    c.colocation_group,
+    c.run_seq,
+    c.run_start_s,
+    c.run_end_s,
+    c.duration_hours,
+    c.accelerator_hours,
+    c.est_ops,
+    c.est_ops_low,
+    c.upper_ops,
+    c.accelerators,
+    c.instance_types,
+    c.peak_accelerators,
+    c.peak_ops_per_s,
+    c.max_interconnect_gbps,
+    c.ongoing,
+    CASE
+        WHEN c.peak_accelerators IS NULL THEN 'unknown'
+        WHEN c.large_fleet AND c.long_run AND c.support_count >= 2 THEN 'training-like'
+        WHEN NOT c.large_fleet OR NOT c.steady THEN 'inference-like'
+        ELSE 'mixed'
+    END AS class,
+    c.signal_count / 6.0 AS confidence,
+    NULLIF(CONCAT_WS(';',
+        CASE WHEN c.large_fleet THEN 'LARGE_FLEET' END,
+        CASE WHEN c.long_run THEN 'LONG_RUN' END,
+        CASE WHEN c.fast_fabric THEN 'FAST_FABRIC' END,
+        CASE WHEN c.steady THEN 'STEADY' END,
+        CASE WHEN c.committed THEN 'COMMITTED' END,
+        CASE WHEN c.busy THEN 'BUSY' END
+    ), '') AS class_reasons,
+    c.peak_accelerators IS NOT NULL AND c.large_fleet AND c.long_run AND c.support_count >= 2 AS training_like
+FROM classed AS c

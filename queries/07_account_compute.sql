@@ -5,14 +5,15 @@
 -- Inputs:  usage_enriched, colocation_peak, daily_ops, training_runs, params
 -- Output:  account_compute(billing_account_id, accelerator_hours, est_ops, upper_ops,
 --          max_interconnect_gbps, rows_without_interconnect, first_usage_s, last_usage_s,
---          telemetry_accelerator_hours, accelerators, sub_accounts, peak_colocated_ops_per_s,
+--          telemetry_accelerator_hours, accelerators, sub_accounts, est_ops_low, peak_colocated_ops_per_s,
 --          peak_colocated_accelerators, crossing_day, burn_ops_per_day, training_runs,
---          largest_run_est_ops)
+--          training_confidence (of the most confident training-like run), largest_run_est_ops)
 WITH totals AS (
     SELECT
         billing_account_id,
         SUM(accelerator_hours) AS accelerator_hours,
         SUM(est_ops) AS est_ops,
+        SUM(est_ops_low) AS est_ops_low,
         SUM(upper_ops) AS upper_ops,
         MAX(interconnect_gbps) AS max_interconnect_gbps,
         SUM(CASE WHEN interconnect_gbps IS NULL THEN 1 ELSE 0 END) AS rows_without_interconnect,
@@ -41,6 +42,7 @@ burn AS (
 runs AS (
     SELECT billing_account_id,
            SUM(CASE WHEN training_like THEN 1 ELSE 0 END) AS training_runs,
+           MAX(CASE WHEN training_like THEN confidence END) AS training_confidence,
            MAX(est_ops) AS largest_run_est_ops
     FROM training_runs
     GROUP BY billing_account_id
@@ -52,6 +54,7 @@ SELECT
     c.crossing_day,
     COALESCE(b.burn_ops_per_day, 0.0) AS burn_ops_per_day,
     COALESCE(r.training_runs, 0) AS training_runs,
+    r.training_confidence,
     r.largest_run_est_ops
 FROM totals AS t
 LEFT JOIN colocation_peak AS pk ON t.billing_account_id = pk.billing_account_id

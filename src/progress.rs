@@ -11,6 +11,7 @@ pub const STAGES: &[&str] = &[
     "billing",
     "telemetry",
     "registry",
+    "entities",
     "queries",
     "documents",
     "publish",

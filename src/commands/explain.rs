@@ -27,6 +27,9 @@ struct Explanation {
     run_id: String,
     level: String,
     reasons: Vec<String>,
+    interval_low: Option<f64>,
+    entity_id: Option<String>,
+    entity_size: Option<i64>,
     foreign: ForeignFacts,
     usage: Vec<UsageGroup>,
     totals: Totals,
@@ -125,6 +128,9 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect(),
+        interval_low: flag.est_ops_low,
+        entity_id: flag.entity_id.clone(),
+        entity_size: flag.entity_size,
         foreign: ForeignFacts {
             is_foreign: flag.is_foreign,
             foreign_basis: flag.foreign_basis.clone(),
@@ -288,6 +294,20 @@ fn text(e: &Explanation, watch_fraction: f64, due_days: i64) -> String {
         t.peak_colocated_ops_per_s.map(sci).unwrap_or_else(|| "unknown".into()),
         t.max_interconnect_gbps.map(grouped).unwrap_or_else(|| "unknown".into()),
     );
+    if let Some(low) = e.interval_low {
+        s += &format!(
+            "Estimate interval: {} (low utilisation) to {} (central) to {} (at peak).\n",
+            sci(low),
+            sci(t.est_ops),
+            sci(t.upper_ops)
+        );
+    }
+    match (&e.entity_id, e.entity_size) {
+        (Some(id), Some(n)) if n > 1 => {
+            s += &format!("Linked accounts: entity {id} of {n} accounts (see entities.csv for the link evidence).\n")
+        }
+        _ => s += "Linked accounts: none found.\n",
+    }
     s += "\nThresholds (rule profile):\n";
     for test in &e.tests {
         let show = |v: f64| {
@@ -316,13 +336,18 @@ fn text(e: &Explanation, watch_fraction: f64, due_days: i64) -> String {
     runs.sort_by(|a, b| b.est_ops.total_cmp(&a.est_ops).then(a.start.cmp(&b.start)));
     for r in runs.iter().take(SHOWN_RUNS) {
         s += &format!(
-            "- {} from {} to {}: {} accelerators at peak, {} estimated operations, training-like: {}\n",
+            "- {} from {} to {}: {} accelerators at peak, {} estimated operations, {} ({})\n",
             r.colocation_group,
             r.start,
-            if r.ongoing { "ongoing".to_string() } else { r.end.clone() },
+            if r.ongoing {
+                "ongoing".to_string()
+            } else {
+                r.end.clone()
+            },
             r.peak_accelerators.map(grouped).unwrap_or_default(),
             sci(r.est_ops),
-            if r.training_like { "yes" } else { "no" },
+            r.class.as_deref().unwrap_or("unknown"),
+            r.class_reasons.as_deref().unwrap_or("no training signal"),
         );
     }
     if runs.len() > SHOWN_RUNS {

@@ -50,6 +50,40 @@ pub struct Params {
     pub training_min_accelerators: f64,
     pub material_accelerator_hours: f64,
     pub certification_period_days: i64,
+    pub utilization_low: f64,
+    pub plausible_run_days: f64,
+    pub training_interconnect_gbps: f64,
+    pub steady_fraction: f64,
+    pub min_report_confidence: f64,
+    pub link_window_days: f64,
+    pub strong_links: String,
+    pub weak_links: String,
+    pub sync_tolerance_hours: f64,
+    pub handover_gap_hours: f64,
+    pub handover_size_tolerance: f64,
+}
+
+/// The link types entities can be built from.
+pub const LINK_TYPES: &[&str] = &[
+    "payment_instrument",
+    "national_id",
+    "beneficial_owner",
+    "address",
+    "admin_ip",
+    "access_ip",
+    "payment_source",
+    "sub_account",
+];
+
+impl Params {
+    /// The link types named in `strong_links` or `weak_links`.
+    pub fn links(list: &str) -> Vec<String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    }
 }
 
 /// A profile's identity, as recorded in the manifest and documents.
@@ -243,6 +277,41 @@ fn check(p: &Params) -> Result<()> {
     ] {
         if !(v.is_finite() && v >= 0.0) {
             return bad(key, "must be a non-negative number");
+        }
+    }
+    for (key, v) in [
+        ("utilization_low", p.utilization_low),
+        ("steady_fraction", p.steady_fraction),
+        ("min_report_confidence", p.min_report_confidence),
+        ("handover_size_tolerance", p.handover_size_tolerance),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            return bad(key, "must be in [0, 1]");
+        }
+    }
+    for (key, v) in [
+        ("plausible_run_days", p.plausible_run_days),
+        ("training_interconnect_gbps", p.training_interconnect_gbps),
+        ("link_window_days", p.link_window_days),
+        ("sync_tolerance_hours", p.sync_tolerance_hours),
+        ("handover_gap_hours", p.handover_gap_hours),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return bad(key, "must be a non-negative number");
+        }
+    }
+    for (key, list) in [
+        ("strong_links", &p.strong_links),
+        ("weak_links", &p.weak_links),
+    ] {
+        if let Some(unknown) = Params::links(list)
+            .into_iter()
+            .find(|l| !LINK_TYPES.contains(&l.as_str()))
+        {
+            return bad(
+                key,
+                &format!("'{unknown}' is not a link type ({})", LINK_TYPES.join(", ")),
+            );
         }
     }
     for (key, v) in [

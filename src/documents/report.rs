@@ -73,6 +73,10 @@ pub struct Window {
 #[derive(Debug, Serialize)]
 pub struct ComputeView {
     pub accelerators: Vec<String>,
+    pub est_ops_low: Option<f64>,
+    pub entity_id: Option<String>,
+    pub entity_size: Option<i64>,
+    pub entity_est_ops: Option<f64>,
     pub accelerator_hours: f64,
     pub est_ops: f64,
     pub upper_ops: f64,
@@ -145,6 +149,10 @@ pub fn build(common: &Common, facts: AccountFacts) -> ReportDoc {
         .collect();
     let compute = ComputeView {
         accelerators: split(&f.accelerators),
+        est_ops_low: f.est_ops_low,
+        entity_id: f.entity_id.clone(),
+        entity_size: f.entity_size,
+        entity_est_ops: f.entity_est_ops,
         accelerator_hours: f.accelerator_hours,
         est_ops: f.est_ops,
         upper_ops: f.upper_ops,

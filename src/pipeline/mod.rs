@@ -25,6 +25,7 @@ use crate::manifest;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::quarantine::{self, InputCount};
+use crate::sinks::tables;
 use crate::sources::{self, billing, telemetry};
 use crate::transforms::{self, RunValues};
 
@@ -131,10 +132,8 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     ));
 
     let mut ctx = SQLContext::new();
-    ctx.register(
-        "accelerator_usage",
-        billed.usage_until(run.as_of_end_s)?.lazy(),
-    );
+    let usage = billed.usage_until(run.as_of_end_s)?;
+    ctx.register("accelerator_usage", usage.clone().lazy());
     progress.stage("telemetry");
     let telemetry_used = match plan.inputs.telemetry.is_empty() {
         true => DataFrame::empty_with_schema(&telemetry_schema()),
@@ -165,6 +164,22 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         access_events = registry.access.height(),
         "CIP registry loaded"
     );
+    progress.stage("entities");
+    let (members, entities) = transforms::entities::build(
+        &transforms::entities::EntityInputs {
+            customers: &registry.customers,
+            owners: &registry.owners,
+            access: &registry.access,
+            usage: &usage,
+        },
+        p,
+    )?;
+    tracing::info!(
+        stage = "entities",
+        linked_entities = entities.height(),
+        "entities built"
+    );
+    ctx.register("entity_members", members.lazy());
     ctx.register("params", transforms::params_table(p, &run)?.lazy());
     let knowledge = history::load_knowledge(&plan.output_dir)?;
     let params_hash = history::params_hash(p);
@@ -194,6 +209,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         training_runs = runs.height(),
         "queries run"
     );
+    tables_out.insert(0, ("entities".into(), tables::stable(entities)?));
     tables_out.insert(0, ("training_runs".into(), runs));
     tables_out.insert(0, ("flags".into(), flags));
 

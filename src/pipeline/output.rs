@@ -75,6 +75,9 @@ pub fn present_runs(runs: DataFrame) -> Result<DataFrame> {
             as_timestamp("run_start_s", "start"),
             as_timestamp("run_end_s", "end"),
             col("ongoing"),
+            col("class"),
+            col("confidence"),
+            col("class_reasons"),
             col("training_like"),
             col("duration_hours"),
             col("accelerators"),
@@ -83,6 +86,7 @@ pub fn present_runs(runs: DataFrame) -> Result<DataFrame> {
             col("peak_ops_per_s"),
             col("max_interconnect_gbps"),
             col("accelerator_hours"),
+            col("est_ops_low"),
             col("est_ops"),
             col("upper_ops"),
         ])

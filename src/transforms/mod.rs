@@ -3,6 +3,7 @@
 //! query's result is registered under its name for the queries after it. Parameters reach SQL only
 //! as the one-row `params` table, never by formatting text into a statement.
 
+pub mod entities;
 pub mod identify;
 pub mod queries;
 
@@ -38,6 +39,14 @@ pub fn params_table(p: &Params, run: &RunValues) -> Result<DataFrame> {
         "training_min_accelerators" => [p.training_min_accelerators],
         "material_accelerator_hours" => [p.material_accelerator_hours],
         "certification_period_days" => [p.certification_period_days],
+        "utilization_low" => [p.utilization_low],
+        "plausible_run_days" => [p.plausible_run_days],
+        "training_interconnect_gbps" => [p.training_interconnect_gbps],
+        "steady_fraction" => [p.steady_fraction],
+        "min_report_confidence" => [p.min_report_confidence],
+        "sync_tolerance_hours" => [p.sync_tolerance_hours],
+        "handover_gap_hours" => [p.handover_gap_hours],
+        "handover_size_tolerance" => [p.handover_size_tolerance],
         "as_of_day" => [run.as_of_day as i64],
         "as_of_end_s" => [run.as_of_end_s],
     )

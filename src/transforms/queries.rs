@@ -43,30 +43,34 @@ const EMBEDDED: &[(&str, &str)] = &[
         "08_foreign_status",
         include_str!("../../queries/08_foreign_status.sql"),
     ),
-    ("09_flags", include_str!("../../queries/09_flags.sql")),
     (
-        "10_cert_customers_by_country",
-        include_str!("../../queries/10_cert_customers_by_country.sql"),
+        "09_entity_compute",
+        include_str!("../../queries/09_entity_compute.sql"),
+    ),
+    ("10_flags", include_str!("../../queries/10_flags.sql")),
+    (
+        "11_cert_customers_by_country",
+        include_str!("../../queries/11_cert_customers_by_country.sql"),
     ),
     (
-        "11_cert_foreign_owners_by_country",
-        include_str!("../../queries/11_cert_foreign_owners_by_country.sql"),
+        "12_cert_foreign_owners_by_country",
+        include_str!("../../queries/12_cert_foreign_owners_by_country.sql"),
     ),
     (
-        "12_cert_unverified_foreign",
-        include_str!("../../queries/12_cert_unverified_foreign.sql"),
+        "13_cert_unverified_foreign",
+        include_str!("../../queries/13_cert_unverified_foreign.sql"),
     ),
     (
-        "13_cert_verification_stats",
-        include_str!("../../queries/13_cert_verification_stats.sql"),
+        "14_cert_verification_stats",
+        include_str!("../../queries/14_cert_verification_stats.sql"),
     ),
     (
-        "14_cert_foreign_resellers",
-        include_str!("../../queries/14_cert_foreign_resellers.sql"),
+        "15_cert_foreign_resellers",
+        include_str!("../../queries/15_cert_foreign_resellers.sql"),
     ),
     (
-        "15_cert_failed_verifications",
-        include_str!("../../queries/15_cert_failed_verifications.sql"),
+        "16_cert_failed_verifications",
+        include_str!("../../queries/16_cert_failed_verifications.sql"),
     ),
 ];
 

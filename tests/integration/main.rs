@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod documents;
+mod evasion;
 mod finops;
 mod helpers;
 mod native;

@@ -227,7 +227,7 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
         "billing/focus-2026-11.csv",
         "profile: nprm-2024",
         "training_ops = 5e25 (--set)",
-        "09_flags.sql (embedded)",
+        "10_flags.sql (embedded)",
         "summary.html (embedded)",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
@@ -470,6 +470,7 @@ fn json_logs_carry_stages_and_counts_but_no_customer_data() {
             "billing",
             "telemetry",
             "registry",
+            "entities",
             "queries",
             "documents",
             "publish"

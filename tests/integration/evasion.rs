@@ -1,0 +1,388 @@
+//! Generated evasion scenarios under the unmodified rule (1e26 operations): each pattern of splitting
+//! or structuring a large run must be caught with its reason code, and honest neighbours must not be
+//! merged. Billing is one daily row per fleet (instance-hours of p5.48xlarge, 8 H100 each).
+
+use crate::helpers::*;
+use std::path::{Path, PathBuf};
+
+const START: (i32, u32, u32) = (2026, 6, 1);
+
+struct Customer {
+    id: &'static str,
+    card: &'static str,
+    national_id: &'static str,
+    address: &'static str,
+    bank: &'static str,
+    owner: &'static str,
+    reseller: &'static str,
+    ip: &'static str,
+}
+
+impl Customer {
+    fn new(id: &'static str) -> Customer {
+        Customer {
+            id,
+            card: "",
+            national_id: "",
+            address: "",
+            bank: "",
+            owner: "",
+            reseller: "",
+            ip: "",
+        }
+    }
+}
+
+/// A fleet of `instances` p5.48xlarge run by `account` in `zone` for each day in `days` (offsets
+/// from START).
+struct Fleet {
+    account: &'static str,
+    zone: &'static str,
+    instances: u32,
+    days: Vec<i64>,
+}
+
+fn day(offset: i64) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(START.0, START.1, START.2).unwrap()
+        + chrono::Duration::days(offset)
+}
+
+/// Writes the inputs and a configuration under the unmodified nprm-2024 profile; runs cipwatch and
+/// returns the published run folder.
+fn run(dir: &Path, customers: &[Customer], fleets: &[Fleet]) -> PathBuf {
+    let mut billing = String::from(
+        "BillingAccountId,SubAccountId,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ConsumedQuantity,ConsumedUnit,BilledCost,BillingCurrency,AvailabilityZone,ResourceId,SkuPriceDetails\n",
+    );
+    for f in fleets {
+        for d in &f.days {
+            let hours = f.instances * 24;
+            billing += &format!(
+                "{},{}-main,{}T00:00:00Z,{}T00:00:00Z,Usage,{hours},Hours,{},USD,{},fleet-{}-{},\"{{\"\"InstanceType\"\":\"\"p5.48xlarge\"\"}}\"\n",
+                f.account, f.account, day(*d), day(*d + 1), hours as f64 * 98.32, f.zone, f.account, f.zone
+            );
+        }
+    }
+    let mut cust = String::from("account_id,legal_name,customer_type,country,address,email,phone,payment_method,payment_identifier,payment_source,national_id,us_person,verification_status,verification_method,verified_at,opened_at,closed_at,reseller_id\n");
+    let mut owners = String::from(
+        "account_id,name,country,ownership_pct,substantial_control,verification_status\n",
+    );
+    let mut access = String::from("account_id,ip_address,accessed_at,action\n");
+    for c in customers {
+        cust += &format!(
+            "{},Customer {},entity,SG,\"{}\",ops@{}.example,+65 6000 0000,card,{},\"{}\",{},foreign,verified,documentary,2026-05-01T00:00:00Z,2026-04-30T00:00:00Z,,{}\n",
+            c.id, c.id, c.address, c.id, c.card, c.bank, c.national_id, c.reseller
+        );
+        if !c.owner.is_empty() {
+            owners += &format!("{},{},SG,60,true,verified\n", c.id, c.owner);
+        }
+        let ip = if c.ip.is_empty() {
+            format!(
+                "198.51.100.{}",
+                c.id.len() + c.id.bytes().map(|b| b as usize).sum::<usize>() % 200
+            )
+        } else {
+            c.ip.to_string()
+        };
+        let last = fleets
+            .iter()
+            .flat_map(|f| f.days.iter())
+            .max()
+            .copied()
+            .unwrap_or(0);
+        access += &format!("{},{ip},{}T09:00:00Z,admin\n", c.id, day(last));
+    }
+    let resellers = "reseller_id,name,country,cip_on_file,cip_attested_at\nRS-X,Offshore Compute Ltd,VG,false,\n";
+    for (name, text) in [
+        ("billing.csv", billing),
+        ("customers.csv", cust),
+        ("owners.csv", owners),
+        ("access.csv", access),
+        ("resellers.csv", resellers.to_string()),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let config = format!(
+        "profile = \"nprm-2024\"\n[inputs]\nbilling = \"billing.csv\"\ncustomers = \"customers.csv\"\nbeneficial_owners = \"owners.csv\"\naccess_log = \"access.csv\"\nresellers = \"resellers.csv\"\n[output]\ndir = \"out\"\n[provider]\nlegal_name = \"P\"\naddress = \"A\"\ncip_contact = \"C\"\n"
+    );
+    std::fs::write(dir.join("cipwatch.toml"), config).unwrap();
+    let o = cipwatch(&[
+        "-q",
+        "run",
+        "--config",
+        dir.join("cipwatch.toml").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let last = fleets
+        .iter()
+        .flat_map(|f| f.days.iter())
+        .max()
+        .copied()
+        .unwrap();
+    dir.join("out").join(day(last).to_string())
+}
+
+fn days(from: i64, count: i64) -> Vec<i64> {
+    (from..from + count).collect()
+}
+
+fn reasons(run: &Path, account: &str) -> (String, String, String) {
+    let flags = read_csv(&run.join("flags.csv"));
+    let f = flag(&flags, account);
+    (
+        f["level"].clone(),
+        f["reasons"].clone(),
+        f["entity_size"].clone(),
+    )
+}
+
+#[test]
+fn a_run_split_over_four_accounts_sharing_a_card_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = ["A-1", "A-2", "A-3", "A-4"];
+    let customers: Vec<Customer> = ids
+        .iter()
+        .map(|id| Customer {
+            card: "4111 1111 1111 1111",
+            ..Customer::new(id)
+        })
+        .collect();
+    // 4 x 1,253 p5.48xlarge (10,024 H100 each) for 100 days: about 3e25 each, 1.2e26 together.
+    let fleets: Vec<Fleet> = ids
+        .iter()
+        .map(|id| Fleet {
+            account: id,
+            zone: "us-east-2b",
+            instances: 1253,
+            days: days(0, 100),
+        })
+        .collect();
+    let run = run(dir.path(), &customers, &fleets);
+    for id in ids {
+        let (level, why, size) = reasons(&run, id);
+        assert_eq!(
+            (level.as_str(), size.as_str()),
+            ("WATCH", "4"),
+            "{id}: {why}"
+        );
+        for code in [
+            "ENTITY_OPS_OVER_THRESHOLD",
+            "SPLIT_ACROSS_ACCOUNTS",
+            "SYNCHRONIZED_RUNS",
+        ] {
+            assert!(why.contains(code), "{id}: {code} missing from {why}");
+        }
+        assert!(
+            !why.split(';').any(|c| c == "OPS_OVER_THRESHOLD"),
+            "no member crosses alone: {why}"
+        );
+    }
+    let entities = read_csv(&run.join("entities.csv"));
+    assert_eq!(entities.len(), 1);
+    assert_eq!(entities[0]["members"], "A-1;A-2;A-3;A-4");
+    assert!(entities[0]["strong_links"].contains("payment_instrument:"));
+    let all = std::fs::read_to_string(run.join("entities.csv")).unwrap();
+    assert!(
+        !all.contains("4111"),
+        "links show keyed hashes, never the card number"
+    );
+}
+
+#[test]
+fn a_run_split_over_two_regions_through_a_shared_owner_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let customers = [
+        Customer {
+            owner: "Wei  Zhang",
+            ..Customer::new("R-1")
+        },
+        Customer {
+            owner: "WEI ZHANG",
+            ..Customer::new("R-2")
+        },
+    ];
+    let fleets = [
+        Fleet {
+            account: "R-1",
+            zone: "us-east-1a",
+            instances: 2507,
+            days: days(0, 100),
+        },
+        Fleet {
+            account: "R-2",
+            zone: "eu-west-1a",
+            instances: 2507,
+            days: days(0, 100),
+        },
+    ];
+    let run = run(dir.path(), &customers, &fleets);
+    for id in ["R-1", "R-2"] {
+        let (level, why, size) = reasons(&run, id);
+        assert_eq!(
+            (level.as_str(), size.as_str()),
+            ("WATCH", "2"),
+            "{id}: {why}"
+        );
+        assert!(
+            why.contains("SPLIT_ACROSS_ACCOUNTS") && !why.contains("SYNCHRONIZED_RUNS"),
+            "{id}: {why}"
+        );
+    }
+}
+
+#[test]
+fn a_run_split_through_a_reseller_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = "Suite 9, 1 Harbour Road, Road Town, Tortola";
+    let customers = [
+        Customer {
+            address,
+            reseller: "RS-X",
+            ..Customer::new("V-1")
+        },
+        Customer {
+            address: "suite 9 1 HARBOUR ROAD road town tortola",
+            reseller: "RS-X",
+            ..Customer::new("V-2")
+        },
+    ];
+    let fleets = [
+        Fleet {
+            account: "V-1",
+            zone: "us-west-2a",
+            instances: 2507,
+            days: days(0, 100),
+        },
+        Fleet {
+            account: "V-2",
+            zone: "us-west-2b",
+            instances: 2507,
+            days: days(0, 100),
+        },
+    ];
+    let run = run(dir.path(), &customers, &fleets);
+    for id in ["V-1", "V-2"] {
+        let (level, why, size) = reasons(&run, id);
+        assert_eq!(
+            (level.as_str(), size.as_str()),
+            ("WATCH", "2"),
+            "{id}: {why}"
+        );
+        assert!(
+            why.contains("SPLIT_ACROSS_ACCOUNTS") && why.contains("RESELLER_CIP_MISSING"),
+            "{id}: {why}"
+        );
+    }
+}
+
+#[test]
+fn a_fleet_handed_over_between_accounts_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let customers = [
+        Customer {
+            national_id: "UEN-2020-77",
+            ..Customer::new("H-1")
+        },
+        Customer {
+            national_id: "uen202077",
+            ..Customer::new("H-2")
+        },
+    ];
+    // 3,500 p5.48xlarge for 60 days, then the same fleet for 60 more days under the other account.
+    let fleets = [
+        Fleet {
+            account: "H-1",
+            zone: "us-east-2b",
+            instances: 3500,
+            days: days(0, 60),
+        },
+        Fleet {
+            account: "H-2",
+            zone: "us-east-2b",
+            instances: 3500,
+            days: days(60, 60),
+        },
+    ];
+    let run = run(dir.path(), &customers, &fleets);
+    for id in ["H-1", "H-2"] {
+        let (level, why, size) = reasons(&run, id);
+        assert_eq!(
+            (level.as_str(), size.as_str()),
+            ("WATCH", "2"),
+            "{id}: {why}"
+        );
+        assert!(
+            why.contains("FLEET_HANDOVER") && why.contains("SPLIT_ACROSS_ACCOUNTS"),
+            "{id}: {why}"
+        );
+    }
+}
+
+#[test]
+fn sequential_bursts_are_caught_by_the_rate_test_before_the_total_crosses() {
+    let dir = tempfile::tempdir().unwrap();
+    let customers = [Customer::new("B-1")];
+    // 9,000 p5.48xlarge in 10-day bursts with 5-day pauses: three bursts so far, about 6.5e25.
+    let bursts: Vec<i64> = [0, 15, 30].iter().flat_map(|s| days(*s, 10)).collect();
+    let fleets = [Fleet {
+        account: "B-1",
+        zone: "us-east-2b",
+        instances: 9000,
+        days: bursts,
+    }];
+    let run = run(dir.path(), &customers, &fleets);
+    let (level, why, _) = reasons(&run, "B-1");
+    assert_eq!(level, "WATCH", "{why}");
+    assert!(
+        why.split(';').any(|c| c == "RATE_TEST")
+            && !why.split(';').any(|c| c == "OPS_OVER_THRESHOLD"),
+        "{why}"
+    );
+    let flags = read_csv(&run.join("flags.csv"));
+    let est: f64 = flag(&flags, "B-1")["est_ops"].parse().unwrap();
+    assert!(est < 1e26, "the total has not crossed yet: {est}");
+}
+
+#[test]
+fn honest_neighbours_sharing_a_bank_and_a_cloud_ip_range_are_not_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let customers = [
+        Customer {
+            bank: "HSBC UK Bank plc",
+            ip: "203.0.113.10",
+            card: "4000 0566 5566 5556",
+            ..Customer::new("N-1")
+        },
+        Customer {
+            bank: "HSBC UK Bank plc",
+            ip: "203.0.113.11",
+            card: "5105 1051 0510 5100",
+            ..Customer::new("N-2")
+        },
+    ];
+    let fleets = [
+        Fleet {
+            account: "N-1",
+            zone: "us-east-2b",
+            instances: 1253,
+            days: days(0, 100),
+        },
+        Fleet {
+            account: "N-2",
+            zone: "us-east-2b",
+            instances: 1253,
+            days: days(0, 100),
+        },
+    ];
+    let run = run(dir.path(), &customers, &fleets);
+    for id in ["N-1", "N-2"] {
+        let (_, why, size) = reasons(&run, id);
+        assert_eq!(size, "1", "{id} merged: {why}");
+        for code in ["SPLIT_ACROSS_ACCOUNTS", "SYNCHRONIZED_RUNS", "ENTITY_"] {
+            assert!(!why.contains(code), "{id}: {why}");
+        }
+        assert!(
+            why.contains("WEAK_LINK_REVIEW"),
+            "the shared bank is a weak link, for review only: {why}"
+        );
+    }
+}
