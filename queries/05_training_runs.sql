@@ -4,10 +4,11 @@
 --          Each run is classed by transparent signals: LARGE_FLEET (peak >= training_min_accelerators),
 --          LONG_RUN (>= training_min_hours), FAST_FABRIC (interconnect >= training_interconnect_gbps),
 --          STEADY (mean fleet >= steady_fraction of peak), COMMITTED (reserved/committed pricing),
---          BUSY (measured utilisation >= assumed_utilization). training-like: a large fleet for long,
---          with at least two of the other four; inference-like: a small or unsteady fleet; else mixed.
---          Confidence is the share of the six signals present.
--- Inputs:  usage_enriched, colocation_sweep, params
+--          BUSY (measured utilisation >= assumed_utilization), LOW_EGRESS (the account's billed internet
+--          egress is at most low_egress_gb_per_accelerator_hour; only where billing shows egress).
+--          training-like: a large fleet for long, with at least two of the other five;
+--          inference-like: a small or unsteady fleet; else mixed. Confidence: share of the seven signals.
+-- Inputs:  usage_enriched, colocation_sweep, account_egress, params
 -- Output:  training_runs(billing_account_id, colocation_group, run_seq, run_start_s, run_end_s,
 --          duration_hours, accelerator_hours, est_ops, est_ops_low, upper_ops, accelerators,
 --          instance_types, peak_accelerators, peak_ops_per_s, max_interconnect_gbps, ongoing,
@@ -68,6 +69,19 @@ peaks AS (
     WHERE s.ts >= r.run_start_s AND s.ts < r.run_end_s
     GROUP BY r.billing_account_id, r.colocation_group, r.run_seq
 ),
+account_hours AS (
+    SELECT billing_account_id, SUM(accelerator_hours) AS accelerator_hours
+    FROM usage_enriched
+    GROUP BY billing_account_id
+),
+low_egress AS (
+    SELECT h.billing_account_id,
+           e.egress_gb / NULLIF(h.accelerator_hours, 0) <= p.low_egress_gb_per_accelerator_hour AS low_egress
+    FROM account_hours AS h
+    INNER JOIN account_egress AS e ON h.billing_account_id = e.billing_account_id
+    CROSS JOIN params AS p
+    WHERE e.egress_gb IS NOT NULL
+),
 signals AS (
     SELECT
         r.*,
@@ -81,8 +95,10 @@ signals AS (
         COALESCE(r.accelerator_hours / NULLIF((r.run_end_s - r.run_start_s) / 3600.0, 0)
             >= p.steady_fraction * pk.peak_accelerators, FALSE) AS steady,
         r.committed_rows > 0 AS committed,
-        COALESCE(r.measured_utilization >= p.assumed_utilization, FALSE) AS busy
+        COALESCE(r.measured_utilization >= p.assumed_utilization, FALSE) AS busy,
+        COALESCE(le.low_egress, FALSE) AS low_egress
     FROM runs AS r
+    LEFT JOIN low_egress AS le ON r.billing_account_id = le.billing_account_id
     LEFT JOIN peaks AS pk
         ON r.billing_account_id = pk.billing_account_id
         AND r.colocation_group = pk.colocation_group
@@ -94,9 +110,11 @@ classed AS (
         s.*,
         CASE WHEN s.large_fleet THEN 1 ELSE 0 END + CASE WHEN s.long_run THEN 1 ELSE 0 END
             + CASE WHEN s.fast_fabric THEN 1 ELSE 0 END + CASE WHEN s.steady THEN 1 ELSE 0 END
-            + CASE WHEN s.committed THEN 1 ELSE 0 END + CASE WHEN s.busy THEN 1 ELSE 0 END AS signal_count,
+            + CASE WHEN s.committed THEN 1 ELSE 0 END + CASE WHEN s.busy THEN 1 ELSE 0 END
+            + CASE WHEN s.low_egress THEN 1 ELSE 0 END AS signal_count,
         CASE WHEN s.fast_fabric THEN 1 ELSE 0 END + CASE WHEN s.steady THEN 1 ELSE 0 END
-            + CASE WHEN s.committed THEN 1 ELSE 0 END + CASE WHEN s.busy THEN 1 ELSE 0 END AS support_count
+            + CASE WHEN s.committed THEN 1 ELSE 0 END + CASE WHEN s.busy THEN 1 ELSE 0 END
+            + CASE WHEN s.low_egress THEN 1 ELSE 0 END AS support_count
     FROM signals AS s
 )
 SELECT
@@ -122,14 +140,15 @@ SELECT
         WHEN NOT c.large_fleet OR NOT c.steady THEN 'inference-like'
         ELSE 'mixed'
     END AS class,
-    c.signal_count / 6.0 AS confidence,
+    c.signal_count / 7.0 AS confidence,
     NULLIF(CONCAT_WS(';',
         CASE WHEN c.large_fleet THEN 'LARGE_FLEET' END,
         CASE WHEN c.long_run THEN 'LONG_RUN' END,
         CASE WHEN c.fast_fabric THEN 'FAST_FABRIC' END,
         CASE WHEN c.steady THEN 'STEADY' END,
         CASE WHEN c.committed THEN 'COMMITTED' END,
-        CASE WHEN c.busy THEN 'BUSY' END
+        CASE WHEN c.busy THEN 'BUSY' END,
+        CASE WHEN c.low_egress THEN 'LOW_EGRESS' END
     ), '') AS class_reasons,
     c.peak_accelerators IS NOT NULL AND c.large_fleet AND c.long_run AND c.support_count >= 2 AS training_like
 FROM classed AS c

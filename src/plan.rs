@@ -138,12 +138,16 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
     let (cfg, config_source, text, base) = config::load(args.config.as_deref())?;
     let as_of = args.as_of.as_deref().map(parse_date).transpose()?;
     let profile = resolve_profile(&cfg, &config_source, &base, args)?;
-    regex::Regex::new(&format!("(?i){}", cfg.billing.accelerator_hint_pattern)).map_err(|e| {
-        Error::config(
-            config_source.describe(),
-            format!("billing.accelerator_hint_pattern: {e}"),
-        )
-    })?;
+    for (key, pattern) in [
+        (
+            "billing.accelerator_hint_pattern",
+            &cfg.billing.accelerator_hint_pattern,
+        ),
+        ("billing.egress_pattern", &cfg.billing.egress_pattern),
+    ] {
+        regex::Regex::new(&format!("(?i){pattern}"))
+            .map_err(|e| Error::config(config_source.describe(), format!("{key}: {e}")))?;
+    }
     let queries = queries::load(args.queries.as_deref())?;
     let templates = Templates::load(args.templates.as_deref())?;
     let mappings = Mappings::load(args.queries.as_deref())?;

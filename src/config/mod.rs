@@ -102,6 +102,10 @@ pub struct BillingOptions {
     /// catalog is quarantined as an unrecognised accelerator rather than guessed.
     #[serde(default = "default_hint_pattern")]
     pub accelerator_hint_pattern: String,
+    /// Usage rows whose text matches this (case-insensitive) and whose unit is a data unit are
+    /// internet egress, for the low-egress training signal.
+    #[serde(default = "default_egress_pattern")]
+    pub egress_pattern: String,
 }
 
 impl Default for BillingOptions {
@@ -110,6 +114,7 @@ impl Default for BillingOptions {
             instance_type_columns: default_instance_type_columns(),
             text_columns: default_text_columns(),
             accelerator_hint_pattern: default_hint_pattern(),
+            egress_pattern: default_egress_pattern(),
         }
     }
 }
@@ -124,6 +129,10 @@ fn default_text_columns() -> Vec<String> {
     ["SkuId", "SkuMeter", "ChargeDescription", "ResourceType"]
         .map(String::from)
         .to_vec()
+}
+
+fn default_egress_pattern() -> String {
+    r"data ?transfer ?out|datatransfer-out|internet egress|egress|-out-bytes".to_string()
 }
 
 fn default_hint_pattern() -> String {

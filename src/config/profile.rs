@@ -61,6 +61,7 @@ pub struct Params {
     pub sync_tolerance_hours: f64,
     pub handover_gap_hours: f64,
     pub handover_size_tolerance: f64,
+    pub low_egress_gb_per_accelerator_hour: f64,
 }
 
 /// The link types entities can be built from.
@@ -295,6 +296,10 @@ fn check(p: &Params) -> Result<()> {
         ("link_window_days", p.link_window_days),
         ("sync_tolerance_hours", p.sync_tolerance_hours),
         ("handover_gap_hours", p.handover_gap_hours),
+        (
+            "low_egress_gb_per_accelerator_hour",
+            p.low_egress_gb_per_accelerator_hour,
+        ),
     ] {
         if !(v.is_finite() && v >= 0.0) {
             return bad(key, "must be a non-negative number");

@@ -44,6 +44,9 @@ pub struct BilledRows {
     /// Per currency: rows, billed cost and quantity of every billing row (used or quarantined), to
     /// reconcile with the source files.
     pub totals: DataFrame,
+    /// Per account: gigabytes of internet egress billed (usage rows matching the egress pattern in a
+    /// data unit), for the training-vs-inference signal.
+    pub egress: DataFrame,
     pub latest_day: Option<i32>,
     pub quarantined: DataFrame,
     pub accelerator: DataFrame,
@@ -52,7 +55,12 @@ pub struct BilledRows {
 impl BilledRows {
     /// Two passes over the billing files: one counting rows and finding the latest usable charge
     /// day, one keeping only quarantined and accelerator rows (a small minority of a real export).
-    pub fn collect(bill: &Loaded, catalog: &Catalog, hint: &str) -> Result<BilledRows> {
+    pub fn collect(
+        bill: &Loaded,
+        catalog: &Catalog,
+        hint: &str,
+        egress_pattern: &str,
+    ) -> Result<BilledRows> {
         let rows = identify(bill.rows.clone(), catalog, hint).with_row_index("row_id", None);
         let stats = rows
             .clone()
@@ -75,6 +83,39 @@ impl BilledRows {
                 col("quantity").sum(),
             ])
             .sort(["billing_currency"], Default::default())
+            .collect()
+            .map_err(|e| input_error(bill, e))?;
+        let unit = col("unit")
+            .str()
+            .to_lowercase()
+            .str()
+            .strip_chars(lit(NULL));
+        let gigabytes = when(
+            unit.clone()
+                .eq(lit("gb"))
+                .or(unit.clone().eq(lit("gib")))
+                .or(unit.clone().eq(lit("gigabytes"))),
+        )
+        .then(col("quantity"))
+        .when(unit.clone().eq(lit("tb")).or(unit.eq(lit("tib"))))
+        .then(col("quantity") * lit(1000.0))
+        .otherwise(lit(NULL).cast(DataType::Float64));
+        let egress = bill
+            .rows
+            .clone()
+            .filter(
+                col(RULE)
+                    .is_null()
+                    .and(col("charge_category").eq(lit("usage")))
+                    .and(
+                        col("id_text")
+                            .str()
+                            .contains(lit(format!("(?i){egress_pattern}")), false),
+                    ),
+            )
+            .group_by([col("billing_account_id")])
+            .agg([gigabytes.sum().alias("egress_gb")])
+            .sort(["billing_account_id"], Default::default())
             .collect()
             .map_err(|e| input_error(bill, e))?;
         let kept = rows
@@ -101,6 +142,7 @@ impl BilledRows {
                 .map(|v| v.into_static())
         };
         Ok(BilledRows {
+            egress,
             totals: tables::stable(totals)?,
             rows_read: scalar("read").and_then(|v| v.extract::<u64>()).unwrap_or(0),
             latest_day: scalar("latest_day").and_then(|v| v.extract::<i32>()),

@@ -93,7 +93,12 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         &plan.mappings,
         plan.billing_format.as_deref(),
     )?;
-    let mut billed = BilledRows::collect(&bill, &catalog, &plan.billing.accelerator_hint_pattern)?;
+    let mut billed = BilledRows::collect(
+        &bill,
+        &catalog,
+        &plan.billing.accelerator_hint_pattern,
+        &plan.billing.egress_pattern,
+    )?;
     let (as_of, as_of_source) = match plan.as_of {
         Some(d) => (d, "--as-of".to_string()),
         None => (
@@ -133,6 +138,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
 
     let mut ctx = SQLContext::new();
     let usage = billed.usage_until(run.as_of_end_s)?;
+    ctx.register("account_egress", billed.egress.clone().lazy());
     ctx.register("accelerator_usage", usage.clone().lazy());
     progress.stage("telemetry");
     let telemetry_used = match plan.inputs.telemetry.is_empty() {

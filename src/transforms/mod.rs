@@ -47,6 +47,7 @@ pub fn params_table(p: &Params, run: &RunValues) -> Result<DataFrame> {
         "sync_tolerance_hours" => [p.sync_tolerance_hours],
         "handover_gap_hours" => [p.handover_gap_hours],
         "handover_size_tolerance" => [p.handover_size_tolerance],
+        "low_egress_gb_per_accelerator_hour" => [p.low_egress_gb_per_accelerator_hour],
         "as_of_day" => [run.as_of_day as i64],
         "as_of_end_s" => [run.as_of_end_s],
     )

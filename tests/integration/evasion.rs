@@ -50,6 +50,11 @@ fn day(offset: i64) -> chrono::NaiveDate {
 /// Writes the inputs and a configuration under the unmodified nprm-2024 profile; runs cipwatch and
 /// returns the published run folder.
 fn run(dir: &Path, customers: &[Customer], fleets: &[Fleet]) -> PathBuf {
+    run_with(dir, customers, fleets, "")
+}
+
+/// As `run`, with `extra` billing lines (in the same columns) appended.
+fn run_with(dir: &Path, customers: &[Customer], fleets: &[Fleet], extra: &str) -> PathBuf {
     let mut billing = String::from(
         "BillingAccountId,SubAccountId,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ConsumedQuantity,ConsumedUnit,BilledCost,BillingCurrency,AvailabilityZone,ResourceId,SkuPriceDetails\n",
     );
@@ -62,6 +67,7 @@ fn run(dir: &Path, customers: &[Customer], fleets: &[Fleet]) -> PathBuf {
             );
         }
     }
+    billing += extra;
     let mut cust = String::from("account_id,legal_name,customer_type,country,address,email,phone,payment_method,payment_identifier,payment_source,national_id,us_person,verification_status,verification_method,verified_at,opened_at,closed_at,reseller_id\n");
     let mut owners = String::from(
         "account_id,name,country,ownership_pct,substantial_control,verification_status\n",
@@ -101,9 +107,7 @@ fn run(dir: &Path, customers: &[Customer], fleets: &[Fleet]) -> PathBuf {
     ] {
         std::fs::write(dir.join(name), text).unwrap();
     }
-    let config = format!(
-        "profile = \"nprm-2024\"\n[inputs]\nbilling = \"billing.csv\"\ncustomers = \"customers.csv\"\nbeneficial_owners = \"owners.csv\"\naccess_log = \"access.csv\"\nresellers = \"resellers.csv\"\n[output]\ndir = \"out\"\n[provider]\nlegal_name = \"P\"\naddress = \"A\"\ncip_contact = \"C\"\n"
-    );
+    let config = "profile = \"nprm-2024\"\n[inputs]\nbilling = \"billing.csv\"\ncustomers = \"customers.csv\"\nbeneficial_owners = \"owners.csv\"\naccess_log = \"access.csv\"\nresellers = \"resellers.csv\"\n[output]\ndir = \"out\"\n[provider]\nlegal_name = \"P\"\naddress = \"A\"\ncip_contact = \"C\"\n".to_string();
     std::fs::write(dir.join("cipwatch.toml"), config).unwrap();
     let o = cipwatch(&[
         "-q",
@@ -385,4 +389,40 @@ fn honest_neighbours_sharing_a_bank_and_a_cloud_ip_range_are_not_merged() {
             "the shared bank is a weak link, for review only: {why}"
         );
     }
+}
+
+#[test]
+fn low_billed_egress_is_a_training_signal_and_heavy_egress_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let customers = [Customer::new("T-1"), Customer::new("S-1")];
+    let fleets = [
+        Fleet {
+            account: "T-1",
+            zone: "us-east-2b",
+            instances: 100,
+            days: days(0, 10),
+        },
+        Fleet {
+            account: "S-1",
+            zone: "us-east-2c",
+            instances: 100,
+            days: days(0, 10),
+        },
+    ];
+    // 192,000 accelerator-hours each: T-1 sends 50 GB a day out, S-1 (serving) 40 TB a day.
+    let mut extra = String::new();
+    for (account, gb) in [("T-1", 50.0), ("S-1", 40000.0)] {
+        for d in 0..10 {
+            extra += &format!(
+                "{account},{account}-main,{}T00:00:00Z,{}T00:00:00Z,Usage,{gb},GB,{},USD,,nat-{account},\"{{\"\"Description\"\":\"\"Data Transfer Out to Internet\"\"}}\"\n",
+                day(d), day(d + 1), gb * 0.09
+            );
+        }
+    }
+    let run = run_with(dir.path(), &customers, &fleets, &extra);
+    let runs = read_csv(&run.join("training_runs.csv"));
+    let reasons =
+        |a: &str| runs.iter().find(|r| r["account_id"] == a).unwrap()["class_reasons"].clone();
+    assert!(reasons("T-1").contains("LOW_EGRESS"), "{}", reasons("T-1"));
+    assert!(!reasons("S-1").contains("LOW_EGRESS"), "{}", reasons("S-1"));
 }
