@@ -52,9 +52,45 @@ pub struct BilledRows {
     pub accelerator: DataFrame,
 }
 
+/// Internet egress per account: usage rows in a data unit whose text matches `pattern`, in GB.
+fn egress_plan(bill: &Loaded, pattern: &str) -> LazyFrame {
+    let unit = col("unit")
+        .str()
+        .to_lowercase()
+        .str()
+        .strip_chars(lit(NULL));
+    let data_unit = ["gb", "gib", "gigabytes", "tb", "tib"]
+        .iter()
+        .map(|u| unit.clone().eq(lit(*u)))
+        .reduce(|a, b| a.or(b))
+        .expect("units");
+    let thousands = unit.clone().eq(lit("tb")).or(unit.eq(lit("tib")));
+    bill.rows
+        .clone()
+        .filter(
+            col(RULE)
+                .is_null()
+                .and(col("charge_category").eq(lit("usage")))
+                .and(data_unit),
+        )
+        .filter(
+            col("id_text")
+                .str()
+                .contains(lit(format!("(?i){pattern}")), false),
+        )
+        .group_by([col("billing_account_id")])
+        .agg([when(thousands)
+            .then(col("quantity") * lit(1000.0))
+            .otherwise(col("quantity"))
+            .sum()
+            .alias("egress_gb")])
+        .sort(["billing_account_id"], Default::default())
+}
+
 impl BilledRows {
-    /// Two passes over the billing files: one counting rows and finding the latest usable charge
-    /// day, one keeping only quarantined and accelerator rows (a small minority of a real export).
+    /// One joint execution over the billing files (Polars shares the scan and the identification
+    /// between the outputs): counts and the latest usable charge day, totals per currency, egress per
+    /// account, and the quarantined and accelerator rows (a small minority of a real export).
     pub fn collect(
         bill: &Loaded,
         catalog: &Catalog,
@@ -62,17 +98,13 @@ impl BilledRows {
         egress_pattern: &str,
     ) -> Result<BilledRows> {
         let rows = identify(bill.rows.clone(), catalog, hint).with_row_index("row_id", None);
-        let stats = rows
-            .clone()
-            .select([
-                len().cast(DataType::UInt64).alias("read"),
-                col("day")
-                    .filter(col(RULE).is_null())
-                    .max()
-                    .alias("latest_day"),
-            ])
-            .collect()
-            .map_err(|e| input_error(bill, e))?;
+        let stats = rows.clone().select([
+            len().cast(DataType::UInt64).alias("read"),
+            col("day")
+                .filter(col(RULE).is_null())
+                .max()
+                .alias("latest_day"),
+        ]);
         let totals = bill
             .rows
             .clone()
@@ -82,46 +114,28 @@ impl BilledRows {
                 col("billed_cost").sum(),
                 col("quantity").sum(),
             ])
-            .sort(["billing_currency"], Default::default())
-            .collect()
-            .map_err(|e| input_error(bill, e))?;
-        let unit = col("unit")
-            .str()
-            .to_lowercase()
-            .str()
-            .strip_chars(lit(NULL));
-        let gigabytes = when(
-            unit.clone()
-                .eq(lit("gb"))
-                .or(unit.clone().eq(lit("gib")))
-                .or(unit.clone().eq(lit("gigabytes"))),
-        )
-        .then(col("quantity"))
-        .when(unit.clone().eq(lit("tb")).or(unit.eq(lit("tib"))))
-        .then(col("quantity") * lit(1000.0))
-        .otherwise(lit(NULL).cast(DataType::Float64));
-        let egress = bill
-            .rows
-            .clone()
-            .filter(
-                col(RULE)
-                    .is_null()
-                    .and(col("charge_category").eq(lit("usage")))
-                    .and(
-                        col("id_text")
-                            .str()
-                            .contains(lit(format!("(?i){egress_pattern}")), false),
-                    ),
-            )
-            .group_by([col("billing_account_id")])
-            .agg([gigabytes.sum().alias("egress_gb")])
-            .sort(["billing_account_id"], Default::default())
-            .collect()
-            .map_err(|e| input_error(bill, e))?;
+            .sort(["billing_currency"], Default::default());
         let kept = rows
-            .filter(col(RULE).is_not_null().or(col("is_accelerator")))
-            .collect()
-            .map_err(|e| input_error(bill, e))?;
+            .clone()
+            .filter(col(RULE).is_not_null().or(col("is_accelerator")));
+        let plans = vec![
+            stats.logical_plan,
+            totals.logical_plan,
+            egress_plan(bill, egress_pattern).logical_plan,
+            kept.logical_plan,
+        ];
+        let mut out = LazyFrame::collect_all_with_engine(
+            plans,
+            Engine::Auto,
+            rows.get_current_optimizations(),
+        )
+        .map_err(|e| input_error(bill, e))?
+        .into_iter();
+        let mut next = || {
+            out.next()
+                .ok_or_else(|| Error::Internal("billing passes returned too few results".into()))
+        };
+        let (stats, totals, egress, kept) = (next()?, next()?, next()?, next()?);
         let quarantined = kept
             .clone()
             .lazy()

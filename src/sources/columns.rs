@@ -32,7 +32,8 @@ impl<'a> Cols<'a> {
         self.schema.get(name).is_some()
     }
 
-    /// Trimmed text; blank and `NULL` (any case) are null.
+    /// Trimmed text; blank and `NULL` (as `NULL`, `Null` or `null`) are null. Comparisons rather than
+    /// an upper-casing pass: this runs on every cell of every input.
     pub fn text(&self, name: &str) -> Expr {
         match self.schema.get(name) {
             None => lit(NULL).cast(DataType::String),
@@ -41,13 +42,13 @@ impl<'a> Cols<'a> {
                     .cast(DataType::String)
                     .str()
                     .strip_chars(lit(NULL));
-                when(
-                    t.clone()
-                        .eq(lit(""))
-                        .or(t.clone().str().to_uppercase().eq(lit("NULL"))),
-                )
-                .then(lit(NULL).cast(DataType::String))
-                .otherwise(t)
+                let blank = ["", "NULL", "null", "Null"]
+                    .iter()
+                    .map(|v| t.clone().eq(lit(*v)))
+                    .reduce(|a, b| a.or(b));
+                when(blank.expect("spellings"))
+                    .then(lit(NULL).cast(DataType::String))
+                    .otherwise(t)
             }
         }
     }
