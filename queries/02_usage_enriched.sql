@@ -7,7 +7,8 @@
 --          The estimate is an interval: est_ops_low uses params.utilization_low where utilisation is
 --          assumed (measured utilisation is a point), upper_ops assumes full utilisation.
 -- Output:  usage_enriched(accelerator_usage columns, colocation_group, colocation_basis, utilization,
---          utilization_source, upper_ops, est_ops, est_ops_low, committed, concurrent_accelerators)
+--          utilization_source, upper_ops, est_ops, est_ops_low, committed (PricingCategory Committed, a
+--          commitment discount or a capacity reservation), concurrent_accelerators)
 SELECT
     u.*,
     COALESCE(t.cluster_id, u.availability_zone, u.region_id, 'unplaced') AS colocation_group,
@@ -24,7 +25,7 @@ SELECT
         * COALESCE(t.measured_utilization, p.assumed_utilization) AS est_ops,
     u.accelerator_hours * 3600.0 * u.peak_ops_per_s
         * COALESCE(t.measured_utilization, p.utilization_low) AS est_ops_low,
-    COALESCE(LOWER(u.pricing_category) = 'committed', FALSE) AS committed,
+    COALESCE(LOWER(u.pricing_category) = 'committed', FALSE) OR COALESCE(u.reserved_capacity, FALSE) AS committed,
     u.accelerator_hours / ((u.end_s - u.start_s) / 3600.0) AS concurrent_accelerators
 FROM accelerator_usage AS u
 LEFT JOIN resource_telemetry AS t

@@ -3,7 +3,8 @@
 --          over the running latest end time); ongoing when it reaches the end of the as-of day.
 --          Each run is classed by transparent signals: LARGE_FLEET (peak >= training_min_accelerators),
 --          LONG_RUN (>= training_min_hours), FAST_FABRIC (interconnect >= training_interconnect_gbps),
---          STEADY (mean fleet >= steady_fraction of peak), COMMITTED (reserved/committed pricing),
+--          STEADY (mean fleet >= steady_fraction of peak), COMMITTED (committed pricing, a
+--          commitment discount or a capacity reservation),
 --          BUSY (measured utilisation >= assumed_utilization), LOW_EGRESS (the account's billed internet
 --          egress is at most low_egress_gb_per_accelerator_hour; only where billing shows egress).
 --          training-like: a large fleet for long, with at least two of the other five;

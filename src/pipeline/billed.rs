@@ -34,6 +34,7 @@ pub const USAGE_COLUMNS: &[&str] = &[
     "peak_precision_used",
     "charge_class",
     "pricing_category",
+    "reserved_capacity",
     "billed_cost",
     "effective_cost",
 ];

@@ -153,6 +153,10 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
         c.text("AvailabilityZone").alias("availability_zone"),
         c.text("RegionId").alias("region_id"),
         c.text("PricingCategory").alias("pricing_category"),
+        c.text("CommitmentDiscountId")
+            .is_not_null()
+            .or(c.text("CapacityReservationId").is_not_null())
+            .alias("reserved_capacity"),
         id_text.alias("id_text"),
         gpu_count.alias("gpu_count"),
         rule,

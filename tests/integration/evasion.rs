@@ -426,3 +426,41 @@ fn low_billed_egress_is_a_training_signal_and_heavy_egress_is_not() {
     assert!(reasons("T-1").contains("LOW_EGRESS"), "{}", reasons("T-1"));
     assert!(!reasons("S-1").contains("LOW_EGRESS"), "{}", reasons("S-1"));
 }
+
+#[test]
+fn reserved_capacity_is_a_training_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut billing = String::from("BillingAccountId,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ConsumedQuantity,ConsumedUnit,AvailabilityZone,ResourceId,SkuPriceDetails,CapacityReservationId\n");
+    for (account, reservation) in [("C-1", "cr-0a1b2c"), ("C-2", "")] {
+        for d in 0..10 {
+            billing += &format!(
+                "{account},{}T00:00:00Z,{}T00:00:00Z,Usage,2400,Hours,us-east-2b,fleet-{account},\"{{\"\"InstanceType\"\":\"\"p5.48xlarge\"\"}}\",{reservation}\n",
+                day(d),
+                day(d + 1)
+            );
+        }
+    }
+    std::fs::write(dir.path().join("billing.csv"), billing).unwrap();
+    let cfg = config_with(
+        dir.path(),
+        &[("billing", dir.path().join("billing.csv").to_str().unwrap())],
+    );
+    let o = cipwatch(&[
+        "-q",
+        "run",
+        "--allow-stale",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let runs = read_csv(
+        &dir.path()
+            .join("out")
+            .join(day(9).to_string())
+            .join("training_runs.csv"),
+    );
+    let reasons =
+        |a: &str| runs.iter().find(|r| r["account_id"] == a).unwrap()["class_reasons"].clone();
+    assert!(reasons("C-1").contains("COMMITTED"), "{}", reasons("C-1"));
+    assert!(!reasons("C-2").contains("COMMITTED"), "{}", reasons("C-2"));
+}
