@@ -129,6 +129,34 @@ fn days(from: i64, count: i64) -> Vec<i64> {
     (from..from + count).collect()
 }
 
+/// Asserts that every account of `ids` is WATCH in an entity of `size` with each of `codes`.
+fn assert_caught(run: &Path, ids: &[&str], size: &str, codes: &[&str]) {
+    for id in ids {
+        let (level, why, entity_size) = reasons(run, id);
+        assert_eq!(
+            (level.as_str(), entity_size.as_str()),
+            ("WATCH", size),
+            "{id}: {why}"
+        );
+        for code in codes {
+            assert!(
+                why.split(';').any(|c| c == *code),
+                "{id}: {code} missing from {why}"
+            );
+        }
+    }
+}
+
+/// A fleet in `zone` on each day of `days`.
+fn fleet(account: &'static str, zone: &'static str, instances: u32, days: Vec<i64>) -> Fleet {
+    Fleet {
+        account,
+        zone,
+        instances,
+        days,
+    }
+}
+
 fn reasons(run: &Path, account: &str) -> (String, String, String) {
     let flags = read_csv(&run.join("flags.csv"));
     let f = flag(&flags, account);
@@ -153,28 +181,21 @@ fn a_run_split_over_four_accounts_sharing_a_card_is_caught() {
     // 4 x 1,253 p5.48xlarge (10,024 H100 each) for 100 days: about 3e25 each, 1.2e26 together.
     let fleets: Vec<Fleet> = ids
         .iter()
-        .map(|id| Fleet {
-            account: id,
-            zone: "us-east-2b",
-            instances: 1253,
-            days: days(0, 100),
-        })
+        .map(|id| fleet(id, "us-east-2b", 1253, days(0, 100)))
         .collect();
     let run = run(dir.path(), &customers, &fleets);
-    for id in ids {
-        let (level, why, size) = reasons(&run, id);
-        assert_eq!(
-            (level.as_str(), size.as_str()),
-            ("WATCH", "4"),
-            "{id}: {why}"
-        );
-        for code in [
+    assert_caught(
+        &run,
+        &ids,
+        "4",
+        &[
             "ENTITY_OPS_OVER_THRESHOLD",
             "SPLIT_ACROSS_ACCOUNTS",
             "SYNCHRONIZED_RUNS",
-        ] {
-            assert!(why.contains(code), "{id}: {code} missing from {why}");
-        }
+        ],
+    );
+    for id in ids {
+        let (_, why, _) = reasons(&run, id);
         assert!(
             !why.split(';').any(|c| c == "OPS_OVER_THRESHOLD"),
             "no member crosses alone: {why}"
@@ -205,32 +226,16 @@ fn a_run_split_over_two_regions_through_a_shared_owner_is_caught() {
         },
     ];
     let fleets = [
-        Fleet {
-            account: "R-1",
-            zone: "us-east-1a",
-            instances: 2507,
-            days: days(0, 100),
-        },
-        Fleet {
-            account: "R-2",
-            zone: "eu-west-1a",
-            instances: 2507,
-            days: days(0, 100),
-        },
+        fleet("R-1", "us-east-1a", 2507, days(0, 100)),
+        fleet("R-2", "eu-west-1a", 2507, days(0, 100)),
     ];
     let run = run(dir.path(), &customers, &fleets);
-    for id in ["R-1", "R-2"] {
-        let (level, why, size) = reasons(&run, id);
-        assert_eq!(
-            (level.as_str(), size.as_str()),
-            ("WATCH", "2"),
-            "{id}: {why}"
-        );
-        assert!(
-            why.contains("SPLIT_ACROSS_ACCOUNTS") && !why.contains("SYNCHRONIZED_RUNS"),
-            "{id}: {why}"
-        );
-    }
+    assert_caught(&run, &["R-1", "R-2"], "2", &["SPLIT_ACROSS_ACCOUNTS"]);
+    let (_, why, _) = reasons(&run, "R-1");
+    assert!(
+        !why.contains("SYNCHRONIZED_RUNS"),
+        "different placements are not synchronised: {why}"
+    );
 }
 
 #[test]
@@ -250,32 +255,16 @@ fn a_run_split_through_a_reseller_is_caught() {
         },
     ];
     let fleets = [
-        Fleet {
-            account: "V-1",
-            zone: "us-west-2a",
-            instances: 2507,
-            days: days(0, 100),
-        },
-        Fleet {
-            account: "V-2",
-            zone: "us-west-2b",
-            instances: 2507,
-            days: days(0, 100),
-        },
+        fleet("V-1", "us-west-2a", 2507, days(0, 100)),
+        fleet("V-2", "us-west-2b", 2507, days(0, 100)),
     ];
     let run = run(dir.path(), &customers, &fleets);
-    for id in ["V-1", "V-2"] {
-        let (level, why, size) = reasons(&run, id);
-        assert_eq!(
-            (level.as_str(), size.as_str()),
-            ("WATCH", "2"),
-            "{id}: {why}"
-        );
-        assert!(
-            why.contains("SPLIT_ACROSS_ACCOUNTS") && why.contains("RESELLER_CIP_MISSING"),
-            "{id}: {why}"
-        );
-    }
+    assert_caught(
+        &run,
+        &["V-1", "V-2"],
+        "2",
+        &["SPLIT_ACROSS_ACCOUNTS", "RESELLER_CIP_MISSING"],
+    );
 }
 
 #[test]
@@ -293,32 +282,16 @@ fn a_fleet_handed_over_between_accounts_is_caught() {
     ];
     // 3,500 p5.48xlarge for 60 days, then the same fleet for 60 more days under the other account.
     let fleets = [
-        Fleet {
-            account: "H-1",
-            zone: "us-east-2b",
-            instances: 3500,
-            days: days(0, 60),
-        },
-        Fleet {
-            account: "H-2",
-            zone: "us-east-2b",
-            instances: 3500,
-            days: days(60, 60),
-        },
+        fleet("H-1", "us-east-2b", 3500, days(0, 60)),
+        fleet("H-2", "us-east-2b", 3500, days(60, 60)),
     ];
     let run = run(dir.path(), &customers, &fleets);
-    for id in ["H-1", "H-2"] {
-        let (level, why, size) = reasons(&run, id);
-        assert_eq!(
-            (level.as_str(), size.as_str()),
-            ("WATCH", "2"),
-            "{id}: {why}"
-        );
-        assert!(
-            why.contains("FLEET_HANDOVER") && why.contains("SPLIT_ACROSS_ACCOUNTS"),
-            "{id}: {why}"
-        );
-    }
+    assert_caught(
+        &run,
+        &["H-1", "H-2"],
+        "2",
+        &["FLEET_HANDOVER", "SPLIT_ACROSS_ACCOUNTS"],
+    );
 }
 
 #[test]
@@ -327,12 +300,7 @@ fn sequential_bursts_are_caught_by_the_rate_test_before_the_total_crosses() {
     let customers = [Customer::new("B-1")];
     // 9,000 p5.48xlarge in 10-day bursts with 5-day pauses: three bursts so far, about 6.5e25.
     let bursts: Vec<i64> = [0, 15, 30].iter().flat_map(|s| days(*s, 10)).collect();
-    let fleets = [Fleet {
-        account: "B-1",
-        zone: "us-east-2b",
-        instances: 9000,
-        days: bursts,
-    }];
+    let fleets = [fleet("B-1", "us-east-2b", 9000, bursts)];
     let run = run(dir.path(), &customers, &fleets);
     let (level, why, _) = reasons(&run, "B-1");
     assert_eq!(level, "WATCH", "{why}");
@@ -364,18 +332,8 @@ fn honest_neighbours_sharing_a_bank_and_a_cloud_ip_range_are_not_merged() {
         },
     ];
     let fleets = [
-        Fleet {
-            account: "N-1",
-            zone: "us-east-2b",
-            instances: 1253,
-            days: days(0, 100),
-        },
-        Fleet {
-            account: "N-2",
-            zone: "us-east-2b",
-            instances: 1253,
-            days: days(0, 100),
-        },
+        fleet("N-1", "us-east-2b", 1253, days(0, 100)),
+        fleet("N-2", "us-east-2b", 1253, days(0, 100)),
     ];
     let run = run(dir.path(), &customers, &fleets);
     for id in ["N-1", "N-2"] {
@@ -396,18 +354,8 @@ fn low_billed_egress_is_a_training_signal_and_heavy_egress_is_not() {
     let dir = tempfile::tempdir().unwrap();
     let customers = [Customer::new("T-1"), Customer::new("S-1")];
     let fleets = [
-        Fleet {
-            account: "T-1",
-            zone: "us-east-2b",
-            instances: 100,
-            days: days(0, 10),
-        },
-        Fleet {
-            account: "S-1",
-            zone: "us-east-2c",
-            instances: 100,
-            days: days(0, 10),
-        },
+        fleet("T-1", "us-east-2b", 100, days(0, 10)),
+        fleet("S-1", "us-east-2c", 100, days(0, 10)),
     ];
     // 192,000 accelerator-hours each: T-1 sends 50 GB a day out, S-1 (serving) 40 TB a day.
     let mut extra = String::new();
