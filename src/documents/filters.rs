@@ -1,5 +1,5 @@
 //! The Tera filters every document template may use, registered in one place: operation counts,
-//! rates, hours, bandwidth, percentages and masking. Templates receive numbers raw and format them
+//! rates, hours, bandwidth, percentages, dates and masking. Templates receive numbers raw and format them
 //! here, so the JSON documents keep full precision and the prose reads the same everywhere.
 
 use tera::{Kwargs, State, Tera};
@@ -39,7 +39,17 @@ pub fn grouped(x: f64) -> String {
     out
 }
 
+/// `2026-12-06` or `2026-12-06T00:00:00Z` as `Sunday 6 December 2026`; anything else unchanged.
+pub fn long_date(s: &str) -> String {
+    let day = s
+        .get(..10)
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    day.map(|d| d.format("%A %-d %B %Y").to_string())
+        .unwrap_or_else(|| s.to_string())
+}
+
 pub fn register(tera: &mut Tera) {
+    tera.register_filter("long_date", |x: &str, _: Kwargs, _: &State| long_date(x));
     tera.register_filter("ops", |x: f64, _: Kwargs, _: &State| {
         format!("{} operations", sci(x))
     });
@@ -80,5 +90,8 @@ mod tests {
         assert_eq!(grouped(877.11), "877.11");
         assert_eq!(grouped(3200.0), "3,200");
         assert_eq!(grouped(-40.5), "-40.5");
+        assert_eq!(long_date("2026-12-06"), "Sunday 6 December 2026");
+        assert_eq!(long_date("2026-11-08T00:00:00Z"), "Sunday 8 November 2026");
+        assert_eq!(long_date("ongoing"), "ongoing");
     }
 }
