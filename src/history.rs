@@ -50,21 +50,6 @@ pub fn append(out: &Path, record: &RunRecord) -> Result<()> {
         .or_internal(format!("appending to {}", path.display()))
 }
 
-/// Reads `runs.jsonl` (missing: empty).
-pub fn runs(out: &Path) -> Result<Vec<RunRecord>> {
-    let Ok(text) = std::fs::read_to_string(out.join(RUNS)) else {
-        return Ok(Vec::new());
-    };
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| {
-                Error::config(format!("{} line {}", out.join(RUNS).display(), i + 1), e)
-            })
-        })
-        .collect()
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Known {
     pub knowledge_date: String,

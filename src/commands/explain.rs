@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cli::{ExplainArgs, Format};
 use crate::documents::filters::{grouped, sci};
 use crate::documents::records::records;
-use crate::documents::rows::{FlagRow, RunRow};
+use crate::documents::rows::RunRow;
 use crate::error::{Context, Error, Result, EXIT_OK};
 use crate::pipeline;
 use crate::plan::{self, PlanArgs};
@@ -99,8 +99,8 @@ struct Dates {
 pub fn explain(args: &ExplainArgs) -> Result<i32> {
     let plan = plan::build(&PlanArgs::from(&args.common))?;
     let outcome = pipeline::run(&plan, false, &Progress::hidden())?;
-    let flags: Vec<FlagRow> = records(&outcome.tables[0].1, "flags")?;
-    let flag = flags
+    let flag = outcome
+        .flag_rows
         .into_iter()
         .find(|f| f.account_id == args.account_id)
         .ok_or_else(|| {
@@ -110,9 +110,11 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
         ))
         })?;
     let usage = usage_groups(&outcome.usage, &flag.account_id)?;
-    let runs: Vec<RunRow> = records::<RunRow>(&outcome.tables[1].1, "training runs")?
-        .into_iter()
-        .filter(|r| r.account_id == flag.account_id)
+    let runs: Vec<RunRow> = outcome
+        .run_rows
+        .iter()
+        .filter(|&r| r.account_id == flag.account_id)
+        .cloned()
         .collect();
     let p = &plan.profile.params;
     let e = Explanation {

@@ -60,8 +60,8 @@ pub struct Override {
 
 /// The tables the documents are built from.
 pub struct DocInputs<'a> {
-    pub flags: &'a DataFrame,
-    pub runs: &'a DataFrame,
+    pub flags: &'a [FlagRow],
+    pub runs: &'a [RunRow],
     pub customers: &'a DataFrame,
     pub owners: &'a DataFrame,
     pub access: &'a DataFrame,
@@ -104,7 +104,7 @@ pub fn render_all(
     inputs: &DocInputs,
     drafts: Drafts,
 ) -> Result<Vec<(String, String)>> {
-    let flags: Vec<FlagRow> = records(inputs.flags, "flags")?;
+    let flags = inputs.flags;
     let wanted: Vec<&FlagRow> = flags
         .iter()
         .filter(|f| f.level == "REPORTABLE" || (drafts == Drafts::Watch && f.level == "WATCH"))
@@ -132,11 +132,13 @@ pub fn render_all(
         list.sort_by(|a, b| (&a.accessed_at, &a.ip_address).cmp(&(&b.accessed_at, &b.ip_address)));
     }
     let runs = group(
-        records::<RunRow>(
-            &only(inputs.runs, &accounts, "account_id")?,
-            "training runs",
-        )?,
-        |r| r.account_id.clone(),
+        inputs
+            .runs
+            .iter()
+            .filter(|r| accounts.contains(&r.account_id))
+            .cloned()
+            .collect(),
+        |r: &RunRow| r.account_id.clone(),
     );
 
     let reports: Vec<Vec<(String, String)>> = wanted
@@ -170,8 +172,8 @@ pub fn render_all(
         "cip-certification",
         &certification::charts(&cert),
     )?);
-    let sum = summary::build(common, &flags, inputs.counts);
-    let charts = summary::charts(&flags, common);
+    let sum = summary::build(common, flags, inputs.counts);
+    let charts = summary::charts(flags, common);
     for ext in ["md", "html"] {
         out.push((
             format!("summary.{ext}"),

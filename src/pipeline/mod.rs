@@ -19,6 +19,8 @@ use registry_stage::{load_registry, register_split};
 
 use crate::catalog;
 use crate::documents;
+use crate::documents::records::records;
+use crate::documents::rows::{FlagRow, RunRow};
 use crate::error::{Context, Error, Result};
 use crate::history;
 use crate::manifest;
@@ -44,6 +46,9 @@ pub struct Outcome {
     pub billing_totals: Vec<serde_json::Value>,
     /// The format each billing file was read as.
     pub billing_formats: BTreeMap<String, String>,
+    /// The flags and training-run tables as typed rows, parsed once for documents, audit and `explain`.
+    pub flag_rows: Vec<FlagRow>,
+    pub run_rows: Vec<RunRow>,
     /// The identified, enriched accelerator usage rows (for `explain`).
     pub usage: DataFrame,
     /// Rendered documents by relative path.
@@ -207,7 +212,9 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     };
     let flags = present_flags(result("flags")?)?;
     let runs = present_runs(result("training_runs")?)?;
-    let levels = count_levels(&flags)?;
+    let flag_rows: Vec<FlagRow> = records(&flags, "flags")?;
+    let run_rows: Vec<RunRow> = records(&runs, "training runs")?;
+    let levels = count_levels(&flag_rows);
     tracing::info!(
         stage = "queries",
         queries = results.len(),
@@ -229,6 +236,8 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         run_id: String::new(),
         documents: Vec::new(),
         usage: result("usage_enriched")?,
+        flag_rows,
+        run_rows,
         billing_totals,
         billing_formats,
         published: None,
@@ -239,8 +248,8 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     progress.stage("documents");
     let common = documents::common(plan, &as_of.to_string(), &outcome.run_id, &outcome.warnings);
     let inputs = documents::DocInputs {
-        flags: &outcome.tables[0].1,
-        runs: &outcome.tables[1].1,
+        flags: &outcome.flag_rows,
+        runs: &outcome.run_rows,
         customers: &registry.customers,
         owners: &registry.owners,
         access: &registry.access,
@@ -259,7 +268,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         history::record_knowledge(
             &plan.output_dir,
             &params_hash,
-            &reportable(&outcome.tables[0].1)?,
+            &reportable(&outcome.flag_rows),
             &outcome.run_id,
         )?;
         tracing::info!(
@@ -272,14 +281,13 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// (account, knowledge date) of the REPORTABLE accounts in the flags table.
-fn reportable(flags: &DataFrame) -> Result<Vec<(String, String)>> {
-    let rows: Vec<documents::rows::FlagRow> = documents::records::records(flags, "flags")?;
-    Ok(rows
-        .into_iter()
+/// (account, knowledge date) of the REPORTABLE accounts.
+fn reportable(flags: &[FlagRow]) -> Vec<(String, String)> {
+    flags
+        .iter()
         .filter(|f| f.level == "REPORTABLE")
-        .filter_map(|f| f.knowledge_date.map(|d| (f.account_id, d)))
-        .collect())
+        .filter_map(|f| f.knowledge_date.clone().map(|d| (f.account_id.clone(), d)))
+        .collect()
 }
 
 fn telemetry_schema() -> Schema {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::{as_date, as_timestamp, Outcome};
 use crate::documents;
+use crate::documents::rows::FlagRow;
 use crate::error::{Context, Error, Result};
 use crate::plan::Plan;
 use crate::publish::Staging;
@@ -95,16 +96,12 @@ pub fn present_runs(runs: DataFrame) -> Result<DataFrame> {
     tables::stable(df)
 }
 
-pub fn count_levels(flags: &DataFrame) -> Result<BTreeMap<String, u64>> {
+pub fn count_levels(flags: &[FlagRow]) -> BTreeMap<String, u64> {
     let mut levels = BTreeMap::new();
-    let col = flags
-        .column("level")
-        .and_then(|c| c.str().cloned())
-        .or_internal("levels")?;
-    for level in col.iter().flatten() {
-        *levels.entry(level.to_string()).or_insert(0) += 1;
+    for f in flags {
+        *levels.entry(f.level.clone()).or_insert(0) += 1;
     }
-    Ok(levels)
+    levels
 }
 
 /// Writes every table (CSV and Parquet) and the manifest into staging, then publishes.
@@ -177,9 +174,11 @@ fn audit(dir: &std::path::Path, outcome: &Outcome, plan: &Plan) -> Result<()> {
         1
     }]
         .to_vec();
-    let flags: Vec<documents::rows::FlagRow> =
-        documents::records::records(&outcome.tables[0].1, "flags")?;
-    for f in flags.iter().filter(|f| drafted.contains(&f.level.as_str())) {
+    for f in outcome
+        .flag_rows
+        .iter()
+        .filter(|f| drafted.contains(&f.level.as_str()))
+    {
         let stem = format!(
             "reports/{}/ai-training-report",
             documents::safe_name(&f.account_id)

@@ -166,35 +166,27 @@ fn watch_drafts_are_marked_not_yet_reportable() {
 #[test]
 fn template_errors_name_the_template_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("summary.md"),
-        "# Summary\n\n{{ doc.accounts | }}\nline four\n",
-    )
-    .unwrap();
     let out = dir.path().join("out");
-    let o = cipwatch(&[
-        "run",
-        "--templates",
-        dir.path().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run_with_summary = |template: &str| {
+        std::fs::write(dir.path().join("summary.md"), template).unwrap();
+        let templates = dir.path().to_str().unwrap();
+        cipwatch(&[
+            "run",
+            "--templates",
+            templates,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let o = run_with_summary("# Summary\n\n{{ doc.accounts | }}\nline four\n");
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let e = stderr(&o);
-    assert!(e.contains("summary.md:3"), "file and line: {e}");
+    assert!(
+        stderr(&o).contains("summary.md:3"),
+        "file and line: {}",
+        stderr(&o)
+    );
 
-    std::fs::write(
-        dir.path().join("summary.md"),
-        "# Summary\n{{ doc.no_such_field }}\n",
-    )
-    .unwrap();
-    let o = cipwatch(&[
-        "run",
-        "--templates",
-        dir.path().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_with_summary("# Summary\n{{ doc.no_such_field }}\n");
     assert_eq!(
         o.status.code(),
         Some(2),
