@@ -77,7 +77,13 @@ pub fn table(loaded: &Loaded, quarantined: &DataFrame) -> Result<DataFrame> {
             .lazy()
             .filter(col(SOURCE_FILE).eq(lit(scan.file.display.clone())))
             .select([col(ROW)])
-            .unique(None, UniqueKeepStrategy::First);
+            .unique(None, UniqueKeepStrategy::First)
+            .collect()
+            .or_internal("quarantine keys")?;
+        if rows.height() == 0 {
+            continue; // nothing to re-read: a clean file is not scanned again
+        }
+        let rows = rows.lazy();
         let raw = scan
             .lf
             .clone()

@@ -7,10 +7,12 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::catalog::Catalog;
+use crate::config::BillingOptions;
 use crate::error::{Context, Error, Result};
 use crate::sinks::tables;
-use crate::sources::{self, Loaded, REASON, RULE};
-use crate::transforms::identify::identify;
+use crate::sources::columns::clean;
+use crate::sources::{self, billing, Loaded, REASON, RULE};
+use crate::transforms::identify::{any_matches, identify, is_usage, mark};
 
 /// Columns of the identified accelerator usage handed to the queries.
 pub const USAGE_COLUMNS: &[&str] = &[
@@ -53,90 +55,132 @@ pub struct BilledRows {
     pub accelerator: DataFrame,
 }
 
-/// Internet egress per account: usage rows in a data unit whose text matches `pattern`, in GB.
-fn egress_plan(bill: &Loaded, pattern: &str) -> LazyFrame {
-    let unit = col("unit")
-        .str()
-        .to_lowercase()
-        .str()
-        .strip_chars(lit(NULL));
-    let data_unit = ["gb", "gib", "gigabytes", "tb", "tib"]
-        .iter()
-        .map(|u| unit.clone().eq(lit(*u)))
-        .reduce(|a, b| a.or(b))
-        .expect("units");
-    let thousands = unit.clone().eq(lit("tb")).or(unit.eq(lit("tib")));
-    bill.rows
-        .clone()
+/// The engine for the pass over every billing row: streaming (bounded memory), unless
+/// `CIPWATCH_ENGINE=in-memory` asks for Polars' in-memory engine (the flags must not differ).
+fn engine() -> Engine {
+    match std::env::var("CIPWATCH_ENGINE").as_deref() {
+        Ok("in-memory") => Engine::InMemory,
+        _ => Engine::Streaming,
+    }
+}
+
+/// Partial results grouped by a key as read, grouped again by the cleaned key and sorted: counts
+/// in `counts` are summed, `exact_sum` pairs in `sums` totalled.
+fn regroup(df: DataFrame, key: &str, counts: &[&str], sums: &[&str]) -> Result<DataFrame> {
+    let mut aggs: Vec<Expr> = counts.iter().map(|c| col(*c).sum()).collect();
+    aggs.extend(sums.iter().map(|s| exact_total(s)));
+    df.lazy()
+        .with_column(clean(col(key)).alias(key))
+        .group_by([col(key)])
+        .agg(aggs)
+        .sort([key], Default::default())
+        .collect()
+        .or_internal(format!("regrouping by {key}"))
+}
+
+/// A sum that does not depend on the order rows are added in (the streaming engine adds them in
+/// whatever order its threads finish): each value is split into whole units and two limbs of
+/// billionths, each summed as an integer (`<name>_whole`, `<name>_e9`, `<name>_e18`), and
+/// `exact_total` joins them into the float. The limbs keep what a float keeps of each value (a
+/// cost of 1e-11 still counts), and integer sums are the same in any order.
+fn exact_sum(value: Expr, name: &str) -> [Expr; 3] {
+    let whole = value.clone().floor();
+    let e9 = (value - whole.clone()) * lit(1e9);
+    let hi = e9.clone().floor();
+    let lo = ((e9 - hi.clone()) * lit(1e9)).round(0, RoundMode::HalfToEven);
+    let int_sum = |e: Expr, suffix: &str| {
+        e.cast(DataType::Int64)
+            .sum()
+            .alias(format!("{name}_{suffix}"))
+    };
+    [
+        int_sum(whole, "whole"),
+        int_sum(hi, "e9"),
+        int_sum(lo, "e18"),
+    ]
+}
+
+/// The float of an `exact_sum`, summed again over the groups being merged.
+fn exact_total(name: &str) -> Expr {
+    let part = |suffix: &str| {
+        col(format!("{name}_{suffix}"))
+            .sum()
+            .cast(DataType::Float64)
+    };
+    (part("whole") + part("e9") / lit(1e9) + part("e18") / lit(1e18)).alias(name)
+}
+
+/// Internet egress per account: plain usage rows in a data unit whose text matches `pattern`, in
+/// GB, grouped by the account as read (cleaned and regrouped in `collect`).
+fn egress_plan(marked: LazyFrame, id_columns: &[String], pattern: &str) -> LazyFrame {
+    let unit = |re: &str| {
+        col("unit")
+            .str()
+            .contains(lit(format!(r"(?i)^\s*(?:{re})\s*$")), false)
+            .fill_null(lit(false))
+    };
+    let gb = when(unit("tb|tib"))
+        .then(col("quantity") * lit(1000.0))
+        .otherwise(col("quantity"));
+    marked
         .filter(
             col(RULE)
                 .is_null()
-                .and(col("charge_category").eq(lit("usage")))
-                .and(data_unit),
-        )
-        .filter(
-            col("id_text")
-                .str()
-                .contains(lit(format!("(?i){pattern}")), false),
+                .and(col("_keep").not())
+                .and(is_usage())
+                .and(unit("gb|gib|gigabytes|tb|tib"))
+                .and(any_matches(id_columns, pattern)),
         )
         .group_by([col("billing_account_id")])
-        .agg([when(thousands)
-            .then(col("quantity") * lit(1000.0))
-            .otherwise(col("quantity"))
-            .sum()
-            .alias("egress_gb")])
-        .sort(["billing_account_id"], Default::default())
+        .agg(exact_sum(gb, "egress_gb"))
 }
 
 impl BilledRows {
-    /// One joint execution over the billing files (Polars shares the scan and the identification
-    /// between the outputs): counts and the latest usable charge day, totals per currency, egress per
-    /// account, and the quarantined and accelerator rows (a small minority of a real export).
-    pub fn collect(
-        bill: &Loaded,
-        catalog: &Catalog,
-        hint: &str,
-        egress_pattern: &str,
-    ) -> Result<BilledRows> {
-        let rows = identify(bill.rows.clone(), catalog, hint).with_row_index("row_id", None);
-        let stats = rows.clone().select([
+    /// One streaming pass over the billing files (Polars shares the scan and the marking between
+    /// the outputs, and holds only the rows kept): the row count and the latest charge day of the
+    /// plain rows, totals per currency, egress per account, and the kept rows (quarantined and
+    /// accelerator candidates, a small minority of a real export), which are then cleaned and
+    /// identified in memory.
+    pub fn collect(bill: &Loaded, catalog: &Catalog, opts: &BillingOptions) -> Result<BilledRows> {
+        let id_columns = billing::id_columns(opts);
+        let marked = mark(
+            bill.rows.clone(),
+            catalog,
+            &id_columns,
+            &opts.accelerator_hint_pattern,
+        )
+        .with_row_index("row_id", None);
+        let stats = marked.clone().select([
             len().cast(DataType::UInt64).alias("read"),
             col("day")
-                .filter(col(RULE).is_null())
+                .filter(col(RULE).is_null().and(col("_keep").not()))
                 .max()
                 .alias("latest_day"),
         ]);
-        let totals = bill
-            .rows
-            .clone()
-            .group_by([col("billing_currency")])
-            .agg([
-                len().cast(DataType::Int64).alias("rows"),
-                col("billed_cost").sum(),
-                col("quantity").sum(),
-            ])
-            .sort(["billing_currency"], Default::default());
-        let kept = rows
-            .clone()
-            .filter(col(RULE).is_not_null().or(col("is_accelerator")));
+        let mut sums = vec![len().cast(DataType::Int64).alias("rows")];
+        sums.extend(exact_sum(col("billed_cost"), "billed_cost"));
+        sums.extend(exact_sum(col("quantity"), "quantity"));
+        let totals = marked.clone().group_by([col("billing_currency")]).agg(sums);
+        let kept = marked.clone().filter(col("_keep"));
         let plans = vec![
             stats.logical_plan,
             totals.logical_plan,
-            egress_plan(bill, egress_pattern).logical_plan,
+            egress_plan(marked.clone(), &id_columns, &opts.egress_pattern).logical_plan,
             kept.logical_plan,
         ];
-        let mut out = LazyFrame::collect_all_with_engine(
-            plans,
-            Engine::Auto,
-            rows.get_current_optimizations(),
-        )
-        .map_err(|e| input_error(bill, e))?
-        .into_iter();
+        let mut out =
+            LazyFrame::collect_all_with_engine(plans, engine(), marked.get_current_optimizations())
+                .map_err(|e| input_error(bill, e))?
+                .into_iter();
         let mut next = || {
             out.next()
                 .ok_or_else(|| Error::Internal("billing passes returned too few results".into()))
         };
         let (stats, totals, egress, kept) = (next()?, next()?, next()?, next()?);
+        let kept = identify(billing::finish(kept.lazy(), opts), catalog)
+            .sort(["row_id"], Default::default())
+            .collect()
+            .map_err(|e| input_error(bill, e))?;
         let quarantined = kept
             .clone()
             .lazy()
@@ -156,11 +200,21 @@ impl BilledRows {
                 .and_then(|c| c.get(0).ok())
                 .map(|v| v.into_static())
         };
+        let plain_latest = scalar("latest_day").and_then(|v| v.extract::<i32>());
+        let accelerator_latest = accelerator
+            .column("day")
+            .ok()
+            .and_then(|c| c.i32().ok().and_then(|d| d.max()));
         Ok(BilledRows {
-            egress,
-            totals: tables::stable(totals)?,
+            egress: regroup(egress, "billing_account_id", &[], &["egress_gb"])?,
+            totals: tables::stable(regroup(
+                totals,
+                "billing_currency",
+                &["rows"],
+                &["billed_cost", "quantity"],
+            )?)?,
             rows_read: scalar("read").and_then(|v| v.extract::<u64>()).unwrap_or(0),
-            latest_day: scalar("latest_day").and_then(|v| v.extract::<i32>()),
+            latest_day: plain_latest.max(accelerator_latest),
             quarantined,
             accelerator,
         })

@@ -98,12 +98,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         &plan.mappings,
         plan.billing_format.as_deref(),
     )?;
-    let mut billed = BilledRows::collect(
-        &bill,
-        &catalog,
-        &plan.billing.accelerator_hint_pattern,
-        &plan.billing.egress_pattern,
-    )?;
+    let mut billed = BilledRows::collect(&bill, &catalog, &plan.billing)?;
     let (as_of, as_of_source) = match plan.as_of {
         Some(d) => (d, "--as-of".to_string()),
         None => (

@@ -7,7 +7,7 @@
 
 use polars::prelude::*;
 
-use super::columns::{epoch_day, epoch_seconds, Cols};
+use super::columns::{clean, epoch_day, epoch_seconds, Cols};
 use super::files::InputFile;
 use super::native::{to_focus, Mappings};
 use super::{first_failure, load_files, Loaded, Scan, ROW};
@@ -63,6 +63,17 @@ pub fn load(
     load_files("billing", files, REQUIRED, prepare, |s| canonical(s, opts))
 }
 
+/// The identification text columns, in priority order: `SkuPriceDetails`, the configured
+/// instance-type columns, then the free-text columns.
+pub fn id_columns(opts: &BillingOptions) -> Vec<String> {
+    let sources = 1 + opts.instance_type_columns.len() + opts.text_columns.len();
+    (0..sources).map(|i| format!("_id{i}")).collect()
+}
+
+/// The canonical billing columns of every row, built for the pass over the whole export: the
+/// checks every row needs (only where the column's type lets a cell be bad: a Parquet timestamp
+/// cannot fail to parse), typed times, quantities and costs; text columns as read, cleaned by
+/// `finish` on the rows kept.
 fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
     let c = Cols::new(&scan.schema);
     if !c.has("ConsumedQuantity") && !c.has("PricingQuantity") {
@@ -79,42 +90,73 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
         .then(consumed)
         .otherwise(c.number("PricingQuantity"));
     let unit = when(use_consumed)
-        .then(c.text("ConsumedUnit"))
-        .otherwise(c.text("PricingUnit"));
+        .then(c.raw("ConsumedUnit"))
+        .otherwise(c.raw("PricingUnit"));
     let start = c.timestamp("ChargePeriodStart");
     let end = c.timestamp("ChargePeriodEnd");
-    let category = c.lower("ChargeCategory");
-    let class = c.lower("ChargeClass");
 
-    let mut id_sources = vec![c.text("SkuPriceDetails")];
-    id_sources.extend(opts.instance_type_columns.iter().map(|n| c.text(n)));
-    id_sources.extend(opts.text_columns.iter().map(|n| c.text(n)));
-    let id_text = concat_str(id_sources, " | ", true).str().to_lowercase();
-    let gpu_count = c
-        .lower("SkuPriceDetails")
-        .str()
-        .extract(lit(r#""gpucount"\s*:\s*"?([0-9]+(?:\.[0-9]+)?)"#), 1)
-        .cast(DataType::Float64);
+    let mut id_sources = vec![c.raw("SkuPriceDetails")];
+    id_sources.extend(opts.instance_type_columns.iter().map(|n| c.raw(n)));
+    id_sources.extend(opts.text_columns.iter().map(|n| c.raw(n)));
 
+    let mut columns = vec![
+        col(ROW),
+        c.raw("BillingAccountId").alias("billing_account_id"),
+        c.raw("SubAccountId").alias("sub_account_id"),
+        c.raw("ChargeCategory").alias("charge_category"),
+        c.raw("ChargeClass").alias("charge_class"),
+        start.clone().alias("charge_start"),
+        end.clone().alias("charge_end"),
+        epoch_seconds(start.clone()).alias("start_s"),
+        epoch_seconds(end.clone()).alias("end_s"),
+        epoch_day(start.clone()).alias("day"),
+        quantity.alias("quantity"),
+        unit.alias("unit"),
+        c.number("BilledCost").alias("billed_cost"),
+        c.number("EffectiveCost").alias("effective_cost"),
+        c.raw("BillingCurrency").alias("billing_currency"),
+        c.raw("ResourceId").alias("resource_id"),
+        c.raw("AvailabilityZone").alias("availability_zone"),
+        c.raw("RegionId").alias("region_id"),
+        c.raw("PricingCategory").alias("pricing_category"),
+        c.blank("CommitmentDiscountId")
+            .and(c.blank("CapacityReservationId"))
+            .not()
+            .alias("reserved_capacity"),
+    ];
+    columns.extend(
+        id_sources
+            .into_iter()
+            .zip(id_columns(opts))
+            .map(|(e, name)| e.alias(name)),
+    );
+    columns.extend(first_failure(checks(&c, start, end)));
+    Ok(scan.lf.clone().select(columns))
+}
+
+/// The row checks, in precedence order. Parse checks only for columns read as text.
+fn checks(c: &Cols, start: Expr, end: Expr) -> Vec<(Expr, &'static str, Expr)> {
     let mut checks = vec![(
-        c.text("BillingAccountId").is_null(),
+        c.blank("BillingAccountId"),
         "missing_account",
         lit("BillingAccountId is empty"),
     )];
     for name in ["ChargePeriodStart", "ChargePeriodEnd"] {
         checks.push((
-            c.text(name).is_null(),
+            c.blank(name),
             "missing_timestamp",
             lit(format!("{name} is empty")),
         ));
-        checks.push((
-            c.bad_timestamp(name),
-            "bad_timestamp",
-            c.quoted(&format!("{name} is not a timestamp:"), name),
-        ));
+        if c.is_text(name) {
+            checks.push((
+                c.bad_timestamp(name),
+                "bad_timestamp",
+                c.quoted(&format!("{name} is not a timestamp:"), name),
+            ));
+        }
     }
     checks.push((
-        end.clone().lt_eq(start.clone()),
+        end.lt_eq(start),
         "end_not_after_start",
         lit("ChargePeriodEnd is not after ChargePeriodStart"),
     ));
@@ -124,44 +166,44 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
         "BilledCost",
         "EffectiveCost",
     ] {
-        checks.push((
-            c.bad_number(name),
-            "bad_number",
-            c.quoted(&format!("{name} is not a number:"), name),
-        ));
+        if c.is_text(name) {
+            checks.push((
+                c.bad_number(name),
+                "bad_number",
+                c.quoted(&format!("{name} is not a number:"), name),
+            ));
+        }
     }
+    checks
+}
 
-    let [rule, reason] = first_failure(checks);
-    Ok(scan.lf.clone().select([
-        col(ROW),
-        c.text("BillingAccountId").alias("billing_account_id"),
-        c.text("SubAccountId").alias("sub_account_id"),
-        category.alias("charge_category"),
-        class.alias("charge_class"),
-        start.clone().alias("charge_start"),
-        end.clone().alias("charge_end"),
-        epoch_seconds(start.clone()).alias("start_s"),
-        epoch_seconds(end).alias("end_s"),
-        epoch_day(start).alias("day"),
-        quantity.alias("quantity"),
-        unit.clone().alias("unit"),
-        hours_per_unit(unit).alias("hours_per_unit"),
-        c.number("BilledCost").alias("billed_cost"),
-        c.number("EffectiveCost").alias("effective_cost"),
-        c.text("BillingCurrency").alias("billing_currency"),
-        c.text("ResourceId").alias("resource_id"),
-        c.text("AvailabilityZone").alias("availability_zone"),
-        c.text("RegionId").alias("region_id"),
-        c.text("PricingCategory").alias("pricing_category"),
-        c.text("CommitmentDiscountId")
-            .is_not_null()
-            .or(c.text("CapacityReservationId").is_not_null())
-            .alias("reserved_capacity"),
-        id_text.alias("id_text"),
-        gpu_count.alias("gpu_count"),
-        rule,
-        reason,
-    ]))
+/// The text columns of the kept rows (quarantined and accelerator candidates) made canonical:
+/// trimmed, `NULL` as null, enumerations lower case, hours per unit, `SkuPriceDetails.GpuCount`.
+pub fn finish(kept: LazyFrame, opts: &BillingOptions) -> LazyFrame {
+    let cleaned = [
+        "billing_account_id",
+        "sub_account_id",
+        "unit",
+        "billing_currency",
+        "resource_id",
+        "availability_zone",
+        "region_id",
+        "pricing_category",
+    ]
+    .map(|name| clean(col(name)).alias(name));
+    let lowered = ["charge_category", "charge_class"]
+        .map(|name| clean(col(name)).str().to_lowercase().alias(name));
+    let gpu_count = col("_id0")
+        .str()
+        .extract(lit(r#"(?i)"gpucount"\s*:\s*"?([0-9]+(?:\.[0-9]+)?)"#), 1)
+        .cast(DataType::Float64);
+    kept.with_columns(cleaned)
+        .with_columns(lowered)
+        .with_columns([
+            hours_per_unit(col("unit")).alias("hours_per_unit"),
+            gpu_count.alias("gpu_count"),
+        ])
+        .drop(by_name(id_columns(opts), true, false))
 }
 
 /// Hours per unit of a unit string, or null when the unit is not a time unit cipwatch knows.

@@ -32,24 +32,37 @@ impl<'a> Cols<'a> {
         self.schema.get(name).is_some()
     }
 
-    /// Trimmed text; blank and `NULL` (as `NULL`, `Null` or `null`) are null. Comparisons rather than
-    /// an upper-casing pass: this runs on every cell of every input.
+    /// True where the file holds the column as text (CSV, or a string column in Parquet): only
+    /// then can a cell be blank-but-present or fail to parse.
+    pub fn is_text(&self, name: &str) -> bool {
+        matches!(self.schema.get(name), Some(DataType::String))
+    }
+
+    /// Trimmed text; blank and `NULL` (as `NULL`, `Null` or `null`) are null.
     pub fn text(&self, name: &str) -> Expr {
+        clean(self.raw(name))
+    }
+
+    /// The cell as text, untrimmed: what the pass over every billing row carries, so that only the
+    /// few rows kept pay for `clean` (a cleaned copy of every cell would dominate the run).
+    pub fn raw(&self, name: &str) -> Expr {
         match self.schema.get(name) {
             None => lit(NULL).cast(DataType::String),
-            Some(_) => {
-                let t = col(name)
-                    .cast(DataType::String)
-                    .str()
-                    .strip_chars(lit(NULL));
-                let blank = ["", "NULL", "null", "Null"]
-                    .iter()
-                    .map(|v| t.clone().eq(lit(*v)))
-                    .reduce(|a, b| a.or(b));
-                when(blank.expect("spellings"))
-                    .then(lit(NULL).cast(DataType::String))
-                    .otherwise(t)
-            }
+            Some(DataType::String) => col(name),
+            Some(_) => col(name).cast(DataType::String),
+        }
+    }
+
+    /// True where the cell is empty (null, blank or `NULL`), without copying the column: one
+    /// anchored regex that fails on the first character of an ordinary value.
+    pub fn blank(&self, name: &str) -> Expr {
+        match self.schema.get(name) {
+            None => lit(true),
+            Some(DataType::String) => col(name)
+                .str()
+                .contains(lit(BLANK), false)
+                .fill_null(lit(true)),
+            Some(_) => col(name).is_null(),
         }
     }
 
@@ -66,11 +79,12 @@ impl<'a> Cols<'a> {
         }
     }
 
-    /// True where the cell has text that is not a number.
+    /// True where the cell has text that is not a number (never for a numeric column).
     pub fn bad_number(&self, name: &str) -> Expr {
-        self.text(name)
-            .is_not_null()
-            .and(self.number(name).is_null())
+        match self.is_text(name) {
+            true => self.blank(name).not().and(self.number(name).is_null()),
+            false => lit(false),
+        }
     }
 
     /// A UTC timestamp, or null where the cell is empty or not a timestamp.
@@ -110,11 +124,12 @@ impl<'a> Cols<'a> {
         }
     }
 
-    /// True where the cell has text that is not a timestamp.
+    /// True where the cell has text that is not a timestamp (never for a timestamp column).
     pub fn bad_timestamp(&self, name: &str) -> Expr {
-        self.text(name)
-            .is_not_null()
-            .and(self.timestamp(name).is_null())
+        match self.is_text(name) {
+            true => self.blank(name).not().and(self.timestamp(name).is_null()),
+            false => lit(false),
+        }
     }
 
     /// `"<what> '<value>'"`, for reasons that quote the offending cell.
@@ -129,6 +144,22 @@ impl<'a> Cols<'a> {
             false,
         )
     }
+}
+
+/// What `Cols::blank` matches: only whitespace, optionally around `NULL`/`null`/`Null`.
+const BLANK: &str = r"^\s*(?:NULL|null|Null)?\s*$";
+
+/// Trimmed text of a string expression; blank and `NULL` (as `NULL`, `Null` or `null`) are null.
+/// Comparisons rather than an upper-casing pass.
+pub fn clean(text: Expr) -> Expr {
+    let t = text.str().strip_chars(lit(NULL));
+    let blank = ["", "NULL", "null", "Null"]
+        .iter()
+        .map(|v| t.clone().eq(lit(*v)))
+        .reduce(|a, b| a.or(b));
+    when(blank.expect("spellings"))
+        .then(lit(NULL).cast(DataType::String))
+        .otherwise(t)
 }
 
 /// Lower-cased `name` is one of `allowed` (null passes: emptiness is checked separately).

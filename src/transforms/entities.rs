@@ -8,12 +8,11 @@
 //! address, a placeholder) links nobody: it says nothing about who is behind an account.
 
 use polars::prelude::*;
-use serde::Deserialize;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::config::profile::Params;
-use crate::documents::records::records;
 use crate::error::{Context, Result};
 
 /// A value shared by more accounts than this is infrastructure, not identity.
@@ -21,23 +20,7 @@ const MAX_GROUP: usize = 50;
 /// The key used when `CIPWATCH_LINK_KEY` is not set (documented; set your own in production).
 const DEFAULT_KEY: &str = "cipwatch-link-key-set-CIPWATCH_LINK_KEY-in-production";
 
-#[derive(Deserialize)]
-struct Customer {
-    account_id: String,
-    payment_identifier: Option<String>,
-    national_id: Option<String>,
-    address: Option<String>,
-    payment_source: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Owner {
-    account_id: String,
-    name: Option<String>,
-    country: Option<String>,
-}
-
-#[derive(Deserialize)]
+/// One administrative or other access event of the access log.
 struct Access {
     account_id: String,
     ip_address: String,
@@ -45,10 +28,22 @@ struct Access {
     action: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct SubAccount {
-    billing_account_id: String,
-    sub_account_id: Option<String>,
+/// The text cells of the named columns of `df`, row by row (null as `None`); read straight from
+/// the columns, so a registry of a million customers costs no per-cell conversion.
+fn text_rows<const N: usize>(df: &DataFrame, names: [&str; N]) -> Result<Vec<[Option<String>; N]>> {
+    let columns: Vec<StringChunked> = names
+        .iter()
+        .map(|n| {
+            df.column(n)
+                .and_then(|c| c.cast(&DataType::String))
+                .and_then(|c| c.str().cloned())
+        })
+        .collect::<PolarsResult<_>>()
+        .or_internal("entity inputs")?;
+    let mut iters: Vec<_> = columns.iter().map(|c| c.iter()).collect();
+    Ok((0..df.height())
+        .map(|_| std::array::from_fn(|i| iters[i].next().flatten().map(String::from)))
+        .collect())
 }
 
 /// One link between two accounts.
@@ -73,65 +68,82 @@ pub struct EntityInputs<'a> {
 /// for every entity of two or more accounts or with a weak link.
 pub fn build(inputs: &EntityInputs, p: &Params) -> Result<(DataFrame, DataFrame)> {
     let key = std::env::var("CIPWATCH_LINK_KEY").unwrap_or_else(|_| DEFAULT_KEY.to_string());
-    let customers: Vec<Customer> = records(inputs.customers, "customers")?;
-    let owners: Vec<Owner> = records(inputs.owners, "beneficial owners")?;
-    let access: Vec<Access> = records(inputs.access, "access log")?;
-    let subs: Vec<SubAccount> = records(
-        &inputs
-            .usage
-            .select(["billing_account_id", "sub_account_id"])
-            .or_internal("entities")?,
-        "usage",
-    )?;
-
-    let mut accounts: BTreeSet<String> = customers.iter().map(|c| c.account_id.clone()).collect();
-    accounts.extend(subs.iter().map(|s| s.billing_account_id.clone()));
-    let mut groups: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    let mut add = |kind: &str, value: Option<String>, account: &str| {
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
-            groups
-                .entry((kind.to_string(), hmac(&key, &format!("{kind}:{v}"))))
-                .or_default()
-                .insert(account.to_string());
-        }
-    };
-    for c in &customers {
-        add(
-            "payment_instrument",
-            c.payment_identifier.as_deref().map(alnum),
-            &c.account_id,
-        );
-        add(
+    let customers = text_rows(
+        inputs.customers,
+        [
+            "account_id",
+            "payment_identifier",
             "national_id",
-            c.national_id.as_deref().map(alnum),
-            &c.account_id,
-        );
-        add("address", c.address.as_deref().map(alnum), &c.account_id);
-        add(
+            "address",
             "payment_source",
-            c.payment_source.as_deref().map(alnum),
-            &c.account_id,
-        );
+        ],
+    )?;
+    let owners = text_rows(inputs.owners, ["account_id", "name", "country"])?;
+    let access: Vec<Access> = text_rows(
+        inputs.access,
+        ["account_id", "ip_address", "accessed_at", "action"],
+    )?
+    .into_iter()
+    .filter_map(|[account, ip, at, action]| {
+        Some(Access {
+            account_id: account?,
+            ip_address: ip?,
+            accessed_at: at.unwrap_or_default(),
+            action,
+        })
+    })
+    .collect();
+    let subs = inputs
+        .usage
+        .select(["billing_account_id", "sub_account_id"])
+        .and_then(|d| d.unique_stable(None, UniqueKeepStrategy::First, None))
+        .or_internal("entities")?;
+    let subs = text_rows(&subs, ["billing_account_id", "sub_account_id"])?;
+
+    let mut accounts: BTreeSet<String> = customers.iter().filter_map(|c| c[0].clone()).collect();
+    accounts.extend(subs.iter().filter_map(|s| s[0].clone()));
+    // (kind, value, account) of every identifier, hashed in parallel, grouped by hash.
+    let mut values: Vec<(&str, String, &str)> = Vec::new();
+    let kinds = [
+        "payment_instrument",
+        "national_id",
+        "address",
+        "payment_source",
+    ];
+    for c in &customers {
+        let Some(account) = c[0].as_deref() else {
+            continue;
+        };
+        for (kind, v) in kinds.iter().zip(&c[1..]) {
+            values.extend(v.as_deref().map(|v| (*kind, alnum(v), account)));
+        }
     }
-    for o in &owners {
-        let who = o
-            .name
-            .as_deref()
-            .map(alnum)
-            .map(|n| format!("{n}|{}", o.country.as_deref().unwrap_or("")));
-        add("beneficial_owner", who, &o.account_id);
+    for [account, name, country] in &owners {
+        let (Some(account), Some(name)) = (account.as_deref(), name.as_deref()) else {
+            continue;
+        };
+        let who = format!("{}|{}", alnum(name), country.as_deref().unwrap_or(""));
+        values.push(("beneficial_owner", who, account));
     }
-    for s in &subs {
-        add(
-            "sub_account",
-            s.sub_account_id.clone(),
-            &s.billing_account_id,
-        );
+    for [account, sub] in &subs {
+        if let (Some(account), Some(sub)) = (account.as_deref(), sub.clone()) {
+            values.push(("sub_account", sub, account));
+        }
+    }
+    let mac = Hmac::new(&key);
+    let hashed: Vec<(&str, [u8; 32], &str)> = values
+        .par_iter()
+        .filter(|(_, v, _)| !v.is_empty())
+        .map(|(kind, v, account)| (*kind, mac.digest(&format!("{kind}:{v}")), *account))
+        .collect();
+    let mut groups: HashMap<(&str, [u8; 32]), BTreeSet<&str>> = HashMap::new();
+    for (kind, hash, account) in hashed {
+        groups.entry((kind, hash)).or_default().insert(account);
     }
     let mut links: Vec<Link> = groups
         .into_iter()
         .filter(|(_, members)| members.len() > 1 && members.len() <= MAX_GROUP)
-        .flat_map(|((kind, hash), members)| star(&members, &kind, &hash))
+        .flat_map(|((kind, hash), members)| star(&members, kind, &hex(&hash)))
         .collect();
     links.extend(ip_links(&access, &key, p.link_window_days));
     links.sort();
@@ -232,12 +244,12 @@ fn col_expr(name: &str) -> Expr {
 }
 
 /// Edges from the first account of a group to each other one.
-fn star(members: &BTreeSet<String>, kind: &str, hash: &str) -> Vec<Link> {
+fn star(members: &BTreeSet<&str>, kind: &str, hash: &str) -> Vec<Link> {
     let mut it = members.iter();
-    let first = it.next().expect("a group has members").clone();
+    let first = it.next().expect("a group has members").to_string();
     it.map(|b| Link {
         a: first.clone(),
-        b: b.clone(),
+        b: b.to_string(),
         kind: kind.into(),
         evidence: hash[..8].into(),
     })
@@ -263,7 +275,7 @@ fn ip_links(access: &[Access], key: &str, window_days: f64) -> Vec<Link> {
         if distinct.len() < 2 || distinct.len() > MAX_GROUP {
             continue;
         }
-        let hash = hmac(key, &format!("ip:{ip}"));
+        let hash = hex(&Hmac::new(key).digest(&format!("ip:{ip}")));
         for (i, x) in events.iter().enumerate() {
             for y in &events[i + 1..] {
                 if x.account_id == y.account_id
@@ -299,25 +311,42 @@ fn alnum(s: &str) -> String {
         .collect()
 }
 
-/// HMAC-SHA-256 (RFC 2104) as lower-case hex.
-fn hmac(key: &str, message: &str) -> String {
-    let mut k = [0u8; 64];
-    let kb = key.as_bytes();
-    if kb.len() > 64 {
-        k[..32].copy_from_slice(&Sha256::digest(kb));
-    } else {
-        k[..kb.len()].copy_from_slice(kb);
+/// HMAC-SHA-256 (RFC 2104) under one key: the padded key states are hashed once, each message
+/// costs two short SHA-256 continuations.
+struct Hmac {
+    inner: Sha256,
+    outer: Sha256,
+}
+
+impl Hmac {
+    fn new(key: &str) -> Hmac {
+        let mut k = [0u8; 64];
+        let kb = key.as_bytes();
+        if kb.len() > 64 {
+            k[..32].copy_from_slice(&Sha256::digest(kb));
+        } else {
+            k[..kb.len()].copy_from_slice(kb);
+        }
+        let pad = |byte: u8| Sha256::new().chain_update(k.map(|x| x ^ byte));
+        Hmac {
+            inner: pad(0x36),
+            outer: pad(0x5c),
+        }
     }
-    let pad = |byte: u8| k.iter().map(|x| x ^ byte).collect::<Vec<u8>>();
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message.as_bytes())
-        .finalize();
-    let outer = Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize();
-    outer.iter().map(|b| format!("{b:02x}")).collect()
+
+    fn digest(&self, message: &str) -> [u8; 32] {
+        let inner = self
+            .inner
+            .clone()
+            .chain_update(message.as_bytes())
+            .finalize();
+        self.outer.clone().chain_update(inner).finalize().into()
+    }
+}
+
+/// Lower-case hex of a hash.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Union-find over account ids; the representative of a component is its smallest id.
@@ -353,7 +382,7 @@ mod tests {
     #[test]
     fn hmac_matches_rfc_4231_case_2() {
         assert_eq!(
-            hmac("Jefe", "what do ya want for nothing?"),
+            hex(&Hmac::new("Jefe").digest("what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

@@ -13,9 +13,64 @@ use polars::prelude::*;
 use crate::catalog::Catalog;
 use crate::sources::{REASON, RULE};
 
-/// Adds the catalog columns, `is_accelerator`, `accelerators` and `accelerator_hours`, and sets
-/// the identification rules on rows that have no rule yet.
-pub fn identify(rows: LazyFrame, catalog: &Catalog, hint_pattern: &str) -> LazyFrame {
+/// Usage row: `ChargeCategory` is `Usage` in any case, tested without copying the column.
+pub fn is_usage() -> Expr {
+    col("charge_category")
+        .str()
+        .contains(lit(r"(?i)^\s*usage\s*$"), false)
+        .fill_null(lit(false))
+}
+
+/// True where any of `columns` matches `pattern` (case-insensitive).
+pub fn any_matches(columns: &[String], pattern: &str) -> Expr {
+    columns
+        .iter()
+        .map(|c| {
+            col(c.as_str())
+                .str()
+                .contains(lit(format!("(?i){pattern}")), false)
+                .fill_null(lit(false))
+        })
+        .reduce(|a, b| a.or(b))
+        .unwrap_or(lit(false))
+}
+
+/// The pass over every billing row: the catalog key named by the identification text (the first
+/// column, in priority order, that names one), whether the text hints at an accelerator, and
+/// `_keep`: the rows that go on to `identify` (quarantined, or a usage row that names or hints at
+/// an accelerator). Case-insensitive regexes on the columns as read: no lower-cased or joined copy
+/// of the text is made for the rows dropped, which are nearly all of them.
+pub fn mark(
+    rows: LazyFrame,
+    catalog: &Catalog,
+    id_columns: &[String],
+    hint_pattern: &str,
+) -> LazyFrame {
+    let extracts: Vec<Expr> = id_columns
+        .iter()
+        .map(|c| {
+            col(c.as_str())
+                .str()
+                .extract(lit(format!("(?i){}", catalog.key_pattern)), 1)
+        })
+        .collect();
+    let key = coalesce(&extracts).str().to_lowercase();
+    rows.with_columns([
+        key.alias("instance_key"),
+        any_matches(id_columns, hint_pattern).alias("_hint"),
+    ])
+    .with_column(
+        col(RULE)
+            .is_not_null()
+            .or(is_usage().and(col("instance_key").is_not_null().or(col("_hint"))))
+            .alias("_keep"),
+    )
+}
+
+/// On the kept rows (cleaned by the billing source): adds the catalog columns, `is_accelerator`,
+/// `accelerators` and `accelerator_hours`, and sets the identification rules on rows that have no
+/// rule yet.
+pub fn identify(rows: LazyFrame, catalog: &Catalog) -> LazyFrame {
     let catalog_cols = catalog.instances.clone().lazy().select([
         col("instance_key"),
         col("instance_type"),
@@ -28,9 +83,7 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, hint_pattern: &str) -> LazyF
     let is_usage = col("charge_category").eq(lit("usage"));
     let known = col("accelerator").is_not_null();
     let is_accel = is_usage.clone().and(known.clone());
-    let hint = col("id_text")
-        .str()
-        .contains(lit(format!("(?i){hint_pattern}")), false);
+    let hint = col("_hint");
     let unset = col(RULE).is_null();
     let correction = col("charge_class")
         .eq(lit("correction"))
@@ -59,13 +112,7 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, hint_pattern: &str) -> LazyF
         rule = when(fire.clone()).then(lit(name)).otherwise(rule);
         reason = when(fire).then(why).otherwise(reason);
     }
-    rows.with_column(
-        col("id_text")
-            .str()
-            .extract(lit(catalog.key_pattern.clone()), 1)
-            .alias("instance_key"),
-    )
-    .join(
+    rows.join(
         catalog_cols,
         [col("instance_key")],
         [col("instance_key")],
@@ -80,4 +127,5 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, hint_pattern: &str) -> LazyF
         rule.alias(RULE),
         reason.alias(REASON),
     ])
+    .drop(by_name(["_hint", "_keep"], true, false))
 }
