@@ -206,7 +206,7 @@ fn usage_groups(usage: &DataFrame, account: &str) -> Result<Vec<UsageGroup>> {
         .sort(["start_s", "row_id"], Default::default())
         .group_by_stable([col("instance_type"), col("accelerator")])
         .agg([
-            len().cast(DataType::Int64).alias("rows"),
+            col("source_rows").sum().alias("rows"),
             col("start_s").min().alias("first_s"),
             col("end_s").max().alias("last_s"),
             sample

@@ -12,6 +12,7 @@ use crate::error::{Context, Error, Result};
 use crate::sinks::tables;
 use crate::sources::columns::clean;
 use crate::sources::{self, billing, Loaded, REASON, RULE};
+use crate::transforms::compact::compact;
 use crate::transforms::identify::{any_matches, identify, is_usage, mark};
 
 /// Columns of the identified accelerator usage handed to the queries.
@@ -312,13 +313,20 @@ impl BilledRows {
         )))
     }
 
+    /// The accelerator usage the queries see: rows starting before `end_s`, compacted (contiguous
+    /// hourly rows of a resource merged, see `transforms::compact`).
     pub fn usage_until(&self, end_s: i64) -> Result<DataFrame> {
-        self.accelerator
+        let mut columns: Vec<Expr> = USAGE_COLUMNS.iter().map(|c| col(*c)).collect();
+        let usage = self
+            .accelerator
             .clone()
             .lazy()
             .filter(col("start_s").lt(lit(end_s)))
-            .select(USAGE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
-            .with_column(col("row_id").cast(DataType::Int64))
+            .select(columns.clone())
+            .with_column(col("row_id").cast(DataType::Int64));
+        columns.push(col("source_rows"));
+        compact(usage)
+            .select(columns)
             .collect()
             .or_internal("accelerator usage")
     }

@@ -3,6 +3,7 @@
 //! query's result is registered under its name for the queries after it. Parameters reach SQL only
 //! as the one-row `params` table, never by formatting text into a statement.
 
+pub mod compact;
 pub mod entities;
 pub mod identify;
 pub mod queries;

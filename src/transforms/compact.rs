@@ -1,0 +1,172 @@
+//! Compaction of accelerator usage: a provider bills a running instance hour by hour, so a month
+//! of one 8-GPU instance is 720 rows that say the same thing. Rows of one resource that follow on
+//! without a gap (each starts where the previous ended), on the same UTC day, with everything else
+//! equal (account, placement, instance type, catalog figures, pricing, file, and accelerators busy
+//! per second) are merged into one row spanning them: their accelerator-hours and costs are summed,
+//! `source_rows` counts them and the first row's file, row and `row_id` stand for them.
+//!
+//! Nothing the queries compute changes: the co-location sweep sees the same running totals at
+//! every instant (an end and a start at one instant net to zero), runs are the same islands, daily
+//! operations fall on the same day, and sums differ at most in the last bits of a float. What it
+//! saves is every per-row cost downstream; at 100M billing rows the usage shrinks about 24-fold.
+
+use polars::prelude::*;
+
+/// Columns that must be equal for two consecutive rows to merge (besides following on in time).
+const SAME: &[&str] = &[
+    crate::sources::SOURCE_FILE,
+    "billing_account_id",
+    "sub_account_id",
+    "resource_id",
+    "availability_zone",
+    "region_id",
+    "day",
+    "instance_type",
+    "accelerator",
+    "accelerators",
+    "interconnect_gbps",
+    "peak_ops_per_s",
+    "peak_precision_used",
+    "charge_class",
+    "pricing_category",
+    "reserved_capacity",
+    "_rate",
+];
+
+/// Columns summed over the merged rows.
+const SUMMED: &[&str] = &["accelerator_hours", "billed_cost", "effective_cost"];
+
+/// Merges the contiguous rows of `usage` (the accelerator usage columns, `row_id` unique) and adds
+/// `source_rows`. The result is ordered by `row_id`, like its input.
+pub fn compact(usage: LazyFrame) -> LazyFrame {
+    let rate = col("accelerator_hours") / (col("end_s") - col("start_s")).cast(DataType::Float64);
+    let follows_on = col("start_s").eq(col("end_s").shift(lit(1)));
+    let same = SAME
+        .iter()
+        .map(|c| col(*c).eq_missing(col(*c).shift(lit(1))))
+        .fold(follows_on, |a, b| a.and(b));
+    let mut aggs: Vec<Expr> = vec![
+        col("row_id").first(),
+        col(crate::sources::ROW).first(),
+        col("start_s").first(),
+        col("end_s").last(),
+        len().cast(DataType::Int64).alias("source_rows"),
+    ];
+    aggs.extend(SAME.iter().map(|c| col(*c).first()));
+    aggs.extend(SUMMED.iter().map(|c| col(*c).sum()));
+    usage
+        .with_column(rate.alias("_rate"))
+        .sort(
+            ["billing_account_id", "resource_id", "start_s", "row_id"],
+            SortMultipleOptions::default().with_nulls_last(true),
+        )
+        .with_column(
+            same.fill_null(lit(false))
+                .not()
+                .cast(DataType::UInt32)
+                .cum_sum(false)
+                .alias("_segment"),
+        )
+        .group_by([col("_segment")])
+        .agg(aggs)
+        .drop(by_name(["_segment", "_rate"], true, false))
+        .sort(["row_id"], Default::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(rows: &[(&str, i64, i64, f64)]) -> DataFrame {
+        let n = rows.len();
+        let mut df = df!(
+            "row_id" => (0..n as i64).collect::<Vec<_>>(),
+            "_row" => (2..n as i64 + 2).collect::<Vec<_>>(),
+            "resource_id" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            "start_s" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            "end_s" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            "accelerator_hours" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            "day" => rows.iter().map(|r| (r.1 / 86_400) as i32).collect::<Vec<_>>(),
+            "accelerators" => vec![8.0; n],
+            "interconnect_gbps" => vec![3200.0; n],
+            "peak_ops_per_s" => vec![9.89e14; n],
+            "reserved_capacity" => vec![false; n],
+            "billed_cost" => vec![1.0; n],
+            "effective_cost" => vec![1.0; n],
+        )
+        .unwrap();
+        for name in [
+            crate::sources::SOURCE_FILE,
+            "billing_account_id",
+            "sub_account_id",
+            "availability_zone",
+            "region_id",
+            "instance_type",
+            "accelerator",
+            "peak_precision_used",
+            "charge_class",
+            "pricing_category",
+        ] {
+            df.with_column(Column::new(name.into(), vec!["x"; n]))
+                .unwrap();
+        }
+        df
+    }
+
+    fn spans(df: &DataFrame) -> Vec<(i64, i64, i64, f64)> {
+        let c = |n: &str| df.column(n).unwrap().clone();
+        let (s, e, k, h) = (
+            c("start_s"),
+            c("end_s"),
+            c("source_rows"),
+            c("accelerator_hours"),
+        );
+        (0..df.height())
+            .map(|i| {
+                (
+                    s.i64().unwrap().get(i).unwrap(),
+                    e.i64().unwrap().get(i).unwrap(),
+                    k.i64().unwrap().get(i).unwrap(),
+                    h.f64().unwrap().get(i).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn merges_what_follows_on_and_keeps_gaps_days_and_rates_apart() {
+        let h = 3600;
+        let day = 86_400;
+        let df = usage(&[
+            ("r-1", 0, h, 8.0),
+            ("r-2", 0, h, 8.0),
+            ("r-1", h, 2 * h, 8.0),
+            ("r-1", 2 * h, 3 * h, 8.0),
+            ("r-1", 4 * h, 5 * h, 8.0), // a gap: a new row
+            ("r-1", 5 * h, 6 * h, 4.0), // half the fleet: another rate
+            ("r-1", day - h, day, 8.0), // last hour of the day
+            ("r-1", day, day + h, 8.0), // next day: not merged across midnight
+            ("r-2", h, 2 * h, 8.0),
+        ]);
+        let out = compact(df.lazy()).collect().unwrap();
+        assert_eq!(
+            spans(&out),
+            [
+                (0, 3 * h, 3, 24.0),
+                (0, 2 * h, 2, 16.0),
+                (4 * h, 5 * h, 1, 8.0),
+                (5 * h, 6 * h, 1, 4.0),
+                (day - h, day, 1, 8.0),
+                (day, day + h, 1, 8.0),
+            ]
+        );
+        let rows: Vec<i64> = out
+            .column("_row")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(rows, [2, 3, 6, 7, 8, 9]);
+    }
+}
