@@ -74,7 +74,10 @@ impl<'a> Cols<'a> {
     /// A number, or null where the cell is empty or not a number.
     pub fn number(&self, name: &str) -> Expr {
         match self.schema.get(name) {
-            Some(dt) if dt.is_primitive_numeric() => col(name).cast(DataType::Float64),
+            // Parquet exports commonly store costs and quantities as DECIMAL.
+            Some(dt) if dt.is_primitive_numeric() || dt.is_decimal() => {
+                col(name).cast(DataType::Float64)
+            }
             _ => self.text(name).cast(DataType::Float64),
         }
     }
@@ -91,36 +94,9 @@ impl<'a> Cols<'a> {
     pub fn timestamp(&self, name: &str) -> Expr {
         match self.schema.get(name) {
             Some(DataType::Datetime(_, None)) | Some(DataType::Date) => col(name).cast(ts_type()),
-            _ => {
-                let t = self
-                    .text(name)
-                    .str()
-                    .replace(lit("T"), lit(" "), true)
-                    .str()
-                    .strip_suffix(lit("Z"))
-                    .str()
-                    .strip_suffix(lit("+00:00"))
-                    .str()
-                    .strip_suffix(lit(" UTC"));
-                let attempts: Vec<Expr> = TIMESTAMP_FORMATS
-                    .iter()
-                    .map(|f| {
-                        let options = StrptimeOptions {
-                            format: Some((*f).into()),
-                            strict: false,
-                            exact: true,
-                            cache: true,
-                        };
-                        t.clone().str().to_datetime(
-                            Some(TimeUnit::Microseconds),
-                            None,
-                            options,
-                            lit("raise"),
-                        )
-                    })
-                    .collect();
-                coalesce(&attempts)
-            }
+            _ => self.raw(name).map(parse_timestamps, |_, f| {
+                Ok(Field::new(f.name().clone(), ts_type()))
+            }),
         }
     }
 
@@ -150,16 +126,52 @@ impl<'a> Cols<'a> {
 const BLANK: &str = r"^\s*(?:NULL|null|Null)?\s*$";
 
 /// Trimmed text of a string expression; blank and `NULL` (as `NULL`, `Null` or `null`) are null.
-/// Comparisons rather than an upper-casing pass.
+/// One pass that hands the column back untouched when no cell needs cleaning (the usual case):
+/// copying every cell of every text column would be most of a run's work.
 pub fn clean(text: Expr) -> Expr {
-    let t = text.str().strip_chars(lit(NULL));
-    let blank = ["", "NULL", "null", "Null"]
-        .iter()
-        .map(|v| t.clone().eq(lit(*v)))
-        .reduce(|a, b| a.or(b));
-    when(blank.expect("spellings"))
-        .then(lit(NULL).cast(DataType::String))
-        .otherwise(t)
+    text.map(clean_column, |_, f| {
+        Ok(Field::new(f.name().clone(), DataType::String))
+    })
+}
+
+fn clean_cell(v: &str) -> Option<&str> {
+    let t = v.trim();
+    (!matches!(t, "" | "NULL" | "null" | "Null")).then_some(t)
+}
+
+fn clean_column(c: Column) -> PolarsResult<Column> {
+    let ca = c.str()?;
+    if ca.iter().flatten().all(|v| clean_cell(v) == Some(v)) {
+        return Ok(c);
+    }
+    let out: StringChunked = ca.iter().map(|v| v.and_then(clean_cell)).collect();
+    Ok(out.with_name(c.name().clone()).into_column())
+}
+
+/// Microseconds since the epoch of a timestamp written as text: trimmed, the first `T` read as a
+/// space, one `Z`, `+00:00` or ` UTC` suffix dropped, then the first of `TIMESTAMP_FORMATS` that
+/// matches the whole text.
+fn parse_micros(text: &str) -> Option<i64> {
+    let t = clean_cell(text)?.replacen('T', " ", 1);
+    let t = t.strip_suffix('Z').unwrap_or(&t);
+    let t = t.strip_suffix("+00:00").unwrap_or(t);
+    let t = t.strip_suffix(" UTC").unwrap_or(t);
+    TIMESTAMP_FORMATS.iter().find_map(|f| {
+        let at = match f.contains("%H") {
+            true => chrono::NaiveDateTime::parse_from_str(t, f).ok(),
+            false => chrono::NaiveDate::parse_from_str(t, f)
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0)),
+        };
+        at.map(|d| d.and_utc().timestamp_micros())
+    })
+}
+
+fn parse_timestamps(c: Column) -> PolarsResult<Column> {
+    let out: Int64Chunked = c.str()?.iter().map(|v| v.and_then(parse_micros)).collect();
+    out.with_name(c.name().clone())
+        .into_column()
+        .cast(&ts_type())
 }
 
 /// Lower-cased `name` is one of `allowed` (null passes: emptiness is checked separately).

@@ -100,8 +100,6 @@ pub fn build(inputs: &EntityInputs, p: &Params) -> Result<(DataFrame, DataFrame)
         .or_internal("entities")?;
     let subs = text_rows(&subs, ["billing_account_id", "sub_account_id"])?;
 
-    let mut accounts: BTreeSet<String> = customers.iter().filter_map(|c| c[0].clone()).collect();
-    accounts.extend(subs.iter().filter_map(|s| s[0].clone()));
     // (kind, value, account) of every identifier, hashed in parallel, grouped by hash.
     let mut values: Vec<(&str, String, &str)> = Vec::new();
     let kinds = [
@@ -136,15 +134,7 @@ pub fn build(inputs: &EntityInputs, p: &Params) -> Result<(DataFrame, DataFrame)
         .filter(|(_, v, _)| !v.is_empty())
         .map(|(kind, v, account)| (*kind, mac.digest(&format!("{kind}:{v}")), *account))
         .collect();
-    let mut groups: HashMap<(&str, [u8; 32]), BTreeSet<&str>> = HashMap::new();
-    for (kind, hash, account) in hashed {
-        groups.entry((kind, hash)).or_default().insert(account);
-    }
-    let mut links: Vec<Link> = groups
-        .into_iter()
-        .filter(|(_, members)| members.len() > 1 && members.len() <= MAX_GROUP)
-        .flat_map(|((kind, hash), members)| star(&members, kind, &hex(&hash)))
-        .collect();
+    let mut links = shared_value_links(hashed);
     links.extend(ip_links(&access, &key, p.link_window_days));
     links.sort();
     links.dedup();
@@ -155,9 +145,18 @@ pub fn build(inputs: &EntityInputs, p: &Params) -> Result<(DataFrame, DataFrame)
     for l in links.iter().filter(|l| strong.contains(&l.kind)) {
         forest.union(&l.a, &l.b);
     }
+    // Only accounts with a link need work here; every other account is an entity of its own,
+    // added by `with_unlinked`.
+    let linked: BTreeSet<&str> = links
+        .iter()
+        .flat_map(|l| [l.a.as_str(), l.b.as_str()])
+        .collect();
     let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for a in &accounts {
-        members.entry(forest.find(a)).or_default().push(a.clone());
+    for a in linked {
+        members
+            .entry(forest.find(a))
+            .or_default()
+            .push(a.to_string());
     }
     let mut by_account: HashMap<&str, Vec<&Link>> = HashMap::new();
     for l in &links {
@@ -236,7 +235,59 @@ pub fn build(inputs: &EntityInputs, p: &Params) -> Result<(DataFrame, DataFrame)
         .sort(["entity_id"], Default::default())
         .collect()
         .or_internal("entities")?;
-    Ok((entity_members, entities))
+    Ok((with_unlinked(entity_members, inputs)?, entities))
+}
+
+/// Every account of the registry and the usage: the linked ones as built, each other one an entity
+/// of its own (`E-<account>`, size 1, no links). Ordered by entity, then account.
+fn with_unlinked(linked: DataFrame, inputs: &EntityInputs) -> Result<DataFrame> {
+    let ids = |df: &DataFrame, name: &str| {
+        df.clone()
+            .lazy()
+            .select([col_expr(name).alias("account_id")])
+    };
+    let all = concat(
+        [
+            ids(inputs.customers, "account_id"),
+            ids(inputs.usage, "billing_account_id"),
+        ],
+        UnionArgs::default(),
+    )
+    .or_internal("entity accounts")?
+    .filter(col_expr("account_id").is_not_null())
+    .unique(None, UniqueKeepStrategy::Any);
+    let account = col_expr("account_id");
+    all.join(
+        linked.lazy(),
+        [account.clone()],
+        [account.clone()],
+        JoinArgs::new(JoinType::Left),
+    )
+    .with_columns([
+        col_expr("entity_id").fill_null(concat_str([lit("E-"), account], "", false)),
+        col_expr("entity_size").fill_null(lit(1i64)),
+        col_expr("strong_links").fill_null(lit("")),
+        col_expr("weak_links").fill_null(lit("")),
+    ])
+    .sort(["entity_id", "account_id"], Default::default())
+    .collect()
+    .or_internal("entity members")
+}
+
+/// Links between the accounts that share a hashed value (per kind and hash, when more than one
+/// account and at most `MAX_GROUP` hold it). Sorting groups the hashes without a map entry per
+/// value: most values belong to one account.
+fn shared_value_links(mut hashed: Vec<(&str, [u8; 32], &str)>) -> Vec<Link> {
+    hashed.par_sort_unstable();
+    hashed.dedup();
+    hashed
+        .chunk_by(|x, y| x.0 == y.0 && x.1 == y.1)
+        .filter(|g| g.len() > 1 && g.len() <= MAX_GROUP)
+        .flat_map(|g| {
+            let members: BTreeSet<&str> = g.iter().map(|x| x.2).collect();
+            star(&members, g[0].0, &hex(&g[0].1))
+        })
+        .collect()
 }
 
 fn col_expr(name: &str) -> Expr {
