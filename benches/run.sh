@@ -65,3 +65,18 @@ c=$(awk '$1=="cipwatch" {print $2}' "$results" | median)
 d=$(awk '$1=="duckdb" {print $2}' "$results" | median)
 echo "ratio cipwatch/duckdb (median wall): $(echo "scale=2; $c / $d" | bc)"
 rm -f "$results"
+
+# No regression in outputs: the same inputs through Polars' in-memory engine must give the same
+# flags, runs and entities as the streaming run above (CIPWATCH_ENGINE is a diagnostic switch).
+rm -rf "$data/out-in-memory"
+CIPWATCH_ENGINE=in-memory "$bin" -q run --config "$data/cipwatch.toml" --allow-stale --out "$data/out-in-memory" >/dev/null
+streamed=$(ls -d "$data"/out/20*/ | head -1)
+in_memory=$(ls -d "$data"/out-in-memory/20*/ | head -1)
+for table in flags.csv training_runs.csv entities.csv; do
+  if cmp -s "$streamed/$table" "$in_memory/$table"; then
+    echo "$table: identical with CIPWATCH_ENGINE=in-memory"
+  else
+    echo "$table: DIFFERS with CIPWATCH_ENGINE=in-memory" >&2
+    exit 1
+  fi
+done

@@ -113,7 +113,7 @@ fn exact_total(name: &str) -> Expr {
 
 /// Internet egress per account: plain usage rows in a data unit whose text matches `pattern`, in
 /// GB, grouped by the account as read (cleaned and regrouped in `collect`).
-fn egress_plan(marked: LazyFrame, id_columns: &[String], pattern: &str) -> LazyFrame {
+fn egress_plan(marked: LazyFrame, id_columns: &[String], pattern: &str) -> Result<LazyFrame> {
     let unit = |re: &str| {
         col("unit")
             .str()
@@ -123,17 +123,17 @@ fn egress_plan(marked: LazyFrame, id_columns: &[String], pattern: &str) -> LazyF
     let gb = when(unit("tb|tib"))
         .then(col("quantity") * lit(1000.0))
         .otherwise(col("quantity"));
-    marked
+    Ok(marked
         .filter(
             col(RULE)
                 .is_null()
                 .and(col("_keep").not())
                 .and(is_usage())
                 .and(unit("gb|gib|gigabytes|tb|tib"))
-                .and(any_matches(id_columns, pattern)),
+                .and(any_matches(id_columns, pattern)?),
         )
         .group_by([col("billing_account_id")])
-        .agg(exact_sum(gb, "egress_gb"))
+        .agg(exact_sum(gb, "egress_gb")))
 }
 
 impl BilledRows {
@@ -149,7 +149,7 @@ impl BilledRows {
             catalog,
             &id_columns,
             &opts.accelerator_hint_pattern,
-        )
+        )?
         .with_row_index("row_id", None);
         let stats = marked.clone().select([
             len().cast(DataType::UInt64).alias("read"),
@@ -166,7 +166,7 @@ impl BilledRows {
         let plans = vec![
             stats.logical_plan,
             totals.logical_plan,
-            egress_plan(marked.clone(), &id_columns, &opts.egress_pattern).logical_plan,
+            egress_plan(marked.clone(), &id_columns, &opts.egress_pattern)?.logical_plan,
             kept.logical_plan,
         ];
         let mut out =

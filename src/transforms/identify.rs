@@ -9,8 +9,11 @@
 //! exports carry negative storage refunds on plain usage rows).
 
 use polars::prelude::*;
+use regex::Regex;
+use std::sync::Arc;
 
 use crate::catalog::Catalog;
+use crate::error::{Error, Result};
 use crate::sources::{REASON, RULE};
 
 /// Usage row: `ChargeCategory` is `Usage` in any case, tested without copying the column.
@@ -21,50 +24,100 @@ pub fn is_usage() -> Expr {
         .fill_null(lit(false))
 }
 
-/// True where any of `columns` matches `pattern` (case-insensitive).
-pub fn any_matches(columns: &[String], pattern: &str) -> Expr {
-    columns
-        .iter()
-        .map(|c| {
-            col(c.as_str())
-                .str()
-                .contains(lit(format!("(?i){pattern}")), false)
-                .fill_null(lit(false))
+/// Distinct texts remembered per batch. Identification texts repeat (one description per SKU),
+/// so a batch of rows holds few of them and each pattern runs once per distinct text, not per row;
+/// past this many distinct texts in a batch the rest are matched directly.
+const CACHE_LIMIT: usize = 1 << 14;
+
+fn compile(pattern: &str) -> Result<Arc<Regex>> {
+    Regex::new(&format!("(?i){pattern}"))
+        .map(Arc::new)
+        .map_err(|e| Error::Internal(format!("pattern {pattern}: {e}")))
+}
+
+/// `f` of each text cell of a column, computed once per distinct text of the batch.
+fn per_text<T: Clone>(c: &StringChunked, f: impl Fn(&str) -> T) -> Vec<Option<T>> {
+    let mut seen: PlHashMap<&str, T> = PlHashMap::default();
+    c.iter()
+        .map(|v| {
+            let v = v?;
+            if let Some(t) = seen.get(v) {
+                return Some(t.clone());
+            }
+            let t = f(v);
+            if seen.len() < CACHE_LIMIT {
+                seen.insert(v, t.clone());
+            }
+            Some(t)
         })
+        .collect()
+}
+
+/// True where the text column `name` matches `re` (false where null).
+fn matches(name: &str, re: Arc<Regex>) -> Expr {
+    col(name).map(
+        move |c| {
+            let hits = per_text(c.str()?, |v| re.is_match(v));
+            let out: BooleanChunked = hits.into_iter().map(|h| Some(h.unwrap_or(false))).collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+    )
+}
+
+/// The first group of `re` in the text column `name`, lower case, or null.
+fn extract_lower(name: &str, re: Arc<Regex>) -> Expr {
+    col(name).map(
+        move |c| {
+            let keys = per_text(c.str()?, |v| {
+                re.captures(v)
+                    .and_then(|m| m.get(1))
+                    .map(|m| m.as_str().to_lowercase())
+            });
+            let out: StringChunked = keys.into_iter().map(Option::flatten).collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
+    )
+}
+
+/// True where any of `columns` matches `pattern` (case-insensitive).
+pub fn any_matches(columns: &[String], pattern: &str) -> Result<Expr> {
+    let re = compile(pattern)?;
+    Ok(columns
+        .iter()
+        .map(|c| matches(c, re.clone()))
         .reduce(|a, b| a.or(b))
-        .unwrap_or(lit(false))
+        .unwrap_or(lit(false)))
 }
 
 /// The pass over every billing row: the catalog key named by the identification text (the first
 /// column, in priority order, that names one), whether the text hints at an accelerator, and
 /// `_keep`: the rows that go on to `identify` (quarantined, or a usage row that names or hints at
-/// an accelerator). Case-insensitive regexes on the columns as read: no lower-cased or joined copy
-/// of the text is made for the rows dropped, which are nearly all of them.
+/// an accelerator). Case-insensitive patterns on the columns as read, once per distinct text: no
+/// lower-cased or joined copy of the text is made for the rows dropped, nearly all of them.
 pub fn mark(
     rows: LazyFrame,
     catalog: &Catalog,
     id_columns: &[String],
     hint_pattern: &str,
-) -> LazyFrame {
+) -> Result<LazyFrame> {
+    let key_re = compile(&catalog.key_pattern)?;
     let extracts: Vec<Expr> = id_columns
         .iter()
-        .map(|c| {
-            col(c.as_str())
-                .str()
-                .extract(lit(format!("(?i){}", catalog.key_pattern)), 1)
-        })
+        .map(|c| extract_lower(c, key_re.clone()))
         .collect();
-    let key = coalesce(&extracts).str().to_lowercase();
-    rows.with_columns([
-        key.alias("instance_key"),
-        any_matches(id_columns, hint_pattern).alias("_hint"),
-    ])
-    .with_column(
-        col(RULE)
-            .is_not_null()
-            .or(is_usage().and(col("instance_key").is_not_null().or(col("_hint"))))
-            .alias("_keep"),
-    )
+    Ok(rows
+        .with_columns([
+            coalesce(&extracts).alias("instance_key"),
+            any_matches(id_columns, hint_pattern)?.alias("_hint"),
+        ])
+        .with_column(
+            col(RULE)
+                .is_not_null()
+                .or(is_usage().and(col("instance_key").is_not_null().or(col("_hint"))))
+                .alias("_keep"),
+        ))
 }
 
 /// On the kept rows (cleaned by the billing source): adds the catalog columns, `is_accelerator`,

@@ -117,6 +117,27 @@ fn the_unmodified_rule_makes_the_training_account_watch() {
 }
 
 #[test]
+fn the_engine_does_not_change_a_byte() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_samples(a.path(), &[]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cipwatch"))
+        .args(["run", "--out", b.path().to_str().unwrap()])
+        .env("CIPWATCH_ENGINE", "in-memory")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (ta, tb) = (tree(&a.path().join(AS_OF)), tree(&b.path().join(AS_OF)));
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (name, bytes) in &ta {
+        assert!(
+            bytes == &tb[name],
+            "{name} differs between the streaming and in-memory engines"
+        );
+    }
+}
+
+#[test]
 fn reruns_give_the_same_bytes_and_replace_the_previous_outputs() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     run_samples(a.path(), &[]);
