@@ -65,6 +65,20 @@ fn engine() -> Engine {
     }
 }
 
+/// `df` ordered by `row_id` (the order of the billing files), sorting only if it is not already.
+fn in_row_order(df: DataFrame) -> Result<DataFrame> {
+    let ordered = df
+        .column("row_id")
+        .and_then(|c| c.as_materialized_series().is_sorted(Default::default()))
+        .or_internal("billing row order")?;
+    match ordered {
+        true => Ok(df),
+        false => df
+            .sort(["row_id"], Default::default())
+            .or_internal("billing row order"),
+    }
+}
+
 /// Partial results grouped by a key as read, grouped again by the cleaned key and sorted: counts
 /// in `counts` are summed, `exact_sum` pairs in `sums` totalled.
 fn regroup(df: DataFrame, key: &str, counts: &[&str], sums: &[&str]) -> Result<DataFrame> {
@@ -162,12 +176,23 @@ impl BilledRows {
         sums.extend(exact_sum(col("billed_cost"), "billed_cost"));
         sums.extend(exact_sum(col("quantity"), "quantity"));
         let totals = marked.clone().group_by([col("billing_currency")]).agg(sums);
-        let kept = marked.clone().filter(col("_keep"));
+        let kept = identify(
+            billing::finish(marked.clone().filter(col("_keep")), opts),
+            catalog,
+        );
+        let quarantined = kept
+            .clone()
+            .filter(col(RULE).is_not_null())
+            .select(["row_id", sources::SOURCE_FILE, sources::ROW, RULE, REASON].map(col));
+        let accelerator = kept
+            .filter(col(RULE).is_null())
+            .select(USAGE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
         let plans = vec![
             stats.logical_plan,
             totals.logical_plan,
             egress_plan(marked.clone(), &id_columns, &opts.egress_pattern)?.logical_plan,
-            kept.logical_plan,
+            quarantined.logical_plan,
+            accelerator.logical_plan,
         ];
         let mut out =
             LazyFrame::collect_all_with_engine(plans, engine(), marked.get_current_optimizations())
@@ -177,23 +202,8 @@ impl BilledRows {
             out.next()
                 .ok_or_else(|| Error::Internal("billing passes returned too few results".into()))
         };
-        let (stats, totals, egress, kept) = (next()?, next()?, next()?, next()?);
-        let kept = identify(billing::finish(kept.lazy(), opts), catalog)
-            .sort(["row_id"], Default::default())
-            .collect()
-            .map_err(|e| input_error(bill, e))?;
-        let quarantined = kept
-            .clone()
-            .lazy()
-            .filter(col(RULE).is_not_null())
-            .collect()
-            .or_internal("billing quarantine")?;
-        let accelerator = kept
-            .lazy()
-            .filter(col(RULE).is_null())
-            .drop(by_name([RULE, REASON], true, false))
-            .collect()
-            .or_internal("billing usage")?;
+        let (stats, totals, egress) = (next()?, next()?, next()?);
+        let (quarantined, accelerator) = (in_row_order(next()?)?, in_row_order(next()?)?);
         let scalar = |name: &str| {
             stats
                 .column(name)

@@ -105,8 +105,6 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
         c.raw("SubAccountId").alias("sub_account_id"),
         c.raw("ChargeCategory").alias("charge_category"),
         c.raw("ChargeClass").alias("charge_class"),
-        start.clone().alias("charge_start"),
-        end.clone().alias("charge_end"),
         epoch_seconds(start.clone()).alias("start_s"),
         epoch_seconds(end.clone()).alias("end_s"),
         epoch_day(start.clone()).alias("day"),

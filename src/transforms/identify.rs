@@ -169,7 +169,10 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog) -> LazyFrame {
         catalog_cols,
         [col("instance_key")],
         [col("instance_key")],
-        JoinArgs::new(JoinType::Left),
+        JoinArgs {
+            maintain_order: MaintainOrderJoin::Left,
+            ..JoinArgs::new(JoinType::Left)
+        },
     )
     .with_columns([
         is_accel.alias("is_accelerator"),
