@@ -7,7 +7,7 @@
 
 use polars::prelude::*;
 
-use super::columns::{clean, epoch_day, epoch_seconds, Cols};
+use super::columns::{clean, epoch_day, epoch_seconds, Check, Cols};
 use super::files::InputFile;
 use super::native::{to_focus, Mappings};
 use super::{first_failure, load_files, Loaded, Scan, ROW};
@@ -133,17 +133,17 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
 }
 
 /// The row checks, in precedence order. Parse checks only for columns read as text.
-fn checks(c: &Cols, start: Expr, end: Expr) -> Vec<(Expr, &'static str, Expr)> {
+fn checks(c: &Cols, start: Expr, end: Expr) -> Vec<Check> {
     let mut checks = vec![(
         c.blank("BillingAccountId"),
         "missing_account",
-        lit("BillingAccountId is empty"),
+        lit("BillingAccountId is empty").into(),
     )];
     for name in ["ChargePeriodStart", "ChargePeriodEnd"] {
         checks.push((
             c.blank(name),
             "missing_timestamp",
-            lit(format!("{name} is empty")),
+            lit(format!("{name} is empty")).into(),
         ));
         if c.is_text(name) {
             checks.push((
@@ -156,7 +156,7 @@ fn checks(c: &Cols, start: Expr, end: Expr) -> Vec<(Expr, &'static str, Expr)> {
     checks.push((
         end.lt_eq(start),
         "end_not_after_start",
-        lit("ChargePeriodEnd is not after ChargePeriodStart"),
+        lit("ChargePeriodEnd is not after ChargePeriodStart").into(),
     ));
     for name in [
         "ConsumedQuantity",

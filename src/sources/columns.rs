@@ -109,18 +109,55 @@ impl<'a> Cols<'a> {
     }
 
     /// `"<what> '<value>'"`, for reasons that quote the offending cell.
-    pub fn quoted(&self, what: &str, name: &str) -> Expr {
-        concat_str(
-            [
-                lit(format!("{what} '")),
-                self.text(name).fill_null(lit("")),
-                lit("'"),
-            ],
-            "",
-            false,
-        )
+    pub fn quoted(&self, what: &str, name: &str) -> Reason {
+        Reason::Quoted {
+            what: what.to_string(),
+            value: self.text(name),
+        }
     }
 }
+
+/// Why a row is quarantined: a fixed text, or a text quoting the offending cell. A quoted reason
+/// is written only for the rows that break the check (see `first_failure`), not for every row.
+pub enum Reason {
+    Fixed(Expr),
+    Quoted { what: String, value: Expr },
+}
+
+impl From<Expr> for Reason {
+    fn from(e: Expr) -> Reason {
+        Reason::Fixed(e)
+    }
+}
+
+impl Reason {
+    /// The reason where `broken` is true, null elsewhere.
+    pub fn where_broken(self, broken: Expr) -> Expr {
+        match self {
+            Reason::Fixed(e) => e,
+            Reason::Quoted { what, value } => broken.map_many(
+                move |c: &mut [Column]| {
+                    let (broken, value) = (c[0].bool()?, c[1].str()?);
+                    // An absent column arrives as one null cell for every row.
+                    let at = |i: usize| value.get(if value.len() == 1 { 0 } else { i });
+                    let out: StringChunked = broken
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| {
+                            (b == Some(true)).then(|| format!("{what} '{}'", at(i).unwrap_or("")))
+                        })
+                        .collect();
+                    Ok(out.with_name(c[0].name().clone()).into_column())
+                },
+                &[value],
+                |_, f: &[Field]| Ok(Field::new(f[0].name().clone(), DataType::String)),
+            ),
+        }
+    }
+}
+
+/// A row check for `first_failure`: the condition that breaks it, the rule's name, the reason.
+pub type Check = (Expr, &'static str, Reason);
 
 /// What `Cols::blank` matches: only whitespace, optionally around `NULL`/`null`/`Null`.
 const BLANK: &str = r"^\s*(?:NULL|null|Null)?\s*$";
@@ -186,7 +223,7 @@ pub fn one_of(c: &Cols, name: &str, allowed: &[&str]) -> Expr {
 }
 
 /// A check that `name` is one of `allowed`, for `first_failure`.
-pub fn enum_check(c: &Cols, name: &str, allowed: &[&str]) -> (Expr, &'static str, Expr) {
+pub fn enum_check(c: &Cols, name: &str, allowed: &[&str]) -> Check {
     (
         one_of(c, name, allowed).not(),
         "bad_value",
@@ -198,7 +235,7 @@ pub fn enum_check(c: &Cols, name: &str, allowed: &[&str]) -> (Expr, &'static str
 }
 
 /// A check that `name` holds an ISO 3166-1 alpha-2 code (null passes).
-pub fn country_check(c: &Cols, name: &str) -> (Expr, &'static str, Expr) {
+pub fn country_check(c: &Cols, name: &str) -> Check {
     let v = c.text(name).str().to_uppercase();
     (
         v.clone()
@@ -210,7 +247,7 @@ pub fn country_check(c: &Cols, name: &str) -> (Expr, &'static str, Expr) {
 }
 
 /// Checks that a column is present and parses as a timestamp where present.
-pub fn timestamp_check(c: &Cols, name: &str) -> (Expr, &'static str, Expr) {
+pub fn timestamp_check(c: &Cols, name: &str) -> Check {
     (
         c.bad_timestamp(name),
         "bad_timestamp",
@@ -219,11 +256,11 @@ pub fn timestamp_check(c: &Cols, name: &str) -> (Expr, &'static str, Expr) {
 }
 
 /// A check that `name` is not empty.
-pub fn present_check(c: &Cols, name: &str) -> (Expr, &'static str, Expr) {
+pub fn present_check(c: &Cols, name: &str) -> Check {
     (
         c.text(name).is_null(),
         "missing_value",
-        lit(format!("{name} is empty")),
+        lit(format!("{name} is empty")).into(),
     )
 }
 
@@ -245,7 +282,7 @@ pub fn boolean(c: &Cols, name: &str) -> Expr {
 }
 
 /// A check that `name` reads as a boolean where present.
-pub fn boolean_check(c: &Cols, name: &str) -> (Expr, &'static str, Expr) {
+pub fn boolean_check(c: &Cols, name: &str) -> Check {
     (
         c.text(name).is_not_null().and(boolean(c, name).is_null()),
         "bad_value",

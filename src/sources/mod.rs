@@ -154,12 +154,14 @@ pub fn delimiter_hint(scan: &Scan) -> String {
 
 /// Builds the `_rule` and `_reason` columns from checks in precedence order: a row gets the first
 /// rule it breaks; a row breaking none gets nulls.
-pub fn first_failure(checks: Vec<(Expr, &str, Expr)>) -> [Expr; 2] {
+pub fn first_failure(checks: Vec<columns::Check>) -> [Expr; 2] {
     let null_str = || lit(NULL).cast(DataType::String);
     let (mut rule, mut reason) = (null_str(), null_str());
     for (cond, name, why) in checks.into_iter().rev() {
         rule = when(cond.clone()).then(lit(name)).otherwise(rule);
-        reason = when(cond).then(why).otherwise(reason);
+        reason = when(cond.clone())
+            .then(why.where_broken(cond))
+            .otherwise(reason);
     }
     [rule.alias(RULE), reason.alias(REASON)]
 }
