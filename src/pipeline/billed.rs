@@ -12,7 +12,7 @@ use crate::error::{Context, Error, Result};
 use crate::sinks::tables;
 use crate::sources::columns::clean;
 use crate::sources::{self, billing, Loaded, REASON, RULE};
-use crate::transforms::compact::compact;
+use crate::transforms::compact;
 use crate::transforms::identify::{any_matches, identify, is_usage, mark};
 
 /// Columns of the identified accelerator usage handed to the queries.
@@ -53,6 +53,7 @@ pub struct BilledRows {
     pub egress: DataFrame,
     pub latest_day: Option<i32>,
     pub quarantined: DataFrame,
+    /// The identified accelerator usage rows, grouped for compaction (`transforms::compact`).
     pub accelerator: DataFrame,
 }
 
@@ -184,9 +185,10 @@ impl BilledRows {
             .clone()
             .filter(col(RULE).is_not_null())
             .select(["row_id", sources::SOURCE_FILE, sources::ROW, RULE, REASON].map(col));
-        let accelerator = kept
-            .filter(col(RULE).is_null())
-            .select(USAGE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
+        let accelerator = compact::group(
+            kept.filter(col(RULE).is_null())
+                .select(USAGE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>()),
+        );
         let plans = vec![
             stats.logical_plan,
             totals.logical_plan,
@@ -203,7 +205,7 @@ impl BilledRows {
                 .ok_or_else(|| Error::Internal("billing passes returned too few results".into()))
         };
         let (stats, totals, egress) = (next()?, next()?, next()?);
-        let (quarantined, accelerator) = (in_row_order(next()?)?, in_row_order(next()?)?);
+        let (quarantined, accelerator) = (in_row_order(next()?)?, next()?);
         let scalar = |name: &str| {
             stats
                 .column(name)
@@ -291,6 +293,14 @@ impl BilledRows {
             .clone()
             .lazy()
             .filter(no_peak.clone())
+            .select(["row_id", sources::SOURCE_FILE, sources::ROW].map(col))
+            .explode(
+                by_name(["row_id", sources::ROW], true, false),
+                ExplodeOptions {
+                    empty_as_null: false,
+                    keep_nulls: false,
+                },
+            )
             .with_columns([
                 lit("catalog_missing_peak").alias(RULE),
                 lit("the catalog has no peak op/s for this accelerator at the profile's precision")
@@ -327,18 +337,21 @@ impl BilledRows {
     /// hourly rows of a resource merged, see `transforms::compact`).
     pub fn usage_until(&self, end_s: i64) -> Result<DataFrame> {
         let mut columns: Vec<Expr> = USAGE_COLUMNS.iter().map(|c| col(*c)).collect();
-        let usage = self
-            .accelerator
-            .clone()
-            .lazy()
-            .filter(col("start_s").lt(lit(end_s)))
-            .select(columns.clone())
-            .with_column(col("row_id").cast(DataType::Int64));
         columns.push(col("source_rows"));
-        compact(usage)
+        compact::merge(&self.accelerator, end_s)
             .select(columns)
+            .with_column(col("row_id").cast(DataType::Int64))
             .collect()
             .or_internal("accelerator usage")
+    }
+
+    /// How many identified accelerator usage rows the billing holds.
+    pub fn accelerator_rows(&self) -> i64 {
+        self.accelerator
+            .column("rows")
+            .ok()
+            .and_then(|c| c.i64().ok().and_then(|r| r.sum()))
+            .unwrap_or(0)
     }
 }
 

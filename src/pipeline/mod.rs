@@ -119,7 +119,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         files = bill.files.len(),
         rows_read = billing_count.rows_read,
         rows_quarantined = billing_count.rows_quarantined,
-        accelerator_rows = billed.accelerator.height(),
+        accelerator_rows = billed.accelerator_rows(),
         "billing loaded"
     );
     counts.insert("billing".to_string(), billing_count);

@@ -5,14 +5,19 @@
 //! per second) are merged into one row spanning them: their accelerator-hours and costs are summed,
 //! `source_rows` counts them and the first row's file, row and `row_id` stand for them.
 //!
+//! Two steps, so that the billing pass never holds a wide row per accelerator row: `group`, in the
+//! streaming pass, groups the rows by everything that must be equal and keeps per row only the few
+//! numbers that differ (times, row ids, hours, costs) as lists; `merge` orders each group's rows in
+//! time and merges the runs that follow on.
+//!
 //! Nothing the queries compute changes: the co-location sweep sees the same running totals at
 //! every instant (an end and a start at one instant net to zero), runs are the same islands, daily
 //! operations fall on the same day, and sums differ at most in the last bits of a float. What it
-//! saves is every per-row cost downstream; at 100M billing rows the usage shrinks about 24-fold.
+//! saves is every per-row cost downstream; hourly billing shrinks about 24-fold.
 
 use polars::prelude::*;
 
-/// Columns that must be equal for two consecutive rows to merge (besides following on in time).
+/// Columns that must be equal for two rows to merge (besides following on in time): the group key.
 const SAME: &[&str] = &[
     crate::sources::SOURCE_FILE,
     "billing_account_id",
@@ -33,35 +38,71 @@ const SAME: &[&str] = &[
     "_rate",
 ];
 
+/// Columns kept per row inside a group.
+const PER_ROW: &[&str] = &[
+    "row_id",
+    crate::sources::ROW,
+    "start_s",
+    "end_s",
+    "accelerator_hours",
+    "billed_cost",
+    "effective_cost",
+];
+
 /// Columns summed over the merged rows.
 const SUMMED: &[&str] = &["accelerator_hours", "billed_cost", "effective_cost"];
 
-/// Merges the contiguous rows of `usage` (the accelerator usage columns, `row_id` unique) and adds
-/// `source_rows`. The result is ordered by `row_id`, like its input.
-pub fn compact(usage: LazyFrame) -> LazyFrame {
+fn columns(names: &[&str]) -> Vec<Expr> {
+    names.iter().map(|c| col(*c)).collect()
+}
+
+/// Usage rows (the accelerator usage columns) grouped by everything that must be equal to merge:
+/// the key columns, `rows`, and a list per `PER_ROW` column. Runs in the streaming engine.
+pub fn group(usage: LazyFrame) -> LazyFrame {
     let rate = col("accelerator_hours") / (col("end_s") - col("start_s")).cast(DataType::Float64);
-    let follows_on = col("start_s").eq(col("end_s").shift(lit(1)));
-    let same = SAME
-        .iter()
-        .map(|c| col(*c).eq_missing(col(*c).shift(lit(1))))
-        .fold(follows_on, |a, b| a.and(b));
-    let mut aggs: Vec<Expr> = vec![
+    let mut aggs: Vec<Expr> = PER_ROW.iter().map(|c| col(*c).implode(false)).collect();
+    aggs.push(len().cast(DataType::Int64).alias("rows"));
+    usage
+        .with_column(rate.alias("_rate"))
+        .group_by(columns(SAME))
+        .agg(aggs)
+}
+
+/// The grouped rows starting before `end_s`, merged where they follow on, with `source_rows`;
+/// ordered by `row_id` (the order of the billing files).
+pub fn merge(groups: &DataFrame, end_s: i64) -> LazyFrame {
+    let keyed = groups.clone().lazy().with_row_index("_group", None);
+    let mut per_row = vec![col("_group")];
+    per_row.extend(columns(PER_ROW));
+    let follows_on = col("start_s")
+        .eq(col("end_s").shift(lit(1)))
+        .and(col("_group").eq(col("_group").shift(lit(1))))
+        .fill_null(lit(false));
+    let mut aggs = vec![
+        col("_group").first(),
         col("row_id").first(),
         col(crate::sources::ROW).first(),
         col("start_s").first(),
         col("end_s").last(),
         len().cast(DataType::Int64).alias("source_rows"),
     ];
-    aggs.extend(SAME.iter().map(|c| col(*c).first()));
     aggs.extend(SUMMED.iter().map(|c| col(*c).sum()));
-    usage
-        .with_column(rate.alias("_rate"))
-        .sort(
-            ["billing_account_id", "resource_id", "start_s", "row_id"],
-            SortMultipleOptions::default().with_nulls_last(true),
+    let mut key = vec![col("_group")];
+    key.extend(columns(SAME));
+    keyed
+        .clone()
+        .select(per_row)
+        .explode(
+            by_name(PER_ROW.iter().copied(), true, false),
+            ExplodeOptions {
+                empty_as_null: false,
+                keep_nulls: false,
+            },
         )
+        .filter(col("start_s").lt(lit(end_s)))
+        .sort(["_group", "start_s", "row_id"], Default::default())
         .with_column(
-            same.fill_null(lit(false))
+            follows_on
                 .not()
                 .cast(DataType::UInt32)
                 .cum_sum(false)
@@ -69,7 +110,13 @@ pub fn compact(usage: LazyFrame) -> LazyFrame {
         )
         .group_by([col("_segment")])
         .agg(aggs)
-        .drop(by_name(["_segment", "_rate"], true, false))
+        .join(
+            keyed.select(key),
+            [col("_group")],
+            [col("_group")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .drop(by_name(["_segment", "_group", "_rate"], true, false))
         .sort(["row_id"], Default::default())
 }
 
@@ -148,7 +195,8 @@ mod tests {
             ("r-1", day, day + h, 8.0), // next day: not merged across midnight
             ("r-2", h, 2 * h, 8.0),
         ]);
-        let out = compact(df.lazy()).collect().unwrap();
+        let groups = group(df.lazy()).collect().unwrap();
+        let out = merge(&groups, i64::MAX).collect().unwrap();
         assert_eq!(
             spans(&out),
             [
