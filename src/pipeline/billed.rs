@@ -1,7 +1,8 @@
-//! Billing rows after identification, in the two passes a run makes over the billing files: one
-//! counting rows, totalling per currency and finding the latest usable charge day, one keeping only
-//! the quarantined and accelerator rows (a small minority of a real export). Also the fail-closed
-//! check of the catalog's peak figures.
+//! Billing rows after identification, from one streaming pass over the billing files (bounded
+//! memory whatever their size): the row count and latest usable charge day, totals per currency,
+//! internet egress per account, the quarantined rows' keys, and the identified accelerator usage,
+//! already grouped for compaction. Sums are exact in any order, so the streaming engine's thread
+//! scheduling never changes a byte. Also the fail-closed check of the catalog's peak figures.
 
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -13,7 +14,7 @@ use crate::sinks::tables;
 use crate::sources::columns::clean;
 use crate::sources::{self, billing, Loaded, REASON, RULE};
 use crate::transforms::compact;
-use crate::transforms::identify::{any_matches, identify, is_usage, mark};
+use crate::transforms::identify::{identify, is_usage, mark, matches_where};
 
 /// Columns of the identified accelerator usage handed to the queries.
 pub const USAGE_COLUMNS: &[&str] = &[
@@ -144,8 +145,11 @@ fn egress_plan(marked: LazyFrame, id_columns: &[String], pattern: &str) -> Resul
                 .is_null()
                 .and(col("_keep").not())
                 .and(is_usage())
-                .and(unit("gb|gib|gigabytes|tb|tib"))
-                .and(any_matches(id_columns, pattern)?),
+                .and(matches_where(
+                    unit("gb|gib|gigabytes|tb|tib").and(col("_keep").not()),
+                    id_columns,
+                    pattern,
+                )?),
         )
         .group_by([col("billing_account_id")])
         .agg(exact_sum(gb, "egress_gb")))

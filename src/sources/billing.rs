@@ -137,13 +137,13 @@ fn checks(c: &Cols, start: Expr, end: Expr) -> Vec<Check> {
     let mut checks = vec![(
         c.blank("BillingAccountId"),
         "missing_account",
-        lit("BillingAccountId is empty").into(),
+        "BillingAccountId is empty".into(),
     )];
     for name in ["ChargePeriodStart", "ChargePeriodEnd"] {
         checks.push((
             c.blank(name),
             "missing_timestamp",
-            lit(format!("{name} is empty")).into(),
+            format!("{name} is empty").into(),
         ));
         if c.is_text(name) {
             checks.push((
@@ -156,7 +156,7 @@ fn checks(c: &Cols, start: Expr, end: Expr) -> Vec<Check> {
     checks.push((
         end.lt_eq(start),
         "end_not_after_start",
-        lit("ChargePeriodEnd is not after ChargePeriodStart").into(),
+        "ChargePeriodEnd is not after ChargePeriodStart".into(),
     ));
     for name in [
         "ConsumedQuantity",

@@ -117,42 +117,22 @@ impl<'a> Cols<'a> {
     }
 }
 
-/// Why a row is quarantined: a fixed text, or a text quoting the offending cell. A quoted reason
-/// is written only for the rows that break the check (see `first_failure`), not for every row.
+/// Why a row is quarantined: a fixed text, or a text quoting the offending cell (written only for
+/// the rows that break the check, see `first_failure`).
 pub enum Reason {
-    Fixed(Expr),
+    Fixed(String),
     Quoted { what: String, value: Expr },
 }
 
-impl From<Expr> for Reason {
-    fn from(e: Expr) -> Reason {
-        Reason::Fixed(e)
+impl From<&str> for Reason {
+    fn from(s: &str) -> Reason {
+        Reason::Fixed(s.to_string())
     }
 }
 
-impl Reason {
-    /// The reason where `broken` is true, null elsewhere.
-    pub fn where_broken(self, broken: Expr) -> Expr {
-        match self {
-            Reason::Fixed(e) => e,
-            Reason::Quoted { what, value } => broken.map_many(
-                move |c: &mut [Column]| {
-                    let (broken, value) = (c[0].bool()?, c[1].str()?);
-                    // An absent column arrives as one null cell for every row.
-                    let at = |i: usize| value.get(if value.len() == 1 { 0 } else { i });
-                    let out: StringChunked = broken
-                        .iter()
-                        .enumerate()
-                        .map(|(i, b)| {
-                            (b == Some(true)).then(|| format!("{what} '{}'", at(i).unwrap_or("")))
-                        })
-                        .collect();
-                    Ok(out.with_name(c[0].name().clone()).into_column())
-                },
-                &[value],
-                |_, f: &[Field]| Ok(Field::new(f[0].name().clone(), DataType::String)),
-            ),
-        }
+impl From<String> for Reason {
+    fn from(s: String) -> Reason {
+        Reason::Fixed(s)
     }
 }
 
@@ -260,7 +240,7 @@ pub fn present_check(c: &Cols, name: &str) -> Check {
     (
         c.text(name).is_null(),
         "missing_value",
-        lit(format!("{name} is empty")).into(),
+        format!("{name} is empty").into(),
     )
 }
 

@@ -153,17 +153,71 @@ pub fn delimiter_hint(scan: &Scan) -> String {
 }
 
 /// Builds the `_rule` and `_reason` columns from checks in precedence order: a row gets the first
-/// rule it breaks; a row breaking none gets nulls.
+/// rule it breaks; a row breaking none gets nulls. Over every row only the number of the first
+/// broken check is computed (a small integer); the texts are written for the rows that break one.
 pub fn first_failure(checks: Vec<columns::Check>) -> [Expr; 2] {
-    let null_str = || lit(NULL).cast(DataType::String);
-    let (mut rule, mut reason) = (null_str(), null_str());
-    for (cond, name, why) in checks.into_iter().rev() {
-        rule = when(cond.clone()).then(lit(name)).otherwise(rule);
-        reason = when(cond.clone())
-            .then(why.where_broken(cond))
-            .otherwise(reason);
+    let mut code = lit(NULL).cast(DataType::UInt32);
+    for (i, (cond, _, _)) in checks.iter().enumerate().rev() {
+        code = when(cond.clone())
+            .then(lit(i as u32).cast(DataType::UInt32))
+            .otherwise(code);
     }
-    [rule.alias(RULE), reason.alias(REASON)]
+    let names: Vec<&'static str> = checks.iter().map(|c| c.1).collect();
+    let rule = code.clone().map(
+        move |c| {
+            let out: StringChunked = c
+                .u32()?
+                .iter()
+                .map(|k| k.map(|k| names[k as usize]))
+                .collect();
+            Ok(out.with_name(RULE.into()).into_column())
+        },
+        |_, _| Ok(Field::new(RULE.into(), DataType::String)),
+    );
+    [rule.alias(RULE), reasons(code, checks).alias(REASON)]
+}
+
+/// The `_reason` texts for the check numbers in `code`.
+fn reasons(code: Expr, checks: Vec<columns::Check>) -> Expr {
+    // Per check: its fixed text, or (what, the input holding the quoted cell).
+    let mut values = Vec::new();
+    let texts: Vec<(String, Option<usize>)> = checks
+        .into_iter()
+        .map(|(_, _, why)| match why {
+            columns::Reason::Fixed(text) => (text, None),
+            columns::Reason::Quoted { what, value } => {
+                values.push(value);
+                (what, Some(values.len()))
+            }
+        })
+        .collect();
+    code.map_many(
+        move |c: &mut [Column]| {
+            let codes = c[0].u32()?;
+            let cells: Vec<&StringChunked> = c[1..]
+                .iter()
+                .map(|v| v.str())
+                .collect::<PolarsResult<_>>()?;
+            // An absent column arrives as one null cell for every row.
+            let cell = |input: usize, row: usize| {
+                let v = cells[input - 1];
+                v.get(if v.len() == 1 { 0 } else { row }).unwrap_or("")
+            };
+            let out: StringChunked = codes
+                .iter()
+                .enumerate()
+                .map(|(row, k)| {
+                    k.map(|k| match &texts[k as usize] {
+                        (text, None) => text.clone(),
+                        (what, Some(input)) => format!("{what} '{}'", cell(*input, row)),
+                    })
+                })
+                .collect();
+            Ok(out.with_name(REASON.into()).into_column())
+        },
+        &values,
+        |_, _| Ok(Field::new(REASON.into(), DataType::String)),
+    )
 }
 
 /// Scans every file of an input, checks its required columns and makes its canonical frame.

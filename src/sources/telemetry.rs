@@ -41,7 +41,7 @@ fn canonical(scan: &Scan) -> Result<LazyFrame> {
     checks.push((
         end.clone().lt_eq(start.clone()),
         "end_not_after_start",
-        lit("period_end is not after period_start").into(),
+        "period_end is not after period_start".into(),
     ));
     for name in ["avg_utilization", "accelerator_count"] {
         checks.push((

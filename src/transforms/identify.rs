@@ -29,95 +29,155 @@ pub fn is_usage() -> Expr {
 /// past this many distinct texts in a batch the rest are matched directly.
 const CACHE_LIMIT: usize = 1 << 14;
 
+/// What `mark` writes in `instance_key` for a row whose text names no catalog instance type but
+/// hints at an accelerator (never a catalog key: those are instance names).
+const HINT: &str = "?";
+
 fn compile(pattern: &str) -> Result<Arc<Regex>> {
     Regex::new(&format!("(?i){pattern}"))
         .map(Arc::new)
         .map_err(|e| Error::Internal(format!("pattern {pattern}: {e}")))
 }
 
-/// `f` of each text cell of a column, computed once per distinct text of the batch.
-fn per_text<T: Clone>(c: &StringChunked, f: impl Fn(&str) -> T) -> Vec<Option<T>> {
-    let mut seen: PlHashMap<&str, T> = PlHashMap::default();
-    c.iter()
-        .map(|v| {
-            let v = v?;
-            if let Some(t) = seen.get(v) {
-                return Some(t.clone());
-            }
-            let t = f(v);
-            if seen.len() < CACHE_LIMIT {
-                seen.insert(v, t.clone());
-            }
-            Some(t)
-        })
-        .collect()
-}
-
-/// True where the text column `name` matches `re` (false where null).
-fn matches(name: &str, re: Arc<Regex>) -> Expr {
-    col(name).map(
-        move |c| {
-            let hits = per_text(c.str()?, |v| re.is_match(v));
-            let out: BooleanChunked = hits.into_iter().map(|h| Some(h.unwrap_or(false))).collect();
-            Ok(out.with_name(c.name().clone()).into_column())
-        },
-        |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
-    )
-}
-
-/// The first group of `re` in the text column `name`, lower case, or null.
-fn extract_lower(name: &str, re: Arc<Regex>) -> Expr {
-    col(name).map(
-        move |c| {
-            let keys = per_text(c.str()?, |v| {
-                re.captures(v)
-                    .and_then(|m| m.get(1))
-                    .map(|m| m.as_str().to_lowercase())
-            });
-            let out: StringChunked = keys.into_iter().map(Option::flatten).collect();
-            Ok(out.with_name(c.name().clone()).into_column())
-        },
-        |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
-    )
-}
-
-/// True where any of `columns` matches `pattern` (case-insensitive).
-pub fn any_matches(columns: &[String], pattern: &str) -> Result<Expr> {
-    let re = compile(pattern)?;
-    Ok(columns
+/// `f` of each text cell of a column as an index into the distinct results, computed once per
+/// distinct text of the batch; a cell that repeats the one before (hourly rows of one resource)
+/// is not even looked up. `None` for a null cell, or where `wanted` says the row needs no answer.
+fn per_text<T>(
+    c: &StringChunked,
+    wanted: impl Fn(usize) -> bool,
+    f: impl Fn(&str) -> T,
+) -> (Vec<Option<u32>>, Vec<T>) {
+    let mut results = Vec::new();
+    let mut seen: PlHashMap<&str, u32> = PlHashMap::default();
+    let mut last: Option<(&str, u32)> = None;
+    let index = c
         .iter()
-        .map(|c| matches(c, re.clone()))
-        .reduce(|a, b| a.or(b))
-        .unwrap_or(lit(false)))
+        .enumerate()
+        .map(|(row, v)| {
+            let v = v.filter(|_| wanted(row))?;
+            if let Some((_, i)) = last.filter(|(text, _)| *text == v) {
+                return Some(i);
+            }
+            let i = match seen.get(v) {
+                Some(i) => *i,
+                None => {
+                    results.push(f(v));
+                    let i = (results.len() - 1) as u32;
+                    if seen.len() < CACHE_LIMIT {
+                        seen.insert(v, i);
+                    }
+                    i
+                }
+            };
+            last = Some((v, i));
+            Some(i)
+        })
+        .collect();
+    (index, results)
 }
 
-/// The pass over every billing row: the catalog key named by the identification text (the first
-/// column, in priority order, that names one), whether the text hints at an accelerator, and
-/// `_keep`: the rows that go on to `identify` (quarantined, or a usage row that names or hints at
-/// an accelerator). Case-insensitive patterns on the columns as read, once per distinct text: no
-/// lower-cased or joined copy of the text is made for the rows dropped, nearly all of them.
+/// The text columns of a UDF's inputs, from `first` on (a column absent from the file arrives as
+/// one null cell; it names nothing and is skipped).
+fn texts(c: &[Column], first: usize, rows: usize) -> PolarsResult<Vec<&StringChunked>> {
+    let mut out = Vec::new();
+    for column in &c[first..] {
+        if column.len() == rows {
+            out.push(column.str()?);
+        }
+    }
+    Ok(out)
+}
+
+/// The catalog key named by the identification text (the first column, in priority order, that
+/// names one, lower case), else `HINT` where any column hints at an accelerator, else null.
+fn key_or_hint(columns: &[String], key: Arc<Regex>, hint: Arc<Regex>) -> Expr {
+    let found = move |v: &str| match key.captures(v).and_then(|m| m.get(1)) {
+        Some(m) => Some(m.as_str().to_lowercase()),
+        None => hint.is_match(v).then(|| HINT.to_string()),
+    };
+    let inputs: Vec<Expr> = columns.iter().map(|c| col(c.as_str())).collect();
+    inputs[0].clone().map_many(
+        move |c: &mut [Column]| {
+            let rows = c.iter().map(Column::len).max().unwrap_or(0);
+            let per_column: Vec<_> = texts(c, 0, rows)?
+                .into_iter()
+                .map(|t| per_text(t, |_| true, &found))
+                .collect();
+            let out: StringChunked = (0..rows)
+                .map(|row| {
+                    let mut hinted = None;
+                    for (index, results) in &per_column {
+                        match index[row].and_then(|i| results[i as usize].as_deref()) {
+                            Some(HINT) => hinted = Some(HINT),
+                            Some(key) => return Some(key),
+                            None => {}
+                        }
+                    }
+                    hinted
+                })
+                .collect();
+            Ok(out.with_name("instance_key".into()).into_column())
+        },
+        &inputs[1..],
+        |_, _| Ok(Field::new("instance_key".into(), DataType::String)),
+    )
+}
+
+/// True where `only` holds and any of `columns` matches `pattern` (case-insensitive); the
+/// pattern runs only on the rows where `only` holds.
+pub fn matches_where(only: Expr, columns: &[String], pattern: &str) -> Result<Expr> {
+    let re = compile(pattern)?;
+    let inputs: Vec<Expr> = columns.iter().map(|c| col(c.as_str())).collect();
+    Ok(only.map_many(
+        move |c: &mut [Column]| {
+            let rows = c.iter().map(Column::len).max().unwrap_or(0);
+            let only = c[0].bool()?.clone();
+            let wanted = |row: usize| only.get(if only.len() == 1 { 0 } else { row }) == Some(true);
+            let per_column: Vec<_> = texts(c, 1, rows)?
+                .into_iter()
+                .map(|t| per_text(t, wanted, |v| re.is_match(v)))
+                .collect();
+            let out: BooleanChunked =
+                (0..rows)
+                    .map(|row| {
+                        Some(per_column.iter().any(|(index, results)| {
+                            index[row].is_some_and(|i| results[i as usize])
+                        }))
+                    })
+                    .collect();
+            Ok(out.with_name("matches".into()).into_column())
+        },
+        &inputs,
+        |_, _| Ok(Field::new("matches".into(), DataType::Boolean)),
+    ))
+}
+
+/// The pass over every billing row: `instance_key` (the catalog key named by the identification
+/// text, or `HINT`), `_hint`, and `_keep`: the rows that go on to `identify` (quarantined, or a
+/// usage row that names or hints at an accelerator). Case-insensitive patterns on the columns as
+/// read, once per distinct text: no lower-cased or joined copy of the text is made for the rows
+/// dropped, nearly all of them.
 pub fn mark(
     rows: LazyFrame,
     catalog: &Catalog,
     id_columns: &[String],
     hint_pattern: &str,
 ) -> Result<LazyFrame> {
-    let key_re = compile(&catalog.key_pattern)?;
-    let extracts: Vec<Expr> = id_columns
-        .iter()
-        .map(|c| extract_lower(c, key_re.clone()))
-        .collect();
-    Ok(rows
-        .with_columns([
-            coalesce(&extracts).alias("instance_key"),
-            any_matches(id_columns, hint_pattern)?.alias("_hint"),
-        ])
-        .with_column(
-            col(RULE)
-                .is_not_null()
-                .or(is_usage().and(col("instance_key").is_not_null().or(col("_hint"))))
-                .alias("_keep"),
-        ))
+    let found = key_or_hint(
+        id_columns,
+        compile(&catalog.key_pattern)?,
+        compile(hint_pattern)?,
+    );
+    Ok(rows.with_column(found.alias("instance_key")).with_columns([
+        col("instance_key")
+            .eq(lit(HINT))
+            .fill_null(lit(false))
+            .alias("_hint"),
+        col(RULE)
+            .is_not_null()
+            .or(is_usage().and(col("instance_key").is_not_null()))
+            .alias("_keep"),
+    ]))
 }
 
 /// On the kept rows (cleaned by the billing source): adds the catalog columns, `is_accelerator`,
@@ -165,7 +225,13 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog) -> LazyFrame {
         rule = when(fire.clone()).then(lit(name)).otherwise(rule);
         reason = when(fire).then(why).otherwise(reason);
     }
-    rows.join(
+    rows.with_column(
+        when(col("_hint"))
+            .then(lit(NULL).cast(DataType::String))
+            .otherwise(col("instance_key"))
+            .alias("instance_key"),
+    )
+    .join(
         catalog_cols,
         [col("instance_key")],
         [col("instance_key")],
