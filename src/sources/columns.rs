@@ -341,4 +341,34 @@ mod tests {
         );
         assert_eq!(out.column("a").unwrap().null_count(), 4);
     }
+
+    #[test]
+    fn decimal_costs_are_numbers_and_clean_text_is_not_copied() {
+        let cost = Series::new("cost".into(), &[32.77f64, 0.023])
+            .cast(&DataType::Decimal(10, 3))
+            .unwrap();
+        let df = DataFrame::new(2, vec![cost.into_column()]).unwrap();
+        let schema = df.schema().as_ref().clone();
+        let c = Cols::new(&schema);
+        let out = df
+            .lazy()
+            .select([
+                c.number("cost").alias("n"),
+                c.bad_number("cost").alias("bad"),
+            ])
+            .collect()
+            .unwrap();
+        let n: Vec<Option<f64>> = out.column("n").unwrap().f64().unwrap().iter().collect();
+        assert_eq!(n, [Some(32.77), Some(0.023)]);
+        assert_eq!(out.column("bad").unwrap().bool().unwrap().any(), false);
+
+        let clean_text = Column::new("t".into(), &["a", "b c"]);
+        let same = clean_column(clean_text.clone()).unwrap();
+        assert!(same
+            .as_materialized_series()
+            .equals(clean_text.as_materialized_series()));
+        let messy = clean_column(Column::new("t".into(), &[" a ", "NULL"])).unwrap();
+        let v: Vec<Option<&str>> = messy.str().unwrap().iter().collect();
+        assert_eq!(v, [Some("a"), None]);
+    }
 }

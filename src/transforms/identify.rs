@@ -1,7 +1,7 @@
 //! Accelerator identification: which billing usage rows are accelerator instances, of which type
 //! and how many accelerators. The instance type is the first catalog name found in the row's
-//! identification text (assembled by the billing source in priority order: `SkuPriceDetails`, the
-//! configured `x_` columns, then `SkuId`/`SkuMeter`/`ChargeDescription`/`ResourceType`); the count is
+//! identification columns, in priority order (`SkuPriceDetails`, the configured `x_` columns, then
+//! `SkuId`/`SkuMeter`/`ChargeDescription`/`ResourceType`); the count is
 //! `SkuPriceDetails.GpuCount` where the provider states it, else the catalog's. A usage row that
 //! looks like an accelerator but names no catalog instance type is quarantined, never guessed.
 //! Accelerator rows are also where quantities must make sense (a time unit, not negative unless a
