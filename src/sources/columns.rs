@@ -360,7 +360,7 @@ mod tests {
             .unwrap();
         let n: Vec<Option<f64>> = out.column("n").unwrap().f64().unwrap().iter().collect();
         assert_eq!(n, [Some(32.77), Some(0.023)]);
-        assert_eq!(out.column("bad").unwrap().bool().unwrap().any(), false);
+        assert!(!out.column("bad").unwrap().bool().unwrap().any());
 
         let clean_text = Column::new("t".into(), &["a", "b c"]);
         let same = clean_column(clean_text.clone()).unwrap();
