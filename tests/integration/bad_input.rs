@@ -175,6 +175,38 @@ fn a_catalog_without_the_peak_figure_exits_4() {
         !dir.path().join("out/2026-11-26").exists(),
         "nothing is published"
     );
+
+    // --allow-stale quarantines every H100 usage row instead, and says so.
+    let o = cipwatch(&["run", "--allow-stale", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = dir.path().join("out/2026-11-26");
+    let moved = read_csv(&out.join("quarantine/billing.csv"))
+        .into_iter()
+        .filter(|r| r["rule"] == "catalog_missing_peak")
+        .count();
+    let h100_usage: usize = ["focus-2026-10.csv", "focus-2026-11.csv"]
+        .iter()
+        .map(|f| std::fs::read_to_string(repo().join("data-samples/billing").join(f)).unwrap())
+        .map(|t| {
+            t.lines()
+                .filter(|l| l.contains("p5.48xlarge") && l.contains(",Usage,"))
+                .count()
+        })
+        .sum();
+    assert_eq!(moved, h100_usage, "every H100 usage row is quarantined");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        m["inputs"]["billing"]["rows"]["quarantined_by_rule"]["catalog_missing_peak"],
+        h100_usage as u64
+    );
+    assert!(
+        m["warnings"]
+            .to_string()
+            .contains("their rows were quarantined"),
+        "{}",
+        m["warnings"]
+    );
 }
 
 #[test]
