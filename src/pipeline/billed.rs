@@ -157,10 +157,10 @@ fn egress_plan(marked: LazyFrame, id_columns: &[String], pattern: &str) -> Resul
 
 impl BilledRows {
     /// One streaming pass over the billing files (Polars shares the scan and the marking between
-    /// the outputs, and holds only the rows kept): the row count and the latest charge day of the
-    /// plain rows, totals per currency, egress per account, and the kept rows (quarantined and
-    /// accelerator candidates, a small minority of a real export), which are then cleaned and
-    /// identified in memory.
+    /// the outputs, and holds only what is kept): the row count and the latest charge day of the
+    /// plain rows, totals per currency, egress per account, and, from the kept rows (quarantined
+    /// and accelerator candidates, cleaned and identified within the pass), the quarantined rows'
+    /// keys and the accelerator usage grouped for compaction.
     pub fn collect(bill: &Loaded, catalog: &Catalog, opts: &BillingOptions) -> Result<BilledRows> {
         let id_columns = billing::id_columns(opts);
         let marked = mark(
@@ -182,7 +182,7 @@ impl BilledRows {
         sums.extend(exact_sum(col("quantity"), "quantity"));
         let totals = marked.clone().group_by([col("billing_currency")]).agg(sums);
         let kept = identify(
-            billing::finish(marked.clone().filter(col("_keep")), opts),
+            billing::finish(marked.clone().filter(col("_keep"))),
             catalog,
         );
         let quarantined = kept

@@ -177,7 +177,7 @@ fn checks(c: &Cols, start: Expr, end: Expr) -> Vec<Check> {
 
 /// The text columns of the kept rows (quarantined and accelerator candidates) made canonical:
 /// trimmed, `NULL` as null, enumerations lower case, hours per unit, `SkuPriceDetails.GpuCount`.
-pub fn finish(kept: LazyFrame, opts: &BillingOptions) -> LazyFrame {
+pub fn finish(kept: LazyFrame) -> LazyFrame {
     let cleaned = [
         "billing_account_id",
         "sub_account_id",
@@ -201,7 +201,6 @@ pub fn finish(kept: LazyFrame, opts: &BillingOptions) -> LazyFrame {
             hours_per_unit(col("unit")).alias("hours_per_unit"),
             gpu_count.alias("gpu_count"),
         ])
-        .drop(by_name(id_columns(opts), true, false))
 }
 
 /// Hours per unit of a unit string, or null when the unit is not a time unit cipwatch knows.
