@@ -10,7 +10,8 @@ fn main() {
     let code = match cipwatch::cli::execute(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("cipwatch: {err}");
+            // Messages name files, rows and columns, not values; masked all the same.
+            eprintln!("cipwatch: {}", cipwatch::pii::redact(&err.to_string()));
             err.exit_code()
         }
     };

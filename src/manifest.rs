@@ -45,6 +45,7 @@ pub fn build(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Value {
         "queries": plan.queries.queries.iter().map(|q| json!({"file": q.file_name(), "origin": q.origin, "sha256": q.sha256})).collect::<Vec<_>>(),
         "inputs": inputs,
         "levels": outcome.levels,
+        "link_key": plan.link_key.info,
         "allow_stale": plan.allow_stale,
         "warnings": outcome.warnings,
     })

@@ -1,21 +1,147 @@
-//! Masking of payment and identity numbers. Card numbers (13-19 digits, spaces and dashes allowed)
-//! keep at most their first 6 and last 4 digits; any other identifier (bank account, IBAN,
-//! national ID) keeps its last 4 characters only. Used wherever such a value leaves cipwatch in a
-//! human-readable output; logs never receive them at all.
+//! Masking of payment and identity numbers, by column and by value. Everything that leaves
+//! cipwatch as text (tables, quarantine files, documents, `explain`, `diff`, error messages) goes
+//! through [`redact`], which masks every card-like digit run (13–19 digits, single spaces or
+//! dashes allowed between them, Luhn-valid) to at most its first 6 and last 4 digits. Registry
+//! values are masked once more by column where they are read for an output ([`mask_field`]):
+//! identifier columns keep their last 4 characters only, whatever their length; free text
+//! additionally loses identifier-like tokens (letters mixed with six or more digits, long digit
+//! groups), and phone numbers any digit run longer than a telephone number can be (E.164: 15).
+//! Logs never receive customer values at all.
 
-/// Columns of the CIP registry whose values are masked in every output.
-pub const SENSITIVE_COLUMNS: &[&str] = &["payment_identifier", "national_id"];
+use std::borrow::Cow;
 
-/// Masks one identifier.
-pub fn mask(value: &str) -> String {
+/// How a registry column is masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// A means of payment's number: a card keeps first 6 / last 4 digits, anything else
+    /// (IBAN, bank account) its last 4 characters.
+    Payment,
+    /// A national, tax, passport or registration number: last 4 characters only.
+    Identifier,
+    /// A telephone number: cards, identifier tokens and over-long digit runs are masked.
+    Phone,
+    /// A key cipwatch itself reports (account, sub-account, resource, reseller ids, columns named
+    /// `…id`) and numbers: only card-like runs are masked.
+    Key,
+    /// Names, addresses, e-mails, descriptions: cards, identifier tokens and long digit groups
+    /// are masked.
+    FreeText,
+}
+
+/// Column names (lower case, exact) of payment numbers.
+const PAYMENT_COLUMNS: &[&str] = &[
+    "payment_identifier",
+    "card_number",
+    "pan",
+    "iban",
+    "account_number",
+    "bank_account",
+];
+
+/// Substrings of column names (lower case) that hold identity numbers, decided by column.
+const IDENTIFIER_PARTS: &[&str] = &[
+    "national_id",
+    "tax_id",
+    "passport",
+    "ssn",
+    "id_number",
+    "identity",
+    "registration_number",
+    "card",
+    "iban",
+];
+
+/// Registry columns of customer-supplied free text (exact, lower case): masked with the free-text
+/// rules wherever they reach an output. Other text columns are masked by value only (cards).
+const FREE_TEXT_COLUMNS: &[&str] = &[
+    "legal_name",
+    "name",
+    "address",
+    "email",
+    "payment_source",
+    "reseller_name",
+    "owner_name",
+    "beneficial_owner",
+];
+
+/// Masks the text columns of a table for an output: payment, identifier and phone columns and
+/// the registry's free-text columns by their kind ([`mask_field`]), every other text column by
+/// value ([`redact`]). Non-text columns are left alone.
+///
+/// Errors: only Polars' own, when a column cannot be read as text.
+pub fn mask_frame(
+    df: &polars::prelude::DataFrame,
+) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    let mut out = df.clone();
+    for (name, dtype) in df.schema().iter() {
+        if dtype != &DataType::String {
+            continue;
+        }
+        let column = name.as_str();
+        let by_kind = FREE_TEXT_COLUMNS.contains(&column.to_ascii_lowercase().as_str())
+            || !matches!(field_kind(column), FieldKind::FreeText | FieldKind::Key);
+        let masked = df.column(name)?.str()?.apply(|v| {
+            v.map(|v| {
+                if by_kind {
+                    Cow::Owned(mask_field(column, v))
+                } else {
+                    redact(v)
+                }
+            })
+        });
+        out.with_column(masked.into_series().into())?;
+    }
+    Ok(out)
+}
+
+/// The masking a column's values get. Names are compared in lower case; a name the registry
+/// duplicates (Polars renames it `x_duplicated_0`) keeps its kind.
+pub fn field_kind(column: &str) -> FieldKind {
+    let name = column.to_ascii_lowercase();
+    let base = name.split("_duplicated_").next().unwrap_or(&name);
+    if PAYMENT_COLUMNS.contains(&base) {
+        FieldKind::Payment
+    } else if IDENTIFIER_PARTS.iter().any(|p| base.contains(p)) {
+        FieldKind::Identifier
+    } else if base.contains("phone") || base.contains("fax") || base.contains("mobile") {
+        FieldKind::Phone
+    } else if base.replace('_', "").ends_with("id") {
+        FieldKind::Key
+    } else {
+        FieldKind::FreeText
+    }
+}
+
+/// `value` of `column` as it may appear in an output.
+pub fn mask_field(column: &str, value: &str) -> String {
+    match field_kind(column) {
+        FieldKind::Payment => mask_payment(value),
+        FieldKind::Identifier => mask_identifier(value),
+        FieldKind::Key => redact(value).into_owned(),
+        _ if value.trim().parse::<f64>().is_ok() => redact(value).into_owned(),
+        FieldKind::Phone => mask_tokens(&redact(value), 16).into_owned(),
+        FieldKind::FreeText => mask_tokens(&redact(value), 9).into_owned(),
+    }
+}
+
+/// A payment number: a card (Luhn-valid, 13–19 digits) keeps first 6 / last 4 digits, any other
+/// number its last 4 characters.
+pub fn mask_payment(value: &str) -> String {
     let digits: String = value.chars().filter(|c| c.is_ascii_digit()).collect();
-    let only_card_chars = value
+    let card_chars = value
         .chars()
         .all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
-    if only_card_chars && (13..=19).contains(&digits.len()) {
-        let n = digits.len();
-        return format!("{}{}{}", &digits[..6], "*".repeat(n - 10), &digits[n - 4..]);
+    if card_chars && is_card(&digits) {
+        mask_card(&digits)
+    } else {
+        mask_identifier(value)
     }
+}
+
+/// Any identifier: its last 4 characters (white space left out) behind one `*` per hidden
+/// character; 4 characters or fewer are hidden whole.
+pub fn mask_identifier(value: &str) -> String {
     let chars: Vec<char> = value.chars().filter(|c| !c.is_whitespace()).collect();
     if chars.len() <= 4 {
         return "*".repeat(chars.len().max(4));
@@ -24,20 +150,337 @@ pub fn mask(value: &str) -> String {
     format!("{}{}", "*".repeat(chars.len() - 4), keep)
 }
 
+/// `digits` (13–19 of them) as first 6, one `*` per hidden digit, last 4.
+fn mask_card(digits: &str) -> String {
+    let n = digits.len();
+    format!("{}{}{}", &digits[..6], "*".repeat(n - 10), &digits[n - 4..])
+}
+
+/// True for 13–19 digits that pass the Luhn check.
+pub fn is_card(digits: &str) -> bool {
+    (13..=19).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && luhn(digits.as_bytes())
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// A maximal run of digits with single spaces or dashes between them: byte range and digits.
+struct DigitRun {
+    start: usize,
+    end: usize,
+    digits: String,
+}
+
+/// Every maximal digit run of `text` (separators: one space or dash between two digits).
+fn digit_runs(text: &str) -> Vec<DigitRun> {
+    let bytes = text.as_bytes();
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = String::new();
+        let mut end = i;
+        while i < bytes.len() {
+            if bytes[i].is_ascii_digit() {
+                digits.push(bytes[i] as char);
+                i += 1;
+                end = i;
+            } else if matches!(bytes[i], b' ' | b'-')
+                && i + 1 < bytes.len()
+                && bytes[i + 1].is_ascii_digit()
+            {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        runs.push(DigitRun { start, end, digits });
+        i = end.max(start + 1);
+    }
+    runs
+}
+
+/// True when the run sits inside a hexadecimal token of 16 or more characters with a letter in it
+/// (a hash or run id, which is not a card).
+fn inside_hex_token(text: &str, run: &DigitRun) -> bool {
+    let bytes = text.as_bytes();
+    let is_hex = |b: u8| b.is_ascii_hexdigit();
+    let mut s = run.start;
+    while s > 0 && is_hex(bytes[s - 1]) {
+        s -= 1;
+    }
+    let mut e = run.end;
+    while e < bytes.len() && is_hex(bytes[e]) {
+        e += 1;
+    }
+    let token = &bytes[s..e];
+    token.len() >= 16
+        && token.iter().all(|b| is_hex(*b))
+        && token.iter().any(|b| b.is_ascii_alphabetic())
+}
+
+/// True when the run is part of a decimal number (`2500000000000000.0`, `0.1234567890123456`):
+/// numbers in tables and JSON are measurements, never cards, and must stay numbers.
+fn in_decimal(text: &str, run: &DigitRun) -> bool {
+    let b = text.as_bytes();
+    let digit_at = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    (b.get(run.end) == Some(&b'.') && digit_at(run.end + 1))
+        || (run.start > 0 && b[run.start - 1] == b'.' && run.start >= 2 && digit_at(run.start - 2))
+}
+
+/// Masks every card-like digit run of `text` to first 6 / last 4 digits. Text without one is
+/// returned as it is, without a copy.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    if text.bytes().filter(u8::is_ascii_digit).count() < 13 {
+        return Cow::Borrowed(text);
+    }
+    let runs: Vec<DigitRun> = digit_runs(text)
+        .into_iter()
+        .filter(|r| is_card(&r.digits) && !inside_hex_token(text, r) && !in_decimal(text, r))
+        .collect();
+    replace_runs(text, runs, |r| mask_card(&r.digits))
+}
+
+/// Masks identifier-like pieces of free text (after cards were masked): a word of letters, digits
+/// and dashes that mixes letters with six or more digits (`NID-7731-2208-4419`, `S1234567D`),
+/// and any digit run of `min_digits` or more digits that is not a US ZIP+4 code. Each keeps its
+/// last 4 characters.
+fn mask_tokens(text: &str, min_digits: usize) -> Cow<'_, str> {
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for (start, word) in words(text) {
+        let digits = word.bytes().filter(u8::is_ascii_digit).count();
+        let letters = word.bytes().filter(u8::is_ascii_alphabetic).count();
+        if digits >= 6 && letters > 0 && !word.contains('*') && !is_timestamp(word) {
+            spans.push((start, start + word.len()));
+        }
+    }
+    for r in digit_runs(text) {
+        let zip4 = r.digits.len() == 9 && text[r.start..r.end].len() == 10 && {
+            let s = &text[r.start..r.end];
+            s.as_bytes()[5] == b'-'
+        };
+        let covered = spans.iter().any(|(s, e)| *s <= r.start && r.end <= *e);
+        if r.digits.len() >= min_digits && !zip4 && !covered && !is_masked_card(text, &r) {
+            spans.push((r.start, r.end));
+        }
+    }
+    if spans.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    spans.sort();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (s, e) in spans {
+        if s < at {
+            continue;
+        }
+        out.push_str(&text[at..s]);
+        out.push_str(&mask_identifier(&text[s..e]));
+        at = e;
+    }
+    out.push_str(&text[at..]);
+    Cow::Owned(out)
+}
+
+/// True for a word that starts like an ISO 8601 timestamp (`2026-11-08T01`).
+fn is_timestamp(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() >= 11
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't')
+}
+
+/// True when the run is part of an already masked card (`492900******5674`).
+fn is_masked_card(text: &str, run: &DigitRun) -> bool {
+    let b = text.as_bytes();
+    (run.end < b.len() && b[run.end] == b'*') || (run.start > 0 && b[run.start - 1] == b'*')
+}
+
+/// Words of `text`: maximal runs of ASCII letters, digits, `-`, `_` and `*`, with their offsets.
+fn words(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        let inside = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*');
+        match (inside, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s, &text[s..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &text[s..]));
+    }
+    out
+}
+
+fn replace_runs(
+    text: &str,
+    runs: Vec<DigitRun>,
+    masked: impl Fn(&DigitRun) -> String,
+) -> Cow<'_, str> {
+    if runs.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for r in &runs {
+        out.push_str(&text[at..r.start]);
+        out.push_str(&masked(r));
+        at = r.end;
+    }
+    out.push_str(&text[at..]);
+    Cow::Owned(out)
+}
+
+/// Characters that change how text is displayed without showing themselves: bidirectional
+/// controls and zero-width characters (and the byte-order mark).
+pub fn is_invisible_control(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}' | '\u{00AD}')
+}
+
+/// `text` with every invisible control written out as `[U+XXXX]`, so a document shows it.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_invisible_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if is_invisible_control(c) {
+                    format!("[U+{:04X}]", c as u32)
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::mask;
+    use super::*;
 
     #[test]
     fn cards_keep_first_six_and_last_four() {
-        assert_eq!(mask("4111111111111111"), "411111******1111");
-        assert_eq!(mask("3782-822463-10005"), "378282*****0005");
+        assert_eq!(mask_payment("4111111111111111"), "411111******1111");
+        assert_eq!(mask_payment("3782-822463-10005"), "378282*****0005");
     }
 
     #[test]
-    fn other_identifiers_keep_last_four_only() {
-        assert_eq!(mask("DE89370400440532013000"), "******************3000");
-        assert_eq!(mask("P-E12345678"), "*******5678");
-        assert_eq!(mask("123"), "****");
+    fn identifiers_keep_last_four_whatever_their_length() {
+        assert_eq!(
+            mask_payment("DE89370400440532013000"),
+            "******************3000"
+        );
+        assert_eq!(mask_identifier("P-E12345678"), "*******5678");
+        assert_eq!(mask_identifier("123"), "****");
+        // An 18-digit national ID (it could pass as a card by length) shows 4 digits only.
+        assert_eq!(
+            mask_field("national_id", "110105199001011234"),
+            "**************1234"
+        );
+        assert_eq!(
+            field_kind("national_id_duplicated_0"),
+            FieldKind::Identifier
+        );
+        assert_eq!(field_kind("Tax_ID"), FieldKind::Identifier);
+    }
+
+    #[test]
+    fn card_runs_are_masked_anywhere_in_text() {
+        assert_eq!(
+            redact("Card 4929 0000 1234 5674, 1 Raffles Place"),
+            "Card 492900******5674, 1 Raffles Place"
+        );
+        assert_eq!(
+            redact("5454-5400-0011-1125@pay.example"),
+            "545454******1125@pay.example"
+        );
+        assert_eq!(
+            redact("Zephyr6011000099887766 Ltd"),
+            "Zephyr601100******7766 Ltd"
+        );
+        assert_eq!(redact("amex 3714 496353 98431"), "amex 371449*****8431");
+        // Not Luhn-valid, too short, too long, or inside a hash: left alone.
+        assert_eq!(redact("4929000012345675"), "4929000012345675");
+        assert_eq!(redact("account 420000000002"), "account 420000000002");
+        assert_eq!(redact("12345678901234567890123"), "12345678901234567890123");
+        let hash = "ab4929000012345674cd0123456789abcdef";
+        assert_eq!(redact(hash), hash);
+        assert_eq!(
+            redact("{\"ops\": 4929000012345674.0}"),
+            "{\"ops\": 4929000012345674.0}"
+        );
+    }
+
+    #[test]
+    fn free_text_loses_identifier_tokens_but_keeps_addresses() {
+        assert_eq!(
+            mask_field(
+                "payment_source",
+                "amex 3714 496353 98431 / NID-7731-2208-4419"
+            ),
+            "amex 371449*****8431 / **************4419"
+        );
+        assert_eq!(
+            mask_field("phone", "+65 NID-7731-2208-4419"),
+            "+65 **************4419"
+        );
+        assert_eq!(mask_field("phone", "+1 703 555 0100"), "+1 703 555 0100");
+        assert_eq!(
+            mask_field("address", "100 Example Way, Arlington, VA 22201-1234"),
+            "100 Example Way, Arlington, VA 22201-1234"
+        );
+        assert_eq!(mask_field("address", "SSN 123-45-6789"), "SSN *******6789");
+        assert_eq!(mask_field("ip_address", "203.0.113.24"), "203.0.113.24");
+        assert_eq!(
+            mask_field("accessed_at", "2026-11-08T01:12:00Z"),
+            "2026-11-08T01:12:00Z"
+        );
+        assert_eq!(mask_field("account_id", "420000000002"), "420000000002");
+        assert_eq!(mask_field("BilledCost", "1234567890.5"), "1234567890.5");
+        assert_eq!(
+            mask_field("legal_name", "Zephyr 6011000099887766 Pte Ltd"),
+            "Zephyr 601100******7766 Pte Ltd"
+        );
+    }
+
+    #[test]
+    fn invisible_controls_are_written_out() {
+        assert_eq!(visible("ab\u{202E}cd\u{200B}"), "ab[U+202E]cd[U+200B]");
+        assert_eq!(visible("plain"), "plain");
     }
 }

@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 
+use crate::config::link_key::LinkKey;
 use crate::config::{self, profile, BillingOptions, ConfigSource, Provider};
 use crate::documents::{templates::Templates, Drafts};
 use crate::error::{Error, Result};
@@ -54,6 +55,8 @@ pub struct Plan {
     pub billing_format: Option<String>,
     pub mappings: Mappings,
     pub provider: Provider,
+    /// The secret key of the account links; the manifest records its source and fingerprint.
+    pub link_key: LinkKey,
 }
 
 impl PlannedInputs {
@@ -186,7 +189,12 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
             )));
         }
     }
+    let link_key = LinkKey::resolve(
+        cfg.links.key_file.as_ref().map(|f| base.join(f)).as_deref(),
+        &config_source.describe(),
+    )?;
     Ok(Plan {
+        link_key,
         config_sha256: files::sha256_bytes(text.as_bytes()),
         config_source,
         inputs,

@@ -24,6 +24,7 @@ impl Staging {
     /// runs for the same name.
     pub fn begin(root: &Path, name: &str) -> Result<Staging> {
         create_private_dir(root)?;
+        owner_only(root)?;
         sweep_stale(root, name)?;
         let dir = root.join(format!(".staging-{name}-{}", std::process::id()));
         if dir.exists() {
@@ -131,6 +132,18 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
     builder
         .create(dir)
         .or_internal(format!("creating {}", dir.display()))
+}
+
+/// Makes an existing folder (the output root, which may have been made by someone else) readable
+/// by its owner only: it holds the run history and the knowledge clock.
+fn owner_only(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .or_internal(format!("making {} private", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Removes `.staging-<name>-<pid>` and `.replaced-<name>-<pid>` folders whose process is gone.

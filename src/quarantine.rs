@@ -1,7 +1,8 @@
 //! Quarantine: splitting each input's canonical rows into used and quarantined ones, counting both
 //! (read = used + quarantined, per input and per rule), and writing every quarantined row with its
 //! file, row number, rule, reason and original values, recovered from the raw file so that what
-//! counsel or an engineer sees is exactly what the file said (payment and identity numbers masked).
+//! counsel or an engineer sees is exactly what the file said, but for payment and identity numbers,
+//! masked by column and by value (`pii::mask_field`), in the original values and the reasons alike.
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -122,15 +123,26 @@ pub fn table(loaded: &Loaded, quarantined: &DataFrame) -> Result<DataFrame> {
         ])
         .collect()
         .or_internal("quarantine table")
+        .and_then(masked_reasons)
 }
 
-/// A raw cell as JSON, masked when the column holds a payment or identity number.
+/// A raw cell as JSON, masked by its column's kind and by value (`pii::mask_field`).
 fn cell(column: &str, value: &str) -> serde_json::Value {
-    if crate::pii::SENSITIVE_COLUMNS.contains(&column) {
-        serde_json::Value::String(crate::pii::mask(value))
-    } else {
-        serde_json::Value::String(value.to_string())
-    }
+    serde_json::Value::String(crate::pii::mask_field(column, value))
+}
+
+/// The reasons column with quoted values masked as free text.
+fn masked_reasons(table: DataFrame) -> Result<DataFrame> {
+    let mut table = table;
+    let reasons = table
+        .column("reason")
+        .and_then(|c| c.str().cloned())
+        .or_internal("quarantine reasons")?
+        .apply_values(|r| crate::pii::mask_field("reason", r).into());
+    table
+        .with_column(reasons.into_series().into())
+        .or_internal("quarantine reasons")?;
+    Ok(table)
 }
 
 fn originals_schema() -> Schema {

@@ -64,11 +64,12 @@ pub fn diff(args: &DiffArgs) -> Result<i32> {
         accounts: account_changes(&read_flags(&a)?, &read_flags(&b)?, args.change),
         parameters: parameter_changes(&a, &b)?,
     };
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&d).or_internal("diff")?),
-        Format::Csv => print!("{}", csv(&d)),
-        Format::Text => print!("{}", text(&d)),
-    }
+    let printed = match args.format {
+        Format::Json => serde_json::to_string_pretty(&d).or_internal("diff")? + "\n",
+        Format::Csv => csv(&d)?,
+        Format::Text => text(&d),
+    };
+    print!("{}", crate::pii::redact(&printed));
     Ok(EXIT_OK)
 }
 
@@ -241,31 +242,31 @@ fn text(d: &Diff) -> String {
     s
 }
 
-fn csv(d: &Diff) -> String {
-    let cell = |v: &str| {
-        if v.contains([',', '"']) {
-            format!("\"{}\"", v.replace('"', "\"\""))
-        } else {
-            v.to_string()
-        }
+/// The account changes as CSV, through the one CSV sink (masking, formula neutralisation, quoting).
+fn csv(d: &Diff) -> Result<String> {
+    let text = |f: fn(&Change) -> &str| {
+        Column::new(
+            "".into(),
+            d.accounts
+                .iter()
+                .map(|c| f(c).to_string())
+                .collect::<Vec<_>>(),
+        )
     };
-    let mut s = String::from(
-        "account_id,change,level_a,level_b,est_ops_a,est_ops_b,relative_change,reasons_b\n",
-    );
-    for c in &d.accounts {
-        let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-        s += &[
-            cell(&c.account_id),
-            cell(&c.change),
-            cell(&c.level_a),
-            cell(&c.level_b),
-            num(c.est_ops_a),
-            num(c.est_ops_b),
-            num(c.relative_change),
-            cell(&c.reasons_b),
-        ]
-        .join(",");
-        s.push('\n');
-    }
-    s
+    let num = |f: fn(&Change) -> Option<f64>| {
+        Column::new("".into(), d.accounts.iter().map(f).collect::<Vec<_>>())
+    };
+    let columns = vec![
+        text(|c| &c.account_id).with_name("account_id".into()),
+        text(|c| &c.change).with_name("change".into()),
+        text(|c| &c.level_a).with_name("level_a".into()),
+        text(|c| &c.level_b).with_name("level_b".into()),
+        num(|c| c.est_ops_a).with_name("est_ops_a".into()),
+        num(|c| c.est_ops_b).with_name("est_ops_b".into()),
+        num(|c| c.relative_change).with_name("relative_change".into()),
+        text(|c| &c.reasons_b).with_name("reasons_b".into()),
+    ];
+    let df = DataFrame::new(d.accounts.len(), columns).or_internal("diff table")?;
+    let bytes = crate::sinks::tables::csv_bytes(&df)?;
+    String::from_utf8(bytes).or_internal("diff CSV")
 }

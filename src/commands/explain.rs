@@ -182,13 +182,11 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
             days_to_crossing: flag.days_to_crossing,
         },
     };
-    match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&e).or_internal("explanation")?
-        ),
-        _ => print!("{}", text(&e, p.watch_fraction, p.report_due_days)),
-    }
+    let printed = match args.format {
+        Format::Json => serde_json::to_string_pretty(&e).or_internal("explanation")? + "\n",
+        _ => text(&e, p.watch_fraction, p.report_due_days),
+    };
+    print!("{}", crate::pii::redact(&printed));
     Ok(EXIT_OK)
 }
 

@@ -1,6 +1,7 @@
 //! The configuration file (`cipwatch.toml`) and the rule profiles. Both are read strictly
 //! (`deny_unknown_fields`): a misspelt key is an error that names it, never a silent default.
 
+pub mod link_key;
 pub mod profile;
 
 use serde::Deserialize;
@@ -29,6 +30,17 @@ pub struct ConfigFile {
     pub billing: BillingOptions,
     #[serde(default)]
     pub registry: RegistryOptions,
+    #[serde(default)]
+    pub links: LinkOptions,
+}
+
+/// Where the secret key of the account links comes from (see `link_key`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkOptions {
+    /// A file holding the key, relative to the configuration (the environment's
+    /// `CIPWATCH_LINK_KEY` and `CIPWATCH_LINK_KEY_FILE` come first).
+    pub key_file: Option<String>,
 }
 
 /// How fresh the CIP registry must be.

@@ -67,7 +67,9 @@ pub fn register(tera: &mut Tera) {
     tera.register_filter("pct", |x: f64, _: Kwargs, _: &State| {
         format!("{}%", grouped(x * 100.0))
     });
-    tera.register_filter("mask", |x: &str, _: Kwargs, _: &State| crate::pii::mask(x));
+    tera.register_filter("mask", |x: &str, _: Kwargs, _: &State| {
+        crate::pii::mask_payment(x)
+    });
     tera.register_filter("or_missing", |x: tera::Value, _: Kwargs, _: &State| {
         if x.is_none() || x.is_undefined() || x.as_str().is_some_and(str::is_empty) {
             tera::Value::from("NOT ON FILE")

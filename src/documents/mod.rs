@@ -1,7 +1,8 @@
 //! Documents for counsel: one AI-training report draft per reportable foreign account (and, with
 //! `--drafts watch`, per WATCH account), the annual CIP certification metrics, and the run summary,
 //! each as Markdown and self-contained HTML from Tera templates, reports and certification also as
-//! JSON (the view model itself, schema in README.md). View models are typed and already masked;
+//! JSON (the view model itself, schema in README.md). View models are built from masked registry
+//! rows, and every string is masked by value once more as it is rendered (`templates::shown`);
 //! rendering is parallel (rayon) and deterministic (no clock: the as-of date and run id instead).
 
 pub mod certification;
@@ -191,7 +192,8 @@ fn render_three<T: Serialize>(
     template: &str,
     charts: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>> {
-    let json = serde_json::to_string_pretty(doc).or_internal("document JSON")? + "\n";
+    let json =
+        serde_json::to_string_pretty(&templates::shown(doc)?).or_internal("document JSON")? + "\n";
     Ok(vec![
         (
             format!("{stem}.md"),
@@ -205,11 +207,13 @@ fn render_three<T: Serialize>(
     ])
 }
 
-/// Rows of `df` whose `key` is one of `values`.
+/// Rows of `df` whose `key` is one of `values`, masked for a document (`pii::mask_frame`): the
+/// registry's raw values never reach a view model.
 fn only(df: &DataFrame, values: &[String], key: &str) -> Result<DataFrame> {
     let wanted = DataFrame::new(values.len(), vec![Column::new(key.into(), values.to_vec())])
         .or_internal("document accounts")?;
-    df.clone()
+    let rows = df
+        .clone()
         .lazy()
         .join(
             wanted.lazy(),
@@ -218,7 +222,8 @@ fn only(df: &DataFrame, values: &[String], key: &str) -> Result<DataFrame> {
             JoinArgs::new(JoinType::Inner),
         )
         .collect()
-        .or_internal("selecting document rows")
+        .or_internal("selecting document rows")?;
+    crate::pii::mask_frame(&rows).or_internal("masking document rows")
 }
 
 fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>> {

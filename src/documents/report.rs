@@ -1,13 +1,13 @@
 //! The AI-training report draft for one foreign account: the view model counsel's documents are
-//! rendered from (and the `.json` document itself). Built from already-computed tables; payment and
-//! identity numbers are masked here, so raw values never reach a template. Whatever the data lacks
+//! rendered from (and the `.json` document itself). Built from already-computed tables and from
+//! registry rows that `documents::only` masked, so raw values never reach a template. Whatever the data lacks
 //! is named (a CIP gap, a TO COMPLETE block, a failed checklist item), never left blank.
 
 use serde::Serialize;
 
 use super::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
 use super::Common;
-use crate::pii::mask;
+use crate::pii::is_invisible_control;
 
 pub const SCHEMA: &str = "cipwatch/ai-training-report/1";
 
@@ -232,9 +232,9 @@ fn customer_view(f: &FlagRow, c: Option<&CustomerRow>) -> CustomerView {
         emails: split(&get(|c| &c.email)),
         phones: split(&get(|c| &c.phone)),
         payment_method: get(|c| &c.payment_method),
-        payment_identifier_masked: get(|c| &c.payment_identifier).map(|v| mask(&v)),
+        payment_identifier_masked: get(|c| &c.payment_identifier),
         payment_source: get(|c| &c.payment_source),
-        national_id_masked: get(|c| &c.national_id).map(|v| mask(&v)),
+        national_id_masked: get(|c| &c.national_id),
         us_person: get(|c| &c.us_person),
         foreign_basis: f.foreign_basis.clone(),
         sub_accounts: split(&f.sub_accounts),
@@ -419,7 +419,7 @@ fn checklist(doc: &ReportDoc) -> Vec<CheckItem> {
     );
     let unprintable = unprintable_fields(doc);
     items.push(CheckItem {
-        item: "No non-printable characters".into(),
+        item: "No non-printable, bidirectional or zero-width characters".into(),
         ok: unprintable.is_empty(),
         detail: if unprintable.is_empty() {
             "none found".into()
@@ -450,29 +450,36 @@ fn checklist(doc: &ReportDoc) -> Vec<CheckItem> {
     items
 }
 
-/// Names of the customer-provided text fields holding control characters (other than newline/tab).
+/// Paths (`customer.legal_name`, `beneficial_owners[1].name`) of every text field of the report
+/// holding a control character (other than newline and tab), a bidirectional control or a
+/// zero-width character: what the document shows written out as `[U+XXXX]`.
 fn unprintable_fields(doc: &ReportDoc) -> Vec<String> {
-    let c = &doc.customer;
-    let mut fields: Vec<(&str, Option<&str>)> = vec![
-        ("legal name", c.legal_name.as_deref()),
-        ("address", c.address.as_deref()),
-        ("payment source", c.payment_source.as_deref()),
-    ];
-    fields.extend(c.emails.iter().map(|e| ("email", Some(e.as_str()))));
-    fields.extend(c.phones.iter().map(|p| ("telephone", Some(p.as_str()))));
-    fields.extend(
-        doc.beneficial_owners
-            .iter()
-            .map(|o| ("beneficial owner name", o.name.as_deref())),
-    );
-    fields
-        .into_iter()
-        .filter(|(_, v)| {
-            v.is_some_and(|v| {
-                v.chars()
-                    .any(|ch| ch.is_control() && ch != '\n' && ch != '\t')
-            })
-        })
-        .map(|(n, _)| n.to_string())
-        .collect()
+    let mut found = Vec::new();
+    if let Ok(value) = serde_json::to_value(doc) {
+        unprintable_paths(&value, String::new(), &mut found);
+    }
+    found
+}
+
+fn unprintable_paths(value: &serde_json::Value, path: String, found: &mut Vec<String>) {
+    let odd = |c: char| (c.is_control() && c != '\n' && c != '\t') || is_invisible_control(c);
+    match value {
+        serde_json::Value::String(s) if s.chars().any(odd) => found.push(path),
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                unprintable_paths(v, format!("{path}[{i}]"), found);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                unprintable_paths(v, p, found);
+            }
+        }
+        _ => {}
+    }
 }

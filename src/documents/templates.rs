@@ -6,7 +6,7 @@
 use std::path::Path;
 use tera::{Context, Tera};
 
-use crate::error::{Error, Result};
+use crate::error::{Context as _, Error, Result};
 
 const EMBEDDED: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
@@ -91,7 +91,7 @@ impl Templates {
         charts: &std::collections::BTreeMap<String, String>,
     ) -> Result<String> {
         let mut context = Context::new();
-        context.insert("doc", view);
+        context.insert("doc", &shown(view)?);
         context.insert("charts", charts);
         self.tera.render(name, &context).map_err(|e| {
             let origin = self
@@ -102,6 +102,31 @@ impl Templates {
                 .unwrap_or("?");
             Error::config(format!("template {name} ({origin})"), error_chain(&e))
         })
+    }
+}
+
+/// A view model as documents show it: every string with card-like digit runs masked
+/// (`pii::redact`) and invisible controls written out (`pii::visible`). Templates and the JSON
+/// documents receive this value, never the view model's raw strings.
+///
+/// Errors: internal, when the view model does not serialise.
+pub fn shown<T: serde::Serialize>(view: &T) -> Result<serde_json::Value> {
+    let mut value = serde_json::to_value(view).or_internal("document view model")?;
+    strings_mut(&mut value, &mut |s| {
+        let masked = crate::pii::redact(s);
+        let shown = crate::pii::visible(&masked).into_owned();
+        *s = shown;
+    });
+    Ok(value)
+}
+
+/// Calls `f` on every string (not keys) of a JSON value.
+pub fn strings_mut(value: &mut serde_json::Value, f: &mut dyn FnMut(&mut String)) {
+    match value {
+        serde_json::Value::String(s) => f(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| strings_mut(v, f)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| strings_mut(v, f)),
+        _ => {}
     }
 }
 

@@ -179,6 +179,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
             usage: &usage,
         },
         p,
+        &plan.link_key,
     )?;
     tracing::info!(
         stage = "entities",

@@ -2,7 +2,10 @@
 //! digits (so that a parallel sum's last-bit wobble cannot change the bytes), timestamps as
 //! `YYYY-MM-DDTHH:MM:SSZ`, and CSV text cells that a spreadsheet would run as a formula
 //! (`= + - @`, tab, carriage return) prefixed with `'`. Numbers, and text that is a number, are
-//! left alone. Files are created readable by their owner only.
+//! left alone. Every text cell is masked (`pii::mask_frame`: card numbers by value, identifier and
+//! registry free-text columns by column) before it is written, in CSV and Parquet alike. Cells
+//! holding quotes, commas, CR or LF are quoted. Files are created readable by their owner only,
+//! and synced before they are closed.
 
 use polars::prelude::*;
 use std::fs::File;
@@ -91,34 +94,46 @@ impl<T> WithPath<T> for std::io::Result<T> {
     }
 }
 
-/// Writes `df` as CSV (neutralised) to `path`.
-pub fn write_csv(df: &DataFrame, path: &Path) -> Result<()> {
-    let mut safe = neutralise(df.clone())?;
-    let mut file = create_private(path)?;
-    CsvWriter::new(&mut file)
+/// `df` as every table sink writes it: text masked (`pii::mask_frame`).
+fn masked(df: &DataFrame) -> Result<DataFrame> {
+    crate::pii::mask_frame(df).or_internal("masking output text")
+}
+
+/// `df` as CSV text: masked, neutralised, quoted where needed. The one way cipwatch writes CSV
+/// (tables, quarantine files, `diff --format csv`).
+pub fn csv_bytes(df: &DataFrame) -> Result<Vec<u8>> {
+    let mut safe = neutralise(masked(df)?)?;
+    let mut bytes = Vec::new();
+    CsvWriter::new(&mut bytes)
         .include_header(true)
+        .with_quote_style(QuoteStyle::Necessary)
         .with_datetime_format(Some("%Y-%m-%dT%H:%M:%SZ".into()))
         .with_date_format(Some("%Y-%m-%d".into()))
         .finish(&mut safe)
-        .or_internal(format!("writing {}", path.display()))?;
-    file.flush().with_context_path(path)
+        .or_internal("writing CSV")?;
+    Ok(bytes)
 }
 
-/// Writes `df` as Parquet to `path`.
+/// Writes `df` as CSV ([`csv_bytes`]) to `path`.
+pub fn write_csv(df: &DataFrame, path: &Path) -> Result<()> {
+    write_bytes(&csv_bytes(df)?, path)
+}
+
+/// Writes `df` as Parquet to `path`, text masked.
 pub fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
-    let mut df = df.clone();
-    let file = create_private(path)?;
-    ParquetWriter::new(file)
+    let mut df = masked(df)?;
+    let mut file = create_private(path)?;
+    ParquetWriter::new(&mut file)
         .finish(&mut df)
         .or_internal(format!("writing {}", path.display()))?;
-    Ok(())
+    file.sync_all().with_context_path(path)
 }
 
-/// Writes bytes (a manifest, a marker) to `path`.
+/// Writes bytes (a manifest, a marker, a document) to `path` and syncs them to disk.
 pub fn write_bytes(bytes: &[u8], path: &Path) -> Result<()> {
     let mut file = create_private(path)?;
     file.write_all(bytes).with_context_path(path)?;
-    file.flush().with_context_path(path)
+    file.sync_all().with_context_path(path)
 }
 
 #[cfg(test)]
@@ -149,6 +164,22 @@ mod tests {
             ]
         );
         assert_eq!(out.column("n").unwrap().f64().unwrap().get(0), Some(-1.0));
+    }
+
+    #[test]
+    fn csv_cells_are_masked_quoted_and_neutralised() {
+        let df = df!(
+            "account_id" => ["420000000002", "7"],
+            "note" => ["card 4929 0000 1234 5674", "line\r\nbreak, \"quoted\""],
+            "national_id" => ["110105199001011234", "=cmd"]
+        )
+        .unwrap();
+        let text = String::from_utf8(csv_bytes(&df).unwrap()).unwrap();
+        assert!(text.contains("card 492900******5674"), "{text}");
+        assert!(text.contains("\"line\r\nbreak, \"\"quoted\"\"\""), "{text}");
+        assert!(text.contains("**************1234"), "{text}");
+        assert!(!text.contains("=cmd"), "{text}");
+        assert!(text.contains("420000000002"), "{text}");
     }
 
     #[test]

@@ -165,18 +165,14 @@ fn beneficial_owners(scan: &Scan) -> Result<LazyFrame> {
 fn access_log(scan: &Scan) -> Result<LazyFrame> {
     let c = Cols::new(&scan.schema);
     let ip = c.text("ip_address");
-    let ipv4 = r"^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$";
-    let ipv6 = r"^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$";
-    let valid_ip = ip
-        .clone()
-        .str()
-        .contains(lit(ipv4), false)
-        .or(ip.clone().str().contains(lit(ipv6), false));
+    let canonical = ip.clone().map(canonical_ips, |_, f| {
+        Ok(Field::new(f.name().clone(), DataType::String))
+    });
     let checks = vec![
         present_check(&c, "account_id"),
         present_check(&c, "ip_address"),
         (
-            ip.clone().is_not_null().and(valid_ip.not()),
+            ip.clone().is_not_null().and(canonical.clone().is_null()),
             "bad_value",
             c.quoted("ip_address is not an IP address:", "ip_address"),
         ),
@@ -188,12 +184,35 @@ fn access_log(scan: &Scan) -> Result<LazyFrame> {
     Ok(scan.lf.clone().select([
         col(ROW),
         c.text("account_id").alias("account_id"),
-        ip.alias("ip_address"),
+        canonical.alias("ip_address"),
         c.timestamp("accessed_at").alias("accessed_at"),
         c.lower("action").alias("action"),
         rule,
         reason,
     ]))
+}
+
+/// An IP address in one spelling (`std::net::IpAddr`: every IPv6 spelling of an address is one
+/// value, and an IPv4-mapped IPv6 address is its IPv4 address); `None` for text that is not one.
+pub fn canonical_ip(text: &str) -> Option<std::net::IpAddr> {
+    match text.trim().parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V6(v6) => Some(
+            v6.to_ipv4_mapped()
+                .map(std::net::IpAddr::V4)
+                .unwrap_or(std::net::IpAddr::V6(v6)),
+        ),
+        v4 => Some(v4),
+    }
+}
+
+/// The `ip_address` column in canonical spelling ([`canonical_ip`]); null where not an address.
+fn canonical_ips(c: Column) -> PolarsResult<Column> {
+    let out: StringChunked = c
+        .str()?
+        .iter()
+        .map(|v| v.and_then(canonical_ip).map(|ip| ip.to_string()))
+        .collect();
+    Ok(out.with_name(c.name().clone()).into_column())
 }
 
 fn resellers(scan: &Scan) -> Result<LazyFrame> {

@@ -1,30 +1,36 @@
 //! Entities: billing accounts that belong together. Accounts are linked when they share a payment
 //! instrument, a national ID, a beneficial owner (normalised name and country), an address
 //! (normalised), an IP address used for administration within a window, or a FOCUS sub-account.
-//! Identifiers are compared as keyed hashes (HMAC-SHA-256 with `CIPWATCH_LINK_KEY`), never raw, and
-//! only an 8-character prefix of the hash appears as evidence. Strong link types (profile
+//! Identifiers are compared as keyed hashes (HMAC-SHA-256 under the plan's secret link key), never
+//! raw, and no hash leaves this module: the evidence of a link is its type, an opaque link id
+//! numbered within the run (`L1`, `L2`, …) and the counterpart account. IP addresses are compared
+//! in canonical form (`std::net::IpAddr`), and two events link only within `link_window_days` of
+//! each other (by their `accessed_at` instants). Strong link types (profile
 //! `strong_links`) join accounts into one entity (connected components); weak ones (`weak_links`)
 //! only put the accounts up for review. A value shared by more than `MAX_GROUP` accounts (a NAT
 //! address, a placeholder) links nobody: it says nothing about who is behind an account.
 
+use hmac::Mac;
 use polars::prelude::*;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
 
+use crate::config::link_key::LinkKey;
 use crate::config::profile::Params;
 use crate::error::{Context, Result};
+use crate::sources::registry::canonical_ip;
 
 /// A value shared by more accounts than this is infrastructure, not identity.
 const MAX_GROUP: usize = 50;
-/// The key used when `CIPWATCH_LINK_KEY` is not set (documented; set your own in production).
-const DEFAULT_KEY: &str = "cipwatch-link-key-set-CIPWATCH_LINK_KEY-in-production";
 
 /// One administrative or other access event of the access log.
 struct Access {
     account_id: String,
-    ip_address: String,
-    accessed_at: String,
+    /// The address in canonical form.
+    ip: IpAddr,
+    /// Seconds since the Unix epoch (UTC).
+    accessed_at_s: i64,
     action: Option<String>,
 }
 
@@ -46,13 +52,12 @@ fn text_rows<const N: usize>(df: &DataFrame, names: [&str; N]) -> Result<Vec<[Op
         .collect())
 }
 
-/// One link between two accounts.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// One link between two accounts (`a` < `b`) of one type.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Link {
     a: String,
     b: String,
     kind: String,
-    evidence: String,
 }
 
 /// The registry and usage tables entities are built from.
@@ -66,8 +71,10 @@ pub struct EntityInputs<'a> {
 /// `entity_members(account_id, entity_id, entity_size, strong_links, weak_links)` for every account
 /// in the registry or the usage, and `entities(entity_id, members, size, strong_links, weak_links)`
 /// for every entity of two or more accounts or with a weak link.
-pub fn build(inputs: &EntityInputs, p: &Params) -> Result<(DataFrame, DataFrame)> {
-    let key = std::env::var("CIPWATCH_LINK_KEY").unwrap_or_else(|_| DEFAULT_KEY.to_string());
+///
+/// The link columns read `kind:Ln->account` for each link of the account (`;`-separated), `Ln`
+/// an opaque id of the link within this run; no hash or value of the identifier appears.
+pub fn build(inputs: &EntityInputs, p: &Params, key: &LinkKey) -> Result<(DataFrame, DataFrame)> {
     let customers = text_rows(
         inputs.customers,
         [
@@ -79,20 +86,7 @@ pub fn build(inputs: &EntityInputs, p: &Params) -> Result<(DataFrame, DataFrame)
         ],
     )?;
     let owners = text_rows(inputs.owners, ["account_id", "name", "country"])?;
-    let access: Vec<Access> = text_rows(
-        inputs.access,
-        ["account_id", "ip_address", "accessed_at", "action"],
-    )?
-    .into_iter()
-    .filter_map(|[account, ip, at, action]| {
-        Some(Access {
-            account_id: account?,
-            ip_address: ip?,
-            accessed_at: at.unwrap_or_default(),
-            action,
-        })
-    })
-    .collect();
+    let access = access_events(inputs.access)?;
     let subs = inputs
         .usage
         .select(["billing_account_id", "sub_account_id"])
@@ -128,16 +122,27 @@ pub fn build(inputs: &EntityInputs, p: &Params) -> Result<(DataFrame, DataFrame)
             values.push(("sub_account", sub, account));
         }
     }
-    let mac = Hmac::new(&key);
+    let mac = key.mac();
     let hashed: Vec<(&str, [u8; 32], &str)> = values
         .par_iter()
         .filter(|(_, v, _)| !v.is_empty())
-        .map(|(kind, v, account)| (*kind, mac.digest(&format!("{kind}:{v}")), *account))
+        .map(|(kind, v, account)| {
+            let digest = mac
+                .clone()
+                .chain_update(format!("{kind}:{v}").as_bytes())
+                .finalize();
+            (*kind, digest.into_bytes().into(), *account)
+        })
         .collect();
     let mut links = shared_value_links(hashed);
-    links.extend(ip_links(&access, &key, p.link_window_days));
+    links.extend(ip_links(&access, p.link_window_days));
     links.sort();
     links.dedup();
+    let link_ids: HashMap<&Link, String> = links
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l, format!("L{}", i + 1)))
+        .collect();
 
     let strong = Params::links(&p.strong_links);
     let weak = Params::links(&p.weak_links);
@@ -171,7 +176,7 @@ pub fn build(inputs: &EntityInputs, p: &Params) -> Result<(DataFrame, DataFrame)
             .unwrap_or_default();
         for l in mine.iter().filter(|l| kinds.contains(&l.kind)) {
             let other = if l.a == account { &l.b } else { &l.a };
-            found.insert(format!("{}:{}->{}", l.kind, l.evidence, other));
+            found.insert(format!("{}:{}->{}", l.kind, link_ids[l], other));
         }
         found.into_iter().collect::<Vec<_>>().join(";")
     };
@@ -285,7 +290,7 @@ fn shared_value_links(mut hashed: Vec<(&str, [u8; 32], &str)>) -> Vec<Link> {
         .filter(|g| g.len() > 1 && g.len() <= MAX_GROUP)
         .flat_map(|g| {
             let members: BTreeSet<&str> = g.iter().map(|x| x.2).collect();
-            star(&members, g[0].0, &hex(&g[0].1))
+            star(&members, g[0].0)
         })
         .collect()
 }
@@ -295,42 +300,68 @@ fn col_expr(name: &str) -> Expr {
 }
 
 /// Edges from the first account of a group to each other one.
-fn star(members: &BTreeSet<&str>, kind: &str, hash: &str) -> Vec<Link> {
+fn star(members: &BTreeSet<&str>, kind: &str) -> Vec<Link> {
     let mut it = members.iter();
     let first = it.next().expect("a group has members").to_string();
     it.map(|b| Link {
         a: first.clone(),
         b: b.to_string(),
         kind: kind.into(),
-        evidence: hash[..8].into(),
     })
     .collect()
 }
 
+/// The access log's events with a canonical address and a time; rows without either (which the
+/// registry stage has quarantined already) are left out, never given a made-up time.
+fn access_events(access: &DataFrame) -> Result<Vec<Access>> {
+    let seconds = access
+        .clone()
+        .lazy()
+        .select([col_expr("accessed_at")
+            .cast(crate::sources::columns::ts_type())
+            .dt()
+            .timestamp(TimeUnit::Milliseconds)
+            .floor_div(lit(1000i64))
+            .alias("s")])
+        .collect()
+        .or_internal("access log times")?;
+    let seconds = seconds
+        .column("s")
+        .and_then(|c| c.i64().cloned())
+        .or_internal("access log times")?;
+    let rows = text_rows(access, ["account_id", "ip_address", "action"])?;
+    Ok(rows
+        .into_iter()
+        .zip(seconds.iter())
+        .filter_map(|([account, ip, action], at)| {
+            Some(Access {
+                account_id: account?,
+                ip: canonical_ip(&ip?)?,
+                accessed_at_s: at?,
+                action,
+            })
+        })
+        .collect())
+}
+
 /// Accounts that used one IP address within `window_days` of each other: `admin_ip` when both
 /// events are administrative, `access_ip` otherwise.
-fn ip_links(access: &[Access], key: &str, window_days: f64) -> Vec<Link> {
-    let mut by_ip: HashMap<&str, Vec<&Access>> = HashMap::new();
+fn ip_links(access: &[Access], window_days: f64) -> Vec<Link> {
+    let mut by_ip: HashMap<IpAddr, Vec<&Access>> = HashMap::new();
     for a in access {
-        by_ip.entry(a.ip_address.as_str()).or_default().push(a);
+        by_ip.entry(a.ip).or_default().push(a);
     }
     let window = (window_days * 86_400.0) as i64;
-    let seconds = |t: &str| {
-        chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%SZ")
-            .map(|d| d.and_utc().timestamp())
-            .unwrap_or(0)
-    };
     let mut links = Vec::new();
-    for (ip, events) in by_ip {
+    for events in by_ip.values() {
         let distinct: BTreeSet<&str> = events.iter().map(|e| e.account_id.as_str()).collect();
         if distinct.len() < 2 || distinct.len() > MAX_GROUP {
             continue;
         }
-        let hash = hex(&Hmac::new(key).digest(&format!("ip:{ip}")));
         for (i, x) in events.iter().enumerate() {
             for y in &events[i + 1..] {
                 if x.account_id == y.account_id
-                    || (seconds(&x.accessed_at) - seconds(&y.accessed_at)).abs() > window
+                    || (x.accessed_at_s - y.accessed_at_s).abs() > window
                 {
                     continue;
                 }
@@ -346,7 +377,6 @@ fn ip_links(access: &[Access], key: &str, window_days: f64) -> Vec<Link> {
                     a: a.clone(),
                     b: b.clone(),
                     kind: kind.into(),
-                    evidence: hash[..8].into(),
                 });
             }
         }
@@ -360,44 +390,6 @@ fn alnum(s: &str) -> String {
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_uppercase)
         .collect()
-}
-
-/// HMAC-SHA-256 (RFC 2104) under one key: the padded key states are hashed once, each message
-/// costs two short SHA-256 continuations.
-struct Hmac {
-    inner: Sha256,
-    outer: Sha256,
-}
-
-impl Hmac {
-    fn new(key: &str) -> Hmac {
-        let mut k = [0u8; 64];
-        let kb = key.as_bytes();
-        if kb.len() > 64 {
-            k[..32].copy_from_slice(&Sha256::digest(kb));
-        } else {
-            k[..kb.len()].copy_from_slice(kb);
-        }
-        let pad = |byte: u8| Sha256::new().chain_update(k.map(|x| x ^ byte));
-        Hmac {
-            inner: pad(0x36),
-            outer: pad(0x5c),
-        }
-    }
-
-    fn digest(&self, message: &str) -> [u8; 32] {
-        let inner = self
-            .inner
-            .clone()
-            .chain_update(message.as_bytes())
-            .finalize();
-        self.outer.clone().chain_update(inner).finalize().into()
-    }
-}
-
-/// Lower-case hex of a hash.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Union-find over account ids; the representative of a component is its smallest id.
@@ -430,11 +422,60 @@ impl Forest {
 mod tests {
     use super::*;
 
+    fn event(account: &str, ip: &str, at: &str, action: &str) -> Access {
+        Access {
+            account_id: account.into(),
+            ip: canonical_ip(ip).unwrap(),
+            accessed_at_s: chrono::DateTime::parse_from_rfc3339(at)
+                .unwrap()
+                .timestamp(),
+            action: Some(action.into()),
+        }
+    }
+
     #[test]
-    fn hmac_matches_rfc_4231_case_2() {
+    fn ip_events_link_only_within_the_window() {
+        let far = [
+            event("A", "203.0.113.9", "2025-01-01T00:00:00Z", "admin"),
+            event("B", "203.0.113.9", "2026-10-01T00:00:00Z", "admin"),
+        ];
+        assert!(
+            ip_links(&far, 30.0).is_empty(),
+            "21 months apart, 30-day window"
+        );
+        let near = [
+            event("A", "203.0.113.9", "2026-09-20T00:00:00Z", "admin"),
+            event("B", "203.0.113.9", "2026-10-01T00:00:00Z", "admin"),
+        ];
+        let links = ip_links(&near, 30.0);
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].kind, "admin_ip");
+    }
+
+    #[test]
+    fn ipv6_spellings_of_one_address_link() {
+        let events = [
+            event("A", "2001:db8::1", "2026-10-01T00:00:00Z", "access"),
+            event(
+                "B",
+                "2001:0DB8:0000:0000:0000:0000:0000:0001",
+                "2026-10-02T00:00:00Z",
+                "admin",
+            ),
+            event("C", "::ffff:198.51.100.7", "2026-10-01T00:00:00Z", "access"),
+            event("D", "198.51.100.7", "2026-10-01T00:00:00Z", "access"),
+        ];
+        let mut kinds: Vec<(String, String, String)> = ip_links(&events, 30.0)
+            .into_iter()
+            .map(|l| (l.a, l.b, l.kind))
+            .collect();
+        kinds.sort();
         assert_eq!(
-            hex(&Hmac::new("Jefe").digest("what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            kinds,
+            [
+                ("A".into(), "B".into(), "access_ip".into()),
+                ("C".into(), "D".into(), "access_ip".into())
+            ]
         );
     }
 

@@ -3,6 +3,7 @@
 //! merged. Billing is one daily row per fleet (instance-hours of p5.48xlarge, 8 H100 each).
 
 use crate::helpers::*;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 const START: (i32, u32, u32) = (2026, 6, 1);
@@ -109,12 +110,15 @@ fn run_with(dir: &Path, customers: &[Customer], fleets: &[Fleet], extra: &str) -
     }
     let config = "profile = \"nprm-2024\"\n[inputs]\nbilling = \"billing.csv\"\ncustomers = \"customers.csv\"\nbeneficial_owners = \"owners.csv\"\naccess_log = \"access.csv\"\nresellers = \"resellers.csv\"\n[output]\ndir = \"out\"\n[provider]\nlegal_name = \"P\"\naddress = \"A\"\ncip_contact = \"C\"\n".to_string();
     std::fs::write(dir.join("cipwatch.toml"), config).unwrap();
-    let o = cipwatch(&[
-        "-q",
-        "run",
-        "--config",
-        dir.join("cipwatch.toml").to_str().unwrap(),
-    ]);
+    let o = cipwatch_env(
+        &[
+            "-q",
+            "run",
+            "--config",
+            dir.join("cipwatch.toml").to_str().unwrap(),
+        ],
+        &[("CIPWATCH_LINK_KEY", "evasion-tests-secret-link-key")],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let last = fleets
         .iter()
@@ -155,6 +159,38 @@ fn fleet(account: &'static str, zone: &'static str, instances: u32, days: Vec<i6
         instances,
         days,
     }
+}
+
+/// The link types of `entities.csv` (strong, weak). Every link reads `kind:Ln->account`: a type,
+/// an opaque link id and the counterpart, never a hash or value (checked here too).
+fn link_kinds(run: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    let kinds = |column: &str| -> BTreeSet<String> {
+        read_csv(&run.join("entities.csv"))
+            .iter()
+            .flat_map(|e| {
+                e[column]
+                    .split([';', '|'])
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .map(|link| {
+                let (kind, rest) = link.split_once(':').expect("kind:Ln->account");
+                let (id, _account) = rest.split_once("->").expect("kind:Ln->account");
+                assert!(
+                    id.starts_with('L') && id[1..].chars().all(|c| c.is_ascii_digit()),
+                    "opaque link id, no hash: {link}"
+                );
+                kind.to_string()
+            })
+            .collect()
+    };
+    (kinds("strong_links"), kinds("weak_links"))
+}
+
+fn set(kinds: &[&str]) -> BTreeSet<String> {
+    kinds.iter().map(|k| k.to_string()).collect()
 }
 
 fn reasons(run: &Path, account: &str) -> (String, String, String) {
@@ -204,11 +240,11 @@ fn a_run_split_over_four_accounts_sharing_a_card_is_caught() {
     let entities = read_csv(&run.join("entities.csv"));
     assert_eq!(entities.len(), 1);
     assert_eq!(entities[0]["members"], "A-1;A-2;A-3;A-4");
-    assert!(entities[0]["strong_links"].contains("payment_instrument:"));
+    assert_eq!(link_kinds(&run), (set(&["payment_instrument"]), set(&[])));
     let all = std::fs::read_to_string(run.join("entities.csv")).unwrap();
     assert!(
         !all.contains("4111"),
-        "links show keyed hashes, never the card number"
+        "links show their type and counterpart, never the card number"
     );
 }
 
@@ -231,6 +267,7 @@ fn a_run_split_over_two_regions_through_a_shared_owner_is_caught() {
     ];
     let run = run(dir.path(), &customers, &fleets);
     assert_caught(&run, &["R-1", "R-2"], "2", &["SPLIT_ACROSS_ACCOUNTS"]);
+    assert_eq!(link_kinds(&run), (set(&["beneficial_owner"]), set(&[])));
     let (_, why, _) = reasons(&run, "R-1");
     assert!(
         !why.contains("SYNCHRONIZED_RUNS"),
@@ -265,6 +302,7 @@ fn a_run_split_through_a_reseller_is_caught() {
         "2",
         &["SPLIT_ACROSS_ACCOUNTS", "RESELLER_CIP_MISSING"],
     );
+    assert_eq!(link_kinds(&run), (set(&["address"]), set(&[])));
 }
 
 #[test]
@@ -292,6 +330,7 @@ fn a_fleet_handed_over_between_accounts_is_caught() {
         "2",
         &["FLEET_HANDOVER", "SPLIT_ACROSS_ACCOUNTS"],
     );
+    assert_eq!(link_kinds(&run), (set(&["national_id"]), set(&[])));
 }
 
 #[test]
@@ -347,6 +386,7 @@ fn honest_neighbours_sharing_a_bank_and_a_cloud_ip_range_are_not_merged() {
             "the shared bank is a weak link, for review only: {why}"
         );
     }
+    assert_eq!(link_kinds(&run), (set(&[]), set(&["payment_source"])));
 }
 
 #[test]

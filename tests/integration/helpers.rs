@@ -21,6 +21,16 @@ pub fn cipwatch(args: &[&str]) -> Output {
         .expect("run cipwatch")
 }
 
+/// Runs `cipwatch <args>` from the repository root with extra environment variables.
+pub fn cipwatch_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cipwatch"))
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(repo())
+        .output()
+        .expect("run cipwatch")
+}
+
 /// Runs the default (sample) pipeline into `out` with extra flags; asserts success.
 pub fn run_samples(out: &Path, extra: &[&str]) -> Output {
     let out_s = out.to_str().unwrap();

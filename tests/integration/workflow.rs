@@ -482,12 +482,16 @@ fn json_logs_carry_stages_and_counts_but_no_customer_data() {
     let mut private: Vec<String> = Vec::new();
     for line in customers.lines().skip(1) {
         let c = split(line);
+        // account, legal name, address, email, phone, payment number and source, national ID
         private.extend([
             c[0].clone(),
             c[1].clone(),
+            c[4].clone(),
             c[5].clone(),
             c[6].clone(),
             c[8].clone(),
+            c[9].clone(),
+            c[10].clone(),
         ]);
     }
     private.extend(access.lines().skip(1).map(|l| split(l)[1].clone()));

@@ -1,0 +1,181 @@
+//! The leak scanner the PII tests share: every file under an output root (hidden files, run logs
+//! and the knowledge file included), Parquet decoded to its values, is searched for card numbers,
+//! for planted secrets, and for masks that show too much; every file must be 0600 and every folder
+//! 0700.
+
+use polars::prelude::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::helpers::tree;
+
+/// The decoded text of an output file: Parquet as CSV of its values, anything else as UTF-8.
+pub fn decoded(path: &Path, bytes: &[u8]) -> String {
+    if path.extension().is_some_and(|e| e == "parquet") {
+        let mut df = ParquetReader::new(std::io::Cursor::new(bytes.to_vec()))
+            .finish()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut out = Vec::new();
+        CsvWriter::new(&mut out).finish(&mut df).unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    } else {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+}
+
+/// Asserts, for every file under `root` and its path: mode 0600 in a 0700 folder, no card number, none of
+/// `secrets` (as written, or as its digits alone when it has 9 or more), and every mask (`*`
+/// runs) showing at most 6 digits before and 4 after.
+pub fn assert_private_and_masked(root: &Path, secrets: &[&str]) {
+    let files = tree(root);
+    assert!(!files.is_empty(), "nothing under {}", root.display());
+    for (name, bytes) in &files {
+        let path = root.join(name);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
+        let parent = std::fs::metadata(path.parent().unwrap()).unwrap();
+        assert_eq!(
+            parent.permissions().mode() & 0o777,
+            0o700,
+            "folder of {name}"
+        );
+        assert_masked(name, name, secrets);
+        assert_masked(name, &decoded(&path, bytes), secrets);
+    }
+}
+
+/// The text checks of [`assert_private_and_masked`] on one text.
+pub fn assert_masked(name: &str, text: &str, secrets: &[&str]) {
+    assert_eq!(
+        card_numbers(text),
+        Vec::<String>::new(),
+        "{name} holds a card number"
+    );
+    for secret in secrets {
+        assert!(!text.contains(secret), "{name} holds a planted secret");
+        let d: String = secret.chars().filter(char::is_ascii_digit).collect();
+        if d.len() >= 9 {
+            assert!(
+                !text.contains(&d),
+                "{name} holds the digits of a planted secret"
+            );
+        }
+    }
+    for (before, after) in mask_shapes(text) {
+        assert!(
+            before <= 6 && after <= 4,
+            "{name}: a mask shows {before} digits before and {after} after"
+        );
+    }
+}
+
+/// For every run of `*` (with digits around it): the digits right before and right after it.
+fn mask_shapes(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut shapes = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'*' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i] == b'*' {
+            i += 1;
+        }
+        let before = b[..start]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let after = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        shapes.push((before, after));
+    }
+    shapes
+}
+
+/// Runs of 13 to 19 digits (single spaces or dashes allowed between) that pass the Luhn check,
+/// wherever they stand (also inside words), except inside a hexadecimal token of 16 or more
+/// characters (a hash) and except a number's integer part.
+pub fn card_numbers(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let joiner = |j: usize| {
+        (b[j] == b' ' || b[j] == b'-') && b.get(j + 1).is_some_and(|c| c.is_ascii_digit())
+    };
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() || (i > 0 && (b[i - 1].is_ascii_digit() || b[i - 1] == b'.')) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        let mut digits = String::new();
+        while j < b.len() && (b[j].is_ascii_digit() || joiner(j)) {
+            if b[j].is_ascii_digit() {
+                digits.push(b[j] as char);
+            }
+            j += 1;
+        }
+        let fraction = b.get(j) == Some(&b'.') && b.get(j + 1).is_some_and(|c| c.is_ascii_digit());
+        if (13..=19).contains(&digits.len()) && !fraction && luhn(&digits) && !in_hex(b, i, j) {
+            found.push(digits);
+        }
+        i = j.max(i + 1);
+    }
+    found
+}
+
+fn in_hex(b: &[u8], start: usize, end: usize) -> bool {
+    let mut s = start;
+    while s > 0 && b[s - 1].is_ascii_hexdigit() {
+        s -= 1;
+    }
+    let mut e = end;
+    while e < b.len() && b[e].is_ascii_hexdigit() {
+        e += 1;
+    }
+    let token = &b[s..e];
+    token.len() >= 16
+        && token.iter().all(u8::is_ascii_hexdigit)
+        && token.iter().any(u8::is_ascii_alphabetic)
+}
+
+fn luhn(digits: &str) -> bool {
+    let doubled = |d: u32| if d * 2 > 9 { d * 2 - 9 } else { d * 2 };
+    let sum: u32 = digits
+        .chars()
+        .rev()
+        .enumerate()
+        .map(|(i, c)| {
+            c.to_digit(10)
+                .map_or(0, |d| if i % 2 == 1 { doubled(d) } else { d })
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+#[test]
+fn the_card_scanner_finds_cards() {
+    assert_eq!(
+        card_numbers("paid with 4111 1111 1111 1111 today"),
+        ["4111111111111111"]
+    );
+    assert_eq!(
+        card_numbers("Zephyr6011000099887766 Ltd"),
+        ["6011000099887766"]
+    );
+    assert_eq!(
+        card_numbers("masked 411111******1111, peak 1120000000000000.0"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn the_mask_check_catches_masks_that_show_too_much() {
+    assert_eq!(
+        mask_shapes("492900******5674 and ****4419"),
+        [(6, 4), (0, 4)]
+    );
+    assert_eq!(mask_shapes("1101051990****1234"), [(10, 4)]);
+}

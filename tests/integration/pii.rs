@@ -1,0 +1,280 @@
+//! Personal data on hostile input: card numbers and identifiers planted in every free-text field
+//! of the registry come out masked in every output and message; link evidence carries no hash; the
+//! link key is never written; invisible characters are named by the checklist and shown visibly.
+//! Handed cases: `tests/cases/hostile/04-…` and `18-…` (inputs copied from the cases).
+
+use crate::helpers::*;
+use crate::leaks::{assert_masked, assert_private_and_masked};
+use std::path::{Path, PathBuf};
+
+const AS_OF: &str = "2026-11-26";
+/// The cards of case 04 (in address, email, legal name, payment source, owner name).
+const PLANTED: &[&str] = &[
+    "4929 0000 1234 5674",
+    "4929000012345674",
+    "5454-5400-0011-1125",
+    "6011000099887766",
+    "3714 496353 98431",
+    "NID-7731-2208-4419",
+    "7731-2208",
+];
+
+/// A configuration over the samples whose registry is the handed case's `cip/` folder.
+fn case_config(dir: &Path, case: &str) -> PathBuf {
+    let cip = repo().join("tests/cases/hostile").join(case).join("cip");
+    let file = |n: &str| cip.join(n).display().to_string();
+    config_with(
+        dir,
+        &[
+            ("customers", &file("customers.csv")),
+            ("beneficial_owners", &file("beneficial_owners.csv")),
+            ("access_log", &file("access_log.csv")),
+            ("resellers", &file("resellers.csv")),
+        ],
+    )
+}
+
+#[test]
+fn case_04_cards_and_ids_in_free_text_are_masked_in_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = case_config(dir.path(), "04-card-in-free-text-fields");
+    let cfg = cfg.to_str().unwrap();
+    let o = cipwatch(&["run", "--config", cfg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_masked("stderr of run", &stderr(&o), PLANTED);
+    assert_masked("stdout of run", &stdout(&o), PLANTED);
+    let out = dir.path().join("out");
+    assert_private_and_masked(&out, PLANTED);
+    // The report is still there, with the masked values where the raw ones stood.
+    let report = std::fs::read_to_string(
+        out.join(AS_OF)
+            .join("reports/420000000002/ai-training-report.md"),
+    )
+    .unwrap();
+    assert!(
+        report.contains("Zephyr 601100******7766 Pte Ltd"),
+        "{report}"
+    );
+    assert!(
+        report.contains("492900******5674, 1 Raffles Place"),
+        "{report}"
+    );
+    assert!(report.contains("**************4419"), "{report}");
+    // explain and diff print masked text too.
+    for args in [
+        vec!["explain", "420000000002", "--config", cfg],
+        vec![
+            "explain",
+            "420000000002",
+            "--config",
+            cfg,
+            "--format",
+            "json",
+        ],
+    ] {
+        let o = cipwatch(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_masked("explain", &stdout(&o), PLANTED);
+    }
+}
+
+#[test]
+fn case_18_link_evidence_carries_no_hash_and_the_key_is_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = case_config(dir.path(), "18-link-hash-reverses-card");
+    let key = "a-secret-link-key-for-this-test-only";
+    let o = cipwatch_env(
+        &["run", "--config", cfg.to_str().unwrap()],
+        &[("CIPWATCH_LINK_KEY", key)],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = dir.path().join("out").join(AS_OF);
+    let entities = read_csv(&run.join("entities.csv"));
+    let linked = entities
+        .iter()
+        .find(|e| e["members"] == "420000000002;420000000003")
+        .expect("the two accounts sharing a card are one entity");
+    assert_eq!(
+        linked["strong_links"],
+        "payment_instrument:L1->420000000003 | payment_instrument:L1->420000000002",
+        "type, opaque id, counterpart"
+    );
+    for (name, bytes) in tree(&dir.path().join("out")) {
+        let text = crate::leaks::decoded(Path::new(&name), &bytes);
+        assert!(!text.contains(key), "{name} holds the link key");
+        assert!(!text.contains("4929000012345674"), "{name}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["link_key"]["source"],
+        "environment CIPWATCH_LINK_KEY"
+    );
+    assert_eq!(
+        manifest["link_key"]["fingerprint"].as_str().unwrap().len(),
+        16
+    );
+
+    // Without a key: a random key of this run only, the same links, the same published bytes.
+    let again = tempfile::tempdir().unwrap();
+    let cfg2 = case_config(again.path(), "18-link-hash-reverses-card");
+    let o = cipwatch_env(
+        &["run", "--config", cfg2.to_str().unwrap()],
+        &[("CIPWATCH_LINK_KEY", "")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run2 = again.path().join("out").join(AS_OF);
+    assert_eq!(
+        std::fs::read(run.join("entities.csv")).unwrap(),
+        std::fs::read(run2.join("entities.csv")).unwrap(),
+        "links do not depend on the key"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run2.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["link_key"]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("ephemeral"));
+    assert!(manifest["link_key"]["fingerprint"].is_null());
+}
+
+#[test]
+fn a_short_or_unreadable_link_key_is_a_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_with(dir.path(), &[]);
+    let cfg = cfg.to_str().unwrap();
+    let o = cipwatch_env(&["run", "--config", cfg], &[("CIPWATCH_LINK_KEY", "short")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("at least 16"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("short"), "the key is not echoed");
+    let missing = dir.path().join("no-such-key");
+    let o = cipwatch_env(
+        &["run", "--config", cfg],
+        &[("CIPWATCH_LINK_KEY_FILE", missing.to_str().unwrap())],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("link key file"), "{}", stderr(&o));
+}
+
+#[test]
+fn invisible_controls_are_named_by_the_checklist_and_shown_in_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo().join("data-samples/cip");
+    let cust = std::fs::read_to_string(src.join("customers.csv"))
+        .unwrap()
+        .replace(
+            "420000000002,Zephyr Frontier AI Pte. Ltd.,",
+            "420000000002,Zephyr \u{202E}Frontier\u{200B} AI Pte. Ltd.,",
+        );
+    assert!(cust.contains('\u{202E}'), "the sample customer was edited");
+    let owners = std::fs::read_to_string(src.join("beneficial_owners.csv"))
+        .unwrap()
+        .replacen("420000000002,", "420000000002,\u{2066}", 1);
+    std::fs::write(dir.path().join("customers.csv"), cust).unwrap();
+    std::fs::write(dir.path().join("owners.csv"), owners).unwrap();
+    let cfg = config_with(
+        dir.path(),
+        &[
+            (
+                "customers",
+                dir.path().join("customers.csv").to_str().unwrap(),
+            ),
+            (
+                "beneficial_owners",
+                dir.path().join("owners.csv").to_str().unwrap(),
+            ),
+        ],
+    );
+    let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stem = dir
+        .path()
+        .join("out")
+        .join(AS_OF)
+        .join("reports/420000000002/ai-training-report");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stem.with_extension("json")).unwrap()).unwrap();
+    let item = json["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["item"].as_str().unwrap().starts_with("No non-printable"))
+        .unwrap()
+        .clone();
+    assert_eq!(item["ok"], false);
+    let detail = item["detail"].as_str().unwrap();
+    assert!(detail.contains("customer.legal_name"), "{detail}");
+    assert!(
+        detail.contains("beneficial_owners[") && detail.contains("].name"),
+        "{detail}"
+    );
+    for ext in ["md", "html", "json"] {
+        let text = std::fs::read_to_string(stem.with_extension(ext)).unwrap();
+        assert!(
+            !text.contains('\u{202E}') && !text.contains('\u{200B}'),
+            "{ext}"
+        );
+        assert!(
+            text.contains("Zephyr [U+202E]Frontier[U+200B] AI Pte. Ltd."),
+            "{ext}"
+        );
+    }
+}
+
+#[test]
+fn national_ids_in_every_column_keep_only_their_last_four_in_quarantine() {
+    // A customer row that breaks a check is quarantined with its original values: an 18-digit
+    // national ID (card-length) and an ID in a duplicated-looking extra column keep 4 characters.
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(repo().join("data-samples/cip/customers.csv")).unwrap();
+    let mut lines: Vec<String> = src.lines().map(String::from).collect();
+    lines[0].push_str(",tax_id,notes");
+    for l in lines.iter_mut().skip(1) {
+        l.push_str(",,");
+    }
+    let mut bad = split(&lines[1]);
+    bad[0] = "999000000001".into();
+    bad[2] = "not-a-type".into(); // breaks the customer_type check: quarantined
+    bad[10] = "110105199001011234".into();
+    let n = bad.len();
+    bad[n - 2] = "TIN-88-1234567".into();
+    bad[n - 1] = "call 4111 1111 1111 1111".into();
+    lines.push(
+        bad.iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    std::fs::write(dir.path().join("customers.csv"), lines.join("\n") + "\n").unwrap();
+    let cfg = config_with(
+        dir.path(),
+        &[(
+            "customers",
+            dir.path().join("customers.csv").to_str().unwrap(),
+        )],
+    );
+    let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q = std::fs::read_to_string(
+        dir.path()
+            .join("out")
+            .join(AS_OF)
+            .join("quarantine/customers.csv"),
+    )
+    .unwrap();
+    assert!(
+        q.contains("999000000001"),
+        "the quarantined row is there: {q}"
+    );
+    assert!(q.contains("**************1234"), "{q}");
+    assert!(q.contains("**********4567"), "{q}");
+    assert_masked(
+        "quarantine/customers.csv",
+        &q,
+        &[
+            "110105199001011234",
+            "TIN-88-1234567",
+            "4111 1111 1111 1111",
+        ],
+    );
+}
