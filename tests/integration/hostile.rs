@@ -199,7 +199,17 @@ fn build_case(dir: &Path, edits: &[Edit]) -> Vec<String> {
             let other = (c + 1) % header.len();
             header[other] = header[c].clone();
         } else if !rows.is_empty() {
-            let r = e.row % rows.len();
+            // Half the billing edits hit accelerator rows, where a bad cell changes the estimate.
+            let accelerator: Vec<usize> = (0..rows.len())
+                .filter(|&i| {
+                    target.starts_with("billing") && rows[i].iter().any(|c| c.contains("p5."))
+                })
+                .collect();
+            let r = if e.row % 2 == 0 && !accelerator.is_empty() {
+                accelerator[(e.row / 2) % accelerator.len()]
+            } else {
+                e.row % rows.len()
+            };
             rows[r][c] = e.value.text();
             secrets.extend(e.value.secret());
         }
@@ -254,7 +264,8 @@ fn check_case(edits: &[Edit]) {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 24,
+        // PROPTEST_CASES raises the count for a longer search; 24 keep `cargo test` near 30 s.
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
