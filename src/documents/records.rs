@@ -1,9 +1,12 @@
 //! Turning result tables into typed rows for the view models: dates and timestamps become ISO text,
-//! numbers stay numbers, nulls become `None`. Only the few rows a document needs are converted; the
-//! tables themselves stay in Polars.
+//! numbers stay numbers, nulls become `None`. SQL can give a null in any column (a `SUM` over no
+//! rows, an outer join, a NaN), so every field of a typed row is either an `Option` or reads a null
+//! as its type's default (`null_as_default`: 0, false, empty text). Only the few rows a document
+//! needs are converted; the tables themselves stay in Polars.
 
 use polars::prelude::*;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Number, Value};
 
 use crate::error::{Context, Error, Result};
@@ -23,6 +26,17 @@ pub fn records<T: DeserializeOwned>(df: &DataFrame, what: &str) -> Result<Vec<T>
                 .map_err(|e| Error::internal(format!("reading {what}"), e))
         })
         .collect()
+}
+
+/// A field that reads a null as its type's default (0, false, empty text): for the non-optional
+/// fields of rows read back from a query (`#[serde(deserialize_with = "...")]`). A missing column is
+/// still an error.
+pub fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 fn as_text_dates(df: &DataFrame, what: &str) -> Result<DataFrame> {

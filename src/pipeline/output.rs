@@ -168,20 +168,10 @@ fn audit(dir: &std::path::Path, outcome: &Outcome, plan: &Plan) -> Result<()> {
             ));
         }
     }
-    let drafted: Vec<&str> = ["REPORTABLE", "WATCH"][..if plan.drafts == documents::Drafts::Watch {
-        2
-    } else {
-        1
-    }]
-        .to_vec();
-    for f in outcome
-        .flag_rows
-        .iter()
-        .filter(|f| drafted.contains(&f.level.as_str()))
-    {
+    for f in documents::drafted(&outcome.flag_rows, plan.drafts) {
         let stem = format!(
             "reports/{}/ai-training-report",
-            documents::safe_name(&f.account_id)
+            documents::report_folder(&f.account_id)
         );
         for ext in ["md", "html", "json"] {
             if !dir.join(format!("{stem}.{ext}")).is_file() {
@@ -190,7 +180,7 @@ fn audit(dir: &std::path::Path, outcome: &Outcome, plan: &Plan) -> Result<()> {
         }
     }
     for (name, c) in &outcome.counts {
-        if c.rows_read != c.rows_used + c.rows_quarantined {
+        if !c.reconciles() {
             return fail(format!(
                 "{name}: {} read != {} used + {} quarantined",
                 c.rows_read, c.rows_used, c.rows_quarantined

@@ -8,5 +8,6 @@ mod evasion;
 mod finops;
 mod helpers;
 mod native;
+mod robust;
 mod samples;
 mod workflow;
