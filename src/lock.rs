@@ -144,6 +144,9 @@ mod tests {
             format!("pid={} host={}\n", std::process::id(), host()),
         )
         .unwrap();
-        assert!(Lock::acquire(dir.path()).is_ok(), "an unlocked file is stale");
+        assert!(
+            Lock::acquire(dir.path()).is_ok(),
+            "an unlocked file is stale"
+        );
     }
 }

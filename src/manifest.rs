@@ -55,13 +55,17 @@ pub fn build(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Value {
 /// Account → `reports/<folder>` of every account with a report draft (folder names are sanitised
 /// and may carry a hash, so the mapping is kept here).
 fn report_folders(plan: &Plan, outcome: &Outcome) -> Value {
-    let map: serde_json::Map<String, Value> = crate::documents::drafted(&outcome.flag_rows, plan.drafts)
-        .into_iter()
-        .map(|f| {
-            let folder = crate::documents::report_folder(&f.account_id);
-            (f.account_id.clone(), Value::String(format!("reports/{folder}")))
-        })
-        .collect();
+    let map: serde_json::Map<String, Value> =
+        crate::documents::drafted(&outcome.flag_rows, plan.drafts)
+            .into_iter()
+            .map(|f| {
+                let folder = crate::documents::report_folder(&f.account_id);
+                (
+                    f.account_id.clone(),
+                    Value::String(format!("reports/{folder}")),
+                )
+            })
+            .collect();
     Value::Object(map)
 }
 

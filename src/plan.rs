@@ -220,11 +220,19 @@ fn check_output_dir(dir: &Path, source: &ConfigSource, from_flag: bool) -> Resul
     if existing.is_dir() {
         return Ok(());
     }
-    let key = if from_flag { "output.dir (--out)" } else { "output.dir" };
+    let key = if from_flag {
+        "output.dir (--out)"
+    } else {
+        "output.dir"
+    };
     let what = if existing == dir {
         format!("{} is a file, not a folder", dir.display())
     } else {
-        format!("{} lies under {}, which is a file", dir.display(), existing.display())
+        format!(
+            "{} lies under {}, which is a file",
+            dir.display(),
+            existing.display()
+        )
     };
     Err(Error::config(source.describe(), format!("{key}: {what}")))
 }

@@ -190,7 +190,10 @@ pub fn recover(root: &Path) -> Result<()> {
         }
         let final_dir = root.join(name);
         if kind == ".replaced-" && !final_dir.exists() {
-            tracing::warn!(folder = name, "restoring a published run that a killed run had moved aside");
+            tracing::warn!(
+                folder = name,
+                "restoring a published run that a killed run had moved aside"
+            );
             std::fs::rename(entry.path(), &final_dir)
                 .or_internal(format!("restoring {}", final_dir.display()))?;
             sync_dir(root)?;

@@ -210,10 +210,7 @@ impl Valid {
     fn admits_number(&self, v: f64) -> bool {
         match *self {
             Valid::Between {
-                min,
-                min_open,
-                max,
-                ..
+                min, min_open, max, ..
             } => v.is_finite() && v <= max && (v > min || (!min_open && v == min)),
             _ => false,
         }
@@ -262,7 +259,12 @@ impl Valid {
                 toml::Value::Integer(min as i64 - 1),
                 toml::Value::Integer(max as i64 + 1),
             ],
-            (Valid::Between { min, min_open, max, .. }, _) => vec![
+            (
+                Valid::Between {
+                    min, min_open, max, ..
+                },
+                _,
+            ) => vec![
                 toml::Value::Float(if min_open { min } else { min - 1.0 }),
                 toml::Value::Float(max * 2.0 + 1.0),
                 toml::Value::Float(f64::NAN),

@@ -270,9 +270,17 @@ mod tests {
 
     #[test]
     fn account_ids_cannot_escape_the_reports_folder() {
-        for id in ["../../etc", "/providers/Microsoft.Billing/billingAccounts/8611537", ".", ""] {
+        for id in [
+            "../../etc",
+            "/providers/Microsoft.Billing/billingAccounts/8611537",
+            ".",
+            "",
+        ] {
             let f = report_folder(id);
-            assert!(!f.contains('/') && !f.starts_with('.') && !f.is_empty(), "{f}");
+            assert!(
+                !f.contains('/') && !f.starts_with('.') && !f.is_empty(),
+                "{f}"
+            );
         }
         assert!(report_folder("../../etc").starts_with("_.._.._etc~"));
         assert_eq!(report_folder("420000000002"), "420000000002");
@@ -281,11 +289,23 @@ mod tests {
     #[test]
     fn report_folders_are_unique_and_bounded() {
         let long = "A".repeat(300);
-        let ids = ["Z/1", "Z_1", "Z:1", "z_1", long.as_str(), &long[..299], "x~1"];
+        let ids = [
+            "Z/1",
+            "Z_1",
+            "Z:1",
+            "z_1",
+            long.as_str(),
+            &long[..299],
+            "x~1",
+        ];
         let folders: Vec<String> = ids.iter().map(|i| report_folder(i)).collect();
         let unique: std::collections::BTreeSet<&String> = folders.iter().collect();
         assert_eq!(unique.len(), ids.len(), "{folders:?}");
         assert!(folders.iter().all(|f| f.len() <= 62), "{folders:?}");
-        assert_eq!(report_folder("Z_1"), "Z_1", "an id that needs no change keeps its name");
+        assert_eq!(
+            report_folder("Z_1"),
+            "Z_1",
+            "an id that needs no change keeps its name"
+        );
     }
 }

@@ -26,7 +26,10 @@ impl Registry {
     /// cannot be true of that day, so it does not make the registry look fresh.
     pub fn check_age(&self, plan: &Plan, as_of_day: i32) -> Result<Option<String>> {
         let (dated, what) = match plan.registry_exported_at {
-            Some(d) => (Some(super::epoch_day(d)), "export date (registry.exported_at)"),
+            Some(d) => (
+                Some(super::epoch_day(d)),
+                "export date (registry.exported_at)",
+            ),
             None => (self.newest_record(as_of_day)?, "newest record"),
         };
         let max = plan.registry_max_age_days;
@@ -53,9 +56,7 @@ impl Registry {
                 .iter()
                 .map(|c| {
                     let day = sources::columns::epoch_day(col(*c));
-                    day.clone()
-                        .filter(day.lt_eq(lit(as_of_day)))
-                        .max()
+                    day.clone().filter(day.lt_eq(lit(as_of_day))).max()
                 })
                 .collect();
             let row = df

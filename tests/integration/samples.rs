@@ -131,7 +131,10 @@ fn above_one_morsel(dir: &std::path::Path, copies: usize) -> std::path::PathBuf 
     for copy in 1..copies {
         // Account ids start a line (BillingAccountId) or follow a comma (SubAccountId).
         let renamed = ["\n", ","].iter().fold(body.clone(), |b, sep| {
-            b.replace(&format!("{sep}420000000"), &format!("{sep}5{copy:02}0000000"))
+            b.replace(
+                &format!("{sep}420000000"),
+                &format!("{sep}5{copy:02}0000000"),
+            )
         });
         text.push_str(&renamed);
     }
@@ -165,8 +168,14 @@ fn the_engine_does_not_change_a_byte() {
         "the copies' accounts are flagged"
     );
     for env in [
-        [("POLARS_MAX_THREADS", "1"), ("CIPWATCH_ENGINE", "streaming")],
-        [("POLARS_MAX_THREADS", "4"), ("CIPWATCH_ENGINE", "streaming")],
+        [
+            ("POLARS_MAX_THREADS", "1"),
+            ("CIPWATCH_ENGINE", "streaming"),
+        ],
+        [
+            ("POLARS_MAX_THREADS", "4"),
+            ("CIPWATCH_ENGINE", "streaming"),
+        ],
     ] {
         let (other, _b) = run(&env);
         assert_eq!(

@@ -367,16 +367,17 @@ fn kill_9_during_a_run_leaves_the_previous_outputs_untouched() {
                 }
             }),
         ),
-        ("staging begins", Box::new(|pid| staging(&out, pid).is_some())),
+        (
+            "staging begins",
+            Box::new(|pid| staging(&out, pid).is_some()),
+        ),
         (
             "tables are staged",
             Box::new(|pid| staging(&out, pid).is_some_and(|s| s.join("flags.csv").is_file())),
         ),
         (
             "the manifest is staged",
-            Box::new(|pid| {
-                staging(&out, pid).is_some_and(|s| s.join("manifest.json").is_file())
-            }),
+            Box::new(|pid| staging(&out, pid).is_some_and(|s| s.join("manifest.json").is_file())),
         ),
     ];
     for (what, ready) in points {
