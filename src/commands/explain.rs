@@ -383,3 +383,12 @@ fn text(e: &Explanation, watch_fraction: f64, due_days: i64) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn usage_groups_accept_nulls() {
+        let g: super::UsageGroup = crate::documents::records::all_null::read();
+        assert_eq!((g.rows, g.est_ops), (0, 0.0));
+    }
+}
