@@ -537,161 +537,174 @@ fn an_output_path_that_is_a_file_is_exit_2_naming_output_dir() {
     assert!(stderr(&o).contains("output.dir:"), "{}", stderr(&o));
 }
 
-/// The output folder's lock: 0600 while held, a second run exits 5 naming the holder's process and
-/// host, and the lock file a killed run leaves behind does not stop the next run.
-#[test]
-fn the_lock_is_private_names_its_holder_and_a_killed_holder_releases_it() {
-    let out = tempfile::tempdir().unwrap();
-    let out_s = out.path().to_str().unwrap();
-    let mut child = paused_run(out.path(), "staged", &[], false);
-    let lock = out.path().join(".cipwatch.lock");
-    let mode = {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(&lock).unwrap().permissions().mode() & 0o777
-    };
-    assert_eq!(mode, 0o600);
-    let second = cipwatch(&["run", "--out", out_s]);
-    assert_eq!(second.status.code(), Some(5), "{}", stderr(&second));
-    assert!(
-        stderr(&second).contains(&format!("pid={} host=", child.id())),
-        "{}",
-        stderr(&second)
-    );
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(lock.exists(), "kill -9 leaves the lock file behind");
-    run_samples(out.path(), &["-q"]);
-    assert!(!lock.exists(), "the next run took it over and released it");
-}
+/// Tests that stop a run at a named step: the pause hook (`CIPWATCH_TEST_PAUSE_AT`) exists in debug
+/// builds only.
+#[cfg(debug_assertions)]
+mod paused {
+    use super::*;
 
-// ---- kill -9 at each named step of the publish --------------------------------------------------
-
-/// Starts `cipwatch run` on the samples into `out` with `extra` flags, paused at the publish step
-/// `step` (a debug-build test hook), and returns once it says it is paused there.
-fn paused_run(out: &Path, step: &str, extra: &[&str], no_exchange: bool) -> std::process::Child {
-    use std::io::BufRead;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cipwatch"));
-    cmd.args(["-q", "run", "--out", out.to_str().unwrap()])
-        .args(extra)
-        .env("CIPWATCH_TEST_PAUSE_AT", step)
-        .current_dir(repo())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    if no_exchange {
-        cmd.env("CIPWATCH_TEST_NO_EXCHANGE", "1");
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains(&format!("paused at {step}")) => return child,
-            Some(Ok(line)) => seen.push(line),
-            _ => panic!(
-                "the run ended before {step}: {:?}; {}",
-                child.wait(),
-                seen.join("\n")
-            ),
-        }
-    }
-}
-
-/// Whether `day` is a complete published run: `_SUCCESS` and every output its manifest lists,
-/// with the listed SHA-256.
-fn complete(day: &Path) -> bool {
-    if !day.join("_SUCCESS").is_file() {
-        return false;
-    }
-    let m = json(&day.join("manifest.json"));
-    m["outputs"].as_object().unwrap().iter().all(|(rel, o)| {
-        std::fs::read(day.join(rel)).is_ok_and(|bytes| {
-            Some(cipwatch::sources::files::sha256_bytes(&bytes).as_str()) == o["sha256"].as_str()
-        })
-    })
-}
-
-fn names(dir: &Path, hidden: bool) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with('.') == hidden)
-        .collect();
-    v.sort();
-    v
-}
-
-/// kill -9 at every named publish step, with the atomic exchange and with the two-rename fallback:
-/// the date's folder is the previous run intact or the new run complete; where the fallback is
-/// killed between its renames the previous run is aside, intact, and the next run that takes the
-/// lock puts it back. The lock the killed run leaves behind never stops the next run.
-#[test]
-fn kill_9_at_each_publish_step_leaves_the_previous_run_or_the_new_one() {
-    use cipwatch::publish::PAUSE_STEPS;
-    // (step, fallback, what the date's folder then holds)
-    let plan = [
-        ("staged", false, "previous"),
-        ("success", false, "previous"),
-        ("swapped", false, "new"),
-        ("published", false, "new"),
-        ("knowledge_saved", false, "new"),
-        ("staged", true, "previous"),
-        ("success", true, "previous"),
-        ("moved_aside", true, "aside"),
-        ("renamed_in", true, "new"),
-        ("swapped", true, "new"),
-    ];
-    for step in PAUSE_STEPS {
-        assert!(
-            plan.iter().any(|(s, _, _)| s == step),
-            "{step} is not killed at"
-        );
-    }
-    let new_params = ["--set", "watch_fraction=0.02"];
-    for (step, fallback, expect) in plan {
+    /// The output folder's lock: 0600 while held, a second run exits 5 naming the holder's process and
+    /// host, and the lock file a killed run leaves behind does not stop the next run.
+    #[test]
+    fn the_lock_is_private_names_its_holder_and_a_killed_holder_releases_it() {
         let out = tempfile::tempdir().unwrap();
-        run_samples(out.path(), &["-q"]);
-        let day = out.path().join(DAY);
-        let previous = tree(&day);
-        let mut child = paused_run(out.path(), step, &new_params, fallback);
+        let out_s = out.path().to_str().unwrap();
+        let mut child = paused_run(out.path(), "staged", &[], false);
+        let lock = out.path().join(".cipwatch.lock");
+        let mode = {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&lock).unwrap().permissions().mode() & 0o777
+        };
+        assert_eq!(mode, 0o600);
+        let second = cipwatch(&["run", "--out", out_s]);
+        assert_eq!(second.status.code(), Some(5), "{}", stderr(&second));
+        assert!(
+            stderr(&second).contains(&format!("pid={} host=", child.id())),
+            "{}",
+            stderr(&second)
+        );
         child.kill().unwrap();
         child.wait().unwrap();
-        let what = format!("killed at {step} (fallback: {fallback})");
-        match expect {
-            "previous" => assert!(tree(&day) == previous, "{what}: previous run changed"),
-            "new" => {
-                assert!(complete(&day), "{what}: the new run is incomplete");
-                let m = json(&day.join("manifest.json"));
-                assert_eq!(m["parameters"]["watch_fraction"]["value"], 0.02, "{what}");
-            }
-            _ => {
-                assert!(!day.exists(), "{what}");
-                let aside: Vec<String> = names(out.path(), true)
-                    .into_iter()
-                    .filter(|n| n.starts_with(&format!(".replaced-{DAY}-")))
-                    .collect();
-                assert_eq!(aside.len(), 1, "{what}");
-                assert!(tree(&out.path().join(&aside[0])) == previous, "{what}");
-                // The next run to take the lock restores it, even one that then fails (stale registry).
-                let o = cipwatch(&[
-                    "run",
-                    "--out",
-                    out.path().to_str().unwrap(),
-                    "--as-of",
-                    "2027-01-31",
-                ]);
-                assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-                assert!(tree(&day) == previous, "{what}: not restored");
+        assert!(lock.exists(), "kill -9 leaves the lock file behind");
+        run_samples(out.path(), &["-q"]);
+        assert!(!lock.exists(), "the next run took it over and released it");
+    }
+
+    // ---- kill -9 at each named step of the publish --------------------------------------------------
+
+    /// Starts `cipwatch run` on the samples into `out` with `extra` flags, paused at the publish step
+    /// `step` (a debug-build test hook), and returns once it says it is paused there.
+    fn paused_run(
+        out: &Path,
+        step: &str,
+        extra: &[&str],
+        no_exchange: bool,
+    ) -> std::process::Child {
+        use std::io::BufRead;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cipwatch"));
+        cmd.args(["-q", "run", "--out", out.to_str().unwrap()])
+            .args(extra)
+            .env("CIPWATCH_TEST_PAUSE_AT", step)
+            .current_dir(repo())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        if no_exchange {
+            cmd.env("CIPWATCH_TEST_NO_EXCHANGE", "1");
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.contains(&format!("paused at {step}")) => return child,
+                Some(Ok(line)) => seen.push(line),
+                _ => panic!(
+                    "the run ended before {step}: {:?}; {}",
+                    child.wait(),
+                    seen.join("\n")
+                ),
             }
         }
-        for n in names(out.path(), false) {
+    }
+
+    /// Whether `day` is a complete published run: `_SUCCESS` and every output its manifest lists,
+    /// with the listed SHA-256.
+    fn complete(day: &Path) -> bool {
+        if !day.join("_SUCCESS").is_file() {
+            return false;
+        }
+        let m = json(&day.join("manifest.json"));
+        m["outputs"].as_object().unwrap().iter().all(|(rel, o)| {
+            std::fs::read(day.join(rel)).is_ok_and(|bytes| {
+                Some(cipwatch::sources::files::sha256_bytes(&bytes).as_str())
+                    == o["sha256"].as_str()
+            })
+        })
+    }
+
+    fn names(dir: &Path, hidden: bool) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with('.') == hidden)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// kill -9 at every named publish step, with the atomic exchange and with the two-rename fallback:
+    /// the date's folder is the previous run intact or the new run complete; where the fallback is
+    /// killed between its renames the previous run is aside, intact, and the next run that takes the
+    /// lock puts it back. The lock the killed run leaves behind never stops the next run.
+    #[test]
+    fn kill_9_at_each_publish_step_leaves_the_previous_run_or_the_new_one() {
+        use cipwatch::publish::PAUSE_STEPS;
+        // (step, fallback, what the date's folder then holds)
+        let plan = [
+            ("staged", false, "previous"),
+            ("success", false, "previous"),
+            ("swapped", false, "new"),
+            ("published", false, "new"),
+            ("knowledge_saved", false, "new"),
+            ("staged", true, "previous"),
+            ("success", true, "previous"),
+            ("moved_aside", true, "aside"),
+            ("renamed_in", true, "new"),
+            ("swapped", true, "new"),
+        ];
+        for step in PAUSE_STEPS {
             assert!(
-                [DAY, "knowledge.json", "runs.jsonl"].contains(&n.as_str()),
-                "{what}: {n}"
+                plan.iter().any(|(s, _, _)| s == step),
+                "{step} is not killed at"
             );
         }
-        // The next run takes over the lock left behind, sweeps the hidden folders and publishes.
-        run_samples(out.path(), &["-q"]);
-        assert!(complete(&day), "{what}");
-        assert_eq!(names(out.path(), true), Vec::<String>::new(), "{what}");
+        let new_params = ["--set", "watch_fraction=0.02"];
+        for (step, fallback, expect) in plan {
+            let out = tempfile::tempdir().unwrap();
+            run_samples(out.path(), &["-q"]);
+            let day = out.path().join(DAY);
+            let previous = tree(&day);
+            let mut child = paused_run(out.path(), step, &new_params, fallback);
+            child.kill().unwrap();
+            child.wait().unwrap();
+            let what = format!("killed at {step} (fallback: {fallback})");
+            match expect {
+                "previous" => assert!(tree(&day) == previous, "{what}: previous run changed"),
+                "new" => {
+                    assert!(complete(&day), "{what}: the new run is incomplete");
+                    let m = json(&day.join("manifest.json"));
+                    assert_eq!(m["parameters"]["watch_fraction"]["value"], 0.02, "{what}");
+                }
+                _ => {
+                    assert!(!day.exists(), "{what}");
+                    let aside: Vec<String> = names(out.path(), true)
+                        .into_iter()
+                        .filter(|n| n.starts_with(&format!(".replaced-{DAY}-")))
+                        .collect();
+                    assert_eq!(aside.len(), 1, "{what}");
+                    assert!(tree(&out.path().join(&aside[0])) == previous, "{what}");
+                    // The next run to take the lock restores it, even one that then fails (stale registry).
+                    let o = cipwatch(&[
+                        "run",
+                        "--out",
+                        out.path().to_str().unwrap(),
+                        "--as-of",
+                        "2027-01-31",
+                    ]);
+                    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+                    assert!(tree(&day) == previous, "{what}: not restored");
+                }
+            }
+            for n in names(out.path(), false) {
+                assert!(
+                    [DAY, "knowledge.json", "runs.jsonl"].contains(&n.as_str()),
+                    "{what}: {n}"
+                );
+            }
+            // The next run takes over the lock left behind, sweeps the hidden folders and publishes.
+            run_samples(out.path(), &["-q"]);
+            assert!(complete(&day), "{what}");
+            assert_eq!(names(out.path(), true), Vec::<String>::new(), "{what}");
+        }
     }
 }
