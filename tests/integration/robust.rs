@@ -572,15 +572,14 @@ mod paused {
 
     // ---- kill -9 at each named step of the publish --------------------------------------------------
 
-    /// Starts `cipwatch run` on the samples into `out` with `extra` flags, paused at the publish step
-    /// `step` (a debug-build test hook), and returns once it says it is paused there.
-    fn paused_run(
+    /// Starts `cipwatch run` on the samples into `out` with `extra` flags, to pause at the publish
+    /// step `step` (a debug-build test hook).
+    fn spawn_paused(
         out: &Path,
         step: &str,
         extra: &[&str],
         no_exchange: bool,
     ) -> std::process::Child {
-        use std::io::BufRead;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cipwatch"));
         cmd.args(["-q", "run", "--out", out.to_str().unwrap()])
             .args(extra)
@@ -591,20 +590,71 @@ mod paused {
         if no_exchange {
             cmd.env("CIPWATCH_TEST_NO_EXCHANGE", "1");
         }
-        let mut child = cmd.spawn().unwrap();
-        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        cmd.spawn().unwrap()
+    }
+
+    /// Waits until `child` says it is paused at `step` (Ok), or ends first (Err: its exit code and
+    /// stderr).
+    fn wait_paused(
+        child: &mut std::process::Child,
+        step: &str,
+    ) -> Result<(), (Option<i32>, String)> {
+        use std::io::BufRead;
+        let lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
         let mut seen = Vec::new();
-        loop {
-            match lines.next() {
-                Some(Ok(line)) if line.contains(&format!("paused at {step}")) => return child,
-                Some(Ok(line)) => seen.push(line),
-                _ => panic!(
-                    "the run ended before {step}: {:?}; {}",
-                    child.wait(),
-                    seen.join("\n")
-                ),
+        for line in lines.map_while(|l| l.ok()) {
+            if line.contains(&format!("paused at {step}")) {
+                return Ok(());
+            }
+            seen.push(line);
+        }
+        Err((child.wait().unwrap().code(), seen.join("\n")))
+    }
+
+    /// A run paused at `step`.
+    fn paused_run(
+        out: &Path,
+        step: &str,
+        extra: &[&str],
+        no_exchange: bool,
+    ) -> std::process::Child {
+        let mut child = spawn_paused(out, step, extra, no_exchange);
+        if let Err(ended) = wait_paused(&mut child, step) {
+            panic!("the run ended before {step}: {ended:?}");
+        }
+        child
+    }
+
+    /// Four runs started together on an output folder holding a lock file left by a dead run (one
+    /// naming a live process id, as after reuse): exactly one takes the lock, the others exit 5.
+    #[test]
+    fn racing_runs_over_a_left_lock_file_let_exactly_one_in() {
+        let out = tempfile::tempdir().unwrap();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        std::fs::write(
+            out.path().join(".cipwatch.lock"),
+            format!("pid={} host={}\n", std::process::id(), host.trim()),
+        )
+        .unwrap();
+        let mut runs: Vec<std::process::Child> = (0..4)
+            .map(|_| spawn_paused(out.path(), "staged", &[], false))
+            .collect();
+        let (mut holders, mut refused) = (Vec::new(), 0);
+        for child in runs.iter_mut() {
+            match wait_paused(child, "staged") {
+                Ok(()) => holders.push(child.id()),
+                Err((Some(5), err)) => {
+                    assert!(err.contains("locked by another cipwatch run"), "{err}");
+                    refused += 1;
+                }
+                Err(other) => panic!("{other:?}"),
             }
         }
+        for child in runs.iter_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert_eq!((holders.len(), refused), (1, 3), "{holders:?}");
     }
 
     /// Whether `day` is a complete published run: `_SUCCESS` and every output its manifest lists,
