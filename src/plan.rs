@@ -129,8 +129,13 @@ impl Plan {
             line(format!("  {name} ({origin})"));
         }
         line(format!(
-            "drafts: {:?}; allow stale: {}; registry max age: {} days",
-            self.drafts, self.allow_stale, self.registry_max_age_days
+            "drafts: {:?}; allow stale: {}; registry max age: {} days; registry exported at: {}",
+            self.drafts,
+            self.allow_stale,
+            self.registry_max_age_days,
+            self.registry_exported_at
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "not given (newest record up to the as-of date)".into())
         ));
         out
     }
