@@ -1,7 +1,8 @@
 //! What outlives one run in `<out>/`: `runs.jsonl`, one line per run (run id, as-of, parameters hash,
 //! input hashes, counts per level, exit code), and `knowledge.json`, the first knowledge date of every
 //! account found REPORTABLE under a given set of parameters, so that the reporting clock never
-//! restarts when a later run recomputes the date. Both are written under the output folder's lock.
+//! restarts when a later run recomputes the date. Both are written under the output folder's lock
+//! and flushed to disk (file and folder) before the run goes on.
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,7 @@ pub fn params_hash(p: &Params) -> String {
     sha256_bytes(serde_json::to_string(p).unwrap_or_default().as_bytes())
 }
 
+/// Appends one record to `runs.jsonl` (created owner-only) and flushes it to disk.
 pub fn append(out: &Path, record: &RunRecord) -> Result<()> {
     let path = out.join(RUNS);
     let mut options = std::fs::OpenOptions::new();
@@ -47,7 +49,9 @@ pub fn append(out: &Path, record: &RunRecord) -> Result<()> {
         .or_internal(format!("opening {}", path.display()))?;
     let line = serde_json::to_string(record).or_internal("run record")? + "\n";
     file.write_all(line.as_bytes())
-        .or_internal(format!("appending to {}", path.display()))
+        .and_then(|_| file.sync_all())
+        .or_internal(format!("appending to {}", path.display()))?;
+    crate::publish::sync_dir(out)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -115,7 +119,9 @@ pub fn record_knowledge(
     let tmp = out.join(format!(".{KNOWLEDGE}.{}", std::process::id()));
     let text = serde_json::to_string_pretty(&state).or_internal("knowledge state")? + "\n";
     crate::sinks::tables::write_bytes(text.as_bytes(), &tmp)?;
-    std::fs::rename(&tmp, out.join(KNOWLEDGE)).or_internal("saving knowledge state")
+    crate::publish::sync_file(&tmp)?;
+    std::fs::rename(&tmp, out.join(KNOWLEDGE)).or_internal("saving knowledge state")?;
+    crate::publish::sync_dir(out)
 }
 
 #[cfg(test)]

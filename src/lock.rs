@@ -1,52 +1,61 @@
-//! One writer per output folder: `<out>/.cipwatch.lock` is created exclusively and holds the owner's
-//! process id and host. A second run fails with a message naming the holder; a lock left by a process
-//! that no longer exists (killed, machine rebooted) is recognised as stale and taken over.
+//! One writer per output folder: `<out>/.cipwatch.lock` (owner-only, 0600) is held with an OS
+//! advisory lock (`flock`, through `fs4`) for the whole run and names its holder's process and host.
+//! The kernel releases the lock when its holder dies, however it dies, so a lock file left behind by
+//! a killed run is simply locked again: no process-id check, so no race between two runs taking
+//! over the same stale lock and no mistake when the dead holder's process id has been reused.
 
-use std::io::Write;
+use fs4::FileExt;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 
 pub const LOCK_FILE: &str = ".cipwatch.lock";
 
-/// Held for the lifetime of a run; the file is removed on drop.
+/// Held for the lifetime of a run; on drop the file is removed while still locked, then unlocked.
 pub struct Lock {
     path: PathBuf,
+    file: File,
 }
 
 impl Lock {
+    /// Takes the lock of `out` (creating the folder), or fails with exit 5 naming the holder.
     pub fn acquire(out: &Path) -> Result<Lock> {
         crate::publish::create_private_dir(out)?;
         let path = out.join(LOCK_FILE);
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    let holder = format!("pid={} host={}\n", std::process::id(), host());
-                    file.write_all(holder.as_bytes())
-                        .map_err(|e| Error::internal("writing the lock", e))?;
-                    return Ok(Lock { path });
+        // A holder that is releasing removes the file before unlocking it: a lock taken on that
+        // removed file is worthless, so check that the path still names the file locked.
+        for _ in 0..8 {
+            let mut file = open_private(&path)?;
+            match FileExt::try_lock(&file) {
+                Ok(()) => {}
+                Err(fs4::TryLockError::WouldBlock) => {
+                    let mut holder = String::new();
+                    let _ = file.read_to_string(&mut holder);
+                    return Err(Error::Busy(format!(
+                        "{} is locked by another cipwatch run ({})",
+                        out.display(),
+                        holder_text(&holder)
+                    )));
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                    if holder_alive(&holder) {
-                        return Err(Error::Busy(format!(
-                            "{} is locked by another cipwatch run ({}); wait for it or, if it is gone, remove the lock file",
-                            out.display(),
-                            holder.trim()
-                        )));
-                    }
-                    tracing::warn!(lock = %path.display(), holder = holder.trim(), "removing a stale lock");
-                    let _ = std::fs::remove_file(&path);
+                Err(fs4::TryLockError::Error(e)) => {
+                    return Err(Error::internal(format!("locking {}", path.display()), e))
                 }
-                Err(e) => return Err(Error::internal(format!("creating {}", path.display()), e)),
             }
+            if !same_file(&file, &path) {
+                continue;
+            }
+            let holder = format!("pid={} host={}\n", std::process::id(), host());
+            file.set_len(0)
+                .and_then(|_| file.rewind())
+                .and_then(|_| file.write_all(holder.as_bytes()))
+                .and_then(|_| file.sync_all())
+                .or_internal(format!("writing {}", path.display()))?;
+            return Ok(Lock { path, file });
         }
         Err(Error::Busy(format!(
-            "{} could not be locked",
+            "{} could not be locked: its lock file keeps being replaced",
             out.display()
         )))
     }
@@ -55,6 +64,44 @@ impl Lock {
 impl Drop for Lock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+        let _ = FileExt::unlock(&self.file);
+    }
+}
+
+/// Opens (creating, owner-only) the lock file without truncating what a holder wrote.
+fn open_private(path: &Path) -> Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .or_internal(format!("opening {}", path.display()))
+}
+
+/// Whether `path` still names the open `file` (same device and inode).
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, path: &Path) -> bool {
+    path.exists()
+}
+
+/// The holder as the lock file names it (`pid=… host=…`), or a note when it has not written yet.
+fn holder_text(holder: &str) -> String {
+    match holder.trim() {
+        "" => "holder not yet recorded".to_string(),
+        h => h.to_string(),
     }
 }
 
@@ -64,46 +111,42 @@ fn host() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// A holder on this host is alive if its process exists; one on another host is assumed alive.
-fn holder_alive(holder: &str) -> bool {
-    let field = |k: &str| {
-        holder
-            .split_whitespace()
-            .find_map(|f| f.strip_prefix(k))
-            .map(str::to_string)
-    };
-    match (field("pid="), field("host=")) {
-        (Some(pid), Some(h)) if h == host() => Path::new(&format!("/proc/{pid}")).exists(),
-        (Some(_), Some(_)) => true,
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_live_lock_blocks_and_a_stale_one_is_taken_over() {
+    fn a_held_lock_blocks_and_a_left_lock_file_is_taken_over() {
         let dir = tempfile::tempdir().unwrap();
         let held = Lock::acquire(dir.path()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(LOCK_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         let err = Lock::acquire(dir.path())
             .err()
             .expect("second lock refused")
             .to_string();
         assert!(
-            err.contains(&format!("pid={}", std::process::id())),
+            err.contains(&format!("pid={}", std::process::id())) && err.contains("host="),
             "{err}"
         );
         drop(held);
+        assert!(!dir.path().join(LOCK_FILE).exists(), "released on drop");
+        // A file naming a live process (this one: a reused process id) but not locked is free.
         std::fs::write(
             dir.path().join(LOCK_FILE),
-            format!("pid=4194304999 host={}\n", host()),
+            format!("pid={} host={}\n", std::process::id(), host()),
         )
         .unwrap();
         assert!(
             Lock::acquire(dir.path()).is_ok(),
-            "a lock of a dead process is stale"
+            "an unlocked file is stale"
         );
     }
 }

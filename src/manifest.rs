@@ -1,6 +1,7 @@
 //! The run manifest: everything needed to know what a run saw and decided, and to recognise an
 //! identical rerun: inputs with SHA-256 and row counts (read = used + quarantined), the profile and
-//! every effective parameter with its source, catalog and query fingerprints, versions, as-of date.
+//! every effective parameter with its source, catalog and query fingerprints, versions, as-of date,
+//! and the report folder of each account with a report draft (`report_folders`).
 //! No wall-clock time and no absolute paths, so the same inputs and parameters give the same bytes.
 
 use serde_json::{json, Value};
@@ -46,9 +47,27 @@ pub fn build(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Value {
         "inputs": inputs,
         "levels": outcome.levels,
         "link_key": plan.link_key.info,
+        "report_folders": report_folders(plan, outcome),
         "allow_stale": plan.allow_stale,
         "warnings": outcome.warnings,
     })
+}
+
+/// Account → `reports/<folder>` of every account with a report draft (folder names are sanitised
+/// and may carry a hash, so the mapping is kept here).
+fn report_folders(plan: &Plan, outcome: &Outcome) -> Value {
+    let map: serde_json::Map<String, Value> =
+        crate::documents::drafted(&outcome.flag_rows, plan.drafts)
+            .into_iter()
+            .map(|f| {
+                let folder = crate::documents::report_folder(&f.account_id);
+                (
+                    crate::pii::redact(&f.account_id).into_owned(),
+                    Value::String(format!("reports/{folder}")),
+                )
+            })
+            .collect();
+    Value::Object(map)
 }
 
 /// A run id: the hash of the manifest's deterministic content (version, inputs, parameters,

@@ -64,6 +64,10 @@ const FREE_TEXT_COLUMNS: &[&str] = &[
     "beneficial_owner",
 ];
 
+/// Columns naming an input file (the operator's own paths, not customer data): left as they are,
+/// so a file name with a long number in it still points at its file.
+const SOURCE_COLUMNS: &[&str] = &["source_file", "_source_file"];
+
 /// Masks the text columns of a table for an output: payment, identifier and phone columns and
 /// the registry's free-text columns by their kind ([`mask_field`]), every other text column by
 /// value ([`redact`]). Non-text columns are left alone.
@@ -79,6 +83,9 @@ pub fn mask_frame(
             continue;
         }
         let column = name.as_str();
+        if SOURCE_COLUMNS.contains(&column) {
+            continue;
+        }
         let by_kind = FREE_TEXT_COLUMNS.contains(&column.to_ascii_lowercase().as_str())
             || !matches!(field_kind(column), FieldKind::FreeText | FieldKind::Key);
         let masked = df.column(name)?.str()?.apply(|v| {

@@ -50,7 +50,9 @@ pub struct Plan {
     pub templates: Templates,
     pub drafts: Drafts,
     pub allow_stale: bool,
-    pub registry_max_age_days: i32,
+    pub registry_max_age_days: i64,
+    /// The registry's export date (`[registry] exported_at`), where the configuration gives one.
+    pub registry_exported_at: Option<NaiveDate>,
     pub billing: BillingOptions,
     pub billing_format: Option<String>,
     pub mappings: Mappings,
@@ -130,8 +132,13 @@ impl Plan {
             line(format!("  {name} ({origin})"));
         }
         line(format!(
-            "drafts: {:?}; allow stale: {}; registry max age: {} days",
-            self.drafts, self.allow_stale, self.registry_max_age_days
+            "drafts: {:?}; allow stale: {}; registry max age: {} days; registry exported at: {}",
+            self.drafts,
+            self.allow_stale,
+            self.registry_max_age_days,
+            self.registry_exported_at
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "not given (newest record up to the as-of date)".into())
         ));
         out
     }
@@ -165,10 +172,12 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
             ));
         }
     }
+    let registry_exported_at = cfg.registry.export_date(&config_source)?;
     let output_dir = args
         .out
         .clone()
         .unwrap_or_else(|| base.join(&cfg.output.dir));
+    check_output_dir(&output_dir, &config_source, args.out.is_some())?;
     let inputs = PlannedInputs {
         billing: input(&base, &cfg.inputs.billing)?,
         telemetry: match &cfg.inputs.telemetry {
@@ -207,11 +216,38 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         drafts: args.drafts,
         allow_stale: args.allow_stale,
         registry_max_age_days: cfg.registry.max_age_days,
+        registry_exported_at,
         billing: cfg.billing,
         billing_format: cfg.inputs.billing_format.clone(),
         mappings,
         provider: cfg.provider,
     })
+}
+
+/// The output folder, or the nearest of its parents that exists, must be a folder: a regular file
+/// there is a configuration error (exit 2) naming `output.dir`.
+fn check_output_dir(dir: &Path, source: &ConfigSource, from_flag: bool) -> Result<()> {
+    let Some(existing) = dir.ancestors().find(|a| a.exists()) else {
+        return Ok(());
+    };
+    if existing.is_dir() {
+        return Ok(());
+    }
+    let key = if from_flag {
+        "output.dir (--out)"
+    } else {
+        "output.dir"
+    };
+    let what = if existing == dir {
+        format!("{} is a file, not a folder", dir.display())
+    } else {
+        format!(
+            "{} lies under {}, which is a file",
+            dir.display(),
+            existing.display()
+        )
+    };
+    Err(Error::config(source.describe(), format!("{key}: {what}")))
 }
 
 fn resolve_profile(

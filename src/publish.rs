@@ -2,8 +2,16 @@
 //! (`<out>/.staging-<as-of>-<pid>`), the staged outputs are checked, `_SUCCESS` is written last, and
 //! only then is the folder renamed to `<out>/<as-of>`. A previous run of the same date is exchanged
 //! with the new one in one atomic step (Linux `renameat2`), so a reader sees either the old complete
-//! folder or the new one, never neither; a run that dies leaves only a hidden `.staging-*` folder,
+//! folder or the new one, never neither. Where the system cannot exchange, two renames move the old
+//! folder aside (`.replaced-<name>-<pid>`) and the new one in; a run killed between them leaves the
+//! date absent until the next run, which puts the old folder back (`recover`). Every staged file and
+//! folder is flushed to disk (`fsync`) before the swap, and the output folder after it, so a crash
+//! cannot publish a folder whose files are not on disk. A run that dies leaves only hidden folders,
 //! which the next run sweeps away.
+//!
+//! Test hooks, honoured by debug builds only: `CIPWATCH_TEST_PAUSE_AT=<step>` stops the run at a
+//! named step (`PAUSE_STEPS`) so a test can kill it there, and `CIPWATCH_TEST_NO_EXCHANGE=1` takes
+//! the two-rename path.
 
 use std::path::{Path, PathBuf};
 
@@ -20,12 +28,12 @@ pub struct Staging {
 pub const SUCCESS: &str = "_SUCCESS";
 
 impl Staging {
-    /// Creates `<root>/.staging-<name>-<pid>` (owner-only), removing stale staging folders of dead
-    /// runs for the same name.
+    /// Creates `<root>/.staging-<name>-<pid>` (owner-only), after `recover` has cleaned up after
+    /// dead runs. The caller holds the output folder's lock.
     pub fn begin(root: &Path, name: &str) -> Result<Staging> {
         create_private_dir(root)?;
         owner_only(root)?;
-        sweep_stale(root, name)?;
+        recover(root)?;
         let dir = root.join(format!(".staging-{name}-{}", std::process::id()));
         if dir.exists() {
             std::fs::remove_dir_all(&dir).or_internal(format!("clearing {}", dir.display()))?;
@@ -47,7 +55,8 @@ impl Staging {
         Ok(path)
     }
 
-    /// Checks that every expected file is staged, writes `_SUCCESS`, and swaps the folder in.
+    /// Checks that every expected file is staged, flushes them to disk, writes `_SUCCESS`, and
+    /// swaps the folder in.
     pub fn commit(self, expected: &[String]) -> Result<PathBuf> {
         for relative in expected {
             if !self.dir.join(relative).is_file() {
@@ -56,24 +65,43 @@ impl Staging {
                 )));
             }
         }
-        crate::sinks::tables::write_bytes(b"", &self.dir.join(SUCCESS))?;
+        sync_tree(&self.dir)?;
+        pause_at("staged");
+        let success = self.dir.join(SUCCESS);
+        crate::sinks::tables::write_bytes(b"", &success)?;
+        sync_file(&success)?;
+        sync_dir(&self.dir)?;
+        pause_at("success");
         if !self.final_dir.exists() {
             std::fs::rename(&self.dir, &self.final_dir)
                 .or_internal(format!("publishing {}", self.final_dir.display()))?;
+            sync_dir(&self.root)?;
         } else if !exchange(&self.dir, &self.final_dir) {
-            let aside = self.root.join(format!(
-                ".replaced-{}-{}",
-                file_name(&self.final_dir),
-                std::process::id()
-            ));
-            std::fs::rename(&self.final_dir, &aside)
-                .or_internal(format!("moving aside {}", self.final_dir.display()))?;
-            std::fs::rename(&self.dir, &self.final_dir)
-                .or_internal(format!("publishing {}", self.final_dir.display()))?;
-            std::fs::remove_dir_all(&aside).or_internal(format!("removing {}", aside.display()))?;
+            self.swap_by_two_renames()?;
+        } else {
+            sync_dir(&self.root)?;
         }
+        pause_at("swapped");
         // After an exchange the staging folder holds the previous outputs: Drop removes them.
         Ok(self.final_dir.clone())
+    }
+
+    /// The fallback swap: the previous folder aside, the new one in, the previous one removed.
+    fn swap_by_two_renames(&self) -> Result<()> {
+        let aside = self.root.join(format!(
+            ".replaced-{}-{}",
+            file_name(&self.final_dir),
+            std::process::id()
+        ));
+        std::fs::rename(&self.final_dir, &aside)
+            .or_internal(format!("moving aside {}", self.final_dir.display()))?;
+        sync_dir(&self.root)?;
+        pause_at("moved_aside");
+        std::fs::rename(&self.dir, &self.final_dir)
+            .or_internal(format!("publishing {}", self.final_dir.display()))?;
+        sync_dir(&self.root)?;
+        pause_at("renamed_in");
+        std::fs::remove_dir_all(&aside).or_internal(format!("removing {}", aside.display()))
     }
 }
 
@@ -87,7 +115,8 @@ impl Drop for Staging {
 }
 
 /// Swaps two folders in one atomic step (Linux `renameat2(RENAME_EXCHANGE)`), so that the date's
-/// folder is never absent; false where the system cannot, and the caller falls back to two renames.
+/// folder is never absent; false where the system cannot (or a debug build's test asks it not to:
+/// `CIPWATCH_TEST_NO_EXCHANGE=1`), and the caller falls back to two renames.
 #[cfg(target_os = "linux")]
 fn exchange(a: &Path, b: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
@@ -97,6 +126,9 @@ fn exchange(a: &Path, b: &Path) -> bool {
     ) else {
         return false;
     };
+    if cfg!(debug_assertions) && std::env::var_os("CIPWATCH_TEST_NO_EXCHANGE").is_some() {
+        return false;
+    }
     // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
     unsafe {
         libc::renameat2(
@@ -146,31 +178,108 @@ fn owner_only(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Removes `.staging-<name>-<pid>` and `.replaced-<name>-<pid>` folders whose process is gone.
-fn sweep_stale(root: &Path, name: &str) -> Result<()> {
+/// Cleans up after runs that died, called by the lock holder (so every other run's hidden folder
+/// is a dead run's, whatever its process id): a `.replaced-<name>-<pid>` folder whose `<name>` is
+/// absent (killed between the two renames) is put back; every other `.staging-*` and `.replaced-*`
+/// folder not of this process is removed.
+pub fn recover(root: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(root) else {
         return Ok(());
     };
+    let own = format!("-{}", std::process::id());
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().to_string();
-        let pid = [format!(".staging-{name}-"), format!(".replaced-{name}-")]
+        let Some((kind, rest)) = [".staging-", ".replaced-"]
             .iter()
-            .find_map(|prefix| {
-                file.strip_prefix(prefix.as_str())
-                    .and_then(|rest| rest.parse::<u32>().ok())
-            });
-        if let Some(pid) = pid {
-            if !process_alive(pid) {
-                std::fs::remove_dir_all(entry.path())
-                    .or_internal(format!("removing stale {}", entry.path().display()))?;
-            }
+            .find_map(|k| file.strip_prefix(k).map(|rest| (*k, rest)))
+        else {
+            continue;
+        };
+        let Some((name, pid)) = rest.rsplit_once('-') else {
+            continue;
+        };
+        if pid.parse::<u32>().is_err() || rest.ends_with(&own) {
+            continue;
+        }
+        let final_dir = root.join(name);
+        if kind == ".replaced-" && !final_dir.exists() {
+            tracing::warn!(
+                folder = name,
+                "restoring a published run that a killed run had moved aside"
+            );
+            std::fs::rename(entry.path(), &final_dir)
+                .or_internal(format!("restoring {}", final_dir.display()))?;
+            sync_dir(root)?;
+        } else {
+            std::fs::remove_dir_all(entry.path())
+                .or_internal(format!("removing stale {}", entry.path().display()))?;
         }
     }
     Ok(())
 }
 
-fn process_alive(pid: u32) -> bool {
-    pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+/// Flushes a file's content to disk.
+pub fn sync_file(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .or_internal(format!("flushing {}", path.display()))
+}
+
+/// Flushes a folder's entries (names created, renamed or removed in it) to disk.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)
+            .and_then(|f| f.sync_all())
+            .or_internal(format!("flushing folder {}", dir.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Flushes every file and folder below `dir` (and `dir` itself) to disk.
+fn sync_tree(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).or_internal(format!("listing {}", dir.display()))?;
+    for entry in entries {
+        let path = entry.or_internal("listing staged files")?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            sync_file(&path)?;
+        }
+    }
+    sync_dir(dir)
+}
+
+/// The names of the publish steps a debug build can be paused at (`CIPWATCH_TEST_PAUSE_AT`), in
+/// order: every output staged and flushed; `_SUCCESS` written; the fallback's previous folder moved
+/// aside and new folder renamed in; the new folder in place; published, before the knowledge state
+/// is saved; the knowledge state saved, before `runs.jsonl`.
+pub const PAUSE_STEPS: &[&str] = &[
+    "staged",
+    "success",
+    "moved_aside",
+    "renamed_in",
+    "swapped",
+    "published",
+    "knowledge_saved",
+];
+
+/// Test hook: in a debug build with `CIPWATCH_TEST_PAUSE_AT=<step>`, prints `paused at <step>` on
+/// stderr and sleeps until killed. Release builds compile it to nothing.
+pub fn pause_at(step: &str) {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    if std::env::var("CIPWATCH_TEST_PAUSE_AT").as_deref() == Ok(step) {
+        eprintln!("cipwatch-test: paused at {step}");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,22 @@ pub struct InputCount {
 }
 
 impl InputCount {
+    /// Counts from three independent figures: the rows read from the files, the rows used and the
+    /// quarantined rows (whose rules are tallied). `reconciles` then checks them against each other.
+    pub fn counted(rows_read: u64, rows_used: u64, quarantine: &DataFrame) -> Result<InputCount> {
+        Ok(InputCount {
+            rows_used,
+            ..InputCount::from_quarantine(rows_read, quarantine)?
+        })
+    }
+
+    /// Whether every row read is either used or quarantined (read = used + quarantined).
+    pub fn reconciles(&self) -> bool {
+        self.rows_read == self.rows_used + self.rows_quarantined
+    }
+
+    /// Counts where the used rows are not counted apart: used = read − quarantined (billing, whose
+    /// read count comes from its own pass over the files).
     pub fn from_quarantine(rows_read: u64, quarantine: &DataFrame) -> Result<InputCount> {
         let mut by_rule = BTreeMap::new();
         if quarantine.height() > 0 {
@@ -36,11 +52,32 @@ impl InputCount {
         let q = quarantine.height() as u64;
         Ok(InputCount {
             rows_read,
-            rows_used: rows_read - q,
+            rows_used: rows_read.saturating_sub(q),
             rows_quarantined: q,
             quarantined_by_rule: by_rule,
         })
     }
+}
+
+/// The rows of every file of an input, counted on the raw scans (apart from the canonical rows, so
+/// that a row lost between reading and splitting shows as a difference).
+pub fn rows_in_files(loaded: &Loaded) -> Result<u64> {
+    let mut total = 0u64;
+    for scan in &loaded.raw {
+        let n = scan
+            .lf
+            .clone()
+            .select([len().alias("n")])
+            .collect()
+            .or_internal(format!("counting the rows of {}", scan.file.display))?;
+        total += n
+            .column("n")
+            .ok()
+            .and_then(|c| c.get(0).ok())
+            .and_then(|v| v.extract::<u64>())
+            .unwrap_or(0);
+    }
+    Ok(total)
 }
 
 /// Splits a small input completely: returns (used rows without the rule columns, quarantined rows).

@@ -52,20 +52,34 @@ struct ForeignFacts {
 /// The billing rows of one instance type and how they become operations.
 #[derive(Debug, Serialize, serde::Deserialize)]
 struct UsageGroup {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     instance_type: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     accelerator: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     rows: i64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     first_start: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     last_end: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     sample_rows: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     accelerators_per_instance: f64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     accelerator_hours: f64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     peak_ops_per_s: f64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     peak_precision_used: String,
     interconnect_gbps: Option<f64>,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     telemetry_accelerator_hours: f64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     mean_utilization: f64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     upper_ops: f64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     est_ops: f64,
 }
 
@@ -366,4 +380,13 @@ fn text(e: &Explanation, watch_fraction: f64, due_days: i64) -> String {
         },
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn usage_groups_accept_nulls() {
+        let g: super::UsageGroup = crate::documents::records::all_null::read();
+        assert_eq!((g.rows, g.est_ops), (0, 0.0));
+    }
 }

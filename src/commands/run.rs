@@ -33,6 +33,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             ..base.clone()
         })?;
         let _lock = Lock::acquire(&plan.output_dir)?;
+        crate::publish::recover(&plan.output_dir)?;
         let outcome = pipeline::run(&plan, true, &Progress::new(true));
         let record = record(&plan, &outcome);
         history::append(&plan.output_dir, &record)?;

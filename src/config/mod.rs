@@ -4,8 +4,11 @@
 pub mod link_key;
 pub mod profile;
 
+use chrono::NaiveDate;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+
+use profile::Valid;
 
 use crate::error::{Error, Result};
 
@@ -47,22 +50,59 @@ pub struct LinkOptions {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryOptions {
-    /// The run fails (exit 4) when the registry's newest record is older than this many days
-    /// before the as-of date, unless `--allow-stale` is given.
+    /// The run fails (exit 4) when the registry's date (below) is more than this many days before
+    /// the as-of date, unless `--allow-stale` is given. Valid: `RegistryOptions::MAX_AGE_DAYS`.
     #[serde(default = "default_max_age_days")]
-    pub max_age_days: i32,
+    pub max_age_days: i64,
+    /// The date (`YYYY-MM-DD`) the registry files were exported. Where given it is the registry's
+    /// date; otherwise the newest record dated on or before the as-of date stands in for it.
+    #[serde(default)]
+    pub exported_at: Option<String>,
+}
+
+impl RegistryOptions {
+    /// The valid values of `max_age_days`: whole days, 0 to ten years.
+    pub const MAX_AGE_DAYS: Valid = profile::DAYS;
+
+    /// `exported_at` as a date; a config error naming the key when it is not one.
+    pub fn export_date(&self, source: &ConfigSource) -> Result<Option<NaiveDate>> {
+        self.exported_at
+            .as_deref()
+            .map(|d| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                    Error::config(
+                        source.describe(),
+                        format!("registry.exported_at = '{d}' is not a date (YYYY-MM-DD)"),
+                    )
+                })
+            })
+            .transpose()
+    }
 }
 
 impl Default for RegistryOptions {
     fn default() -> Self {
         RegistryOptions {
             max_age_days: default_max_age_days(),
+            exported_at: None,
         }
     }
 }
 
-fn default_max_age_days() -> i32 {
+fn default_max_age_days() -> i64 {
     7
+}
+
+/// Every numeric configuration key with its valid values (each declared beside its field).
+pub const NUMERIC_KEYS: &[(&str, Valid)] =
+    &[("registry.max_age_days", RegistryOptions::MAX_AGE_DAYS)];
+
+impl ConfigFile {
+    /// Checks every numeric key against its declared range (exit 2 naming key, value and range).
+    fn check_ranges(&self) -> Result<()> {
+        RegistryOptions::MAX_AGE_DAYS
+            .check_number("registry.max_age_days", self.registry.max_age_days as f64)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,6 +239,7 @@ pub fn load(explicit: Option<&Path>) -> Result<(ConfigFile, ConfigSource, String
     };
     let parsed: ConfigFile =
         toml::from_str(&text).map_err(|e| Error::config(source.describe(), e.message()))?;
+    parsed.check_ranges()?;
     Ok((parsed, source, text, base))
 }
 

@@ -31,37 +31,247 @@ struct ProfileFile {
     parameters: toml::Table,
 }
 
-/// The typed parameters every stage reads. Field docs are in the profile files.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    pub training_ops: f64,
-    pub cluster_peak_ops_per_s: f64,
-    pub interconnect_gbps: f64,
-    pub report_due_days: i64,
-    pub peak_precision: String,
-    pub peak_precision_fallback: String,
-    pub assumed_utilization: f64,
-    pub watch_fraction: f64,
-    pub projection_horizon_days: i64,
-    pub burn_window_days: i64,
-    pub segment_gap_hours: f64,
-    pub training_min_hours: f64,
-    pub training_min_accelerators: f64,
-    pub material_accelerator_hours: f64,
-    pub certification_period_days: i64,
-    pub utilization_low: f64,
-    pub plausible_run_days: f64,
-    pub training_interconnect_gbps: f64,
-    pub steady_fraction: f64,
-    pub min_report_confidence: f64,
-    pub link_window_days: f64,
-    pub strong_links: String,
-    pub weak_links: String,
-    pub sync_tolerance_hours: f64,
-    pub handover_gap_hours: f64,
-    pub handover_size_tolerance: f64,
-    pub low_egress_gb_per_accelerator_hour: f64,
+/// The valid values of one parameter, declared next to its field in `Params` (the only list).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Valid {
+    /// A finite number from `min` to `max` inclusive; `min` itself is excluded when `min_open`.
+    /// `unit` is how the message names it (`days`, `a fraction`).
+    Between {
+        min: f64,
+        min_open: bool,
+        max: f64,
+        unit: &'static str,
+    },
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// A comma-separated list of `LINK_TYPES`.
+    Links,
+}
+
+/// Whole days from 0 to ten years.
+pub const DAYS: Valid = Valid::Between {
+    min: 0.0,
+    min_open: false,
+    max: 3650.0,
+    unit: "days",
+};
+/// Whole days from 1 to ten years.
+const DAYS_AT_LEAST_ONE: Valid = Valid::Between {
+    min: 1.0,
+    min_open: false,
+    max: 3650.0,
+    unit: "days",
+};
+/// Hours from 0 to one year.
+const HOURS: Valid = Valid::Between {
+    min: 0.0,
+    min_open: false,
+    max: 8784.0,
+    unit: "hours",
+};
+/// A fraction in [0, 1].
+const FRACTION: Valid = Valid::Between {
+    min: 0.0,
+    min_open: false,
+    max: 1.0,
+    unit: "a fraction",
+};
+/// A fraction in (0, 1].
+const POSITIVE_FRACTION: Valid = Valid::Between {
+    min: 0.0,
+    min_open: true,
+    max: 1.0,
+    unit: "a fraction",
+};
+/// A threshold: greater than 0 and at most `max`.
+const fn positive(max: f64, unit: &'static str) -> Valid {
+    Valid::Between {
+        min: 0.0,
+        min_open: true,
+        max,
+        unit,
+    }
+}
+/// A quantity from 0 to `max`.
+const fn non_negative(max: f64, unit: &'static str) -> Valid {
+    Valid::Between {
+        min: 0.0,
+        min_open: false,
+        max,
+        unit,
+    }
+}
+
+/// Declares `Params` and, next to each field, its valid values: `PARAMETERS` lists them for the
+/// check, the error messages and the tests, so a parameter cannot be added without a range.
+macro_rules! parameters {
+    ($( $(#[$doc:meta])* $name:ident : $ty:ty => $valid:expr, )*) => {
+        /// The typed parameters every stage reads. Field docs are in the profile files; each
+        /// field's valid values are declared beside it.
+        #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+        #[serde(deny_unknown_fields)]
+        pub struct Params {
+            $( $(#[$doc])* pub $name: $ty, )*
+        }
+
+        /// Every parameter with its valid values and the TOML type it takes, in declaration order.
+        pub const PARAMETERS: &[(&str, Valid, Kind)] = &[
+            $( (stringify!($name), $valid, <$ty as Parameter>::KIND), )*
+        ];
+
+        impl Params {
+            /// Each parameter's value checked against its declared range, in declaration order.
+            fn check_ranges(&self) -> Result<()> {
+                $( self.$name.check(concat!("parameter ", stringify!($name)), &$valid)?; )*
+                Ok(())
+            }
+        }
+    };
+}
+
+parameters! {
+    training_ops: f64 => positive(1e40, "operations"),
+    cluster_peak_ops_per_s: f64 => positive(1e30, "op/s"),
+    interconnect_gbps: f64 => positive(1e6, "Gbit/s"),
+    report_due_days: i64 => DAYS,
+    peak_precision: String => Valid::OneOf(PRECISIONS),
+    peak_precision_fallback: String => Valid::OneOf(PRECISIONS),
+    assumed_utilization: f64 => POSITIVE_FRACTION,
+    watch_fraction: f64 => POSITIVE_FRACTION,
+    projection_horizon_days: i64 => DAYS,
+    burn_window_days: i64 => DAYS_AT_LEAST_ONE,
+    segment_gap_hours: f64 => HOURS,
+    training_min_hours: f64 => non_negative(87_840.0, "hours"),
+    training_min_accelerators: f64 => non_negative(1e7, "accelerators"),
+    material_accelerator_hours: f64 => non_negative(1e12, "accelerator-hours"),
+    certification_period_days: i64 => DAYS_AT_LEAST_ONE,
+    utilization_low: f64 => FRACTION,
+    plausible_run_days: f64 => non_negative(3650.0, "days"),
+    training_interconnect_gbps: f64 => non_negative(1e6, "Gbit/s"),
+    steady_fraction: f64 => FRACTION,
+    min_report_confidence: f64 => FRACTION,
+    link_window_days: f64 => non_negative(3650.0, "days"),
+    strong_links: String => Valid::Links,
+    weak_links: String => Valid::Links,
+    sync_tolerance_hours: f64 => HOURS,
+    handover_gap_hours: f64 => HOURS,
+    handover_size_tolerance: f64 => FRACTION,
+    low_egress_gb_per_accelerator_hour: f64 => non_negative(1e9, "GB per accelerator-hour"),
+}
+
+/// The TOML type a parameter takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    Integer,
+    Float,
+    Text,
+}
+
+/// A parameter's value type: checks a value against its declared `Valid`.
+trait Parameter {
+    const KIND: Kind;
+    /// Ok, or a usage error naming `key`, the value and the valid values.
+    fn check(&self, key: &str, valid: &Valid) -> Result<()>;
+}
+
+impl Parameter for f64 {
+    const KIND: Kind = Kind::Float;
+    fn check(&self, key: &str, valid: &Valid) -> Result<()> {
+        valid.check_number(key, *self)
+    }
+}
+
+impl Parameter for i64 {
+    const KIND: Kind = Kind::Integer;
+    fn check(&self, key: &str, valid: &Valid) -> Result<()> {
+        // The ranges are far inside the integers an f64 holds exactly.
+        valid.check_number(key, *self as f64)
+    }
+}
+
+impl Parameter for String {
+    const KIND: Kind = Kind::Text;
+    fn check(&self, key: &str, valid: &Valid) -> Result<()> {
+        let ok = match valid {
+            Valid::OneOf(words) => words.contains(&self.as_str()),
+            Valid::Links => Params::links(self)
+                .iter()
+                .all(|l| LINK_TYPES.contains(&l.as_str())),
+            Valid::Between { .. } => false,
+        };
+        match ok {
+            true => Ok(()),
+            false => Err(valid.refusal(key, &format!("'{self}'"))),
+        }
+    }
+}
+
+impl Valid {
+    fn admits_number(&self, v: f64) -> bool {
+        match *self {
+            Valid::Between {
+                min, min_open, max, ..
+            } => v.is_finite() && v <= max && (v > min || (!min_open && v == min)),
+            _ => false,
+        }
+    }
+
+    /// The valid values in words: `[0, 3650] days`, `(0, 1] (a fraction)`, `one of bf16, fp16`.
+    pub fn describe(&self) -> String {
+        match self {
+            Valid::Between {
+                min,
+                min_open,
+                max,
+                unit,
+            } => {
+                let open = if *min_open { '(' } else { '[' };
+                let n = |v: f64| match v.abs() >= 1e6 {
+                    true => format!("{v:e}"),
+                    false => v.to_string(),
+                };
+                format!("{open}{}, {}] ({unit})", n(*min), n(*max))
+            }
+            Valid::OneOf(words) => format!("one of {}", words.join(", ")),
+            Valid::Links => format!("a comma-separated list of {}", LINK_TYPES.join(", ")),
+        }
+    }
+
+    /// Ok when `v` is a valid number here; else a usage error naming `key`, `v` and the range.
+    pub fn check_number(&self, key: &str, v: f64) -> Result<()> {
+        match self.admits_number(v) {
+            true => Ok(()),
+            false => Err(self.refusal(key, &v.to_string())),
+        }
+    }
+
+    fn refusal(&self, key: &str, value: &str) -> Error {
+        Error::Usage(format!(
+            "{key} = {value} is out of range: must be {}",
+            self.describe()
+        ))
+    }
+
+    /// Values just outside the valid ones, of the parameter's TOML type (for tests).
+    pub fn outside(&self, kind: Kind) -> Vec<toml::Value> {
+        match (*self, kind) {
+            (Valid::Between { min, max, .. }, Kind::Integer) => vec![
+                toml::Value::Integer(min as i64 - 1),
+                toml::Value::Integer(max as i64 + 1),
+            ],
+            (
+                Valid::Between {
+                    min, min_open, max, ..
+                },
+                _,
+            ) => vec![
+                toml::Value::Float(if min_open { min } else { min - 1.0 }),
+                toml::Value::Float(max * 2.0 + 1.0),
+                toml::Value::Float(f64::NAN),
+            ],
+            _ => vec![toml::Value::String("no_such_value".into())],
+        }
+    }
 }
 
 /// The link types entities can be built from.
@@ -199,14 +409,47 @@ pub fn resolve(info: ProfileInfo, base: toml::Table, layers: &[Layer]) -> Result
             );
         }
     }
+    check_kinds(&mut table)?;
     let params = Params::deserialize(toml::Value::Table(table))
         .map_err(|e| Error::config(format!("profile {} parameters", info.name), e.message()))?;
-    check(&params)?;
+    params.check_ranges()?;
     Ok(EffectiveProfile {
         info,
         params,
         provenance,
     })
+}
+
+/// Checks each parameter's TOML type before the typed read, so a mistyped value is refused with
+/// its key and valid range (an integer given for a number is taken as that number).
+fn check_kinds(table: &mut toml::Table) -> Result<()> {
+    for (key, valid, kind) in PARAMETERS {
+        let Some(value) = table.get_mut(*key) else {
+            continue;
+        };
+        let fits = match (kind, &*value) {
+            (Kind::Integer, toml::Value::Integer(_)) => true,
+            (Kind::Float, toml::Value::Float(_)) => true,
+            (Kind::Float, toml::Value::Integer(i)) => {
+                *value = toml::Value::Float(*i as f64);
+                true
+            }
+            (Kind::Text, toml::Value::String(_)) => true,
+            _ => false,
+        };
+        if !fits {
+            let wanted = match kind {
+                Kind::Integer => "a whole number",
+                Kind::Float => "a number",
+                Kind::Text => "text",
+            };
+            return Err(Error::Usage(format!(
+                "parameter {key} = {value} is not {wanted}: must be {}",
+                valid.describe()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Parses `KEY=VALUE` flags into an override layer. Values are TOML literals (`1e24`, `15`,
@@ -233,101 +476,6 @@ fn parse_literal(raw: &str) -> toml::Value {
             .unwrap_or(toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     }
-}
-
-fn check(p: &Params) -> Result<()> {
-    let bad = |key: &str, why: &str| Err(Error::Usage(format!("parameter {key}: {why}")));
-    for (key, v) in [
-        ("training_ops", p.training_ops),
-        ("cluster_peak_ops_per_s", p.cluster_peak_ops_per_s),
-        ("interconnect_gbps", p.interconnect_gbps),
-    ] {
-        if !(v.is_finite() && v > 0.0) {
-            return bad(key, "must be a positive number");
-        }
-    }
-    for (key, v) in [
-        ("assumed_utilization", p.assumed_utilization),
-        ("watch_fraction", p.watch_fraction),
-    ] {
-        if !(v > 0.0 && v <= 1.0) {
-            return bad(key, "must be in (0, 1]");
-        }
-    }
-    for (key, v) in [
-        ("report_due_days", p.report_due_days),
-        ("projection_horizon_days", p.projection_horizon_days),
-    ] {
-        if v < 0 {
-            return bad(key, "must not be negative");
-        }
-    }
-    for (key, v) in [
-        ("burn_window_days", p.burn_window_days),
-        ("certification_period_days", p.certification_period_days),
-    ] {
-        if v < 1 {
-            return bad(key, "must be at least 1");
-        }
-    }
-    for (key, v) in [
-        ("segment_gap_hours", p.segment_gap_hours),
-        ("training_min_hours", p.training_min_hours),
-        ("training_min_accelerators", p.training_min_accelerators),
-        ("material_accelerator_hours", p.material_accelerator_hours),
-    ] {
-        if !(v.is_finite() && v >= 0.0) {
-            return bad(key, "must be a non-negative number");
-        }
-    }
-    for (key, v) in [
-        ("utilization_low", p.utilization_low),
-        ("steady_fraction", p.steady_fraction),
-        ("min_report_confidence", p.min_report_confidence),
-        ("handover_size_tolerance", p.handover_size_tolerance),
-    ] {
-        if !(0.0..=1.0).contains(&v) {
-            return bad(key, "must be in [0, 1]");
-        }
-    }
-    for (key, v) in [
-        ("plausible_run_days", p.plausible_run_days),
-        ("training_interconnect_gbps", p.training_interconnect_gbps),
-        ("link_window_days", p.link_window_days),
-        ("sync_tolerance_hours", p.sync_tolerance_hours),
-        ("handover_gap_hours", p.handover_gap_hours),
-        (
-            "low_egress_gb_per_accelerator_hour",
-            p.low_egress_gb_per_accelerator_hour,
-        ),
-    ] {
-        if !(v.is_finite() && v >= 0.0) {
-            return bad(key, "must be a non-negative number");
-        }
-    }
-    for (key, list) in [
-        ("strong_links", &p.strong_links),
-        ("weak_links", &p.weak_links),
-    ] {
-        if let Some(unknown) = Params::links(list)
-            .into_iter()
-            .find(|l| !LINK_TYPES.contains(&l.as_str()))
-        {
-            return bad(
-                key,
-                &format!("'{unknown}' is not a link type ({})", LINK_TYPES.join(", ")),
-            );
-        }
-    }
-    for (key, v) in [
-        ("peak_precision", &p.peak_precision),
-        ("peak_precision_fallback", &p.peak_precision_fallback),
-    ] {
-        if !PRECISIONS.contains(&v.as_str()) {
-            return bad(key, &format!("must be one of {}", PRECISIONS.join(", ")));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

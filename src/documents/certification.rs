@@ -35,38 +35,51 @@ pub struct CertificationDoc {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CountryCustomers {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub country: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub customers: i64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub foreign_customers: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CountryOwners {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub country: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub foreign_beneficial_owners: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Reseller {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub reseller_id: String,
     pub name: Option<String>,
     pub country: Option<String>,
     pub cip_on_file: Option<bool>,
     pub cip_attested_at: Option<String>,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub accounts: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Unverified {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub verification_status: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub age: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub accounts: i64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Stats {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub customers: i64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub verified_in_period: i64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub failed_in_period: i64,
     pub median_days_to_verify: Option<f64>,
     pub p90_days_to_verify: Option<f64>,
@@ -74,6 +87,7 @@ pub struct Stats {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Failed {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub account_id: String,
     pub legal_name: Option<String>,
     pub country: Option<String>,
@@ -102,13 +116,20 @@ pub fn build(common: &Common, results: &[(String, DataFrame)]) -> Result<Certifi
     let unverified_foreign: Vec<Unverified> =
         records(table(results, "cert_unverified_foreign")?, "certification")?;
     let stats: Vec<Stats> = records(table(results, "cert_verification_stats")?, "certification")?;
-    let stats = stats
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::Internal("verification statistics are empty".into()))?;
+    // No customers: the statistics are all zero.
+    let stats = stats.into_iter().next().unwrap_or_default();
     let as_of = chrono::NaiveDate::parse_from_str(&common.as_of, "%Y-%m-%d")
         .map_err(|e| Error::internal("as-of", e))?;
-    let from = as_of - chrono::Duration::days(common.params.certification_period_days - 1);
+    let period = common.params.certification_period_days - 1;
+    let from = u64::try_from(period)
+        .ok()
+        .and_then(|days| as_of.checked_sub_days(chrono::Days::new(days)))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "parameter certification_period_days = {} reaches before the first date cipwatch can represent",
+                common.params.certification_period_days
+            ))
+        })?;
     Ok(CertificationDoc {
         schema: SCHEMA,
         period: Window { from: from.to_string(), to: common.as_of.clone() },

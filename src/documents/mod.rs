@@ -106,10 +106,7 @@ pub fn render_all(
     drafts: Drafts,
 ) -> Result<Vec<(String, String)>> {
     let flags = inputs.flags;
-    let wanted: Vec<&FlagRow> = flags
-        .iter()
-        .filter(|f| f.level == "REPORTABLE" || (drafts == Drafts::Watch && f.level == "WATCH"))
-        .collect();
+    let wanted = drafted(flags, drafts);
     let accounts: Vec<String> = wanted.iter().map(|f| f.account_id.clone()).collect();
     let customers: HashMap<String, CustomerRow> = records::<CustomerRow>(
         &only(inputs.customers, &accounts, "account_id")?,
@@ -153,7 +150,7 @@ pub fn render_all(
                 runs: runs.get(&f.account_id).cloned().unwrap_or_default(),
             };
             let doc = report::build(common, facts);
-            let dir = format!("reports/{}", safe_name(&f.account_id));
+            let dir = format!("reports/{}", report_folder(&f.account_id));
             render_three(
                 templates,
                 &doc,
@@ -234,8 +231,21 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>>
     map
 }
 
-/// An account id as a folder name: anything but letters, digits, `.`, `_` and `-` becomes `_`.
-pub fn safe_name(id: &str) -> String {
+/// Longest report folder name: a sanitised id is cut to `FOLDER_PREFIX` characters before the hash.
+const FOLDER_PREFIX: usize = 48;
+
+/// An account id as a folder name, unique per id and at most 62 characters. Letters, digits, `.`,
+/// `_` and `-` are kept and anything else becomes `_`; where that changed the id, or it is longer
+/// than 48 characters or starts with `.`, the (cut) name gets `~` and the first 12 hex digits of the
+/// id's SHA-256. `~` never survives sanitising, so a hashed name cannot equal an unchanged one, and
+/// two ids that sanitise alike (`Z/1`, `Z_1`) get different folders.
+///
+/// An id holding a card-like number is masked first (`pii::redact`) and hashed masked: a hash of
+/// the raw card could be reversed by trying the hidden digits. Two such ids with the same mask
+/// would share a folder; the audit before publishing fails such a run rather than overwrite a draft.
+pub fn report_folder(id: &str) -> String {
+    let masked = crate::pii::redact(id);
+    let id = masked.as_ref();
     let s: String = id
         .chars()
         .map(|c| {
@@ -246,21 +256,67 @@ pub fn safe_name(id: &str) -> String {
             }
         })
         .collect();
-    if s.is_empty() || s.starts_with('.') {
-        format!("_{s}")
-    } else {
-        s
+    if s == id && !s.is_empty() && !s.starts_with('.') && s.len() <= FOLDER_PREFIX {
+        return s;
     }
+    let mut prefix: String = s.chars().take(FOLDER_PREFIX).collect();
+    if prefix.is_empty() || prefix.starts_with('.') {
+        prefix.insert(0, '_');
+    }
+    let hash = crate::sources::files::sha256_bytes(id.as_bytes());
+    format!("{prefix}~{}", &hash[..12])
+}
+
+/// The accounts that get a report draft: REPORTABLE, and WATCH with `--drafts watch`.
+pub fn drafted(flags: &[FlagRow], drafts: Drafts) -> Vec<&FlagRow> {
+    flags
+        .iter()
+        .filter(|f| f.level == "REPORTABLE" || (drafts == Drafts::Watch && f.level == "WATCH"))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::report_folder;
+
     #[test]
     fn account_ids_cannot_escape_the_reports_folder() {
-        assert_eq!(super::safe_name("../../etc"), "_.._.._etc");
+        for id in [
+            "../../etc",
+            "/providers/Microsoft.Billing/billingAccounts/8611537",
+            ".",
+            "",
+        ] {
+            let f = report_folder(id);
+            assert!(
+                !f.contains('/') && !f.starts_with('.') && !f.is_empty(),
+                "{f}"
+            );
+        }
+        assert!(report_folder("../../etc").starts_with("_.._.._etc~"));
+        assert_eq!(report_folder("420000000002"), "420000000002");
+    }
+
+    #[test]
+    fn report_folders_are_unique_and_bounded() {
+        let long = "A".repeat(300);
+        let ids = [
+            "Z/1",
+            "Z_1",
+            "Z:1",
+            "z_1",
+            long.as_str(),
+            &long[..299],
+            "x~1",
+        ];
+        let folders: Vec<String> = ids.iter().map(|i| report_folder(i)).collect();
+        let unique: std::collections::BTreeSet<&String> = folders.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{folders:?}");
+        assert!(folders.iter().all(|f| f.len() <= 62), "{folders:?}");
         assert_eq!(
-            super::safe_name("/providers/Microsoft.Billing/billingAccounts/8611537"),
-            "_providers_Microsoft.Billing_billingAccounts_8611537"
+            report_folder("Z_1"),
+            "Z_1",
+            "an id that needs no change keeps its name"
         );
     }
 }

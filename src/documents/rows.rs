@@ -5,9 +5,13 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct FlagRow {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub account_id: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub is_foreign: bool,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub foreign_basis: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub cip_status: String,
     pub verification_method: Option<String>,
     pub reseller_id: Option<String>,
@@ -16,10 +20,14 @@ pub struct FlagRow {
     pub reseller_cip_on_file: Option<bool>,
     pub accelerators: Option<String>,
     pub sub_accounts: Option<String>,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub accelerator_hours: f64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub telemetry_accelerator_hours: f64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub est_ops: f64,
     pub est_ops_low: Option<f64>,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub upper_ops: f64,
     pub training_confidence: Option<f64>,
     pub entity_id: Option<String>,
@@ -28,9 +36,13 @@ pub struct FlagRow {
     pub peak_colocated_ops_per_s: Option<f64>,
     pub peak_colocated_accelerators: Option<f64>,
     pub max_interconnect_gbps: Option<f64>,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub ops_met: bool,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub peak_met: bool,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub interconnect_met: bool,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub level: String,
     pub reasons: Option<String>,
     pub knowledge_date: Option<String>,
@@ -43,31 +55,43 @@ pub struct FlagRow {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RunRow {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub account_id: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub colocation_group: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub run: i64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub start: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub end: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub ongoing: bool,
     pub class: Option<String>,
     pub confidence: Option<f64>,
     pub class_reasons: Option<String>,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub training_like: bool,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub duration_hours: f64,
     pub accelerators: Option<String>,
     pub instance_types: Option<String>,
     pub peak_accelerators: Option<f64>,
     pub peak_ops_per_s: Option<f64>,
     pub max_interconnect_gbps: Option<f64>,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub accelerator_hours: f64,
     pub est_ops_low: Option<f64>,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub est_ops: f64,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub upper_ops: f64,
 }
 
 /// A CIP customer record, raw: it never reaches a template (see `report::CustomerView`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct CustomerRow {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub account_id: String,
     pub legal_name: Option<String>,
     pub customer_type: Option<String>,
@@ -88,6 +112,7 @@ pub struct CustomerRow {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct OwnerRow {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub account_id: String,
     pub name: Option<String>,
     pub country: Option<String>,
@@ -98,8 +123,11 @@ pub struct OwnerRow {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct AccessRow {
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub account_id: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub ip_address: String,
+    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
     pub accessed_at: String,
     pub action: Option<String>,
 }

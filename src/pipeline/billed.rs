@@ -244,7 +244,14 @@ impl BilledRows {
                 "no usable billing row, so no as-of date can be taken from the data (give --as-of or fix the input)",
             )
         })?;
-        Ok(NaiveDate::from_num_days_from_ce_opt(day + 719_163).expect("epoch day in range"))
+        day.checked_add(719_163)
+            .and_then(NaiveDate::from_num_days_from_ce_opt)
+            .ok_or_else(|| {
+                Error::input(
+                    crate::error::Location::file("billing"),
+                    "the latest charge date is beyond the dates cipwatch can represent (give --as-of or fix the input)",
+                )
+            })
     }
 
     /// Fails closed when an identified accelerator has no peak figure at the profile's precision.

@@ -261,12 +261,14 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     if publish {
         progress.stage("publish");
         outcome.published = Some(write(plan, &outcome, doc)?);
+        crate::publish::pause_at("published");
         history::record_knowledge(
             &plan.output_dir,
             &params_hash,
             &reportable(&outcome.flag_rows),
             &outcome.run_id,
         )?;
+        crate::publish::pause_at("knowledge_saved");
         tracing::info!(
             stage = "publish",
             files = outcome.documents.len() + 2 * outcome.tables.len(),

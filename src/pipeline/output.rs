@@ -168,21 +168,13 @@ fn audit(dir: &std::path::Path, outcome: &Outcome, plan: &Plan) -> Result<()> {
             ));
         }
     }
-    let drafted: Vec<&str> = ["REPORTABLE", "WATCH"][..if plan.drafts == documents::Drafts::Watch {
-        2
-    } else {
-        1
-    }]
-        .to_vec();
-    for f in outcome
-        .flag_rows
-        .iter()
-        .filter(|f| drafted.contains(&f.level.as_str()))
-    {
-        let stem = format!(
-            "reports/{}/ai-training-report",
-            documents::safe_name(&f.account_id)
-        );
+    let mut folders = std::collections::BTreeSet::new();
+    for f in documents::drafted(&outcome.flag_rows, plan.drafts) {
+        let folder = documents::report_folder(&f.account_id);
+        if !folders.insert(folder.clone()) {
+            return fail(format!("two report drafts would share reports/{folder}"));
+        }
+        let stem = format!("reports/{folder}/ai-training-report");
         for ext in ["md", "html", "json"] {
             if !dir.join(format!("{stem}.{ext}")).is_file() {
                 return fail(format!("{stem}.{ext} was not rendered"));
@@ -190,7 +182,7 @@ fn audit(dir: &std::path::Path, outcome: &Outcome, plan: &Plan) -> Result<()> {
         }
     }
     for (name, c) in &outcome.counts {
-        if c.rows_read != c.rows_used + c.rows_quarantined {
+        if !c.reconciles() {
             return fail(format!(
                 "{name}: {} read != {} used + {} quarantined",
                 c.rows_read, c.rows_used, c.rows_quarantined

@@ -19,13 +19,45 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Fails closed when the newest record of the registry (an access, an opening, a verification)
-    /// is older than `max_age_days` before the as-of date; with `--allow-stale` returns a warning.
+    /// Fails closed when the registry's date is more than `max_age_days` before the as-of date;
+    /// with `--allow-stale` returns a warning. The registry's date is its export date
+    /// (`[registry] exported_at`) where the configuration gives one, else its newest record (an
+    /// access, an opening, a verification) dated on or before the as-of date: a record dated later
+    /// cannot be true of that day, so it does not make the registry look fresh.
     pub fn check_age(&self, plan: &Plan, as_of_day: i32) -> Result<Option<String>> {
+        let (dated, what) = match plan.registry_exported_at {
+            Some(d) => (
+                Some(super::epoch_day(d)),
+                "export date (registry.exported_at)",
+            ),
+            None => (self.newest_record(as_of_day)?, "newest record"),
+        };
+        let max = plan.registry_max_age_days;
+        let stale = match dated.map(|d| as_of_day as i64 - d as i64) {
+            Some(a) if a <= max => return Ok(None),
+            Some(a) => format!(
+                "the CIP registry's {what} is {a} days older than the as-of date (max_age_days = {max})"
+            ),
+            None => "the CIP registry holds no record dated on or before the as-of date, so its age is unknown".to_string(),
+        };
+        if plan.allow_stale {
+            Ok(Some(format!("--allow-stale: {stale}")))
+        } else {
+            Err(Error::Reference(format!(
+                "{stale}; refresh the registry export or run with --allow-stale"
+            )))
+        }
+    }
+
+    /// The epoch day of the newest registry record dated on or before `as_of_day`, if any.
+    fn newest_record(&self, as_of_day: i32) -> Result<Option<i32>> {
         let newest = |df: &DataFrame, columns: &[&str]| -> Result<Option<i32>> {
             let exprs: Vec<Expr> = columns
                 .iter()
-                .map(|c| sources::columns::epoch_day(col(*c)).max())
+                .map(|c| {
+                    let day = sources::columns::epoch_day(col(*c));
+                    day.clone().filter(day.lt_eq(lit(as_of_day))).max()
+                })
                 .collect();
             let row = df
                 .clone()
@@ -41,27 +73,13 @@ impl Registry {
                 .and_then(|c| c.get(0).ok())
                 .and_then(|v| v.extract::<i32>()))
         };
-        let newest = [
+        Ok([
             newest(&self.customers, &["opened_at", "verified_at"])?,
             newest(&self.access, &["accessed_at"])?,
         ]
         .into_iter()
         .flatten()
-        .max();
-        let age = newest.map(|d| as_of_day - d);
-        let max = plan.registry_max_age_days;
-        let stale = match age {
-            Some(a) if a <= max => return Ok(None),
-            Some(a) => format!("the CIP registry's newest record is {a} days older than the as-of date (max_age_days = {max})"),
-            None => "the CIP registry holds no dated record, so its age is unknown".to_string(),
-        };
-        if plan.allow_stale {
-            Ok(Some(format!("--allow-stale: {stale}")))
-        } else {
-            Err(Error::Reference(format!(
-                "{stale}; refresh the registry export or run with --allow-stale"
-            )))
-        }
+        .max())
     }
 }
 
@@ -105,21 +123,47 @@ pub fn load_registry(
     })
 }
 
-/// Splits a small input, records its counts and quarantine table; returns (used, quarantined).
+/// Splits a small input, records its counts (rows read counted on the files, apart from the split)
+/// and its quarantine table; returns (used, quarantined).
 pub fn register_split(
     loaded: &Loaded,
     counts: &mut BTreeMap<String, InputCount>,
     tables_out: &mut Vec<(String, DataFrame)>,
 ) -> Result<(DataFrame, DataFrame)> {
     let (used, quarantined) = quarantine::split(loaded)?;
-    let read = (used.height() + quarantined.height()) as u64;
+    let read = quarantine::rows_in_files(loaded)?;
     counts.insert(
         loaded.name.to_string(),
-        InputCount::from_quarantine(read, &quarantined)?,
+        InputCount::counted(read, used.height() as u64, &quarantined)?,
     );
     tables_out.push((
         format!("quarantine/{}", loaded.name),
         quarantine::table(loaded, &quarantined)?,
     ));
     Ok((used, quarantined))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn rows_read_are_counted_apart_so_a_lost_row_does_not_reconcile() {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples");
+        let file = crate::sources::files::inspect(&base.join("cip/access_log.csv"), &base).unwrap();
+        let lines = std::fs::read_to_string(&file.path).unwrap().lines().count() as u64 - 1;
+        let mut loaded = registry::load_access_log(vec![file]).unwrap();
+        let (mut counts, mut tables) = (BTreeMap::new(), Vec::new());
+        register_split(&loaded, &mut counts, &mut tables).unwrap();
+        assert_eq!(counts["access_log"].rows_read, lines);
+        assert!(counts["access_log"].reconciles());
+        // A canonical frame that loses a row (a bug in a source) is caught by the count.
+        loaded.rows = loaded.rows.slice(1, u32::MAX);
+        register_split(&loaded, &mut counts, &mut tables).unwrap();
+        let c = &counts["access_log"];
+        assert_eq!(c.rows_read, lines);
+        assert_eq!(c.rows_used + c.rows_quarantined, lines - 1);
+        assert!(!c.reconciles());
+    }
 }

@@ -22,7 +22,7 @@ fn finops_sample_loads_and_its_gpu_rows_are_identified() {
         .filter(|l| !l.starts_with("telemetry ="))
         .map(|l| format!("{l}\n"))
         .collect();
-    std::fs::write(&cfg, text).unwrap();
+    std::fs::write(&cfg, text + SAMPLE_REGISTRY_EXPORT).unwrap();
     let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let day = dir.path().join("out/2024-09-30");

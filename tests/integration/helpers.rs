@@ -150,3 +150,8 @@ pub const UNMODIFIED_RULE: [&str; 4] = [
     "--set",
     "cluster_peak_ops_per_s=1e20",
 ];
+
+/// A `[registry]` table giving the sample registry's export date. The public billing samples are
+/// dated years before every sample registry record, and records after the as-of date do not make
+/// the registry fresh: the export date does.
+pub const SAMPLE_REGISTRY_EXPORT: &str = "\n[registry]\nexported_at = \"2026-11-26\"\n";

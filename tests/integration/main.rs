@@ -11,5 +11,6 @@ mod hostile;
 mod leaks;
 mod native;
 mod pii;
+mod robust;
 mod samples;
 mod workflow;

@@ -25,6 +25,7 @@ fn config_for(dir: &Path, billing: &Path, format: Option<&str>) -> std::path::Pa
             &format!("[inputs]\nbilling_format = \"{f}\"\n"),
         );
     }
+    text.push_str(SAMPLE_REGISTRY_EXPORT);
     std::fs::write(&cfg, text).unwrap();
     cfg
 }

@@ -116,24 +116,78 @@ fn the_unmodified_rule_makes_the_training_account_watch() {
     );
 }
 
+/// More billing rows than one Polars morsel (100,000) in one file: the November sample repeated
+/// `copies` times, each copy's accounts renamed (`42…` → `5<copy>…`, outside the registry), so the
+/// copies are distinct accounts rather than duplicates that any order would sum alike.
+fn above_one_morsel(dir: &std::path::Path, copies: usize) -> std::path::PathBuf {
+    let billing = dir.join("billing");
+    std::fs::create_dir_all(&billing).unwrap();
+    let source =
+        std::fs::read_to_string(repo().join("data-samples/billing/focus-2026-11.csv")).unwrap();
+    let (header, body) = source.split_once('\n').unwrap();
+    let mut text = header.to_string();
+    let body = format!("\n{}", body.trim_end());
+    text.push_str(&body);
+    for copy in 1..copies {
+        // Account ids start a line (BillingAccountId) or follow a comma (SubAccountId).
+        let renamed = ["\n", ","].iter().fold(body.clone(), |b, sep| {
+            b.replace(
+                &format!("{sep}420000000"),
+                &format!("{sep}5{copy:02}0000000"),
+            )
+        });
+        text.push_str(&renamed);
+    }
+    text.push('\n');
+    let rows = text.lines().count() - 1;
+    assert!(rows > 100_000, "{rows} rows");
+    std::fs::write(billing.join("focus-large.csv"), text).unwrap();
+    config_with(dir, &[("billing", billing.to_str().unwrap())])
+}
+
 #[test]
 fn the_engine_does_not_change_a_byte() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    run_samples(a.path(), &[]);
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cipwatch"))
-        .args(["run", "--out", b.path().to_str().unwrap()])
-        .env("CIPWATCH_ENGINE", "in-memory")
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    let (ta, tb) = (tree(&a.path().join(AS_OF)), tree(&b.path().join(AS_OF)));
-    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
-    for (name, bytes) in &ta {
-        assert!(
-            bytes == &tb[name],
-            "{name} differs between the streaming and in-memory engines"
+    let input = tempfile::tempdir().unwrap();
+    let cfg = above_one_morsel(input.path(), 17);
+    let run = |env: &[(&str, &str)]| {
+        let out = tempfile::tempdir().unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_cipwatch"))
+            .args(["-q", "run", "--config", cfg.to_str().unwrap()])
+            .args(["--out", out.path().to_str().unwrap()])
+            .envs(env.iter().copied())
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{env:?}: {}", stderr(&o));
+        (tree(&out.path().join(AS_OF)), out)
+    };
+    let (reference, _a) = run(&[("CIPWATCH_ENGINE", "in-memory")]);
+    let flags = String::from_utf8(reference["flags.csv"].clone()).unwrap();
+    assert!(
+        flags.lines().filter(|l| l.starts_with("5")).count() >= 16,
+        "the copies' accounts are flagged"
+    );
+    for env in [
+        [
+            ("POLARS_MAX_THREADS", "1"),
+            ("CIPWATCH_ENGINE", "streaming"),
+        ],
+        [
+            ("POLARS_MAX_THREADS", "4"),
+            ("CIPWATCH_ENGINE", "streaming"),
+        ],
+    ] {
+        let (other, _b) = run(&env);
+        assert_eq!(
+            reference.keys().collect::<Vec<_>>(),
+            other.keys().collect::<Vec<_>>()
         );
+        for (name, bytes) in &reference {
+            assert!(
+                bytes == &other[name],
+                "{name} differs between the in-memory engine and streaming with {env:?}"
+            );
+        }
     }
 }
 

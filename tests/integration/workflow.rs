@@ -243,15 +243,17 @@ fn a_held_lock_stops_a_second_run_and_a_stale_one_does_not() {
         .trim()
         .to_string();
     let lock = out.path().join(".cipwatch.lock");
-    std::fs::write(&lock, format!("pid={} host={host}\n", std::process::id())).unwrap();
+    let held = cipwatch::lock::Lock::acquire(out.path()).unwrap();
     let o = cipwatch(&["run", "--out", &out_arg(out.path())]);
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains(&format!("pid={}", std::process::id())),
+        stderr(&o).contains(&format!("pid={} host={host}", std::process::id())),
         "names the holder: {}",
         stderr(&o)
     );
-    std::fs::write(&lock, format!("pid=4194304999 host={host}\n")).unwrap();
+    drop(held);
+    // A lock file naming a live process (this one, as after process-id reuse) that nobody holds.
+    std::fs::write(&lock, format!("pid={} host={host}\n", std::process::id())).unwrap();
     run_samples(out.path(), &["-q"]);
     assert!(!lock.exists(), "the lock is released");
 }
@@ -333,21 +335,14 @@ fn wait_for(child: &mut std::process::Child, what: &str, ready: impl Fn() -> boo
     }
 }
 
-fn staging(out: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(out)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(".staging-")
-        })
+/// The staging folder of the run with process id `pid`.
+fn staging(out: &Path, pid: u32) -> Option<PathBuf> {
+    let path = out.join(format!(".staging-{DAY}-{pid}"));
+    path.is_dir().then_some(path)
 }
 
-/// A moment of a run, and how to see that it has come.
-type KillPoint<'a> = (&'a str, Box<dyn Fn() -> bool + 'a>);
+/// A moment of a run, and how to see that it has come (given the run's process id).
+type KillPoint<'a> = (&'a str, Box<dyn Fn(u32) -> bool + 'a>);
 
 #[test]
 fn kill_9_during_a_run_leaves_the_previous_outputs_untouched() {
@@ -357,30 +352,38 @@ fn kill_9_during_a_run_leaves_the_previous_outputs_untouched() {
     let before = tree(&out.join(DAY));
     let cfg = large_input(dir.path(), 12);
     let lock = out.join(".cipwatch.lock");
+    // The lock names this run: a lock file left by the previous kill does not count.
+    let locked_by = |pid: u32| {
+        std::fs::read_to_string(&lock).is_ok_and(|h| h.starts_with(&format!("pid={pid} ")))
+    };
     let points: [KillPoint; 5] = [
-        ("the lock is taken", Box::new(|| lock.exists())),
+        ("the lock is taken", Box::new(locked_by)),
         (
             "the billing is being read",
-            Box::new(|| {
-                lock.exists() && {
+            Box::new(|pid| {
+                locked_by(pid) && {
                     std::thread::sleep(Duration::from_millis(300));
                     true
                 }
             }),
         ),
-        ("staging begins", Box::new(|| staging(&out).is_some())),
+        (
+            "staging begins",
+            Box::new(|pid| staging(&out, pid).is_some()),
+        ),
         (
             "tables are staged",
-            Box::new(|| staging(&out).is_some_and(|s| s.join("flags.csv").is_file())),
+            Box::new(|pid| staging(&out, pid).is_some_and(|s| s.join("flags.csv").is_file())),
         ),
         (
             "the manifest is staged",
-            Box::new(|| staging(&out).is_some_and(|s| s.join("manifest.json").is_file())),
+            Box::new(|pid| staging(&out, pid).is_some_and(|s| s.join("manifest.json").is_file())),
         ),
     ];
     for (what, ready) in points {
         let mut child = spawn(&cfg, &out);
-        wait_for(&mut child, what, ready);
+        let pid = child.id();
+        wait_for(&mut child, what, || ready(pid));
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(
