@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 fn native_dir() -> std::path::PathBuf {
-    shared().join("focus-samples/finopsfoundation-focus-converters-native-inputs")
+    reference().join("focus-samples/finopsfoundation-focus-converters-native-inputs")
 }
 
 /// A configuration reading `billing` with the sample registry and no telemetry.
@@ -95,7 +95,7 @@ fn public_native_samples_load_and_reconcile() {
         let path = native_dir().join(file);
         assert!(
             path.is_file(),
-            "the shared native sample is missing: {}",
+            "the native sample is missing: {}",
             path.display()
         );
         let dir = tempfile::tempdir().unwrap();
@@ -226,8 +226,8 @@ fn gpu_rows_in_each_native_format_are_identified() {
                 ("usage_start_time", "2026-11-20T00:00:00Z"),
                 ("usage_end_time", "2026-11-21T00:00:00Z"),
                 ("cost_type", "regular"),
-                ("sku.description", "A3 Instance Core running in Americas"),
-                ("usage.amount_in_pricing_units", "24"),
+                ("sku.description", "Nvidia H100 80GB GPU running in Americas"),
+                ("usage.amount_in_pricing_units", "192"),
                 ("usage.pricing_unit", "hour"),
                 ("cost", "2118.0"),
                 ("currency", "USD"),
