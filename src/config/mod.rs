@@ -181,8 +181,10 @@ impl BillingOptions {
     /// `earliest_charge_date` as days since the Unix epoch.
     pub fn earliest_day(&self) -> std::result::Result<i32, String> {
         chrono::NaiveDate::parse_from_str(&self.earliest_charge_date, "%Y-%m-%d")
-            .map(|d| d.signed_duration_since(chrono::NaiveDateTime::UNIX_EPOCH.date())
-                .num_days() as i32)
+            .map(|d| {
+                d.signed_duration_since(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH.date_naive())
+                    .num_days() as i32
+            })
             .map_err(|e| {
                 format!(
                     "billing.earliest_charge_date '{}' is not YYYY-MM-DD: {e}",
@@ -193,7 +195,10 @@ impl BillingOptions {
 }
 
 fn default_per_accelerator_pattern() -> String {
-    r"(?-u:\b)gpus?(?-u:\b)".to_string()
+    // "GPU Hours", "GPU Per Hour", "gpu-hours", GCP's "... GPU running in ..."; not a bare "GPU"
+    // category word ("Compute - GPU - BM.GPU.H100.8").
+    r"(?-u:\b)gpus?(?:\s*-\s*|\s+)(?:per\s+)?(?:hours?|hrs?|seconds?|minutes?|days?|running|attached)(?-u:\b)"
+        .to_string()
 }
 
 fn default_component_pattern() -> String {

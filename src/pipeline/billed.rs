@@ -147,8 +147,14 @@ fn totals_aggs(opts: &BillingOptions) -> Vec<Expr> {
             .sum()
             .alias("rows_out_of_range"),
     ];
-    sums.extend(exact_sum(within("billed_cost", opts.max_abs_cost), "billed_cost"));
-    sums.extend(exact_sum(within("quantity", opts.max_abs_quantity), "quantity"));
+    sums.extend(exact_sum(
+        within("billed_cost", opts.max_abs_cost),
+        "billed_cost",
+    ));
+    sums.extend(exact_sum(
+        within("quantity", opts.max_abs_quantity),
+        "quantity",
+    ));
     sums
 }
 
@@ -187,10 +193,8 @@ impl BilledRows {
     /// and accelerator candidates, cleaned and identified within the pass), the quarantined rows'
     /// keys and the accelerator usage grouped for compaction.
     pub fn collect(bill: &Loaded, catalog: &Catalog, opts: &BillingOptions) -> Result<BilledRows> {
-        let mut basis_columns = billing::sku_text_columns(opts);
-        basis_columns.push("unit".to_string());
         let basis = Basis::from_patterns(
-            &basis_columns,
+            &billing::sku_text_columns(opts),
             &opts.per_accelerator_pattern,
             &opts.component_pattern,
         )?;
@@ -281,7 +285,8 @@ impl BilledRows {
     /// exist), the other rows of those days not already quarantined.
     fn quarantine_implausible(&mut self, bill: &Loaded, days: &[i32]) -> Result<()> {
         const WHY: &str = "ChargePeriodStart is outside the plausible window of charge dates (before billing.earliest_charge_date, or cut off from the rest of the billing data by more than billing.max_date_gap_days)";
-        let listed = |name: &str, values: Series| col(name).is_in(lit(values).implode(false), false);
+        let listed =
+            |name: &str, values: Series| col(name).is_in(lit(values).implode(false), false);
         let on_day = || listed("day", Series::new("days".into(), days));
         self.move_to_quarantine(on_day(), "implausible_date", WHY)?;
         let already = self

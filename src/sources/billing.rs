@@ -11,9 +11,9 @@ use super::columns::{clean, clean_key, epoch_day, epoch_seconds, Check, Cols};
 use super::files::InputFile;
 use super::native::{to_focus, Mappings};
 use super::{first_failure, load_files, Loaded, Scan, ROW};
-use crate::transforms::identify::UNUSED_COMMITMENT;
 use crate::config::BillingOptions;
 use crate::error::{Error, Location, Result};
+use crate::transforms::identify::UNUSED_COMMITMENT;
 
 pub const REQUIRED: &[&str] = &[
     "BillingAccountId",

@@ -123,7 +123,11 @@ impl<'a> Cols<'a> {
             ),
             (
                 match self.has(name) {
-                    true => self.number(name).abs().gt(lit(max_abs)).fill_null(lit(false)),
+                    true => self
+                        .number(name)
+                        .abs()
+                        .gt(lit(max_abs))
+                        .fill_null(lit(false)),
                     false => lit(false),
                 },
                 "out_of_range",
@@ -141,11 +145,16 @@ impl<'a> Cols<'a> {
     /// A UTC timestamp, or null where the cell is empty or not a timestamp: typed columns are
     /// converted (`timestamps::typed_to_utc`), text goes through the one parser.
     pub fn timestamp(&self, name: &str) -> Expr {
-        if let Some(typed) = self.schema.get(name).and_then(|dt| typed_to_utc(col(name), dt)) {
+        if let Some(typed) = self
+            .schema
+            .get(name)
+            .and_then(|dt| typed_to_utc(col(name), dt))
+        {
             return typed;
         }
-        self.raw(name)
-            .map(parse_column, |_, f| Ok(Field::new(f.name().clone(), ts_type())))
+        self.raw(name).map(parse_column, |_, f| {
+            Ok(Field::new(f.name().clone(), ts_type()))
+        })
     }
 
     /// True where the cell holds something that is not a timestamp (never for a typed timestamp).
@@ -183,7 +192,11 @@ impl<'a> Cols<'a> {
         (
             bad,
             "bad_key",
-            format!("{} holds a control or invisible character", self.label(name)).into(),
+            format!(
+                "{} holds a control or invisible character",
+                self.label(name)
+            )
+            .into(),
         )
     }
 
@@ -283,7 +296,11 @@ pub fn clean_key(text: Expr) -> Expr {
     text.map(
         |c| {
             let ca = c.str()?;
-            if ca.iter().flatten().all(|v| v.is_ascii() && clean_cell(v) == Some(v)) {
+            if ca
+                .iter()
+                .flatten()
+                .all(|v| v.is_ascii() && clean_cell(v) == Some(v))
+            {
                 return Ok(c);
             }
             let out: StringChunked = ca

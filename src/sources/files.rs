@@ -111,11 +111,7 @@ pub fn inspect(path: &Path, base: &Path) -> Result<InputFile> {
     };
     let text_bytes = match format {
         Format::Csv => stream(path, open()?, &mut check)?,
-        Format::CsvGz => stream(
-            path,
-            flate2::read::MultiGzDecoder::new(open()?),
-            &mut check,
-        )?,
+        Format::CsvGz => stream(path, flate2::read::MultiGzDecoder::new(open()?), &mut check)?,
         Format::Parquet => 1,
     };
     if text_bytes == 0 {

@@ -263,7 +263,10 @@ mod tests {
         assert_eq!(l.blank_ranges.len(), 2);
         let text = "a,b\n1,\"x\ny\"\n2,z\n\n3,w\r\n\r\n";
         let clean = l.without_blank_lines(text.as_bytes().to_vec());
-        assert_eq!(String::from_utf8(clean).unwrap(), "a,b\n1,\"x\ny\"\n2,z\n3,w\r\n");
+        assert_eq!(
+            String::from_utf8(clean).unwrap(),
+            "a,b\n1,\"x\ny\"\n2,z\n3,w\r\n"
+        );
         assert!(layout("a,b\n1,2\n3,4").unwrap().is_regular());
     }
 
@@ -277,10 +280,21 @@ mod tests {
     #[test]
     fn reader_errors_name_the_line_and_no_cell() {
         let e = layout("a,b\n1,2\n3,4,5\n").unwrap_err().to_string();
-        assert!(e.contains("row 3") && e.contains("ragged") && !e.contains('5'), "{e}");
-        let e = layout("a,b\n1,2\n\"secret,4\n5,6\n").unwrap_err().to_string();
-        assert!(e.contains("row 3") && e.contains("never closed") && !e.contains("secret"), "{e}");
+        assert!(
+            e.contains("row 3") && e.contains("ragged") && !e.contains('5'),
+            "{e}"
+        );
+        let e = layout("a,b\n1,2\n\"secret,4\n5,6\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("row 3") && e.contains("never closed") && !e.contains("secret"),
+            "{e}"
+        );
         let e = layout("\u{feff}a,b,a\n1,2,3\n").unwrap_err().to_string();
-        assert!(e.contains("row 1") && e.contains("column a") && e.contains("duplicate"), "{e}");
+        assert!(
+            e.contains("row 1") && e.contains("column a") && e.contains("duplicate"),
+            "{e}"
+        );
     }
 }

@@ -19,7 +19,6 @@ use std::io::Cursor;
 use crate::error::{Error, Location, Result};
 use files::{Format, InputFile};
 
-
 /// A raw scan of one file: all columns as read (text for CSV), plus `_row`.
 #[derive(Clone)]
 pub struct Scan {
@@ -72,34 +71,35 @@ pub fn scan(file: &InputFile) -> Result<Scan> {
             .map_err(located)?
             .lazy())
     };
-    let lf = match file.format {
-        Format::Csv if layout.blank_ranges.is_empty() => {
-            LazyCsvReader::new(PlRefPath::new(path_str))
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .with_null_values(Some(NullValues::AllColumnsSingle("NULL".into())))
-                .with_row_index(Some(RowIndex {
-                    name: ROW.into(),
-                    offset: 2,
-                }))
-                .finish()
-                .map_err(located)?
-        }
-        Format::Csv => from_memory(std::fs::read(&file.path).map_err(|e| {
-            Error::input(Location::file(&file.path), format!("cannot read: {e}"))
-        })?)?,
-        Format::CsvGz => from_memory(files::gunzip(&file.path)?)?,
-        Format::Parquet => {
-            let args = ScanArgsParquet {
-                row_index: Some(RowIndex {
-                    name: ROW.into(),
-                    offset: 1,
-                }),
-                ..Default::default()
-            };
-            LazyFrame::scan_parquet(PlRefPath::new(path_str), args).map_err(located)?
-        }
-    };
+    let lf =
+        match file.format {
+            Format::Csv if layout.blank_ranges.is_empty() => {
+                LazyCsvReader::new(PlRefPath::new(path_str))
+                    .with_has_header(true)
+                    .with_infer_schema_length(Some(0))
+                    .with_null_values(Some(NullValues::AllColumnsSingle("NULL".into())))
+                    .with_row_index(Some(RowIndex {
+                        name: ROW.into(),
+                        offset: 2,
+                    }))
+                    .finish()
+                    .map_err(located)?
+            }
+            Format::Csv => from_memory(std::fs::read(&file.path).map_err(|e| {
+                Error::input(Location::file(&file.path), format!("cannot read: {e}"))
+            })?)?,
+            Format::CsvGz => from_memory(files::gunzip(&file.path)?)?,
+            Format::Parquet => {
+                let args = ScanArgsParquet {
+                    row_index: Some(RowIndex {
+                        name: ROW.into(),
+                        offset: 1,
+                    }),
+                    ..Default::default()
+                };
+                LazyFrame::scan_parquet(PlRefPath::new(path_str), args).map_err(located)?
+            }
+        };
     let mut lf = lf;
     let schema = lf.collect_schema().map_err(located)?;
     let (lf, schema) = strip_bom(lf, schema.as_ref().clone());

@@ -247,7 +247,11 @@ fn expression(c: &Cols, rule: &Rule, sources: &[String]) -> Expr {
 /// A native column as FOCUS text: text as it is; a typed timestamp converted to UTC
 /// (`timestamps::typed_to_utc`) and written as ISO 8601, for the FOCUS validation to read back.
 fn text(c: &Cols, name: &str) -> Expr {
-    match c.schema.get(name).and_then(|dt| typed_to_utc(col(name), dt)) {
+    match c
+        .schema
+        .get(name)
+        .and_then(|dt| typed_to_utc(col(name), dt))
+    {
         Some(utc) => utc.dt().strftime(ISO),
         None => c.text(name),
     }
@@ -259,9 +263,9 @@ const ISO: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 /// Parses `e` with the one timestamp parser, shifts it by `days` and writes it as ISO 8601; a
 /// value that does not parse is kept as it was, for the FOCUS validation to quarantine.
 fn shift_days(e: Expr, days: i64) -> Expr {
-    let parsed = e
-        .clone()
-        .map(parse_column, |_, f| Ok(Field::new(f.name().clone(), ts_type())));
+    let parsed = e.clone().map(parse_column, |_, f| {
+        Ok(Field::new(f.name().clone(), ts_type()))
+    });
     let shifted =
         parsed + lit(days * 86_400_000_000).cast(DataType::Duration(TimeUnit::Microseconds));
     coalesce(&[shifted.dt().strftime(ISO), e])

@@ -22,7 +22,12 @@ pub const REQUIRED: &[&str] = &[
 ];
 
 /// Key columns: cleaned of removable invisible characters; any other one quarantines the row.
-const KEYS: &[&str] = &["resource_id", "billing_account_id", "instance_type", "cluster_id"];
+const KEYS: &[&str] = &[
+    "resource_id",
+    "billing_account_id",
+    "instance_type",
+    "cluster_id",
+];
 
 /// The plausible number of accelerators of one telemetry row (a whole placement group at most).
 const MAX_ACCELERATORS: f64 = 1e7;

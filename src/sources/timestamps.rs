@@ -95,12 +95,19 @@ fn twelve_hour(hour: u32, zone: &str) -> Option<(u32, &str)> {
     if !(1..=12).contains(&hour) {
         return None;
     }
-    Some(((hour % 12) + if pm { 12 } else { 0 }, zone[2..].trim_start()))
+    Some((
+        (hour % 12) + if pm { 12 } else { 0 },
+        zone[2..].trim_start(),
+    ))
 }
 
 /// Seconds east of UTC of a zone designator: empty, `Z`, `UTC`, `GMT`, or `±HH[:MM]`/`±HHMM`.
 fn zone_offset(zone: &str) -> Option<i64> {
-    if zone.is_empty() || ["Z", "UTC", "GMT"].iter().any(|z| zone.eq_ignore_ascii_case(z)) {
+    if zone.is_empty()
+        || ["Z", "UTC", "GMT"]
+            .iter()
+            .any(|z| zone.eq_ignore_ascii_case(z))
+    {
         return Some(0);
     }
     let sign = match zone.as_bytes()[0] {
@@ -111,7 +118,10 @@ fn zone_offset(zone: &str) -> Option<i64> {
     let digits = zone[1..].replace(':', "");
     let (h, m) = match digits.len() {
         2 => (number(&digits, 2, 2)?, 0),
-        4 => (number(digits.get(..2)?, 2, 2)?, number(digits.get(2..)?, 2, 2)?),
+        4 => (
+            number(digits.get(..2)?, 2, 2)?,
+            number(digits.get(2..)?, 2, 2)?,
+        ),
         _ => return None,
     };
     (h <= 18 && m < 60).then_some(sign * (h as i64 * 3600 + m as i64 * 60))
@@ -185,10 +195,22 @@ mod tests {
             ("2026-11-24T02:00:00+02", Some(midnight)),
             ("2026-11-24T00:00Z", Some(midnight)),
             ("2026-11-24 00:00", Some(midnight)),
-            ("2026-11-24T01:30:00.250Z", Some(at(2026, 11, 24, 1, 30, 0, 250_000))),
-            ("2026-11-24T01:30:00.123456789Z", Some(at(2026, 11, 24, 1, 30, 0, 123_456))),
-            ("2026-11-24 01:30:00.5 UTC", Some(at(2026, 11, 24, 1, 30, 0, 500_000))),
-            ("2026-11-24T01:30:00,5Z", Some(at(2026, 11, 24, 1, 30, 0, 500_000))),
+            (
+                "2026-11-24T01:30:00.250Z",
+                Some(at(2026, 11, 24, 1, 30, 0, 250_000)),
+            ),
+            (
+                "2026-11-24T01:30:00.123456789Z",
+                Some(at(2026, 11, 24, 1, 30, 0, 123_456)),
+            ),
+            (
+                "2026-11-24 01:30:00.5 UTC",
+                Some(at(2026, 11, 24, 1, 30, 0, 500_000)),
+            ),
+            (
+                "2026-11-24T01:30:00,5Z",
+                Some(at(2026, 11, 24, 1, 30, 0, 500_000)),
+            ),
             ("2026-11-24", Some(midnight)),
             ("  2026-11-24  ", Some(midnight)),
             ("11/24/2026", Some(midnight)),
@@ -199,7 +221,10 @@ mod tests {
             ("11/24/2026 12:00:00 AM", Some(midnight)),
             ("2026-11-24 9:00:00", Some(at(2026, 11, 24, 9, 0, 0, 0))),
             ("2024-02-29T23:59:59Z", Some(at(2024, 2, 29, 23, 59, 59, 0))),
-            ("2026-11-24T23:00:00-01:00", Some(at(2026, 11, 25, 0, 0, 0, 0))),
+            (
+                "2026-11-24T23:00:00-01:00",
+                Some(at(2026, 11, 25, 0, 0, 0, 0)),
+            ),
             // refused
             ("", None),
             ("yesterday", None),

@@ -207,10 +207,24 @@ pub struct Basis {
 }
 
 impl Basis {
-    /// Both from case-insensitive patterns over `columns` (SKU texts and `unit`).
-    pub fn from_patterns(columns: &[String], per_accelerator: &str, component: &str) -> Result<Basis> {
-        let per_accelerator = matches_where(lit(true), columns, per_accelerator)?;
-        let component = matches_where(lit(true), columns, component)?.and(per_accelerator.clone().not());
+    /// Both from case-insensitive patterns over the row's `unit` and its SKU text columns; the
+    /// unit decides first (an `OCPU Hours` row of a GPU shape is a component whatever its SKU
+    /// text says), the SKU text where the unit is a plain time unit (GCP's GPU SKU rows in hours).
+    pub fn from_patterns(
+        sku_text: &[String],
+        per_accelerator: &str,
+        component: &str,
+    ) -> Result<Basis> {
+        let unit = ["unit".to_string()];
+        let in_unit = |p: &str| matches_where(lit(true), &unit, p);
+        let in_sku = |p: &str| matches_where(lit(true), sku_text, p);
+        let unit_component = in_unit(component)?;
+        let per_accelerator = in_unit(per_accelerator)?
+            .or(in_sku(per_accelerator)?.and(unit_component.clone().not()));
+        let component = per_accelerator
+            .clone()
+            .not()
+            .and(unit_component.or(in_sku(component)?));
         Ok(Basis {
             per_accelerator,
             component,
@@ -293,7 +307,10 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
         is_accel.alias("is_accelerator"),
         when(col("_per_accelerator"))
             .then(lit(1.0))
-            .otherwise(coalesce(&[col("gpu_count"), col("accelerators_per_instance")]))
+            .otherwise(coalesce(&[
+                col("gpu_count"),
+                col("accelerators_per_instance"),
+            ]))
             .alias("accelerators"),
     ])
     .with_columns([

@@ -89,7 +89,11 @@ fn case_09_savings_plan_negation_counts_no_hours() {
 fn case_11_gcp_core_and_ram_rows_are_not_instance_hours() {
     let (o, dir) = run_case("11-gcp-resource-based-skus");
     let day = day(&o, dir.path());
-    assert_eq!(hours_of(&day, ACCOUNT), 192.0, "the GPU SKU row, in GPU-hours");
+    assert_eq!(
+        hours_of(&day, ACCOUNT),
+        192.0,
+        "the GPU SKU row, in GPU-hours"
+    );
     assert!(quarantine(&day).is_empty(), "{:?}", quarantine(&day));
 }
 

@@ -149,7 +149,12 @@ pub fn write_csv(dir: &Path, name: &str, header: &[&str], rows: &[Vec<&str>]) ->
         true => format!("\"{}\"", v.replace('"', "\"\"")),
         false => v.to_string(),
     };
-    let mut text = header.iter().map(|h| quote(h)).collect::<Vec<_>>().join(",") + "\n";
+    let mut text = header
+        .iter()
+        .map(|h| quote(h))
+        .collect::<Vec<_>>()
+        .join(",")
+        + "\n";
     for row in rows {
         text += &(row.iter().map(|v| quote(v)).collect::<Vec<_>>().join(",") + "\n");
     }
@@ -193,7 +198,10 @@ pub fn manifest_of(out: &Path) -> serde_json::Value {
 /// the account has more than one row.
 pub fn hours_of(day: &Path, account: &str) -> f64 {
     let flags = read_csv(&day.join("flags.csv"));
-    let rows: Vec<_> = flags.iter().filter(|r| r["account_id"] == account).collect();
+    let rows: Vec<_> = flags
+        .iter()
+        .filter(|r| r["account_id"] == account)
+        .collect();
     assert!(rows.len() <= 1, "{account}: {} flags rows", rows.len());
     rows.first()
         .map_or(0.0, |r| r["accelerator_hours"].parse().unwrap())

@@ -226,7 +226,10 @@ fn gpu_rows_in_each_native_format_are_identified() {
                 ("usage_start_time", "2026-11-20T00:00:00Z"),
                 ("usage_end_time", "2026-11-21T00:00:00Z"),
                 ("cost_type", "regular"),
-                ("sku.description", "Nvidia H100 80GB GPU running in Americas"),
+                (
+                    "sku.description",
+                    "Nvidia H100 80GB GPU running in Americas",
+                ),
                 ("usage.amount_in_pricing_units", "192"),
                 ("usage.pricing_unit", "hour"),
                 ("cost", "2118.0"),

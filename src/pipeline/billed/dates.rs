@@ -26,7 +26,10 @@ pub fn charge_days(plain: &DataFrame, accelerator: &DataFrame) -> Result<Vec<(i3
         .or_internal("charge days")?;
     let day = df.column("day").and_then(|c| c.i32().cloned());
     let rows = df.column("rows").and_then(|c| c.i64().cloned());
-    let (day, rows) = (day.or_internal("charge days")?, rows.or_internal("charge days")?);
+    let (day, rows) = (
+        day.or_internal("charge days")?,
+        rows.or_internal("charge days")?,
+    );
     Ok(day
         .iter()
         .zip(rows.iter())
@@ -39,7 +42,9 @@ pub fn charge_days(plain: &DataFrame, accelerator: &DataFrame) -> Result<Vec<(i3
 /// `max_date_gap_days` apart) other than the largest that holds at most `max_outlier_share` of
 /// the rows.
 pub fn implausible_days(days: &[(i32, i64)], opts: &BillingOptions) -> Result<Vec<i32>> {
-    let earliest = opts.earliest_day().map_err(|e| Error::config("billing", e))?;
+    let earliest = opts
+        .earliest_day()
+        .map_err(|e| Error::config("billing", e))?;
     let (early, rest): (Vec<_>, Vec<_>) = days.iter().partition(|(d, _)| *d < earliest);
     let mut clusters: Vec<Vec<(i32, i64)>> = Vec::new();
     for &(day, rows) in &rest {
