@@ -13,8 +13,8 @@ const ACCOUNT: &str = "777000000001";
 
 /// One billing format: its header and one GPU usage row of `ACCOUNT`, and the columns that hold
 /// each meaning (`None` where the format has no such column).
-struct Fmt {
-    name: &'static str,
+pub struct Fmt {
+    pub name: &'static str,
     cells: Vec<(&'static str, &'static str)>,
     account: &'static str,
     start: &'static str,
@@ -23,12 +23,12 @@ struct Fmt {
     quantity: &'static str,
     sku: &'static str,
     /// Accelerator-hours of the default row.
-    hours: f64,
+    pub hours: f64,
 }
 
 impl Fmt {
     /// The default row with some columns replaced.
-    fn row(&self, set: &[(&str, &str)]) -> Vec<String> {
+    pub fn row(&self, set: &[(&str, &str)]) -> Vec<String> {
         self.cells
             .iter()
             .map(|(k, v)| {
@@ -44,7 +44,7 @@ impl Fmt {
     }
 
     /// Writes the rows as `<name>.csv` in `dir`.
-    fn write(&self, dir: &Path, rows: &[Vec<String>]) -> PathBuf {
+    pub fn write(&self, dir: &Path, rows: &[Vec<String>]) -> PathBuf {
         let rows: Vec<Vec<&str>> = rows
             .iter()
             .map(|r| r.iter().map(String::as_str).collect())
@@ -53,7 +53,7 @@ impl Fmt {
     }
 }
 
-fn formats() -> Vec<Fmt> {
+pub fn formats() -> Vec<Fmt> {
     vec![
         Fmt {
             name: "focus",
