@@ -926,3 +926,36 @@ fn a_far_future_billing_row_is_quarantined_not_the_as_of_date() {
     assert!(q[0]["reason"].contains("ChargePeriodStart"));
     assert_eq!(hours_of(&day, ACCOUNT), 100.0 * f.hours);
 }
+
+// --- issue 12, kind 3: used means counted --------------------------------------------------------
+
+/// A query that loses an account's rows (here a replaced `07_account_compute.sql` that drops one
+/// account) makes the in-run reconciliation fail: exit 1, naming the difference, nothing published.
+#[test]
+fn hours_that_reach_no_account_fail_the_run_with_the_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("queries");
+    std::fs::create_dir(&queries).unwrap();
+    let sql = std::fs::read_to_string(repo().join("queries/07_account_compute.sql")).unwrap();
+    let lossy = sql.replace(
+        "LEFT JOIN runs AS r ON t.billing_account_id = r.billing_account_id",
+        "LEFT JOIN runs AS r ON t.billing_account_id = r.billing_account_id\nWHERE t.billing_account_id <> '420000000003'",
+    );
+    assert_ne!(lossy, sql);
+    std::fs::write(queries.join("07_account_compute.sql"), lossy).unwrap();
+    let out = dir.path().join("out");
+    let o = cipwatch(&[
+        "run",
+        "--out",
+        out.to_str().unwrap(),
+        "--queries",
+        queries.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("reconciliation failed") && err.contains("difference"),
+        "{err}"
+    );
+    assert!(!out.join("2026-11-26").exists(), "nothing published");
+}
