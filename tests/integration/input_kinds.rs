@@ -417,6 +417,34 @@ fn zone_aware_parquet_timestamps_are_converted_to_utc() {
     assert_eq!(hours_of(&day, ACCOUNT), 80.0);
     let f = flag(&read_csv(&day.join("flags.csv")), ACCOUNT);
     assert!(f["first_usage"].starts_with("2026-11-20"), "{f:?}");
+
+    // A native (GCP) Parquet export with millisecond timestamps of a Tokyo zone.
+    let tokyo = TimeZone::opt_try_new(Some("Asia/Tokyo")).unwrap();
+    let ms = |name: &str, v: i64| {
+        Int64Chunked::new(name.into(), &[v / 1_000])
+            .into_datetime(TimeUnit::Milliseconds, tokyo.clone())
+            .into_series()
+            .into_column()
+    };
+    let gcp = fmt("gcp");
+    let mut columns: Vec<Column> = gcp
+        .header()
+        .iter()
+        .zip(gcp.row(&[]))
+        .filter(|(h, _)| !h.starts_with("usage_"))
+        .map(|(h, v)| text(h, &v))
+        .collect();
+    columns.push(ms("usage_start_time", start_us));
+    columns.push(ms("usage_end_time", start_us + 10 * 3_600_000_000));
+    let mut df = DataFrame::new(1, columns).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gcp.parquet");
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let day = run_ok(dir.path(), &path, None);
+    assert!(day.ends_with("2026-11-20"), "{}", day.display());
+    assert_eq!(hours_of(&day, ACCOUNT), gcp.hours);
 }
 
 #[test]
