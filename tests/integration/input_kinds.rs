@@ -754,6 +754,38 @@ fn registry_rows_are_physical_lines() {
     );
 }
 
+#[test]
+fn telemetry_rows_are_physical_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let tel = std::fs::read_to_string(repo().join("data-samples/telemetry/accelerator-usage.csv"))
+        .unwrap();
+    let mut lines: Vec<String> = tel.lines().map(String::from).collect();
+    let header = split(&lines[0]);
+    let at = |n: &str| header.iter().position(|h| h == n).unwrap();
+    // Line 2 a blank line; lines 3-4 one record (a quoted newline in its zone); line 5 a record
+    // with a bad utilisation.
+    let mut multi = split(&lines[1]);
+    let zone = at("availability_zone");
+    multi[zone] = format!("\"{}\nsecond line\"", multi[zone]);
+    let mut bad = split(&lines[2]);
+    bad[at("avg_utilization")] = "x".into();
+    lines[1] = format!("\n{}", multi.join(","));
+    lines[2] = bad.join(",");
+    std::fs::write(dir.path().join("t.csv"), lines.join("\n") + "\n").unwrap();
+    let cfg = config_with(
+        dir.path(),
+        &[("telemetry", dir.path().join("t.csv").to_str().unwrap())],
+    );
+    let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let q = quarantine(&published(&dir.path().join("out")), "telemetry");
+    assert_eq!(
+        (q[0]["rule"].as_str(), q[0]["row"].as_str()),
+        ("bad_number", "5"),
+        "{q:?}"
+    );
+}
+
 // --- issue 11, kind 3: numbers -----------------------------------------------------------------
 
 #[test]
