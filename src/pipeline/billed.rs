@@ -1,8 +1,10 @@
 //! Billing rows after identification, from one streaming pass over the billing files (bounded
-//! memory whatever their size): the row count and latest usable charge day, totals per currency,
+//! memory whatever their size): the row count and rows per charge day, totals per currency,
 //! internet egress per account, the quarantined rows' keys, and the identified accelerator usage,
 //! already grouped for compaction. Sums are exact in any order, so the streaming engine's thread
-//! scheduling never changes a byte. Also the fail-closed check of the catalog's peak figures.
+//! scheduling never changes a byte. Rows charged on implausible days (`dates`) are quarantined and
+//! the latest plausible day is the default as-of date. Also the fail-closed check of the catalog's
+//! peak figures.
 
 use chrono::NaiveDate;
 use polars::prelude::*;

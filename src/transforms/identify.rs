@@ -2,7 +2,9 @@
 //! and how many accelerators. The instance type is the first catalog name found in the row's
 //! identification columns, in priority order (`SkuPriceDetails`, the configured `x_` columns, then
 //! `SkuId`/`SkuMeter`/`ChargeDescription`/`ResourceType`); the count is
-//! `SkuPriceDetails.GpuCount` where the provider states it, else the catalog's. A usage row that
+//! `SkuPriceDetails.GpuCount` where the provider states it, else the catalog's; one where the row
+//! is billed per accelerator (a GPU SKU row, a per-GPU meter), and a row billing one component of
+//! the instance (vCPU-hours, GiB-hours) is not accelerator usage at all (`Basis`). A usage row that
 //! looks like an accelerator but names no catalog instance type is quarantined, never guessed.
 //! Accelerator rows are also where quantities must make sense (a time unit, not negative unless a
 //! correction); other rows do not enter the estimate, so their oddities are not quarantined (real
