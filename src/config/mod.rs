@@ -197,7 +197,7 @@ impl BillingOptions {
 fn default_per_accelerator_pattern() -> String {
     // "GPU Hours", "GPU Per Hour", "gpu-hours", GCP's "... GPU running in ..."; not a bare "GPU"
     // category word ("Compute - GPU - BM.GPU.H100.8").
-    r"(?-u:\b)gpus?(?:\s*-\s*|\s+)(?:per\s+)?(?:hours?|hrs?|seconds?|minutes?|days?|running|attached)(?-u:\b)"
+    r"(?-u:\b)gpus?(?:\s*[-/]\s*|\s+)(?:per\s+)?(?:hours?|hrs?|seconds?|minutes?|days?|running|attached)(?-u:\b)"
         .to_string()
 }
 

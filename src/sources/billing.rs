@@ -230,7 +230,7 @@ pub fn hours_per_unit(unit: Expr) -> Expr {
         .str()
         .replace(lit(r"^[0-9]+\s+"), lit(""), false)
         .str()
-        .replace_all(lit(r"\b(gpus?|per)\b[\s-]*"), lit(""), false)
+        .replace_all(lit(r"\b(gpus?|per)\b[\s/-]*"), lit(""), false)
         .str()
         .strip_chars(lit(NULL));
     let mut hours = lit(NULL).cast(DataType::Float64);

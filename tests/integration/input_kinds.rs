@@ -632,8 +632,9 @@ fn component_rows_never_count_and_gpu_rows_are_gpu_hours() {
                     ("Quantity", "192"),
                 ],
                 vec![("MeterName", "ND96isr H100 v5 vCPU"), ("Quantity", "2304")],
+                vec![("UnitOfMeasure", "GPUs/Hour"), ("Quantity", "8")],
             ],
-            192.0,
+            200.0,
         ),
         (
             "oci",
