@@ -154,10 +154,18 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
             &cfg.billing.accelerator_hint_pattern,
         ),
         ("billing.egress_pattern", &cfg.billing.egress_pattern),
+        (
+            "billing.per_accelerator_pattern",
+            &cfg.billing.per_accelerator_pattern,
+        ),
+        ("billing.component_pattern", &cfg.billing.component_pattern),
     ] {
         regex::Regex::new(&format!("(?i){pattern}"))
             .map_err(|e| Error::config(config_source.describe(), format!("{key}: {e}")))?;
     }
+    cfg.billing
+        .validate()
+        .map_err(|e| Error::config(config_source.describe(), e))?;
     let queries = queries::load(args.queries.as_deref())?;
     let templates = Templates::load(args.templates.as_deref())?;
     let mappings = Mappings::load(args.queries.as_deref())?;

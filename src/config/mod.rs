@@ -158,6 +158,31 @@ pub struct BillingOptions {
     /// internet egress, for the low-egress training signal.
     #[serde(default = "default_egress_pattern")]
     pub egress_pattern: String,
+    /// An accelerator row whose unit or SKU text (`text_columns`) matches this is billed per
+    /// accelerator (a GPU SKU row, a per-GPU meter): its quantity is already accelerator-hours.
+    #[serde(default = "default_per_accelerator_pattern")]
+    pub per_accelerator_pattern: String,
+    /// A row whose unit or SKU text matches this (and not `per_accelerator_pattern`) bills one
+    /// component of an instance (vCPU-hours, GiB-hours): never instance- or accelerator-hours.
+    #[serde(default = "default_component_pattern")]
+    pub component_pattern: String,
+    /// The plausible magnitude of a quantity (`ConsumedQuantity`, `PricingQuantity`); beyond it a
+    /// row is quarantined as `out_of_range`. Must be > 0.
+    #[serde(default = "default_max_abs")]
+    pub max_abs_quantity: f64,
+    /// The plausible magnitude of a cost (`BilledCost`, `EffectiveCost`), as `max_abs_quantity`.
+    #[serde(default = "default_max_abs")]
+    pub max_abs_cost: f64,
+    /// Charge dates before this (YYYY-MM-DD) are implausible (`implausible_date`).
+    #[serde(default = "default_earliest_charge_date")]
+    pub earliest_charge_date: String,
+    /// Charge days cut off from the rest of the billing data by more than this many days without
+    /// a charge are implausible, when they hold at most `max_outlier_share` of the rows. Must be >= 1.
+    #[serde(default = "default_max_date_gap_days")]
+    pub max_date_gap_days: i32,
+    /// See `max_date_gap_days`; a fraction in [0, 1].
+    #[serde(default = "default_max_outlier_share")]
+    pub max_outlier_share: f64,
 }
 
 impl Default for BillingOptions {
@@ -167,8 +192,86 @@ impl Default for BillingOptions {
             text_columns: default_text_columns(),
             accelerator_hint_pattern: default_hint_pattern(),
             egress_pattern: default_egress_pattern(),
+            per_accelerator_pattern: default_per_accelerator_pattern(),
+            component_pattern: default_component_pattern(),
+            max_abs_quantity: default_max_abs(),
+            max_abs_cost: default_max_abs(),
+            earliest_charge_date: default_earliest_charge_date(),
+            max_date_gap_days: default_max_date_gap_days(),
+            max_outlier_share: default_max_outlier_share(),
         }
     }
+}
+
+impl BillingOptions {
+    /// Checks the numeric keys' ranges and the date; the error names the key, value and range.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        for (key, v) in [
+            ("billing.max_abs_quantity", self.max_abs_quantity),
+            ("billing.max_abs_cost", self.max_abs_cost),
+        ] {
+            // Sums are exact as integers of whole units, so one value must stay far below i64.
+            if !(v > 0.0 && v <= 1e15) {
+                return Err(format!("{key} = {v} is outside (0, 1e15]"));
+            }
+        }
+        if !(1..=36_500).contains(&self.max_date_gap_days) {
+            return Err(format!(
+                "billing.max_date_gap_days = {} is outside [1, 36500]",
+                self.max_date_gap_days
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.max_outlier_share) {
+            return Err(format!(
+                "billing.max_outlier_share = {} is outside [0, 1]",
+                self.max_outlier_share
+            ));
+        }
+        self.earliest_day().map(|_| ())
+    }
+
+    /// `earliest_charge_date` as days since the Unix epoch.
+    pub fn earliest_day(&self) -> std::result::Result<i32, String> {
+        chrono::NaiveDate::parse_from_str(&self.earliest_charge_date, "%Y-%m-%d")
+            .map(|d| {
+                d.signed_duration_since(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH.date_naive())
+                    .num_days() as i32
+            })
+            .map_err(|e| {
+                format!(
+                    "billing.earliest_charge_date '{}' is not YYYY-MM-DD: {e}",
+                    self.earliest_charge_date
+                )
+            })
+    }
+}
+
+fn default_per_accelerator_pattern() -> String {
+    // "GPU Hours", "GPU Per Hour", "gpu-hours", GCP's "... GPU running in ..."; not a bare "GPU"
+    // category word ("Compute - GPU - BM.GPU.H100.8").
+    r"(?-u:\b)gpus?(?:\s*[-/]\s*|\s+)(?:per\s+)?(?:hours?|hrs?|seconds?|minutes?|days?|running|attached)(?-u:\b)"
+        .to_string()
+}
+
+fn default_component_pattern() -> String {
+    r"(?-u:\b)(cores?|vcpus?|cpus?|ocpus?|ram|memory|gib|gb|gibibytes?|gigabytes?|bytes?|byte-seconds)(?-u:\b)"
+        .to_string()
+}
+
+fn default_max_abs() -> f64 {
+    1e12
+}
+
+fn default_earliest_charge_date() -> String {
+    "2000-01-01".to_string()
+}
+
+fn default_max_date_gap_days() -> i32 {
+    366
+}
+
+fn default_max_outlier_share() -> f64 {
+    0.01
 }
 
 fn default_instance_type_columns() -> Vec<String> {

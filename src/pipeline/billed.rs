@@ -1,8 +1,10 @@
 //! Billing rows after identification, from one streaming pass over the billing files (bounded
-//! memory whatever their size): the row count and latest usable charge day, totals per currency,
+//! memory whatever their size): the row count and rows per charge day, totals per currency,
 //! internet egress per account, the quarantined rows' keys, and the identified accelerator usage,
 //! already grouped for compaction. Sums are exact in any order, so the streaming engine's thread
-//! scheduling never changes a byte. Also the fail-closed check of the catalog's peak figures.
+//! scheduling never changes a byte. Rows charged on implausible days (`dates`) are quarantined and
+//! the latest plausible day is the default as-of date. Also the fail-closed check of the catalog's
+//! peak figures.
 
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -11,10 +13,12 @@ use crate::catalog::Catalog;
 use crate::config::BillingOptions;
 use crate::error::{Context, Error, Result};
 use crate::sinks::tables;
-use crate::sources::columns::clean;
+use crate::sources::columns::clean_key;
 use crate::sources::{self, billing, Loaded, REASON, RULE};
 use crate::transforms::compact;
-use crate::transforms::identify::{identify, is_usage, mark, matches_where};
+
+mod dates;
+use crate::transforms::identify::{identify, is_usage, mark, matches_where, Basis};
 
 /// Columns of the identified accelerator usage handed to the queries.
 pub const USAGE_COLUMNS: &[&str] = &[
@@ -87,7 +91,7 @@ fn regroup(df: DataFrame, key: &str, counts: &[&str], sums: &[&str]) -> Result<D
     let mut aggs: Vec<Expr> = counts.iter().map(|c| col(*c).sum()).collect();
     aggs.extend(sums.iter().map(|s| exact_total(s)));
     df.lazy()
-        .with_column(clean(col(key)).alias(key))
+        .with_column(clean_key(col(key)).alias(key))
         .group_by([col(key)])
         .agg(aggs)
         .sort([key], Default::default())
@@ -127,6 +131,35 @@ fn exact_total(name: &str) -> Expr {
     (part("whole") + part("e9") / lit(1e9) + part("e18") / lit(1e18)).alias(name)
 }
 
+/// Per currency: rows, the exact sums of billed cost and quantity over the values within the
+/// plausible magnitude, and `rows_out_of_range`, the rows whose cost or quantity is beyond it
+/// (quarantined as `out_of_range`, so no value drops out of the totals unseen).
+fn totals_aggs(opts: &BillingOptions) -> Vec<Expr> {
+    let within = |name: &str, max: f64| {
+        when(col(name).abs().lt_eq(lit(max)))
+            .then(col(name))
+            .otherwise(lit(NULL).cast(DataType::Float64))
+    };
+    let beyond = |name: &str, max: f64| col(name).abs().gt(lit(max)).fill_null(lit(false));
+    let mut sums = vec![
+        len().cast(DataType::Int64).alias("rows"),
+        beyond("billed_cost", opts.max_abs_cost)
+            .or(beyond("quantity", opts.max_abs_quantity))
+            .cast(DataType::Int64)
+            .sum()
+            .alias("rows_out_of_range"),
+    ];
+    sums.extend(exact_sum(
+        within("billed_cost", opts.max_abs_cost),
+        "billed_cost",
+    ));
+    sums.extend(exact_sum(
+        within("quantity", opts.max_abs_quantity),
+        "quantity",
+    ));
+    sums
+}
+
 /// Internet egress per account: plain usage rows in a data unit whose text matches `pattern`, in
 /// GB, grouped by the account as read (cleaned and regrouped in `collect`).
 fn egress_plan(marked: LazyFrame, id_columns: &[String], pattern: &str) -> Result<LazyFrame> {
@@ -162,6 +195,11 @@ impl BilledRows {
     /// and accelerator candidates, cleaned and identified within the pass), the quarantined rows'
     /// keys and the accelerator usage grouped for compaction.
     pub fn collect(bill: &Loaded, catalog: &Catalog, opts: &BillingOptions) -> Result<BilledRows> {
+        let basis = Basis::from_patterns(
+            &billing::sku_text_columns(opts),
+            &opts.per_accelerator_pattern,
+            &opts.component_pattern,
+        )?;
         let id_columns = billing::id_columns(opts);
         let marked = mark(
             bill.rows.clone(),
@@ -170,31 +208,34 @@ impl BilledRows {
             &opts.accelerator_hint_pattern,
         )?
         .with_row_index("row_id", None);
-        let stats = marked.clone().select([
-            len().cast(DataType::UInt64).alias("read"),
-            col("day")
-                .filter(col(RULE).is_null().and(col("_keep").not()))
-                .max()
-                .alias("latest_day"),
-        ]);
-        let mut sums = vec![len().cast(DataType::Int64).alias("rows")];
-        sums.extend(exact_sum(col("billed_cost"), "billed_cost"));
-        sums.extend(exact_sum(col("quantity"), "quantity"));
-        let totals = marked.clone().group_by([col("billing_currency")]).agg(sums);
+        let stats = marked
+            .clone()
+            .select([len().cast(DataType::UInt64).alias("read")]);
+        let plain_days = marked
+            .clone()
+            .filter(col(RULE).is_null().and(col("_keep").not()))
+            .group_by([col("day")])
+            .agg([len().cast(DataType::Int64).alias("rows")]);
+        let totals = marked
+            .clone()
+            .group_by([col("billing_currency")])
+            .agg(totals_aggs(opts));
         let kept = identify(
             billing::finish(marked.clone().filter(col("_keep"))),
             catalog,
+            basis,
         );
         let quarantined = kept
             .clone()
             .filter(col(RULE).is_not_null())
             .select(["row_id", sources::SOURCE_FILE, sources::ROW, RULE, REASON].map(col));
         let accelerator = compact::group(
-            kept.filter(col(RULE).is_null())
+            kept.filter(col(RULE).is_null().and(col("is_accelerator")))
                 .select(USAGE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>()),
         );
         let plans = vec![
             stats.logical_plan,
+            plain_days.logical_plan,
             totals.logical_plan,
             egress_plan(marked.clone(), &id_columns, &opts.egress_pattern)?.logical_plan,
             quarantined.logical_plan,
@@ -208,33 +249,117 @@ impl BilledRows {
             out.next()
                 .ok_or_else(|| Error::Internal("billing passes returned too few results".into()))
         };
-        let (stats, totals, egress) = (next()?, next()?, next()?);
+        let (stats, plain_days, totals, egress) = (next()?, next()?, next()?, next()?);
         let (quarantined, accelerator) = (in_row_order(next()?)?, next()?);
-        let scalar = |name: &str| {
-            stats
-                .column(name)
-                .ok()
-                .and_then(|c| c.get(0).ok())
-                .map(|v| v.into_static())
-        };
-        let plain_latest = scalar("latest_day").and_then(|v| v.extract::<i32>());
-        let accelerator_latest = accelerator
-            .column("day")
+        let rows_read = stats
+            .column("read")
             .ok()
-            .and_then(|c| c.i32().ok().and_then(|d| d.max()));
-        Ok(BilledRows {
+            .and_then(|c| c.get(0).ok())
+            .and_then(|v| v.extract::<u64>())
+            .unwrap_or(0);
+        let days = dates::charge_days(&plain_days, &accelerator)?;
+        let implausible = dates::implausible_days(&days, opts)?;
+        let mut billed = BilledRows {
             egress: regroup(egress, "billing_account_id", &[], &["egress_gb"])?,
             totals: tables::stable(regroup(
                 totals,
                 "billing_currency",
-                &["rows"],
+                &["rows", "rows_out_of_range"],
                 &["billed_cost", "quantity"],
             )?)?,
-            rows_read: scalar("read").and_then(|v| v.extract::<u64>()).unwrap_or(0),
-            latest_day: plain_latest.max(accelerator_latest),
+            rows_read,
+            latest_day: days
+                .iter()
+                .map(|(d, _)| *d)
+                .filter(|d| !implausible.contains(d))
+                .max(),
             quarantined,
             accelerator,
-        })
+        };
+        if !implausible.is_empty() {
+            billed.quarantine_implausible(bill, &implausible)?;
+        }
+        Ok(billed)
+    }
+
+    /// Quarantines every billing row charged on an implausible day (`implausible_date`): the
+    /// accelerator rows kept, then, in a second pass over the billing files (only when such days
+    /// exist), the other rows of those days not already quarantined.
+    fn quarantine_implausible(&mut self, bill: &Loaded, days: &[i32]) -> Result<()> {
+        const WHY: &str = "ChargePeriodStart is outside the plausible window of charge dates (before billing.earliest_charge_date, or cut off from the rest of the billing data by more than billing.max_date_gap_days)";
+        let listed =
+            |name: &str, values: Series| col(name).is_in(lit(values).implode(false), false);
+        let on_day = || listed("day", Series::new("days".into(), days));
+        self.move_to_quarantine(on_day(), "implausible_date", WHY)?;
+        let already = self
+            .quarantined
+            .column("row_id")
+            .or_internal("quarantined rows")?
+            .as_materialized_series()
+            .clone();
+        let others = bill
+            .rows
+            .clone()
+            .with_row_index("row_id", None)
+            .filter(
+                col(RULE)
+                    .is_null()
+                    .and(on_day())
+                    .and(listed("row_id", already).not()),
+            )
+            .select(["row_id", sources::SOURCE_FILE, sources::ROW].map(col))
+            .with_columns([lit("implausible_date").alias(RULE), lit(WHY).alias(REASON)]);
+        self.append_quarantine(others)
+    }
+
+    /// Moves the accelerator groups where `filter` holds into the quarantine, one row per billing
+    /// row, with `rule` and `reason`.
+    fn move_to_quarantine(&mut self, filter: Expr, rule: &str, reason: &str) -> Result<()> {
+        let moved = self
+            .accelerator
+            .clone()
+            .lazy()
+            .filter(filter.clone())
+            .select(["row_id", sources::SOURCE_FILE, sources::ROW].map(col))
+            .explode(
+                by_name(["row_id", sources::ROW], true, false),
+                ExplodeOptions {
+                    empty_as_null: false,
+                    keep_nulls: false,
+                },
+            )
+            .with_columns([lit(rule).alias(RULE), lit(reason).alias(REASON)]);
+        self.append_quarantine(moved)?;
+        self.accelerator = self
+            .accelerator
+            .clone()
+            .lazy()
+            .filter(filter.not())
+            .collect()
+            .or_internal(format!("quarantining {rule} rows"))?;
+        Ok(())
+    }
+
+    /// Adds rows (`row_id`, file, row, rule, reason) to the quarantine, in billing row order.
+    fn append_quarantine(&mut self, rows: LazyFrame) -> Result<()> {
+        let order: Vec<Expr> = self
+            .quarantined
+            .get_column_names()
+            .iter()
+            .map(|c| col(c.as_str()))
+            .collect();
+        self.quarantined = in_row_order(
+            concat(
+                [self.quarantined.clone().lazy(), rows],
+                UnionArgs {
+                    diagonal: true,
+                    ..Default::default()
+                },
+            )
+            .and_then(|lf| lf.select(order).collect())
+            .or_internal("adding quarantined billing rows")?,
+        )?;
+        Ok(())
     }
 
     pub fn latest_day(&self) -> Result<NaiveDate> {
@@ -299,46 +424,11 @@ impl BilledRows {
                 "{message} (--allow-stale quarantines their rows instead)"
             )));
         }
-        let moved = self
-            .accelerator
-            .clone()
-            .lazy()
-            .filter(no_peak.clone())
-            .select(["row_id", sources::SOURCE_FILE, sources::ROW].map(col))
-            .explode(
-                by_name(["row_id", sources::ROW], true, false),
-                ExplodeOptions {
-                    empty_as_null: false,
-                    keep_nulls: false,
-                },
-            )
-            .with_columns([
-                lit("catalog_missing_peak").alias(RULE),
-                lit("the catalog has no peak op/s for this accelerator at the profile's precision")
-                    .alias(REASON),
-            ]);
-        let order: Vec<Expr> = self
-            .quarantined
-            .get_column_names()
-            .iter()
-            .map(|c| col(c.as_str()))
-            .collect();
-        self.quarantined = concat(
-            [self.quarantined.clone().lazy(), moved],
-            UnionArgs {
-                diagonal: true,
-                ..Default::default()
-            },
-        )
-        .and_then(|lf| lf.select(order).collect())
-        .or_internal("quarantining rows without a peak figure")?;
-        self.accelerator = self
-            .accelerator
-            .clone()
-            .lazy()
-            .filter(no_peak.not())
-            .collect()
-            .or_internal("catalog check")?;
+        self.move_to_quarantine(
+            no_peak,
+            "catalog_missing_peak",
+            "the catalog has no peak op/s for this accelerator at the profile's precision",
+        )?;
         Ok(Some(format!(
             "--allow-stale: {message}; their rows were quarantined"
         )))

@@ -207,6 +207,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
             })
     };
     let flags = present_flags(result("flags")?)?;
+    reconcile(&usage, &flags)?;
     let runs = present_runs(result("training_runs")?)?;
     let flag_rows: Vec<FlagRow> = records(&flags, "flags")?;
     let run_rows: Vec<RunRow> = records(&runs, "training runs")?;
@@ -279,6 +280,28 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     Ok(outcome)
 }
 
+/// "Used means counted": the accelerator-hours of the identified usage rows must equal the sum
+/// over the accounts' flags rows, else a row was used but reached no account (an internal error,
+/// exit 1, with the difference).
+fn reconcile(usage: &DataFrame, flags: &DataFrame) -> Result<()> {
+    let total = |df: &DataFrame, what: &str| -> Result<f64> {
+        df.column("accelerator_hours")
+            .and_then(|c| c.cast(&DataType::Float64))
+            .map(|c| c.f64().map(|v| v.sum().unwrap_or(0.0)).unwrap_or(0.0))
+            .or_internal(format!("reconciliation: {what}"))
+    };
+    let (identified, accounts) = (total(usage, "usage")?, total(flags, "flags")?);
+    let difference = identified - accounts;
+    // Flags are rounded to 12 significant digits per account.
+    if difference.abs() > 1e-9 * identified.abs().max(1.0) {
+        return Err(Error::Internal(format!(
+            "reconciliation failed: identified accelerator usage holds {identified} accelerator-hours, \
+             the accounts' totals {accounts} (difference {difference})"
+        )));
+    }
+    Ok(())
+}
+
 /// (account, knowledge date) of the REPORTABLE accounts.
 fn reportable(flags: &[FlagRow]) -> Vec<(String, String)> {
     flags
@@ -325,4 +348,20 @@ fn as_timestamp(name: &str, alias: &str) -> Expr {
     (col(name).cast(DataType::Int64) * lit(1_000_000i64))
         .cast(sources::columns::ts_type())
         .alias(alias)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconciliation_fails_with_the_difference_when_hours_reach_no_account() {
+        let usage = df!("accelerator_hours" => [192.0, 192.0, 16.0]).unwrap();
+        let flags = df!("account_id" => ["a", "b"], "accelerator_hours" => [384.0, 16.0]).unwrap();
+        assert!(reconcile(&usage, &flags).is_ok());
+        let lost = df!("account_id" => ["a"], "accelerator_hours" => [384.0]).unwrap();
+        let err = reconcile(&usage, &lost).unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::EXIT_INTERNAL);
+        assert!(err.to_string().contains("difference 16"), "{err}");
+    }
 }

@@ -7,12 +7,13 @@
 
 use polars::prelude::*;
 
-use super::columns::{clean, epoch_day, epoch_seconds, Check, Cols};
+use super::columns::{clean, clean_key, epoch_day, epoch_seconds, Check, Cols};
 use super::files::InputFile;
 use super::native::{to_focus, Mappings};
 use super::{first_failure, load_files, Loaded, Scan, ROW};
 use crate::config::BillingOptions;
 use crate::error::{Error, Location, Result};
+use crate::transforms::identify::UNUSED_COMMITMENT;
 
 pub const REQUIRED: &[&str] = &[
     "BillingAccountId",
@@ -70,12 +71,19 @@ pub fn id_columns(opts: &BillingOptions) -> Vec<String> {
     (0..sources).map(|i| format!("_id{i}")).collect()
 }
 
+/// The identification columns that hold the SKU's own words (the configured `text_columns`), which
+/// say whether a row bills an instance, one GPU or one component.
+pub fn sku_text_columns(opts: &BillingOptions) -> Vec<String> {
+    let all = id_columns(opts);
+    all[all.len() - opts.text_columns.len()..].to_vec()
+}
+
 /// The canonical billing columns of every row, built for the pass over the whole export: the
 /// checks every row needs (only where the column's type lets a cell be bad: a Parquet timestamp
 /// cannot fail to parse), typed times, quantities and costs; text columns as read, cleaned by
 /// `finish` on the rows kept.
 fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
-    let c = Cols::new(&scan.schema);
+    let c = Cols::labelled(&scan.schema, &scan.labels);
     if !c.has("ConsumedQuantity") && !c.has("PricingQuantity") {
         return Err(Error::input(
             Location::file(&scan.file.path)
@@ -121,6 +129,11 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
             .and(c.blank("CapacityReservationId"))
             .not()
             .alias("reserved_capacity"),
+        c.raw("CommitmentDiscountStatus")
+            .str()
+            .contains(lit(r"(?i)^\s*unused\s*$"), false)
+            .fill_null(lit(false))
+            .alias(UNUSED_COMMITMENT),
     ];
     columns.extend(
         id_sources
@@ -128,49 +141,48 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
             .zip(id_columns(opts))
             .map(|(e, name)| e.alias(name)),
     );
-    columns.extend(first_failure(checks(&c, start, end)));
+    columns.extend(first_failure(checks(&c, start, end, opts)));
     Ok(scan.lf.clone().select(columns))
 }
 
-/// The row checks, in precedence order. Parse checks only for columns read as text.
-fn checks(c: &Cols, start: Expr, end: Expr) -> Vec<Check> {
+/// The key columns of a billing row: an invisible character that cannot be removed quarantines
+/// the row (`bad_key`).
+const KEYS: &[&str] = &["BillingAccountId", "SubAccountId", "ResourceId"];
+
+/// The row checks, in precedence order. A typed (Parquet) column cannot fail to parse, so its
+/// parse checks are constant.
+fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Vec<Check> {
     let mut checks = vec![(
         c.blank("BillingAccountId"),
         "missing_account",
-        "BillingAccountId is empty".into(),
+        format!("{} is empty", c.label("BillingAccountId")).into(),
     )];
+    checks.extend(KEYS.iter().map(|k| c.key_check(k)));
     for name in ["ChargePeriodStart", "ChargePeriodEnd"] {
         checks.push((
             c.blank(name),
             "missing_timestamp",
-            format!("{name} is empty").into(),
+            format!("{} is empty", c.label(name)).into(),
         ));
-        if c.is_text(name) {
-            checks.push((
-                c.bad_timestamp(name),
-                "bad_timestamp",
-                c.quoted(&format!("{name} is not a timestamp:"), name),
-            ));
-        }
+        checks.push(super::columns::timestamp_check(c, name));
     }
     checks.push((
         end.lt_eq(start),
         "end_not_after_start",
-        "ChargePeriodEnd is not after ChargePeriodStart".into(),
+        format!(
+            "{} is not after {}",
+            c.label("ChargePeriodEnd"),
+            c.label("ChargePeriodStart")
+        )
+        .into(),
     ));
-    for name in [
-        "ConsumedQuantity",
-        "PricingQuantity",
-        "BilledCost",
-        "EffectiveCost",
+    for (name, max_abs) in [
+        ("ConsumedQuantity", opts.max_abs_quantity),
+        ("PricingQuantity", opts.max_abs_quantity),
+        ("BilledCost", opts.max_abs_cost),
+        ("EffectiveCost", opts.max_abs_cost),
     ] {
-        if c.is_text(name) {
-            checks.push((
-                c.bad_number(name),
-                "bad_number",
-                c.quoted(&format!("{name} is not a number:"), name),
-            ));
-        }
+        checks.extend(c.number_checks(name, max_abs));
     }
     checks
 }
@@ -178,12 +190,11 @@ fn checks(c: &Cols, start: Expr, end: Expr) -> Vec<Check> {
 /// The text columns of the kept rows (quarantined and accelerator candidates) made canonical:
 /// trimmed, `NULL` as null, enumerations lower case, hours per unit, `SkuPriceDetails.GpuCount`.
 pub fn finish(kept: LazyFrame) -> LazyFrame {
+    let keys = ["billing_account_id", "sub_account_id", "resource_id"]
+        .map(|name| clean_key(col(name)).alias(name));
     let cleaned = [
-        "billing_account_id",
-        "sub_account_id",
         "unit",
         "billing_currency",
-        "resource_id",
         "availability_zone",
         "region_id",
         "pricing_category",
@@ -195,7 +206,8 @@ pub fn finish(kept: LazyFrame) -> LazyFrame {
         .str()
         .extract(lit(r#"(?i)"gpucount"\s*:\s*"?([0-9]+(?:\.[0-9]+)?)"#), 1)
         .cast(DataType::Float64);
-    kept.with_columns(cleaned)
+    kept.with_columns(keys)
+        .with_columns(cleaned)
         .with_columns(lowered)
         .with_columns([
             hours_per_unit(col("unit")).alias("hours_per_unit"),
@@ -213,7 +225,14 @@ pub fn hours_per_unit(unit: Expr) -> Expr {
         .extract(lit(r"^([0-9]+)\s+"), 1)
         .cast(DataType::Float64)
         .fill_null(lit(1.0));
-    let key = text.str().replace(lit(r"^[0-9]+\s+"), lit(""), false);
+    // "GPU Hours", "GPU Per Hour", "gpu-hours": the time unit of a per-accelerator quantity.
+    let key = text
+        .str()
+        .replace(lit(r"^[0-9]+\s+"), lit(""), false)
+        .str()
+        .replace_all(lit(r"\b(gpus?|per)\b[\s/-]*"), lit(""), false)
+        .str()
+        .strip_chars(lit(NULL));
     let mut hours = lit(NULL).cast(DataType::Float64);
     for (per_unit, spellings) in UNIT_HOURS.iter().rev() {
         let hit = spellings

@@ -5,27 +5,40 @@
 
 use polars::prelude::*;
 
-/// Formats tried, in order, after `T` is replaced by a space and a `Z`/`+00:00` suffix removed.
-const TIMESTAMP_FORMATS: &[&str] = &[
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-];
-
-/// Microsecond, time-zone-naive UTC: the one timestamp type inside cipwatch.
-pub fn ts_type() -> DataType {
-    DataType::Datetime(TimeUnit::Microseconds, None)
-}
+pub use super::timestamps::ts_type;
+use super::timestamps::{parse_column, typed_to_utc};
 
 /// Column views over one file's schema.
 pub struct Cols<'a> {
     pub schema: &'a Schema,
+    labels: Option<&'a std::collections::BTreeMap<String, String>>,
 }
 
 impl<'a> Cols<'a> {
     pub fn new(schema: &'a Schema) -> Self {
-        Cols { schema }
+        Cols {
+            schema,
+            labels: None,
+        }
+    }
+
+    /// Views whose reasons name columns by `labels` where given (see `Scan::labels`).
+    pub fn labelled(
+        schema: &'a Schema,
+        labels: &'a std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        Cols {
+            schema,
+            labels: Some(labels),
+        }
+    }
+
+    /// How a reason names the column `name`.
+    pub fn label(&self, name: &str) -> String {
+        self.labels
+            .and_then(|l| l.get(name))
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -71,41 +84,120 @@ impl<'a> Cols<'a> {
         self.text(name).str().to_lowercase()
     }
 
-    /// A number, or null where the cell is empty or not a number.
+    /// A finite number, or null where the cell is empty, not a number, `NaN`, infinite or too
+    /// large for a float (`1e400`).
     pub fn number(&self, name: &str) -> Expr {
-        match self.schema.get(name) {
+        let n = match self.schema.get(name) {
             // Parquet exports commonly store costs and quantities as DECIMAL.
             Some(dt) if dt.is_primitive_numeric() || dt.is_decimal() => {
                 col(name).cast(DataType::Float64)
             }
             _ => self.text(name).cast(DataType::Float64),
-        }
+        };
+        // NaN and infinities fail the comparison.
+        when(n.clone().abs().lt_eq(lit(f64::MAX)))
+            .then(n)
+            .otherwise(lit(NULL).cast(DataType::Float64))
     }
 
-    /// True where the cell has text that is not a number (never for a numeric column).
+    /// True where the cell holds something that is not a finite number (text that does not
+    /// parse, `NaN`, `inf`, an overflow), in any physical type.
     pub fn bad_number(&self, name: &str) -> Expr {
-        match self.is_text(name) {
-            true => self.blank(name).not().and(self.number(name).is_null()),
-            false => lit(false),
-        }
-    }
-
-    /// A UTC timestamp, or null where the cell is empty or not a timestamp.
-    pub fn timestamp(&self, name: &str) -> Expr {
         match self.schema.get(name) {
-            Some(DataType::Datetime(_, None)) | Some(DataType::Date) => col(name).cast(ts_type()),
-            _ => self.raw(name).map(parse_timestamps, |_, f| {
-                Ok(Field::new(f.name().clone(), ts_type()))
-            }),
+            None => lit(false),
+            Some(_) => self.blank(name).not().and(self.number(name).is_null()),
         }
     }
 
-    /// True where the cell has text that is not a timestamp (never for a timestamp column).
-    pub fn bad_timestamp(&self, name: &str) -> Expr {
-        match self.is_text(name) {
-            true => self.blank(name).not().and(self.timestamp(name).is_null()),
-            false => lit(false),
+    /// The `bad_number` and `out_of_range` checks of a numeric column: its magnitude must not
+    /// exceed `max_abs` (the plausible range declared in the configuration).
+    pub fn number_checks(&self, name: &str, max_abs: f64) -> [Check; 2] {
+        [
+            (
+                self.bad_number(name),
+                "bad_number",
+                self.quoted(
+                    &format!("{} is not a finite number:", self.label(name)),
+                    name,
+                ),
+            ),
+            (
+                match self.has(name) {
+                    true => self
+                        .number(name)
+                        .abs()
+                        .gt(lit(max_abs))
+                        .fill_null(lit(false)),
+                    false => lit(false),
+                },
+                "out_of_range",
+                self.quoted(
+                    &format!(
+                        "{} is beyond the plausible magnitude {max_abs:e}:",
+                        self.label(name)
+                    ),
+                    name,
+                ),
+            ),
+        ]
+    }
+
+    /// A UTC timestamp, or null where the cell is empty or not a timestamp: typed columns are
+    /// converted (`timestamps::typed_to_utc`), text goes through the one parser.
+    pub fn timestamp(&self, name: &str) -> Expr {
+        if let Some(typed) = self
+            .schema
+            .get(name)
+            .and_then(|dt| typed_to_utc(col(name), dt))
+        {
+            return typed;
         }
+        self.raw(name).map(parse_column, |_, f| {
+            Ok(Field::new(f.name().clone(), ts_type()))
+        })
+    }
+
+    /// True where the cell holds something that is not a timestamp (never for a typed timestamp).
+    pub fn bad_timestamp(&self, name: &str) -> Expr {
+        match self.schema.get(name) {
+            None => lit(false),
+            Some(dt) if dt.is_temporal() => lit(false),
+            Some(_) => self.blank(name).not().and(self.timestamp(name).is_null()),
+        }
+    }
+
+    /// A key (account, sub-account, resource, instance type, reseller): as `text`, with the
+    /// invisible characters exports leave in keys removed (see `clean_key_cell`).
+    pub fn key(&self, name: &str) -> Expr {
+        clean_key(self.raw(name))
+    }
+
+    /// The check that a key holds no control, bidi or other invisible character once the removable
+    /// ones are gone (such a key cannot be trusted to name the account it seems to).
+    pub fn key_check(&self, name: &str) -> Check {
+        let bad = match self.has(name) {
+            false => lit(false),
+            true => self.raw(name).map(
+                |c| {
+                    let out: BooleanChunked = c
+                        .str()?
+                        .iter()
+                        .map(|v| Some(v.is_some_and(|v| !key_is_clean(v))))
+                        .collect();
+                    Ok(out.with_name(c.name().clone()).into_column())
+                },
+                |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+            ),
+        };
+        (
+            bad,
+            "bad_key",
+            format!(
+                "{} holds a control or invisible character",
+                self.label(name)
+            )
+            .into(),
+        )
     }
 
     /// `"<what> '<value>'"`, for reasons that quote the offending cell.
@@ -165,30 +257,63 @@ fn clean_column(c: Column) -> PolarsResult<Column> {
     Ok(out.with_name(c.name().clone()).into_column())
 }
 
-/// Microseconds since the epoch of a timestamp written as text: trimmed, the first `T` read as a
-/// space, one `Z`, `+00:00` or ` UTC` suffix dropped, then the first of `TIMESTAMP_FORMATS` that
-/// matches the whole text.
-fn parse_micros(text: &str) -> Option<i64> {
-    let t = clean_cell(text)?.replacen('T', " ", 1);
-    let t = t.strip_suffix('Z').unwrap_or(&t);
-    let t = t.strip_suffix("+00:00").unwrap_or(t);
-    let t = t.strip_suffix(" UTC").unwrap_or(t);
-    TIMESTAMP_FORMATS.iter().find_map(|f| {
-        let at = match f.contains("%H") {
-            true => chrono::NaiveDateTime::parse_from_str(t, f).ok(),
-            false => chrono::NaiveDate::parse_from_str(t, f)
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0)),
-        };
-        at.map(|d| d.and_utc().timestamp_micros())
-    })
+/// Characters removed from keys wherever they appear: the byte-order mark (which Azure exports
+/// repeat before the first data row), zero-width space, non-joiner, joiner and word joiner.
+const REMOVED_FROM_KEYS: &[char] = &['\u{feff}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}'];
+/// Non-breaking spaces, read as an ordinary space in keys.
+const NBSP: &[char] = &['\u{a0}', '\u{2007}', '\u{202f}'];
+
+/// A key cell cleaned: `REMOVED_FROM_KEYS` dropped, `NBSP` as a space, then as `clean_cell`. No
+/// copy for an ASCII cell that needs no trimming (nearly all).
+pub fn clean_key_cell(v: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if v.is_ascii() {
+        return clean_cell(v).map(std::borrow::Cow::Borrowed);
+    }
+    let fixed: String = v
+        .chars()
+        .filter(|c| !REMOVED_FROM_KEYS.contains(c))
+        .map(|c| if NBSP.contains(&c) { ' ' } else { c })
+        .collect();
+    clean_cell(&fixed).map(|t| std::borrow::Cow::Owned(t.to_string()))
 }
 
-fn parse_timestamps(c: Column) -> PolarsResult<Column> {
-    let out: Int64Chunked = c.str()?.iter().map(|v| v.and_then(parse_micros)).collect();
-    out.with_name(c.name().clone())
-        .into_column()
-        .cast(&ts_type())
+/// True when a key, once cleaned, holds no control, format (bidi, soft hyphen) or line/paragraph
+/// separator character.
+pub fn key_is_clean(v: &str) -> bool {
+    if v.is_ascii() {
+        return !v.trim().bytes().any(|b| b.is_ascii_control());
+    }
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200e}' | '\u{200f}'
+                | '\u{2028}'..='\u{202e}' | '\u{2061}'..='\u{206f}' | '\u{fff9}'..='\u{fffb}')
+    };
+    clean_key_cell(v).is_none_or(|k| !k.chars().any(invisible))
+}
+
+/// `clean_key_cell` over a text expression.
+pub fn clean_key(text: Expr) -> Expr {
+    text.map(
+        |c| {
+            let ca = c.str()?;
+            if ca
+                .iter()
+                .flatten()
+                .all(|v| v.is_ascii() && clean_cell(v) == Some(v))
+            {
+                return Ok(c);
+            }
+            let out: StringChunked = ca
+                .iter()
+                .map(|v| v.and_then(clean_key_cell))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|v| v.as_deref())
+                .collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
+    )
 }
 
 /// Lower-cased `name` is one of `allowed` (null passes: emptiness is checked separately).
@@ -231,7 +356,7 @@ pub fn timestamp_check(c: &Cols, name: &str) -> Check {
     (
         c.bad_timestamp(name),
         "bad_timestamp",
-        c.quoted(&format!("{name} is not a timestamp:"), name),
+        c.quoted(&format!("{} is not a timestamp:", c.label(name)), name),
     )
 }
 

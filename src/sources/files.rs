@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use super::layout::{CsvChecker, CsvLayout};
 use crate::error::{Error, Location, Result};
 
 /// The formats cipwatch reads.
@@ -40,6 +41,8 @@ pub struct InputFile {
     pub format: Format,
     pub sha256: String,
     pub bytes: u64,
+    /// A CSV file's layout (records, their physical lines, blank lines); `None` for Parquet.
+    pub layout: Option<std::sync::Arc<CsvLayout>>,
 }
 
 /// Resolves `spec` (relative to `base`) to a sorted list of input files: the file itself, every
@@ -101,11 +104,14 @@ pub fn inspect(path: &Path, base: &Path) -> Result<InputFile> {
         ));
     }
     let mut text = TextCheck::default();
+    let mut csv = CsvChecker::new();
+    let mut check = |c: &[u8]| {
+        text.feed(path, c)?;
+        csv.feed(path, c)
+    };
     let text_bytes = match format {
-        Format::Csv => stream(path, open()?, |c| text.feed(path, c))?,
-        Format::CsvGz => stream(path, flate2::read::MultiGzDecoder::new(open()?), |c| {
-            text.feed(path, c)
-        })?,
+        Format::Csv => stream(path, open()?, &mut check)?,
+        Format::CsvGz => stream(path, flate2::read::MultiGzDecoder::new(open()?), &mut check)?,
         Format::Parquet => 1,
     };
     if text_bytes == 0 {
@@ -115,6 +121,10 @@ pub fn inspect(path: &Path, base: &Path) -> Result<InputFile> {
         ));
     }
     text.finish(path)?;
+    let layout = match format {
+        Format::Parquet => None,
+        _ => Some(std::sync::Arc::new(csv.finish(path)?)),
+    };
     let display = path
         .strip_prefix(base)
         .unwrap_or(path)
@@ -131,6 +141,7 @@ pub fn inspect(path: &Path, base: &Path) -> Result<InputFile> {
         format,
         sha256,
         bytes,
+        layout,
     })
 }
 

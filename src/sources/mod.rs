@@ -7,9 +7,11 @@
 pub mod billing;
 pub mod columns;
 pub mod files;
+pub mod layout;
 pub mod native;
 pub mod registry;
 pub mod telemetry;
+pub mod timestamps;
 
 use polars::prelude::*;
 use std::io::Cursor;
@@ -23,6 +25,9 @@ pub struct Scan {
     pub file: InputFile,
     pub lf: LazyFrame,
     pub schema: Schema,
+    /// How quarantine reasons name a column, where not by its own name: a native export's FOCUS
+    /// column with the native column it came from (`ConsumedQuantity (Quantity)`).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// One input after its source has run: canonical rows (used and quarantine candidates together)
@@ -36,65 +41,96 @@ pub struct Loaded {
     pub raw: Vec<Scan>,
 }
 
-/// The row number column: the 1-based line for CSV (header = line 1), the 1-based row for Parquet.
+/// The row number column: the physical line for CSV (header = line 1, a record spanning lines at
+/// its first line, blank lines not records), the 1-based row for Parquet.
 pub const ROW: &str = "_row";
 pub const SOURCE_FILE: &str = "_source_file";
 pub const RULE: &str = "_rule";
 pub const REASON: &str = "_reason";
 
 /// Scans one file lazily. CSV columns are all read as text so that validation, not the parser,
-/// decides what a bad cell is; the literal `NULL` and empty cells are nulls.
+/// decides what a bad cell is; the literal `NULL` and empty cells are nulls. A CSV file with blank
+/// lines is read from memory without them (so no blank line becomes a record), as is a gzip file.
 pub fn scan(file: &InputFile) -> Result<Scan> {
     let path_str = file.path.to_string_lossy().to_string();
     let located = |e: PolarsError| Error::input(Location::file(&file.path), e);
-    let lf = match file.format {
-        Format::Csv => LazyCsvReader::new(PlRefPath::new(path_str))
+    let layout = file.layout.clone().unwrap_or_default();
+    let from_memory = |bytes: Vec<u8>| -> Result<LazyFrame> {
+        Ok(CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
-            .with_null_values(Some(NullValues::AllColumnsSingle("NULL".into())))
+            .map_parse_options(|o| {
+                o.with_null_values(Some(NullValues::AllColumnsSingle("NULL".into())))
+            })
             .with_row_index(Some(RowIndex {
                 name: ROW.into(),
                 offset: 2,
             }))
+            .into_reader_with_file_handle(Cursor::new(layout.without_blank_lines(bytes)))
             .finish()
-            .map_err(located)?,
-        Format::CsvGz => {
-            let bytes = files::gunzip(&file.path)?;
-            CsvReadOptions::default()
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .map_parse_options(|o| {
-                    o.with_null_values(Some(NullValues::AllColumnsSingle("NULL".into())))
-                })
-                .with_row_index(Some(RowIndex {
-                    name: ROW.into(),
-                    offset: 2,
-                }))
-                .into_reader_with_file_handle(Cursor::new(bytes))
-                .finish()
-                .map_err(located)?
-                .lazy()
-        }
-        Format::Parquet => {
-            let args = ScanArgsParquet {
-                row_index: Some(RowIndex {
-                    name: ROW.into(),
-                    offset: 1,
-                }),
-                ..Default::default()
-            };
-            LazyFrame::scan_parquet(PlRefPath::new(path_str), args).map_err(located)?
-        }
+            .map_err(located)?
+            .lazy())
     };
+    let lf =
+        match file.format {
+            Format::Csv if layout.blank_ranges.is_empty() => {
+                LazyCsvReader::new(PlRefPath::new(path_str))
+                    .with_has_header(true)
+                    .with_infer_schema_length(Some(0))
+                    .with_null_values(Some(NullValues::AllColumnsSingle("NULL".into())))
+                    .with_row_index(Some(RowIndex {
+                        name: ROW.into(),
+                        offset: 2,
+                    }))
+                    .finish()
+                    .map_err(located)?
+            }
+            Format::Csv => from_memory(std::fs::read(&file.path).map_err(|e| {
+                Error::input(Location::file(&file.path), format!("cannot read: {e}"))
+            })?)?,
+            Format::CsvGz => from_memory(files::gunzip(&file.path)?)?,
+            Format::Parquet => {
+                let args = ScanArgsParquet {
+                    row_index: Some(RowIndex {
+                        name: ROW.into(),
+                        offset: 1,
+                    }),
+                    ..Default::default()
+                };
+                LazyFrame::scan_parquet(PlRefPath::new(path_str), args).map_err(located)?
+            }
+        };
     let mut lf = lf;
     let schema = lf.collect_schema().map_err(located)?;
     let (lf, schema) = strip_bom(lf, schema.as_ref().clone());
-    let lf = lf.with_column(col(ROW).cast(DataType::Int64));
+    let lf = lf.with_column(physical_line(col(ROW).cast(DataType::Int64), &layout));
     Ok(Scan {
         file: file.clone(),
         lf,
         schema,
+        labels: Default::default(),
     })
+}
+
+/// The physical line of each record from its record number (`record + 2`): unchanged for a
+/// regular file, shifted by the layout's quoted newlines and blank lines otherwise.
+fn physical_line(row: Expr, layout: &layout::CsvLayout) -> Expr {
+    if layout.is_regular() {
+        return row.alias(ROW);
+    }
+    let layout = layout.clone();
+    row.map(
+        move |c| {
+            let out: Int64Chunked = c
+                .i64()?
+                .iter()
+                .map(|r| r.map(|r| layout.line_of((r - 2) as u64) as i64))
+                .collect();
+            Ok(out.with_name(ROW.into()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Int64)),
+    )
+    .alias(ROW)
 }
 
 /// A UTF-8 byte-order mark ends up in the first column's name; take it off.

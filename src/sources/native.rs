@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::columns::{ts_type, Cols};
+use super::timestamps::{parse_column, typed_to_utc};
 use super::{Scan, ROW};
 use crate::error::{Error, Location, Result};
 
@@ -43,7 +44,19 @@ pub struct Mapping {
     pub title: String,
     /// Header columns (case-insensitive) that all appear in this format's files.
     pub detect: Vec<String>,
+    /// Which of the format's line types count as usage (consumption), and why the others do not:
+    /// documentation that the mapping's `ChargeCategory` rule implements (checked by a test).
+    pub usage_lines: UsageLines,
     pub columns: BTreeMap<String, Rule>,
+}
+
+/// The line types (values of the column the mapping reads `ChargeCategory` from) that count as
+/// usage, and a note on every other line type.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageLines {
+    pub counted: Vec<String>,
+    pub note: String,
 }
 
 /// How one FOCUS column is made from the native columns.
@@ -54,7 +67,7 @@ pub struct Rule {
     pub from: Vec<String>,
     pub constant: Option<String>,
     pub extract: Option<String>,
-    pub format: Option<String>,
+    /// Shifts a timestamp (parsed by the one parser, `sources::timestamps`) by whole days.
     pub add_days: Option<i64>,
     pub map: Option<BTreeMap<String, String>>,
     pub default: Option<String>,
@@ -163,6 +176,7 @@ pub fn to_focus(scan: &Scan, mapping: &Mapping) -> Result<Scan> {
             .map(|n| n.to_string())
     };
     let mut exprs = vec![col(ROW)];
+    let mut labels = std::collections::BTreeMap::new();
     for (focus, rule) in &mapping.columns {
         let sources: Vec<String> = rule.from.iter().filter_map(|f| resolve(f)).collect();
         if rule.constant.is_none() && sources.is_empty() && REQUIRED.contains(&focus.as_str()) {
@@ -176,6 +190,9 @@ pub fn to_focus(scan: &Scan, mapping: &Mapping) -> Result<Scan> {
                 ),
             ));
         }
+        if !sources.is_empty() {
+            labels.insert(focus.clone(), format!("{focus} ({})", sources.join(" or ")));
+        }
         exprs.push(expression(&c, rule, &sources).alias(focus.as_str()));
     }
     let mut lf = scan.lf.clone().select(exprs);
@@ -188,6 +205,7 @@ pub fn to_focus(scan: &Scan, mapping: &Mapping) -> Result<Scan> {
         file: scan.file.clone(),
         lf,
         schema,
+        labels,
     })
 }
 
@@ -196,13 +214,13 @@ fn expression(c: &Cols, rule: &Rule, sources: &[String]) -> Expr {
     let mut e = match &rule.constant {
         Some(v) => lit(v.clone()),
         None if sources.is_empty() => null(),
-        None => coalesce(&sources.iter().map(|s| c.text(s)).collect::<Vec<_>>()),
+        None => coalesce(&sources.iter().map(|s| text(c, s)).collect::<Vec<_>>()),
     };
     if let Some(pattern) = &rule.extract {
         e = e.str().extract(lit(pattern.clone()), 1);
     }
-    if let Some(format) = &rule.format {
-        e = timestamp(e, format, rule.add_days.unwrap_or(0));
+    if let Some(days) = rule.add_days {
+        e = shift_days(e, days);
     }
     if let Some(map) = &rule.map {
         let key = e.clone().str().strip_chars(lit(NULL)).str().to_lowercase();
@@ -226,28 +244,31 @@ fn expression(c: &Cols, rule: &Rule, sources: &[String]) -> Expr {
     e
 }
 
-/// Parses `e` with `format` (date-only formats allowed), shifts it by `days`, and writes it as ISO
-/// 8601; a value that does not parse is kept as it was, for the FOCUS validation to quarantine.
-fn timestamp(e: Expr, format: &str, days: i64) -> Expr {
-    let options = StrptimeOptions {
-        format: Some(format.into()),
-        strict: false,
-        exact: true,
-        cache: true,
-    };
-    let parsed = if format.contains("%H") {
-        e.clone()
-            .str()
-            .to_datetime(Some(TimeUnit::Microseconds), None, options, lit("raise"))
-    } else {
-        e.clone()
-            .str()
-            .strptime(DataType::Date, options, lit("raise"))
-            .cast(ts_type())
-    };
+/// A native column as FOCUS text: text as it is; a typed timestamp converted to UTC
+/// (`timestamps::typed_to_utc`) and written as ISO 8601, for the FOCUS validation to read back.
+fn text(c: &Cols, name: &str) -> Expr {
+    match c
+        .schema
+        .get(name)
+        .and_then(|dt| typed_to_utc(col(name), dt))
+    {
+        Some(utc) => utc.dt().strftime(ISO),
+        None => c.text(name),
+    }
+}
+
+/// ISO 8601 in UTC with microseconds, as the one timestamp parser reads it.
+const ISO: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// Parses `e` with the one timestamp parser, shifts it by `days` and writes it as ISO 8601; a
+/// value that does not parse is kept as it was, for the FOCUS validation to quarantine.
+fn shift_days(e: Expr, days: i64) -> Expr {
+    let parsed = e.clone().map(parse_column, |_, f| {
+        Ok(Field::new(f.name().clone(), ts_type()))
+    });
     let shifted =
         parsed + lit(days * 86_400_000_000).cast(DataType::Duration(TimeUnit::Microseconds));
-    coalesce(&[shifted.dt().strftime("%Y-%m-%dT%H:%M:%SZ"), e])
+    coalesce(&[shifted.dt().strftime(ISO), e])
 }
 
 #[cfg(test)]
@@ -258,5 +279,39 @@ mod tests {
     fn embedded_mappings_parse_and_cover_the_required_columns() {
         let m = Mappings::load(None).unwrap();
         assert_eq!(m.names(), ["aws-cur", "aws-cur2", "azure", "gcp", "oci"]);
+    }
+
+    /// Each mapping's `usage_lines.counted` is exactly the set of line types its `ChargeCategory`
+    /// rule maps to `Usage` without marking them an unused commitment.
+    #[test]
+    fn each_mapping_says_which_line_types_count_as_usage() {
+        let m = Mappings::load(None).unwrap();
+        for (mapping, _) in &m.list {
+            let rule = &mapping.columns["ChargeCategory"];
+            let unused: Vec<String> = mapping
+                .columns
+                .get("CommitmentDiscountStatus")
+                .and_then(|r| r.map.as_ref())
+                .map(|m| m.keys().map(|k| k.to_lowercase()).collect())
+                .unwrap_or_default();
+            let mut counted: Vec<String> = match (&rule.constant, &rule.map) {
+                (Some(c), _) if c == "Usage" => vec!["*".to_string()],
+                (_, Some(map)) => map
+                    .iter()
+                    .filter(|(k, v)| *v == "Usage" && !unused.contains(&k.to_lowercase()))
+                    .map(|(k, _)| k.to_lowercase())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let mut said: Vec<String> = mapping
+                .usage_lines
+                .counted
+                .iter()
+                .map(|k| k.to_lowercase())
+                .collect();
+            counted.sort();
+            said.sort();
+            assert_eq!(counted, said, "{}", mapping.format);
+        }
     }
 }

@@ -82,6 +82,8 @@ fn customers(scan: &Scan) -> Result<LazyFrame> {
     let c = Cols::new(&scan.schema);
     let mut checks = vec![
         present_check(&c, "account_id"),
+        c.key_check("account_id"),
+        c.key_check("reseller_id"),
         present_check(&c, "us_person"),
     ];
     checks.push(enum_check(&c, "customer_type", &["individual", "entity"]));
@@ -102,7 +104,7 @@ fn customers(scan: &Scan) -> Result<LazyFrame> {
     let stamp = |n: &str| c.timestamp(n).alias(n);
     Ok(scan.lf.clone().select([
         col(ROW),
-        text("account_id"),
+        c.key("account_id").alias("account_id"),
         text("legal_name"),
         lower("customer_type"),
         c.text("country").str().to_uppercase().alias("country"),
@@ -119,7 +121,7 @@ fn customers(scan: &Scan) -> Result<LazyFrame> {
         stamp("verified_at"),
         stamp("opened_at"),
         stamp("closed_at"),
-        text("reseller_id"),
+        c.key("reseller_id").alias("reseller_id"),
         rule,
         reason,
     ]))
@@ -130,6 +132,7 @@ fn beneficial_owners(scan: &Scan) -> Result<LazyFrame> {
     let pct = c.number("ownership_pct");
     let checks = vec![
         present_check(&c, "account_id"),
+        c.key_check("account_id"),
         present_check(&c, "name"),
         country_check(&c, "country"),
         (
@@ -151,7 +154,7 @@ fn beneficial_owners(scan: &Scan) -> Result<LazyFrame> {
     let [rule, reason] = first_failure(checks);
     Ok(scan.lf.clone().select([
         col(ROW),
-        c.text("account_id").alias("account_id"),
+        c.key("account_id").alias("account_id"),
         c.text("name").alias("name"),
         c.text("country").str().to_uppercase().alias("country"),
         pct.alias("ownership_pct"),
@@ -170,6 +173,7 @@ fn access_log(scan: &Scan) -> Result<LazyFrame> {
     });
     let checks = vec![
         present_check(&c, "account_id"),
+        c.key_check("account_id"),
         present_check(&c, "ip_address"),
         (
             ip.clone().is_not_null().and(canonical.clone().is_null()),
@@ -183,7 +187,7 @@ fn access_log(scan: &Scan) -> Result<LazyFrame> {
     let [rule, reason] = first_failure(checks);
     Ok(scan.lf.clone().select([
         col(ROW),
-        c.text("account_id").alias("account_id"),
+        c.key("account_id").alias("account_id"),
         canonical.alias("ip_address"),
         c.timestamp("accessed_at").alias("accessed_at"),
         c.lower("action").alias("action"),
@@ -219,6 +223,7 @@ fn resellers(scan: &Scan) -> Result<LazyFrame> {
     let c = Cols::new(&scan.schema);
     let checks = vec![
         present_check(&c, "reseller_id"),
+        c.key_check("reseller_id"),
         country_check(&c, "country"),
         boolean_check(&c, "cip_on_file"),
         timestamp_check(&c, "cip_attested_at"),
@@ -226,7 +231,7 @@ fn resellers(scan: &Scan) -> Result<LazyFrame> {
     let [rule, reason] = first_failure(checks);
     Ok(scan.lf.clone().select([
         col(ROW),
-        c.text("reseller_id").alias("reseller_id"),
+        c.key("reseller_id").alias("reseller_id"),
         c.text("name").alias("name"),
         c.text("country").str().to_uppercase().alias("country"),
         boolean(&c, "cip_on_file").alias("cip_on_file"),

@@ -21,6 +21,17 @@ pub const REQUIRED: &[&str] = &[
     "cluster_id",
 ];
 
+/// Key columns: cleaned of removable invisible characters; any other one quarantines the row.
+const KEYS: &[&str] = &[
+    "resource_id",
+    "billing_account_id",
+    "instance_type",
+    "cluster_id",
+];
+
+/// The plausible number of accelerators of one telemetry row (a whole placement group at most).
+const MAX_ACCELERATORS: f64 = 1e7;
+
 pub fn load(files: Vec<InputFile>) -> Result<Loaded> {
     load_all("telemetry", files, REQUIRED, canonical)
 }
@@ -34,6 +45,7 @@ fn canonical(scan: &Scan) -> Result<LazyFrame> {
         present_check(&c, "resource_id"),
         present_check(&c, "billing_account_id"),
     ];
+    checks.extend(KEYS.iter().map(|k| c.key_check(k)));
     for name in ["period_start", "period_end"] {
         checks.push(present_check(&c, name));
         checks.push(timestamp_check(&c, name));
@@ -43,13 +55,8 @@ fn canonical(scan: &Scan) -> Result<LazyFrame> {
         "end_not_after_start",
         "period_end is not after period_start".into(),
     ));
-    for name in ["avg_utilization", "accelerator_count"] {
-        checks.push((
-            c.bad_number(name),
-            "bad_number",
-            c.quoted(&format!("{name} is not a number:"), name),
-        ));
-    }
+    checks.extend(c.number_checks("avg_utilization", 1.0));
+    checks.extend(c.number_checks("accelerator_count", MAX_ACCELERATORS));
     checks.push((
         util.clone().lt(lit(0.0)).or(util.clone().gt(lit(1.0))),
         "out_of_range",
@@ -66,15 +73,18 @@ fn canonical(scan: &Scan) -> Result<LazyFrame> {
     let [rule, reason] = first_failure(checks);
     Ok(scan.lf.clone().select([
         col(ROW),
-        c.text("resource_id").alias("resource_id"),
-        c.text("billing_account_id").alias("billing_account_id"),
+        c.key("resource_id").alias("resource_id"),
+        c.key("billing_account_id").alias("billing_account_id"),
         epoch_seconds(start).alias("start_s"),
         epoch_seconds(end).alias("end_s"),
-        c.lower("instance_type").alias("instance_type"),
+        c.key("instance_type")
+            .str()
+            .to_lowercase()
+            .alias("instance_type"),
         count.alias("accelerator_count"),
         util.alias("avg_utilization"),
         c.text("availability_zone").alias("availability_zone"),
-        c.text("cluster_id").alias("cluster_id"),
+        c.key("cluster_id").alias("cluster_id"),
         rule,
         reason,
     ]))

@@ -2,7 +2,9 @@
 //! and how many accelerators. The instance type is the first catalog name found in the row's
 //! identification columns, in priority order (`SkuPriceDetails`, the configured `x_` columns, then
 //! `SkuId`/`SkuMeter`/`ChargeDescription`/`ResourceType`); the count is
-//! `SkuPriceDetails.GpuCount` where the provider states it, else the catalog's. A usage row that
+//! `SkuPriceDetails.GpuCount` where the provider states it, else the catalog's; one where the row
+//! is billed per accelerator (a GPU SKU row, a per-GPU meter), and a row billing one component of
+//! the instance (vCPU-hours, GiB-hours) is not accelerator usage at all (`Basis`). A usage row that
 //! looks like an accelerator but names no catalog instance type is quarantined, never guessed.
 //! Accelerator rows are also where quantities must make sense (a time unit, not negative unless a
 //! correction); other rows do not enter the estimate, so their oddities are not quarantined (real
@@ -16,13 +18,19 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::sources::{REASON, RULE};
 
-/// Usage row: `ChargeCategory` is `Usage` in any case, tested without copying the column.
+/// Consumption row: `ChargeCategory` is `Usage` in any case (tested without copying the column)
+/// and the row is not an unused commitment (`CommitmentDiscountStatus = Unused`, see
+/// `sources::billing`), which FOCUS files as usage although nothing ran.
 pub fn is_usage() -> Expr {
     col("charge_category")
         .str()
         .contains(lit(r"(?i)^\s*usage\s*$"), false)
         .fill_null(lit(false))
+        .and(col(UNUSED_COMMITMENT).not())
 }
+
+/// The billing column that is true on unused-commitment rows.
+pub const UNUSED_COMMITMENT: &str = "_unused_commitment";
 
 /// Distinct texts remembered per batch. Identification texts repeat (one description per SKU),
 /// so a batch of rows holds few of them and each pattern runs once per distinct text, not per row;
@@ -95,6 +103,7 @@ fn key_or_hint(columns: &[String], key: Arc<Regex>, hint: Arc<Regex>) -> Expr {
         Some(m) => Some(m.as_str().to_lowercase()),
         None => hint.is_match(v).then(|| HINT.to_string()),
     };
+    let found = move |v: &str| found(&strip_invisible(v));
     let inputs: Vec<Expr> = columns.iter().map(|c| col(c.as_str())).collect();
     inputs[0].clone().map_many(
         move |c: &mut [Column]| {
@@ -121,6 +130,15 @@ fn key_or_hint(columns: &[String], key: Arc<Regex>, hint: Arc<Regex>) -> Expr {
         &inputs[1..],
         |_, _| Ok(Field::new("instance_key".into(), DataType::String)),
     )
+}
+
+/// The text without the invisible characters exports leave in keys (a zero-width space inside
+/// `p5.48xlarge` must not hide the instance type); no copy when there is none.
+fn strip_invisible(v: &str) -> std::borrow::Cow<'_, str> {
+    match v.is_ascii() {
+        true => std::borrow::Cow::Borrowed(v),
+        false => crate::sources::columns::clean_key_cell(v).unwrap_or_default(),
+    }
 }
 
 /// True where `only` holds and any of `columns` matches `pattern` (case-insensitive); the
@@ -180,10 +198,48 @@ pub fn mark(
     ]))
 }
 
+/// How a row's quantity is to be read, from its SKU text and unit (`Basis::from_patterns`).
+pub struct Basis {
+    /// The row is billed per accelerator (a GPU SKU row, a per-GPU meter): its quantity is
+    /// already accelerator-time.
+    pub per_accelerator: Expr,
+    /// The row bills one component of an instance (vCPU-hours, GiB-hours): it is neither
+    /// instance- nor accelerator-time and never counts.
+    pub component: Expr,
+}
+
+impl Basis {
+    /// Both from case-insensitive patterns over the row's `unit` and its SKU text columns; the
+    /// unit decides first (an `OCPU Hours` row of a GPU shape is a component whatever its SKU
+    /// text says), the SKU text where the unit is a plain time unit (GCP's GPU SKU rows in hours).
+    pub fn from_patterns(
+        sku_text: &[String],
+        per_accelerator: &str,
+        component: &str,
+    ) -> Result<Basis> {
+        let unit = ["unit".to_string()];
+        let in_unit = |p: &str| matches_where(lit(true), &unit, p);
+        let in_sku = |p: &str| matches_where(lit(true), sku_text, p);
+        let unit_component = in_unit(component)?;
+        let per_accelerator = in_unit(per_accelerator)?
+            .or(in_sku(per_accelerator)?.and(unit_component.clone().not()));
+        let component = per_accelerator
+            .clone()
+            .not()
+            .and(unit_component.or(in_sku(component)?));
+        Ok(Basis {
+            per_accelerator,
+            component,
+        })
+    }
+}
+
 /// On the kept rows (cleaned by the billing source): adds the catalog columns, `is_accelerator`,
 /// `accelerators` and `accelerator_hours`, and sets the identification rules on rows that have no
-/// rule yet.
-pub fn identify(rows: LazyFrame, catalog: &Catalog) -> LazyFrame {
+/// rule yet. A row's accelerators per unit of quantity are 1 where `basis` says it is billed per
+/// accelerator, else `SkuPriceDetails.GpuCount` or the catalog's per instance; a component row
+/// (vCPU-hours, GiB-hours of an accelerator instance) is not an accelerator row.
+pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
     let catalog_cols = catalog.instances.clone().lazy().select([
         col("instance_key"),
         col("instance_type"),
@@ -193,9 +249,14 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog) -> LazyFrame {
         col("peak_ops_per_s"),
         col("peak_precision_used"),
     ]);
-    let is_usage = col("charge_category").eq(lit("usage"));
+    let is_usage = col("charge_category")
+        .eq(lit("usage"))
+        .and(col(UNUSED_COMMITMENT).not());
     let known = col("accelerator").is_not_null();
-    let is_accel = is_usage.clone().and(known.clone());
+    let is_accel = is_usage
+        .clone()
+        .and(known.clone())
+        .and(col("_component").not());
     let hint = col("_hint");
     let unset = col(RULE).is_null();
     let correction = col("charge_class")
@@ -225,7 +286,11 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog) -> LazyFrame {
         rule = when(fire.clone()).then(lit(name)).otherwise(rule);
         reason = when(fire).then(why).otherwise(reason);
     }
-    rows.with_column(
+    rows.with_columns([
+        basis.per_accelerator.alias("_per_accelerator"),
+        basis.component.alias("_component"),
+    ])
+    .with_column(
         when(col("_hint"))
             .then(lit(NULL).cast(DataType::String))
             .otherwise(col("instance_key"))
@@ -242,12 +307,22 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog) -> LazyFrame {
     )
     .with_columns([
         is_accel.alias("is_accelerator"),
-        coalesce(&[col("gpu_count"), col("accelerators_per_instance")]).alias("accelerators"),
+        when(col("_per_accelerator"))
+            .then(lit(1.0))
+            .otherwise(coalesce(&[
+                col("gpu_count"),
+                col("accelerators_per_instance"),
+            ]))
+            .alias("accelerators"),
     ])
     .with_columns([
         (col("quantity") * col("hours_per_unit") * col("accelerators")).alias("accelerator_hours"),
         rule.alias(RULE),
         reason.alias(REASON),
     ])
-    .drop(by_name(["_hint", "_keep"], true, false))
+    .drop(by_name(
+        ["_hint", "_keep", "_per_accelerator", "_component"],
+        true,
+        false,
+    ))
 }

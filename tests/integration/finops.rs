@@ -1,4 +1,4 @@
-//! The FinOps Foundation's public FOCUS 1.0 sample (`../shared/reference/focus-samples/`): nulls as
+//! The FinOps Foundation's public FOCUS 1.0 sample (copied under `tests/reference/focus-samples/`): nulls as
 //! `NULL`, timestamps without `T`/`Z`, mixed-case enumerations, an un-prefixed `Id` column. It must
 //! load, its g5.4xlarge rows must be identified from `ChargeDescription`, and its g3.4xlarge rows
 //! (an accelerator the catalog lacks) must be reported, not guessed.
@@ -8,10 +8,10 @@ use crate::helpers::*;
 #[test]
 fn finops_sample_loads_and_its_gpu_rows_are_identified() {
     let sample =
-        shared().join("focus-samples/finops-foundation-focus-sample-data-1.0/focus_sample.csv");
+        reference().join("focus-samples/finops-foundation-focus-sample-data-1.0/focus_sample.csv");
     assert!(
         sample.is_file(),
-        "the shared reference sample is missing: {}",
+        "the reference sample is missing: {}",
         sample.display()
     );
     let dir = tempfile::tempdir().unwrap();

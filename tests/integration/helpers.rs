@@ -8,8 +8,10 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn shared() -> PathBuf {
-    repo().join("../shared/reference")
+/// Public reference samples copied into the repository (`tests/reference/`), so a clean clone
+/// runs every test.
+pub fn reference() -> PathBuf {
+    repo().join("tests/reference")
 }
 
 /// Runs `cipwatch <args>` from the repository root.
@@ -155,3 +157,66 @@ pub const UNMODIFIED_RULE: [&str; 4] = [
 /// dated years before every sample registry record, and records after the as-of date do not make
 /// the registry fresh: the export date does.
 pub const SAMPLE_REGISTRY_EXPORT: &str = "\n[registry]\nexported_at = \"2026-11-26\"\n";
+/// Writes a CSV file from a header and rows, quoting cells that need it; returns its path.
+pub fn write_csv(dir: &Path, name: &str, header: &[&str], rows: &[Vec<&str>]) -> PathBuf {
+    let quote = |v: &str| match v.contains([',', '"', '\n', '\r']) {
+        true => format!("\"{}\"", v.replace('"', "\"\"")),
+        false => v.to_string(),
+    };
+    let mut text = header
+        .iter()
+        .map(|h| quote(h))
+        .collect::<Vec<_>>()
+        .join(",")
+        + "\n";
+    for row in rows {
+        text += &(row.iter().map(|v| quote(v)).collect::<Vec<_>>().join(",") + "\n");
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A configuration in `dir` reading `billing` (a file or folder) with the sample registry and no
+/// telemetry (unless `telemetry` is given).
+pub fn billing_config(dir: &Path, billing: &Path, telemetry: Option<&Path>) -> PathBuf {
+    let cfg = config_with(dir, &[("billing", billing.to_str().unwrap())]);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text: String = text
+        .lines()
+        .map(|l| match (l.starts_with("telemetry ="), telemetry) {
+            (true, Some(t)) => format!("telemetry = \"{}\"\n", t.display()),
+            (true, None) => String::new(),
+            (false, _) => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+/// The published run folder under `out` (the one with `_SUCCESS`).
+pub fn published(out: &Path) -> PathBuf {
+    std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("_SUCCESS").is_file())
+        .expect("a published run")
+}
+
+/// The manifest of the published run under `out`.
+pub fn manifest_of(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(published(out).join("manifest.json")).unwrap()).unwrap()
+}
+
+/// Accelerator-hours of `account` in a run folder's flags (0 when it has no flags row); panics when
+/// the account has more than one row.
+pub fn hours_of(day: &Path, account: &str) -> f64 {
+    let flags = read_csv(&day.join("flags.csv"));
+    let rows: Vec<_> = flags
+        .iter()
+        .filter(|r| r["account_id"] == account)
+        .collect();
+    assert!(rows.len() <= 1, "{account}: {} flags rows", rows.len());
+    rows.first()
+        .map_or(0.0, |r| r["accelerator_hours"].parse().unwrap())
+}

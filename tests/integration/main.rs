@@ -1,14 +1,16 @@
 //! The one integration-test binary: end-to-end runs of the `cipwatch` binary on `data-samples/`,
-//! on the FinOps Foundation's public FOCUS sample (read from `../shared/reference/`), and on broken
+//! on the FinOps Foundation's public FOCUS sample (copied under `tests/reference/`), and on broken
 //! inputs made per test. Snapshots (insta) are reviewed by hand; volatile values are filtered.
 
 mod bad_input;
 mod documents;
 mod evasion;
+mod exports;
 mod finops;
 mod helpers;
 mod hostile;
 mod leaks;
+mod input_kinds;
 mod native;
 mod pii;
 mod robust;

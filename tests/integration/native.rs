@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 fn native_dir() -> std::path::PathBuf {
-    shared().join("focus-samples/finopsfoundation-focus-converters-native-inputs")
+    reference().join("focus-samples/finopsfoundation-focus-converters-native-inputs")
 }
 
 /// A configuration reading `billing` with the sample registry and no telemetry.
@@ -96,7 +96,7 @@ fn public_native_samples_load_and_reconcile() {
         let path = native_dir().join(file);
         assert!(
             path.is_file(),
-            "the shared native sample is missing: {}",
+            "the native sample is missing: {}",
             path.display()
         );
         let dir = tempfile::tempdir().unwrap();
@@ -140,132 +140,16 @@ fn public_native_samples_load_and_reconcile() {
     }
 }
 
-/// Writes a one-row native CSV from (column, value) pairs.
-fn one_row(dir: &Path, name: &str, cells: &[(&str, &str)]) -> std::path::PathBuf {
-    let quote = |v: &str| {
-        if v.contains([',', '"']) {
-            format!("\"{}\"", v.replace('"', "\"\""))
-        } else {
-            v.to_string()
-        }
-    };
-    let header: Vec<String> = cells.iter().map(|(k, _)| quote(k)).collect();
-    let row: Vec<String> = cells.iter().map(|(_, v)| quote(v)).collect();
-    let path = dir.join(name);
-    std::fs::write(&path, format!("{}\n{}\n", header.join(","), row.join(","))).unwrap();
-    path
-}
-
-/// (format, native columns and values, expected accelerator, expected accelerator-hours).
-type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, f64);
-
+/// A GPU row in each native format (the rows of `input_kinds::formats`): detected from its header,
+/// identified with the right accelerator and accelerator-hours.
 #[test]
 fn gpu_rows_in_each_native_format_are_identified() {
-    let cases: Vec<Case> = vec![
-        (
-            "aws-cur",
-            vec![
-                ("identity/LineItemId", "x"),
-                ("bill/PayerAccountId", "111111111111"),
-                ("lineItem/UsageAccountId", "222222222222"),
-                ("lineItem/LineItemType", "Usage"),
-                ("lineItem/UsageStartDate", "2026-11-20T00:00:00Z"),
-                ("lineItem/UsageEndDate", "2026-11-20T10:00:00Z"),
-                ("lineItem/UsageType", "USE2-BoxUsage:p5.48xlarge"),
-                ("lineItem/UsageAmount", "10"),
-                ("pricing/unit", "Hrs"),
-                ("lineItem/UnblendedCost", "983.2"),
-                ("lineItem/CurrencyCode", "USD"),
-                ("lineItem/AvailabilityZone", "us-east-2b"),
-            ],
-            "nvidia-h100-sxm",
-            80.0,
-        ),
-        (
-            "aws-cur2",
-            vec![
-                ("bill_payer_account_id", "111111111111"),
-                ("line_item_usage_account_id", "222222222222"),
-                ("line_item_line_item_type", "DiscountedUsage"),
-                ("line_item_usage_start_date", "2026-11-20 00:00:00"),
-                ("line_item_usage_end_date", "2026-11-20 05:00:00"),
-                ("product_instance_type", "p4d.24xlarge"),
-                ("line_item_usage_type", "USW2-BoxUsage:p4d.24xlarge"),
-                ("line_item_usage_amount", "5"),
-                ("pricing_unit", "Hrs"),
-                ("line_item_unblended_cost", "163.85"),
-                ("line_item_currency_code", "USD"),
-            ],
-            "nvidia-a100-40gb",
-            40.0,
-        ),
-        (
-            "azure",
-            vec![
-                ("BillingAccountId", "12345678"),
-                ("SubscriptionId", "e18e1552-c6dd-45d1-973c-999999999999"),
-                ("Date", "11/20/2026"),
-                ("MeterName", "ND96isr H100 v5"),
-                ("ChargeType", "Usage"),
-                ("UnitOfMeasure", "10 Hours"),
-                ("Quantity", "2.4"),
-                ("CostInBillingCurrency", "2352.0"),
-                ("BillingCurrencyCode", "USD"),
-                (
-                    "AdditionalInfo",
-                    r#"{"ServiceType":"Standard_ND96isr_H100_v5","VCPUs":96}"#,
-                ),
-            ],
-            "nvidia-h100-sxm",
-            192.0,
-        ),
-        (
-            "gcp",
-            vec![
-                ("billing_account_id", "01ABCD-234567-89EFGH"),
-                ("project.id", "frontier-lab"),
-                ("usage_start_time", "2026-11-20T00:00:00Z"),
-                ("usage_end_time", "2026-11-21T00:00:00Z"),
-                ("cost_type", "regular"),
-                ("sku.description", "A3 Instance Core running in Americas"),
-                ("usage.amount_in_pricing_units", "24"),
-                ("usage.pricing_unit", "hour"),
-                ("cost", "2118.0"),
-                ("currency", "USD"),
-                (
-                    "system_labels",
-                    r#"[{"key":"compute.googleapis.com/machine_spec","value":"a3-highgpu-8g"}]"#,
-                ),
-                ("location.zone", "us-central1-a"),
-            ],
-            "nvidia-h100-sxm",
-            192.0,
-        ),
-        (
-            "oci",
-            vec![
-                ("lineItem/tenantId", "ocid1.tenancy.oc1..aaaa"),
-                ("lineItem/intervalUsageStart", "2026-11-20T00:00Z"),
-                ("lineItem/intervalUsageEnd", "2026-11-20T08:00Z"),
-                (
-                    "cost/subscriptionId",
-                    "ocid1.organizationssubscription.oc1..bbbb",
-                ),
-                ("cost/productSku", "B98415"),
-                ("product/Description", "Compute - GPU - BM.GPU.H100.8"),
-                ("usage/billedQuantity", "64"),
-                ("cost/skuUnitDescription", "GPU Per Hour"),
-                ("cost/myCost", "640.0"),
-                ("cost/currencyCode", "USD"),
-                ("lineItem/isCorrection", "false"),
-            ],
-            "nvidia-h100-sxm",
-            64.0,
-        ),
-    ];
-    for (format, cells, accelerator, hours) in cases {
+    for f in crate::input_kinds::formats()
+        .into_iter()
+        .filter(|f| f.name != "focus")
+    {
         let dir = tempfile::tempdir().unwrap();
-        let billing = one_row(dir.path(), &format!("{format}.csv"), &cells);
+        let billing = f.write(dir.path(), &[f.row(&[])]);
         let o = cipwatch(&[
             "-q",
             "run",
@@ -273,27 +157,23 @@ fn gpu_rows_in_each_native_format_are_identified() {
             "--config",
             config_for(dir.path(), &billing, None).to_str().unwrap(),
         ]);
-        assert!(o.status.success(), "{format}: {}", stderr(&o));
+        assert!(o.status.success(), "{}: {}", f.name, stderr(&o));
         let m = manifest(&dir.path().join("out"));
         let formats: Vec<&serde_json::Value> = m["inputs"]["billing"]["formats"]
             .as_object()
             .unwrap()
             .values()
             .collect();
-        assert_eq!(formats, [format], "{format}: detected from the header");
+        assert_eq!(formats, [f.name], "{}: detected from the header", f.name);
         let day = dir.path().join("out").join(m["as_of"].as_str().unwrap());
         let flags = read_csv(&day.join("flags.csv"));
-        assert_eq!(
-            flags.len(),
-            1,
-            "{format}: {flags:?} / {:?}",
-            std::fs::read_to_string(day.join("quarantine/billing.csv"))
-        );
-        assert_eq!(flags[0]["accelerators"], accelerator, "{format}");
+        assert_eq!(flags.len(), 1, "{}: {flags:?}", f.name);
+        assert_eq!(flags[0]["accelerators"], "nvidia-h100-sxm", "{}", f.name);
         assert_eq!(
             flags[0]["accelerator_hours"].parse::<f64>().unwrap(),
-            hours,
-            "{format}"
+            f.hours,
+            "{}",
+            f.name
         );
     }
 }
@@ -301,10 +181,11 @@ fn gpu_rows_in_each_native_format_are_identified() {
 #[test]
 fn an_unknown_header_lists_the_formats_and_a_bad_forced_format_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
-    let billing = one_row(
+    let billing = write_csv(
         dir.path(),
         "mystery.csv",
-        &[("when", "2026-11-20"), ("who", "x"), ("cost", "1")],
+        &["when", "who", "cost"],
+        &[vec!["2026-11-20", "x", "1"]],
     );
     let o = cipwatch(&[
         "run",

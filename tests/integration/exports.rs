@@ -1,0 +1,160 @@
+//! Billing exports as real tools write them: the handed cases of issue 12, copied under
+//! `tests/cases/exports/<case>/` (billing folder and configuration; their CIP registry is the
+//! sample registry). Each runs as the case says and asserts the value its `expect.txt` gives.
+//! Also the hostile case of a NaN quantity, rebuilt from the samples as its `make.py` does.
+
+use crate::helpers::*;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const ACCOUNT: &str = "420000000002";
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let target = to.join(p.file_name().unwrap());
+        match p.is_dir() {
+            true => copy_dir(&p, &target),
+            false => {
+                std::fs::copy(&p, &target).unwrap();
+            }
+        }
+    }
+}
+
+/// Runs one case in a scratch folder: the sample registry, the case's billing and configuration.
+fn run_case(name: &str) -> (Output, tempfile::TempDir) {
+    let case = repo().join("tests/cases/exports").join(name);
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("data-samples/cip"), &dir.path().join("cip"));
+    copy_dir(&case.join("billing"), &dir.path().join("billing"));
+    std::fs::copy(case.join("cipwatch.toml"), dir.path().join("cipwatch.toml")).unwrap();
+    let cfg = dir.path().join("cipwatch.toml");
+    let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
+    (o, dir)
+}
+
+/// The case's run folder, after asserting exit 0.
+fn day(o: &Output, dir: &Path) -> PathBuf {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+    published(&dir.join("out"))
+}
+
+fn quarantine(day: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    read_csv(&day.join("quarantine/billing.csv"))
+}
+
+#[test]
+fn case_01_azure_double_bom_is_one_account() {
+    let (o, dir) = run_case("01-azure-double-bom");
+    let day = day(&o, dir.path());
+    let flags = read_csv(&day.join("flags.csv"));
+    assert!(
+        flags.iter().all(|r| !r["account_id"].contains('\u{feff}')),
+        "an account id holds a BOM: {flags:?}"
+    );
+    assert_eq!(hours_of(&day, ACCOUNT), 384.0);
+    assert!(quarantine(&day).is_empty());
+}
+
+#[test]
+fn case_03_azure_iso_date_reads_as_daily_rows() {
+    let (o, dir) = run_case("03-azure-iso-date");
+    let day = day(&o, dir.path());
+    assert_eq!(hours_of(&day, ACCOUNT), 384.0);
+    assert!(quarantine(&day).is_empty(), "{:?}", quarantine(&day));
+}
+
+#[test]
+fn case_07_quoted_newline_reports_the_physical_line() {
+    let (o, dir) = run_case("07-azure-tags-quoted-newline");
+    let day = day(&o, dir.path());
+    assert_eq!(hours_of(&day, ACCOUNT), 384.0);
+    let q = quarantine(&day);
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0]["rule"], "bad_number");
+    assert_eq!(q[0]["row"], "4", "header = 1, record 1 spans lines 2-3");
+    assert!(q[0]["reason"].contains("Quantity"), "{}", q[0]["reason"]);
+}
+
+#[test]
+fn case_09_savings_plan_negation_counts_no_hours() {
+    let (o, dir) = run_case("09-aws-cur-sp-negation");
+    let day = day(&o, dir.path());
+    assert_eq!(hours_of(&day, ACCOUNT), 16.0, "2 instance-hours x 8 GPUs");
+}
+
+#[test]
+fn case_11_gcp_core_and_ram_rows_are_not_instance_hours() {
+    let (o, dir) = run_case("11-gcp-resource-based-skus");
+    let day = day(&o, dir.path());
+    assert_eq!(
+        hours_of(&day, ACCOUNT),
+        192.0,
+        "the GPU SKU row, in GPU-hours"
+    );
+    assert!(quarantine(&day).is_empty(), "{:?}", quarantine(&day));
+}
+
+#[test]
+fn case_14_gzip_crlf_trailing_blank_line_is_not_a_record() {
+    let (o, dir) = run_case("14-focus-gzip-crlf");
+    let day = day(&o, dir.path());
+    assert_eq!(hours_of(&day, ACCOUNT), 384.0);
+    assert!(quarantine(&day).is_empty(), "{:?}", quarantine(&day));
+    let m = manifest_of(&dir.path().join("out"));
+    assert_eq!(m["inputs"]["billing"]["rows"]["rows_read"], 2);
+}
+
+/// hostile/12-nan-quantity: one g6.xlarge usage row of 420000000003 with a NaN quantity.
+#[test]
+fn hostile_12_nan_quantity_is_quarantined_as_bad_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let billing = dir.path().join("billing");
+    copy_dir(&repo().join("data-samples/billing"), &billing);
+    let file = billing.join("focus-2026-11.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let header = split(&lines[0]);
+    let at = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let target = (1..lines.len())
+        .find(|i| {
+            let c = split(&lines[*i]);
+            c[at("BillingAccountId")] == "420000000003"
+                && (c[at("ChargeDescription")].contains("g6.xlarge")
+                    || c[at("SkuPriceDetails")].contains("g6.xlarge"))
+        })
+        .expect("a g6.xlarge row of 420000000003");
+    let mut cells = split(&lines[target]);
+    cells[at("ConsumedQuantity")] = "NaN".into();
+    cells[at("PricingQuantity")] = "NaN".into();
+    lines[target] = cells
+        .iter()
+        .map(|c| match c.contains([',', '"']) {
+            true => format!("\"{}\"", c.replace('"', "\"\"")),
+            false => c.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let cfg = config_with(dir.path(), &[("billing", billing.to_str().unwrap())]);
+    let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let day = published(&dir.path().join("out"));
+    let q = quarantine(&day);
+    let nan: Vec<_> = q
+        .iter()
+        .filter(|r| r["row"] == (target + 1).to_string())
+        .collect();
+    assert_eq!(nan.len(), 1, "{q:?}");
+    assert_eq!(nan[0]["rule"], "bad_number");
+    assert!(nan[0]["reason"].contains("ConsumedQuantity"));
+    let m = manifest_of(&dir.path().join("out"));
+    let rows = &m["inputs"]["billing"]["rows"];
+    assert_eq!(
+        rows["rows_read"].as_u64().unwrap(),
+        rows["rows_used"].as_u64().unwrap() + rows["rows_quarantined"].as_u64().unwrap()
+    );
+    assert_eq!(rows["quarantined_by_rule"]["bad_number"], 1);
+}
