@@ -160,7 +160,7 @@ fn the_focus_sample_with_an_undated_registry_runs() {
     std::fs::remove_dir_all(dir.path().join("billing")).unwrap();
     std::fs::create_dir(dir.path().join("billing")).unwrap();
     std::fs::copy(
-        cases().join("focus-sample/focus_sample.csv"),
+        reference().join("focus-samples/finops-foundation-focus-sample-data-1.0/focus_sample.csv"),
         dir.path().join("billing/focus_sample.csv"),
     )
     .unwrap();
