@@ -114,13 +114,7 @@ fn a_missing_cip_field_becomes_a_listed_gap() {
         .replace("ops@zephyr.example", "")
         .replace("+65 6555 0102", "");
     std::fs::write(dir.path().join("customers.csv"), edited).unwrap();
-    let cfg = config_with(
-        dir.path(),
-        &[(
-            "customers",
-            dir.path().join("customers.csv").to_str().unwrap(),
-        )],
-    );
+    let cfg = config_in(dir.path(), &[("customers", "customers.csv")]);
     let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let report = dir

@@ -429,10 +429,7 @@ fn reserved_capacity_is_a_training_signal() {
         }
     }
     std::fs::write(dir.path().join("billing.csv"), billing).unwrap();
-    let cfg = config_with(
-        dir.path(),
-        &[("billing", dir.path().join("billing.csv").to_str().unwrap())],
-    );
+    let cfg = config_in(dir.path(), &[("billing", "billing.csv")]);
     let o = cipwatch(&[
         "-q",
         "run",

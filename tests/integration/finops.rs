@@ -15,13 +15,8 @@ fn finops_sample_loads_and_its_gpu_rows_are_identified() {
         sample.display()
     );
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config_with(dir.path(), &[("billing", sample.to_str().unwrap())]);
+    let cfg = billing_config(dir.path(), &sample, None);
     let text = std::fs::read_to_string(&cfg).unwrap();
-    let text: String = text
-        .lines()
-        .filter(|l| !l.starts_with("telemetry ="))
-        .map(|l| format!("{l}\n"))
-        .collect();
     std::fs::write(&cfg, text + SAMPLE_REGISTRY_EXPORT).unwrap();
     let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));

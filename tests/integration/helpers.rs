@@ -145,6 +145,16 @@ pub fn config_with(dir: &Path, inputs: &[(&str, &str)]) -> PathBuf {
     path
 }
 
+/// As [`config_with`], each input a file name inside `dir`.
+pub fn config_in(dir: &Path, inputs: &[(&str, &str)]) -> PathBuf {
+    let paths: Vec<(&str, String)> = inputs
+        .iter()
+        .map(|(key, file)| (*key, dir.join(file).display().to_string()))
+        .collect();
+    let refs: Vec<(&str, &str)> = paths.iter().map(|(k, p)| (*k, p.as_str())).collect();
+    config_with(dir, &refs)
+}
+
 /// Flags that restore the unmodified rule's numbers over the sample configuration's lowered ones.
 pub const UNMODIFIED_RULE: [&str; 4] = [
     "--set",

@@ -311,21 +311,12 @@ fn invisible_characters_in_registry_and_telemetry_keys_are_removed_the_same_way(
     lines[1] = format!("\u{200b}{}", lines[1]);
     lines[2] = lines[2].replacen(',', "\u{202e},", 1);
     std::fs::write(dir.path().join("telemetry.csv"), lines.join("\n") + "\n").unwrap();
-    let cfg = config_with(
+    let cfg = config_in(
         dir.path(),
         &[
-            (
-                "customers",
-                dir.path().join("customers.csv").to_str().unwrap(),
-            ),
-            (
-                "access_log",
-                dir.path().join("access_log.csv").to_str().unwrap(),
-            ),
-            (
-                "telemetry",
-                dir.path().join("telemetry.csv").to_str().unwrap(),
-            ),
+            ("customers", "customers.csv"),
+            ("access_log", "access_log.csv"),
+            ("telemetry", "telemetry.csv"),
         ],
     );
     let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
@@ -465,17 +456,11 @@ fn registry_and_telemetry_timestamps_use_the_same_parser() {
         re_t.replace_all(&tel, "${1}T${2}+00:00").to_string(),
     )
     .unwrap();
-    let cfg = config_with(
+    let cfg = config_in(
         dir.path(),
         &[
-            (
-                "customers",
-                dir.path().join("customers.csv").to_str().unwrap(),
-            ),
-            (
-                "telemetry",
-                dir.path().join("telemetry.csv").to_str().unwrap(),
-            ),
+            ("customers", "customers.csv"),
+            ("telemetry", "telemetry.csv"),
         ],
     );
     let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
@@ -735,13 +720,7 @@ fn registry_rows_are_physical_lines() {
     second[pct] = "lots".into();
     lines[2] = quote(second);
     std::fs::write(dir.path().join("owners.csv"), lines.join("\n") + "\n").unwrap();
-    let cfg = config_with(
-        dir.path(),
-        &[(
-            "beneficial_owners",
-            dir.path().join("owners.csv").to_str().unwrap(),
-        )],
-    );
+    let cfg = config_in(dir.path(), &[("beneficial_owners", "owners.csv")]);
     let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let q: Vec<_> = quarantine(&published(&dir.path().join("out")), "beneficial_owners")
@@ -773,10 +752,7 @@ fn telemetry_rows_are_physical_lines() {
     lines[1] = format!("\n{}", multi.join(","));
     lines[2] = bad.join(",");
     std::fs::write(dir.path().join("t.csv"), lines.join("\n") + "\n").unwrap();
-    let cfg = config_with(
-        dir.path(),
-        &[("telemetry", dir.path().join("t.csv").to_str().unwrap())],
-    );
+    let cfg = config_in(dir.path(), &[("telemetry", "t.csv")]);
     let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let q = quarantine(&published(&dir.path().join("out")), "telemetry");
@@ -856,10 +832,7 @@ fn telemetry_numbers_are_checked_like_billing() {
     lines[2] = set(&lines[2], util, "inf");
     lines[3] = set(&lines[3], count, "1e12");
     std::fs::write(dir.path().join("t.csv"), lines.join("\n") + "\n").unwrap();
-    let cfg = config_with(
-        dir.path(),
-        &[("telemetry", dir.path().join("t.csv").to_str().unwrap())],
-    );
+    let cfg = config_in(dir.path(), &[("telemetry", "t.csv")]);
     let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let q = quarantine(&published(&dir.path().join("out")), "telemetry");

@@ -172,17 +172,11 @@ fn invisible_controls_are_named_by_the_checklist_and_shown_in_documents() {
         .replacen("420000000002,", "420000000002,\u{2066}", 1);
     std::fs::write(dir.path().join("customers.csv"), cust).unwrap();
     std::fs::write(dir.path().join("owners.csv"), owners).unwrap();
-    let cfg = config_with(
+    let cfg = config_in(
         dir.path(),
         &[
-            (
-                "customers",
-                dir.path().join("customers.csv").to_str().unwrap(),
-            ),
-            (
-                "beneficial_owners",
-                dir.path().join("owners.csv").to_str().unwrap(),
-            ),
+            ("customers", "customers.csv"),
+            ("beneficial_owners", "owners.csv"),
         ],
     );
     let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
@@ -246,13 +240,7 @@ fn national_ids_in_every_column_keep_only_their_last_four_in_quarantine() {
             .join(","),
     );
     std::fs::write(dir.path().join("customers.csv"), lines.join("\n") + "\n").unwrap();
-    let cfg = config_with(
-        dir.path(),
-        &[(
-            "customers",
-            dir.path().join("customers.csv").to_str().unwrap(),
-        )],
-    );
+    let cfg = config_in(dir.path(), &[("customers", "customers.csv")]);
     let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let q = std::fs::read_to_string(
