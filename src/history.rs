@@ -71,12 +71,22 @@ pub fn load_knowledge(out: &Path) -> Result<KnowledgeState> {
     }
 }
 
-/// The prior knowledge dates for these parameters, as the `prior_knowledge(account_id, knowledge_day)`
-/// table of the queries (dates after the as-of day are ignored: that run had not happened yet).
-pub fn prior_table(state: &KnowledgeState, params: &str, as_of_day: i32) -> Result<DataFrame> {
+/// The prior knowledge dates for these parameters of the given accounts, as the
+/// `prior_knowledge(account_id, knowledge_day)` table of the queries (dates after the as-of day are
+/// ignored: that run had not happened yet). The state is keyed by [`knowledge_key`].
+pub fn prior_table(
+    state: &KnowledgeState,
+    params: &str,
+    as_of_day: i32,
+    accounts: &[String],
+) -> Result<DataFrame> {
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let known = state.get(params);
     let (mut ids, mut days) = (Vec::new(), Vec::new());
-    for (account, known) in state.get(params).into_iter().flatten() {
+    for account in accounts {
+        let Some(known) = known.and_then(|k| k.get(knowledge_key(account).as_ref())) else {
+            continue;
+        };
         let Ok(date) = chrono::NaiveDate::parse_from_str(&known.knowledge_date, "%Y-%m-%d") else {
             continue;
         };
@@ -87,6 +97,13 @@ pub fn prior_table(state: &KnowledgeState, params: &str, as_of_day: i32) -> Resu
         }
     }
     df!("account_id" => ids, "knowledge_day" => days).or_internal("prior knowledge")
+}
+
+/// An account's key in `knowledge.json`: the account id, masked by value (`pii::redact`) so that
+/// an id that is a card number is not written out. Two such ids with the same mask share a clock,
+/// the earlier date winning: never a later due date.
+pub fn knowledge_key(account: &str) -> std::borrow::Cow<'_, str> {
+    crate::pii::redact(account)
 }
 
 /// Records the knowledge dates of this run's REPORTABLE accounts that are not known yet (or are
@@ -101,10 +118,11 @@ pub fn record_knowledge(
     let known = state.entry(params.to_string()).or_default();
     let mut changed = false;
     for (account, date) in reportable {
-        let earlier = known.get(account).is_none_or(|k| date < &k.knowledge_date);
+        let key = knowledge_key(account).into_owned();
+        let earlier = known.get(&key).is_none_or(|k| date < &k.knowledge_date);
         if earlier {
             known.insert(
-                account.clone(),
+                key,
                 Known {
                     knowledge_date: date.clone(),
                     first_run_id: run_id.into(),
@@ -151,24 +169,46 @@ mod tests {
             }
         );
         assert_eq!(state["p"]["B"].first_run_id, "r2");
+        let accounts = ["A".to_string(), "B".to_string(), "C".to_string()];
         let day = |d: &str| {
             (chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()
                 - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
             .num_days() as i32
         };
         assert_eq!(
-            prior_table(&state, "p", day("2026-11-22"))
+            prior_table(&state, "p", day("2026-11-22"), &accounts)
                 .unwrap()
                 .height(),
             1,
             "B was not known yet on 22 Nov"
         );
         assert_eq!(
-            prior_table(&state, "other", day("2026-11-30"))
+            prior_table(&state, "other", day("2026-11-30"), &accounts)
                 .unwrap()
                 .height(),
             0,
             "other parameters, other clock"
         );
+    }
+
+    #[test]
+    fn an_account_id_that_is_a_card_number_is_kept_masked_and_its_clock_still_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let card = "4000000000000002".to_string();
+        record_knowledge(
+            dir.path(),
+            "p",
+            &[(card.clone(), "2026-11-21".into())],
+            "r1",
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(dir.path().join(KNOWLEDGE)).unwrap();
+        assert!(
+            !text.contains(&card) && text.contains("400000******0002"),
+            "{text}"
+        );
+        let state = load_knowledge(dir.path()).unwrap();
+        let prior = prior_table(&state, "p", 30_000, &[card]).unwrap();
+        assert_eq!(prior.height(), 1, "the next run finds the clock");
     }
 }

@@ -268,9 +268,59 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     }
     let runs: Vec<DigitRun> = digit_runs(text)
         .into_iter()
-        .filter(|r| is_card(&r.digits) && !inside_hex_token(text, r) && !in_decimal(text, r))
+        .filter(|r| !inside_hex_token(text, r) && !in_decimal(text, r))
+        .flat_map(|r| card_within(text, r))
         .collect();
     replace_runs(text, runs, |r| mask_card(&r.digits))
+}
+
+/// The cards in one digit run: the whole run when it is one, else (a run joined to other digit
+/// groups by separators, as in `CIPW-4000000000000002-2026-11-21`) each leftmost longest sequence
+/// of whole groups that is one.
+fn card_within(text: &str, run: DigitRun) -> Vec<DigitRun> {
+    if is_card(&run.digits) {
+        return vec![run];
+    }
+    let groups: Vec<(usize, usize)> = {
+        let b = text.as_bytes();
+        let mut groups = Vec::new();
+        let mut i = run.start;
+        while i < run.end {
+            let s = i;
+            while i < run.end && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            groups.push((s, i));
+            i += 1; // the separator
+        }
+        groups
+    };
+    let digits = |from: usize, to: usize| -> String {
+        groups[from..=to]
+            .iter()
+            .map(|(s, e)| &text[*s..*e])
+            .collect()
+    };
+    let mut cards = Vec::new();
+    let mut i = 0;
+    while i < groups.len() {
+        let found = (i..groups.len())
+            .rev()
+            .map(|j| (j, digits(i, j)))
+            .find(|(_, d)| is_card(d));
+        match found {
+            Some((j, d)) => {
+                cards.push(DigitRun {
+                    start: groups[i].0,
+                    end: groups[j].1,
+                    digits: d,
+                });
+                i = j + 1;
+            }
+            None => i += 1,
+        }
+    }
+    cards
 }
 
 /// Masks identifier-like pieces of free text (after cards were masked): a word of letters, digits
@@ -441,6 +491,10 @@ mod tests {
             "Zephyr601100******7766 Ltd"
         );
         assert_eq!(redact("amex 3714 496353 98431"), "amex 371449*****8431");
+        assert_eq!(
+            redact("CIPW-AITR-4000000000000002-2026-11-21"),
+            "CIPW-AITR-400000******0002-2026-11-21"
+        );
         // Not Luhn-valid, too short, too long, or inside a hash: left alone.
         assert_eq!(redact("4929000012345675"), "4929000012345675");
         assert_eq!(redact("account 420000000002"), "account 420000000002");

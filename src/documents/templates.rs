@@ -93,7 +93,7 @@ impl Templates {
         let mut context = Context::new();
         context.insert("doc", &shown(view)?);
         context.insert("charts", charts);
-        self.tera.render(name, &context).map_err(|e| {
+        let rendered = self.tera.render(name, &context).map_err(|e| {
             let origin = self
                 .origins
                 .iter()
@@ -101,7 +101,10 @@ impl Templates {
                 .map(|(_, o)| o.as_str())
                 .unwrap_or("?");
             Error::config(format!("template {name} ({origin})"), error_chain(&e))
-        })
+        })?;
+        // Charts and template text do not pass through `shown`: the whole document is masked by
+        // value once more (numbers and hashes are left alone, see `pii::redact`).
+        Ok(crate::pii::redact(&rendered).into_owned())
     }
 }
 

@@ -186,13 +186,21 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         linked_entities = entities.height(),
         "entities built"
     );
-    ctx.register("entity_members", members.lazy());
+    ctx.register("entity_members", members.clone().lazy());
     ctx.register("params", transforms::params_table(p, &run)?.lazy());
     let knowledge = history::load_knowledge(&plan.output_dir)?;
     let params_hash = history::params_hash(p);
+    let accounts: Vec<String> = members
+        .column("account_id")
+        .and_then(|c| c.str().cloned())
+        .or_internal("entity members")?
+        .iter()
+        .flatten()
+        .map(String::from)
+        .collect();
     ctx.register(
         "prior_knowledge",
-        history::prior_table(&knowledge, &params_hash, run.as_of_day)?.lazy(),
+        history::prior_table(&knowledge, &params_hash, run.as_of_day, &accounts)?.lazy(),
     );
 
     progress.stage("queries");
