@@ -42,11 +42,19 @@ pub fn append(out: &Path, record: &RunRecord) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        // A link planted in the output folder is refused, not followed.
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
     let mut file = options
         .open(&path)
         .or_internal(format!("opening {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        // A history file made by someone else keeps no wider mode than ours.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .or_internal(format!("making {} private", path.display()))?;
+    }
     let line = serde_json::to_string(record).or_internal("run record")? + "\n";
     file.write_all(line.as_bytes())
         .and_then(|_| file.sync_all())

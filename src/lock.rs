@@ -75,7 +75,8 @@ fn open_private(path: &Path) -> Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        // A link planted in the output folder is refused, not followed.
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
     options
         .open(path)

@@ -6,7 +6,20 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let cli = cipwatch::cli::Cli::parse();
+    let cli = match cipwatch::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout with exit 0; a bad flag is exit 2. Flag values are
+        // echoed by clap's messages, so they are masked like every other message.
+        Err(e) => {
+            let text = cipwatch::pii::redact(&e.render().to_string()).into_owned();
+            if e.use_stderr() {
+                eprint!("{text}");
+                std::process::exit(cipwatch::error::EXIT_USAGE);
+            }
+            print!("{text}");
+            std::process::exit(0);
+        }
+    };
     let code = match cipwatch::cli::execute(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -28,27 +28,38 @@ pub enum FieldKind {
     FreeText,
 }
 
-/// Column names (lower case, exact) of payment numbers.
+/// Column names of payment numbers, compared as letters and digits only in lower case
+/// (`CardNumber`, `card-number` and `card_number` are one name).
 const PAYMENT_COLUMNS: &[&str] = &[
-    "payment_identifier",
-    "card_number",
+    "paymentidentifier",
+    "cardnumber",
     "pan",
     "iban",
-    "account_number",
-    "bank_account",
+    "accountnumber",
+    "bankaccount",
 ];
 
-/// Substrings of column names (lower case) that hold identity numbers, decided by column.
+/// Parts of column names (letters and digits only, lower case) that hold identity numbers,
+/// decided by column.
 const IDENTIFIER_PARTS: &[&str] = &[
-    "national_id",
-    "tax_id",
+    "nationalid",
+    "taxid",
+    "vatid",
+    "govid",
+    "govtid",
+    "governmentid",
+    "personalid",
     "passport",
-    "ssn",
-    "id_number",
-    "identity",
-    "registration_number",
+    "socialsecurity",
+    "idnumber",
+    "registrationnumber",
     "card",
     "iban",
+];
+
+/// Whole column names (letters and digits only, lower case) that hold identity numbers.
+const IDENTIFIER_NAMES: &[&str] = &[
+    "nid", "ssn", "tin", "uen", "ein", "nino", "cpf", "aadhaar", "pesel",
 ];
 
 /// Registry columns of customer-supplied free text (exact, lower case): masked with the free-text
@@ -105,15 +116,18 @@ pub fn mask_frame(
 /// The masking a column's values get. Names are compared in lower case; a name the registry
 /// duplicates (Polars renames it `x_duplicated_0`) keeps its kind.
 pub fn field_kind(column: &str) -> FieldKind {
-    let name = column.to_ascii_lowercase();
-    let base = name.split("_duplicated_").next().unwrap_or(&name);
-    if PAYMENT_COLUMNS.contains(&base) {
+    let lower = column.to_lowercase();
+    let base = lower.split("_duplicated_").next().unwrap_or(&lower);
+    let name: String = base.chars().filter(|c| c.is_alphanumeric()).collect();
+    if PAYMENT_COLUMNS.contains(&name.as_str()) {
         FieldKind::Payment
-    } else if IDENTIFIER_PARTS.iter().any(|p| base.contains(p)) {
+    } else if IDENTIFIER_PARTS.iter().any(|p| name.contains(p))
+        || IDENTIFIER_NAMES.contains(&name.as_str())
+    {
         FieldKind::Identifier
-    } else if base.contains("phone") || base.contains("fax") || base.contains("mobile") {
+    } else if name.contains("phone") || name.contains("fax") || name.contains("mobile") {
         FieldKind::Phone
-    } else if base.replace('_', "").ends_with("id") {
+    } else if name.ends_with("id") {
         FieldKind::Key
     } else {
         FieldKind::FreeText
@@ -192,42 +206,75 @@ fn luhn(digits: &[u8]) -> bool {
     sum % 10 == 0
 }
 
-/// A maximal run of digits with single spaces or dashes between them: byte range and digits.
+/// A maximal run of digit groups joined by short separators: byte range, its digits (as ASCII) and
+/// each group's byte range.
 struct DigitRun {
     start: usize,
     end: usize,
     digits: String,
+    groups: Vec<(usize, usize)>,
 }
 
-/// Every maximal digit run of `text` (separators: one space or dash between two digits).
+/// Most separator characters between two digit groups (`" - "`, two spaces).
+const MAX_SEPARATOR: usize = 3;
+
+/// A digit as ASCII: `0`–`9` and the full-width `０`–`９`.
+fn digit(c: char) -> Option<char> {
+    match c {
+        '0'..='9' => Some(c),
+        '\u{FF10}'..='\u{FF19}' => char::from_u32(c as u32 - 0xFF10 + '0' as u32),
+        _ => None,
+    }
+}
+
+/// Characters that may stand between the digit groups of a written number: spaces of every
+/// width, tab, dashes and hyphens (soft hyphen too), the slash, and invisible controls. Not the
+/// dot or comma (decimal numbers, IP addresses) and not line breaks (lines of a document).
+fn separator(c: char) -> bool {
+    matches!(c,
+        ' ' | '\t' | '-' | '/' | '\u{00A0}' | '\u{00AD}' | '\u{2000}'..='\u{200A}' | '\u{2010}'..='\u{2015}'
+        | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}')
+        || is_invisible_control(c)
+}
+
+/// Every maximal run of digit groups in `text`, the groups joined by up to [`MAX_SEPARATOR`]
+/// separator characters.
 fn digit_runs(text: &str) -> Vec<DigitRun> {
-    let bytes = text.as_bytes();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let end_of = |k: usize| chars.get(k).map_or(text.len(), |(i, _)| *i);
     let mut runs = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() {
-            i += 1;
+    let mut k = 0;
+    while k < chars.len() {
+        if digit(chars[k].1).is_none() {
+            k += 1;
             continue;
         }
-        let start = i;
-        let mut digits = String::new();
-        let mut end = i;
-        while i < bytes.len() {
-            if bytes[i].is_ascii_digit() {
-                digits.push(bytes[i] as char);
-                i += 1;
-                end = i;
-            } else if matches!(bytes[i], b' ' | b'-')
-                && i + 1 < bytes.len()
-                && bytes[i + 1].is_ascii_digit()
-            {
-                i += 1;
-            } else {
+        let mut run = DigitRun {
+            start: chars[k].0,
+            end: 0,
+            digits: String::new(),
+            groups: Vec::new(),
+        };
+        loop {
+            let group_start = chars[k].0;
+            while let Some(d) = chars.get(k).and_then(|(_, c)| digit(*c)) {
+                run.digits.push(d);
+                k += 1;
+            }
+            run.groups.push((group_start, end_of(k)));
+            let gap = chars[k..]
+                .iter()
+                .take(MAX_SEPARATOR + 1)
+                .take_while(|(_, c)| separator(*c))
+                .count();
+            let next_is_digit = chars.get(k + gap).is_some_and(|(_, c)| digit(*c).is_some());
+            if gap == 0 || gap > MAX_SEPARATOR || !next_is_digit {
                 break;
             }
+            k += gap;
         }
-        runs.push(DigitRun { start, end, digits });
-        i = end.max(start + 1);
+        run.end = end_of(k);
+        runs.push(run);
     }
     runs
 }
@@ -263,7 +310,7 @@ fn in_decimal(text: &str, run: &DigitRun) -> bool {
 /// Masks every card-like digit run of `text` to first 6 / last 4 digits. Text without one is
 /// returned as it is, without a copy.
 pub fn redact(text: &str) -> Cow<'_, str> {
-    if text.bytes().filter(u8::is_ascii_digit).count() < 13 {
+    if text.chars().filter(|c| digit(*c).is_some()).count() < 13 {
         return Cow::Borrowed(text);
     }
     let runs: Vec<DigitRun> = digit_runs(text)
@@ -281,26 +328,13 @@ fn card_within(text: &str, run: DigitRun) -> Vec<DigitRun> {
     if is_card(&run.digits) {
         return vec![run];
     }
-    let groups: Vec<(usize, usize)> = {
-        let b = text.as_bytes();
-        let mut groups = Vec::new();
-        let mut i = run.start;
-        while i < run.end {
-            let s = i;
-            while i < run.end && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            groups.push((s, i));
-            i += 1; // the separator
-        }
-        groups
-    };
     let digits = |from: usize, to: usize| -> String {
-        groups[from..=to]
+        run.groups[from..=to]
             .iter()
-            .map(|(s, e)| &text[*s..*e])
+            .flat_map(|(s, e)| text[*s..*e].chars().filter_map(digit))
             .collect()
     };
+    let groups = &run.groups;
     let mut cards = Vec::new();
     let mut i = 0;
     while i < groups.len() {
@@ -314,6 +348,7 @@ fn card_within(text: &str, run: DigitRun) -> Vec<DigitRun> {
                     start: groups[i].0,
                     end: groups[j].1,
                     digits: d,
+                    groups: groups[i..=j].to_vec(),
                 });
                 i = j + 1;
             }
@@ -474,6 +509,23 @@ mod tests {
             FieldKind::Identifier
         );
         assert_eq!(field_kind("Tax_ID"), FieldKind::Identifier);
+        for name in [
+            "NationalID",
+            "nationalId",
+            "national id",
+            "national-id",
+            "TaxId",
+            "tax-id",
+            "nid",
+            "govt_id",
+            "vat_id",
+        ] {
+            assert_eq!(field_kind(name), FieldKind::Identifier, "{name}");
+        }
+        assert_eq!(field_kind("CardNumber"), FieldKind::Payment);
+        assert_eq!(field_kind("BillingAccountId"), FieldKind::Key);
+        assert_eq!(field_kind("identity/LineItemId"), FieldKind::Key);
+        assert_eq!(field_kind("x_AccountingCode"), FieldKind::FreeText);
     }
 
     #[test]
@@ -495,6 +547,23 @@ mod tests {
             redact("CIPW-AITR-4000000000000002-2026-11-21"),
             "CIPW-AITR-400000******0002-2026-11-21"
         );
+        for written in [
+            "4929\u{00A0}0000\u{00A0}1234\u{00A0}5674",
+            "4929\u{200B}0000\u{200B}1234\u{200B}5674",
+            "4929\t0000\t1234\t5674",
+            "4929  0000  1234  5674",
+            "4929 \u{2013} 0000 \u{2013} 1234 \u{2013} 5674",
+            "4929/0000/1234/5674",
+            "4929\u{00AD}0000\u{00AD}1234\u{00AD}5674",
+            "４９２９００００１２３４５６７４",
+            "pg 4929000012345674 1",
+        ] {
+            let masked = redact(written);
+            assert!(
+                masked.contains("492900******5674"),
+                "{written:?} -> {masked:?}"
+            );
+        }
         // Not Luhn-valid, too short, too long, or inside a hash: left alone.
         assert_eq!(redact("4929000012345675"), "4929000012345675");
         assert_eq!(redact("account 420000000002"), "account 420000000002");

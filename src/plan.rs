@@ -239,7 +239,10 @@ fn check_output_dir(dir: &Path, source: &ConfigSource, from_flag: bool) -> Resul
         return Ok(());
     };
     if existing.is_dir() {
-        return Ok(());
+        return match existing == dir {
+            true => shared_folder_refused(dir, source, from_flag),
+            false => Ok(()),
+        };
     }
     let key = if from_flag {
         "output.dir (--out)"
@@ -256,6 +259,33 @@ fn check_output_dir(dir: &Path, source: &ConfigSource, from_flag: bool) -> Resul
         )
     };
     Err(Error::config(source.describe(), format!("{key}: {what}")))
+}
+
+/// An existing output folder that every user may write to (`/tmp`, mode 1777) is refused: cipwatch
+/// makes its output folder owner-only, and must not change a shared folder or let other users
+/// plant files (links, runs) in it.
+fn shared_folder_refused(dir: &Path, source: &ConfigSource, from_flag: bool) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).map_or(0, |m| m.permissions().mode());
+        if mode & 0o1002 != 0 {
+            let key = if from_flag {
+                "output.dir (--out)"
+            } else {
+                "output.dir"
+            };
+            return Err(Error::config(
+                source.describe(),
+                format!(
+                    "{key}: {} is writable by every user (mode {:o}); give cipwatch a folder of its own",
+                    dir.display(),
+                    mode & 0o7777
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn resolve_profile(

@@ -201,6 +201,15 @@ pub fn recover(root: &Path) -> Result<()> {
         if pid.parse::<u32>().is_err() || rest.ends_with(&own) {
             continue;
         }
+        // Only real folders are ours: a link planted here is neither restored nor followed.
+        let real_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if !real_dir {
+            tracing::warn!(
+                kind,
+                "left alone: a hidden entry of the output folder that is not a folder"
+            );
+            continue;
+        }
         let final_dir = root.join(name);
         if kind == ".replaced-" && !final_dir.exists() {
             tracing::warn!(

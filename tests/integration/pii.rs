@@ -266,3 +266,59 @@ fn national_ids_in_every_column_keep_only_their_last_four_in_quarantine() {
         ],
     );
 }
+
+#[test]
+fn cards_written_with_odd_separators_and_ids_in_odd_columns_are_masked() {
+    // Cards with no-break spaces, zero-width spaces, full-width digits, a card followed by another
+    // digit group; an ID in a camel-case extra column; a card as a currency code (manifest).
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(repo().join("data-samples/cip/customers.csv")).unwrap();
+    let mut lines: Vec<String> = src.lines().map(String::from).collect();
+    lines[0].push_str(",NationalID");
+    for l in lines.iter_mut().skip(1) {
+        l.push_str(",");
+    }
+    let mut bad = split(&lines[1]);
+    bad[0] = "999000000002".into();
+    bad[2] = "not-a-type".into(); // quarantined, so its original values are written
+    bad[1] = "Odd 4929\u{00A0}0000\u{00A0}1234\u{00A0}5674 Ltd".into();
+    bad[4] =
+        "Unit ５４５４５４００００１１１１２５, 4929\u{200B}0000\u{200B}1234\u{200B}5674".into();
+    bad[9] = "pg 6011000099887766 1".into();
+    let n = bad.len();
+    bad[n - 1] = "NID-0000-7731-2208".into();
+    lines.push(
+        bad.iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    std::fs::write(dir.path().join("customers.csv"), lines.join("\n") + "\n").unwrap();
+    let cfg = config_in(dir.path(), &[("customers", "customers.csv")]);
+    let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let secrets = [
+        "4929000012345674",
+        "5454540000111125",
+        "6011000099887766",
+        "NID-0000-7731-2208",
+        "00007731",
+    ];
+    assert_private_and_masked(&dir.path().join("out"), &secrets);
+    let q = std::fs::read_to_string(
+        dir.path()
+            .join("out")
+            .join(AS_OF)
+            .join("quarantine/customers.csv"),
+    )
+    .unwrap();
+    assert!(q.contains("999000000002") && q.contains("2208"), "{q}");
+}
+
+#[test]
+fn flag_values_in_command_line_errors_are_masked() {
+    let o = cipwatch(&["run", "--drafts", "4929000012345674"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("4929000012345674"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("492900******5674"), "{}", stderr(&o));
+}

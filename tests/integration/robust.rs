@@ -758,3 +758,49 @@ mod paused {
         }
     }
 }
+
+/// The output folder: a folder every user may write to is refused (not made private behind the
+/// back of its other users); links planted in it are not followed; a history file made by someone
+/// else ends owner-only.
+#[test]
+fn a_shared_output_folder_is_refused_and_planted_links_are_not_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let o = cipwatch(&["run", "--out", shared.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("output.dir"), "{}", stderr(&o));
+    let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o1777, "a refused folder is left as it was");
+
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    std::os::unix::fs::symlink(&victim, out.join(".cipwatch.lock")).unwrap();
+    let o = cipwatch(&["run", "--out", out.to_str().unwrap()]);
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "a planted lock link stops the run"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+
+    std::fs::remove_file(out.join(".cipwatch.lock")).unwrap();
+    std::fs::write(out.join("runs.jsonl"), "").unwrap();
+    std::fs::set_permissions(
+        out.join("runs.jsonl"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    let o = cipwatch(&["run", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mode = std::fs::metadata(out.join("runs.jsonl"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+}
