@@ -32,6 +32,17 @@ pub struct ConfigFile {
     pub registry: RegistryOptions,
     #[serde(default)]
     pub links: LinkOptions,
+    #[serde(default)]
+    pub answers: AnswersOptions,
+}
+
+/// Where counsel's answers files are (see `answers`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswersOptions {
+    /// The folder of `<account_id>.toml` answers files, relative to the configuration
+    /// (default `answers`).
+    pub dir: Option<String>,
 }
 
 /// Where the secret key of the account links comes from (see `link_key`).
@@ -101,7 +112,7 @@ pub struct Provider {
 }
 
 /// How billing rows are read and accelerators identified.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BillingOptions {
     /// Provider columns that may hold the instance type, tried in order after `SkuPriceDetails`.
