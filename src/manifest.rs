@@ -39,7 +39,7 @@ pub fn build(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Value {
         "run_id": "",
         "as_of": outcome.as_of.to_string(),
         "as_of_source": outcome.as_of_source,
-        "config": { "source": config_source(plan), "sha256": plan.config_sha256 },
+        "config": { "source": plan.config_source.short(), "sha256": plan.config_sha256 },
         "scenario": plan.scenario,
         "not_assessed_under_rule_thresholds": plan.rule_deviations,
         "provider": plan.provider,
@@ -60,7 +60,7 @@ pub fn build(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Value {
 
 /// What makes a run the run it is: versions, as-of date, input contents, effective parameter
 /// values, catalog, queries, templates, mappings, answers, the configuration's non-path settings and
-/// the link key's fingerprint. No paths, no sources of values, nothing about the invocation.
+/// the link key's fingerprint, and the filings the documents mention. No paths, no sources of values, nothing about the invocation.
 pub fn identity(plan: &Plan, catalog: &Catalog, as_of: &str) -> Value {
     let inputs: serde_json::Map<String, Value> = plan
         .inputs
@@ -84,6 +84,7 @@ pub fn identity(plan: &Plan, catalog: &Catalog, as_of: &str) -> Value {
         "templates": plan.templates.hashes,
         "mappings": plan.mappings.hashes,
         "answers": plan.answers.hashes(),
+        "filed": plan.filings.values().map(|f| (&f.account_id, &f.reference, &f.filed_on, &f.run_id)).collect::<Vec<_>>(),
         "provider": plan.provider,
         "billing": plan.billing,
         "billing_format": plan.billing_format,
@@ -98,17 +99,6 @@ pub fn identity(plan: &Plan, catalog: &Catalog, as_of: &str) -> Value {
 /// share it whatever the paths, the working folder or the command (plain run or backfill).
 pub fn run_id(identity: &Value) -> String {
     sha256_bytes(identity.to_string().as_bytes())[..16].to_string()
-}
-
-/// The configuration's source as the manifest shows it: its file name, or the embedded default.
-fn config_source(plan: &Plan) -> String {
-    match &plan.config_source {
-        crate::config::ConfigSource::File(p) => p
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| p.display().to_string()),
-        other => other.describe(),
-    }
 }
 
 /// An override's origin relative to the configuration (`embedded` stays).

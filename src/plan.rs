@@ -290,7 +290,7 @@ fn resolve_profile(
     let (info, params) = profile::load(&cfg.profile, base)?;
     let rule = params.clone();
     let mut layers = vec![profile::Layer {
-        source: format!("config {}", source.describe()),
+        source: format!("config {}", source.short()),
         values: cfg.overrides.clone(),
     }];
     if let Some(path) = &args.params_file {
@@ -298,8 +298,9 @@ fn resolve_profile(
             .map_err(|e| Error::Usage(format!("--params {}: {e}", path.display())))?;
         let values: toml::Table =
             toml::from_str(&text).map_err(|e| Error::config(path.display(), e.message()))?;
+        let name = path.file_name().unwrap_or(path.as_os_str());
         layers.push(profile::Layer {
-            source: format!("params {}", path.display()),
+            source: format!("params {}", name.to_string_lossy()),
             values,
         });
     }

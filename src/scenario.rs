@@ -143,7 +143,10 @@ pub fn list(output_dir: &Path) -> Result<Vec<Listed>> {
                             let source = p["source"].as_str().unwrap_or("");
                             source == "--set" || source.starts_with("params ")
                         })
-                        .map(|(k, p)| format!("{k}={}", p["value"]))
+                        .map(|(k, p)| match p["value"].as_f64() {
+                            Some(v) if v.abs() >= 1e6 => format!("{k}={v:e}"),
+                            _ => format!("{k}={}", p["value"]),
+                        })
                         .collect()
                 })
                 .unwrap_or_default();

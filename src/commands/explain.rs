@@ -91,6 +91,8 @@ struct Test {
 #[derive(Debug, Serialize)]
 struct Dates {
     knowledge_date: Option<String>,
+    /// The day the data first crossed the operations threshold.
+    crossing_date: Option<String>,
     report_due_date: Option<String>,
     projected_crossing_date: Option<String>,
     days_to_crossing: Option<f64>,
@@ -177,6 +179,7 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
         runs,
         dates: Dates {
             knowledge_date: flag.knowledge_date.clone(),
+            crossing_date: flag.crossing_date.clone(),
             report_due_date: flag.report_due_date.clone(),
             projected_crossing_date: flag.projected_crossing_date.clone(),
             days_to_crossing: flag.days_to_crossing,
@@ -358,7 +361,10 @@ fn text(e: &Explanation, watch_fraction: f64, due_days: i64) -> String {
     }
     let d = &e.dates;
     match (&d.knowledge_date, &d.report_due_date) {
-        (Some(k), Some(due)) => s += &format!("\nKnowledge date {k}; report due {due} ({due_days} days later).\n"),
+        (Some(k), Some(due)) => s += &format!(
+            "\nKnowledge date {k} (the first filing run that found it REPORTABLE, or this as-of date); the data crossed the operations threshold on {}; report due {due} ({due_days} days later).\n",
+            d.crossing_date.as_deref().unwrap_or("an unknown day")
+        ),
         _ => match (&d.projected_crossing_date, d.days_to_crossing) {
             (Some(p), _) => s += &format!("\nAt the trailing burn rate the operations threshold is crossed on {p}.\n"),
             (None, Some(days)) => s += &format!("\nAt the trailing burn rate the operations threshold would be crossed in {} days.\n", grouped(days)),

@@ -177,6 +177,18 @@ pub enum ConfigSource {
 }
 
 impl ConfigSource {
+    /// The file name alone (or the embedded default's description): what the manifest and the
+    /// documents print, so they do not depend on the folder the run was started from.
+    pub fn short(&self) -> String {
+        match self {
+            ConfigSource::File(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| p.display().to_string()),
+            ConfigSource::Embedded => self.describe(),
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             ConfigSource::File(p) => p.display().to_string(),

@@ -199,8 +199,8 @@ impl ReportDoc {
                 filed.reference
             )
         };
-        if self.common.scenario.is_some() {
-            self.status = format!("SCENARIO (not for filing). {}", self.status);
+        if let Some(name) = &self.common.scenario {
+            self.status = format!("SCENARIO {name}, not for filing. {}", self.status);
         }
         self.filing = Some(FilingView {
             reference: filed.reference.clone(),
@@ -213,15 +213,18 @@ impl ReportDoc {
 }
 
 /// The report's status line before any filing: never "reportable under the rule" when the run
-/// did not apply the rule's numbers or is a scenario.
+/// did not apply the rule's numbers, and never "for filing" in a scenario.
 fn status(common: &Common, reportable: bool) -> String {
-    match (reportable, &common.scenario, common.not_assessed.is_empty()) {
-        (_, Some(name), _) => format!("SCENARIO {name}: what-if draft, not for filing"),
-        (true, None, true) => "DRAFT for filing: reportable under the rule profile".into(),
-        (true, None, false) => {
-            "DRAFT: REPORTABLE ONLY UNDER THE THRESHOLDS IN FORCE, which are not the rule profile's (see the banner)".into()
-        }
-        (false, _, _) => "DRAFT, NOT YET REPORTABLE (WATCH): for review only".into(),
+    let rule_numbers = common.not_assessed.is_empty();
+    let base: String = match (&common.scenario, reportable, rule_numbers) {
+        (_, false, _) => "DRAFT, NOT YET REPORTABLE (WATCH): for review only".into(),
+        (Some(_), true, _) => "REPORTABLE under this scenario's parameters: what-if draft".into(),
+        (None, true, true) => "DRAFT for filing: reportable under the rule profile".into(),
+        (None, true, false) => "DRAFT: REPORTABLE ONLY UNDER THE THRESHOLDS IN FORCE, which are not the rule profile's (see the banner)".into(),
+    };
+    match &common.scenario {
+        Some(name) => format!("SCENARIO {name}, not for filing. {base}"),
+        None => base,
     }
 }
 
@@ -556,7 +559,7 @@ fn checklist(doc: &ReportDoc) -> Vec<CheckItem> {
     });
     for t in &doc.to_complete {
         items.push(CheckItem {
-            item: format!("TO COMPLETE: {}", t.field),
+            item: format!("Counsel's answer: {}", t.field),
             ok: t.answer.is_some(),
             detail: match t.answer {
                 Some(_) => "answered".into(),

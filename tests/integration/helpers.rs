@@ -150,3 +150,6 @@ pub const UNMODIFIED_RULE: [&str; 4] = [
     "--set",
     "cluster_peak_ops_per_s=1e20",
 ];
+
+/// Where a run with [`UNMODIFIED_RULE`] publishes, below the output folder: it is a scenario.
+pub const UNMODIFIED_SCENARIO: &str = "scenarios/training_ops-1e26_cluster_peak_ops_per_s-1e20";
