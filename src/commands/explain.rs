@@ -99,6 +99,11 @@ struct Dates {
 }
 
 pub fn explain(args: &ExplainArgs) -> Result<i32> {
+    if args.format == Format::Csv {
+        return Err(Error::Usage(
+            "explain prints text or json (--format text|json), not csv".into(),
+        ));
+    }
     let plan = plan::build(&PlanArgs::from(&args.common))?;
     let outcome = pipeline::run(&plan, false, &Progress::hidden())?;
     let flag = outcome
@@ -187,7 +192,7 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
     };
     let printed = match args.format {
         Format::Json => serde_json::to_string_pretty(&e).or_internal("explanation")? + "\n",
-        _ => text(&e, p.watch_fraction, p.report_due_days),
+        Format::Text | Format::Csv => text(&e, p.watch_fraction, p.report_due_days),
     };
     print!("{}", crate::pii::redact(&printed));
     Ok(EXIT_OK)

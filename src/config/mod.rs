@@ -197,9 +197,15 @@ impl ConfigSource {
     }
 }
 
-/// Reads the configuration: the given file, else `./cipwatch.toml`, else the embedded default.
-/// Returns the parsed file, its source, its text and the folder its relative paths start from.
+/// Reads the configuration: the given file, else `./cipwatch.toml`, else `./data-samples/cipwatch.toml`
+/// (so editing the sample configuration has an effect), else the embedded copy of it when
+/// `./data-samples/` exists without one. Returns the parsed file, its source, its text and the folder
+/// its relative paths start from.
+///
+/// Errors: usage (exit 2) when there is no configuration here at all, saying to pass `--config`;
+/// configuration errors naming the file.
 pub fn load(explicit: Option<&Path>) -> Result<(ConfigFile, ConfigSource, String, PathBuf)> {
+    let sample = Path::new(DEFAULT_CONFIG_BASE).join("cipwatch.toml");
     let (source, text, base) = match explicit {
         Some(path) => (
             ConfigSource::File(path.to_path_buf()),
@@ -214,11 +220,25 @@ pub fn load(explicit: Option<&Path>) -> Result<(ConfigFile, ConfigSource, String
                 PathBuf::from("."),
             )
         }
-        None => (
+        None if sample.is_file() => (
+            ConfigSource::File(sample.clone()),
+            read(&sample)?,
+            PathBuf::from(DEFAULT_CONFIG_BASE),
+        ),
+        None if Path::new(DEFAULT_CONFIG_BASE).is_dir() => (
             ConfigSource::Embedded,
             DEFAULT_CONFIG.to_string(),
             PathBuf::from(DEFAULT_CONFIG_BASE),
         ),
+        None => {
+            let here = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| ".".into());
+            return Err(Error::Usage(format!(
+                "no cipwatch.toml in {here} (nor data-samples/cipwatch.toml): pass --config FILE, \
+                 or run from the repository root to use the samples"
+            )));
+        }
     };
     let parsed: ConfigFile =
         toml::from_str(&text).map_err(|e| Error::config(source.describe(), e.message()))?;

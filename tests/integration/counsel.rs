@@ -541,3 +541,49 @@ fn filed_then_a_changed_input_yields_an_updated_draft_with_its_changelog() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(read(&out.join("filings.jsonl")).lines().count(), 1);
 }
+
+#[test]
+fn a_newcomer_is_told_what_to_do() {
+    // From a folder with no configuration: pass --config.
+    let empty = tempfile::tempdir().unwrap();
+    let o = cipwatch_in(empty.path(), &["-q", "run"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("pass --config FILE"), "{}", stderr(&o));
+
+    // Editing data-samples/cipwatch.toml has an effect (the embedded copy is only a fallback).
+    let root = tempfile::tempdir().unwrap();
+    let copy = Command::new("cp")
+        .args(["-r", repo().join("data-samples").to_str().unwrap()])
+        .arg(root.path())
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let sample = root.path().join("data-samples/cipwatch.toml");
+    std::fs::write(
+        &sample,
+        read(&sample).replace("Example Cloud Corp.", "Edited Cloud LLC"),
+    )
+    .unwrap();
+    ok(cipwatch_in(root.path(), &["-q", "run"]));
+    let summary = read(&root.path().join("out/2026-11-26/summary.md"));
+    assert!(
+        summary.contains("Edited Cloud LLC"),
+        "the edited sample configuration was read"
+    );
+
+    // diff with one run says how to get two; explain rejects csv.
+    let o = cipwatch_in(root.path(), &["diff"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cipwatch run --as-of"),
+        "{}",
+        stderr(&o)
+    );
+    let o = cipwatch_in(root.path(), &["-q", "explain", ZEPHYR, "--format", "csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stdout(&o).is_empty() && stderr(&o).contains("not csv"),
+        "{}",
+        stderr(&o)
+    );
+}
