@@ -50,6 +50,7 @@ pub struct Params {
     pub training_min_accelerators: f64,
     pub material_accelerator_hours: f64,
     pub certification_period_days: i64,
+    pub retention_days: i64,
     pub utilization_low: f64,
     pub plausible_run_days: f64,
     pub training_interconnect_gbps: f64,
@@ -265,6 +266,7 @@ fn check(p: &Params) -> Result<()> {
     for (key, v) in [
         ("burn_window_days", p.burn_window_days),
         ("certification_period_days", p.certification_period_days),
+        ("retention_days", p.retention_days),
     ] {
         if v < 1 {
             return bad(key, "must be at least 1");

@@ -587,3 +587,70 @@ fn a_newcomer_is_told_what_to_do() {
         stderr(&o)
     );
 }
+
+#[test]
+fn the_certification_lists_closed_accounts_past_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let customers = dir.path().join("customers.csv");
+    // 420000000003 closed on 1 February (no access logged), 420000000004 on 20 November.
+    let mut lines: Vec<String> = read(&repo().join("data-samples/cip/customers.csv"))
+        .lines()
+        .map(String::from)
+        .collect();
+    for (account, closed) in [
+        ("420000000003", "2026-02-01T00:00:00Z"),
+        ("420000000004", "2026-11-20T00:00:00Z"),
+    ] {
+        let line = lines.iter_mut().find(|l| l.starts_with(account)).unwrap();
+        let mut cells = split(line);
+        cells[16] = closed.to_string();
+        *line = cells
+            .iter()
+            .map(|c| {
+                if c.contains(',') {
+                    format!("\"{c}\"")
+                } else {
+                    c.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+    }
+    std::fs::write(&customers, lines.join("\n") + "\n").unwrap();
+    let cfg = config_with(dir.path(), &[("customers", customers.to_str().unwrap())]);
+    // The retention is a profile parameter; 30 days here.
+    std::fs::write(
+        &cfg,
+        read(&cfg).replace("[overrides]\n", "[overrides]\nretention_days = 30\n"),
+    )
+    .unwrap();
+    run_cfg(&cfg, &[]);
+    let run = dir.path().join("out/2026-11-26/certification");
+    let cert = json(&run.join("cip-certification.json"));
+    let dates: Vec<(&str, &str)> = cert["closed_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["account_id"].as_str().unwrap(),
+                r["purge_eligible_date"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        dates,
+        [
+            ("420000000003", "2026-03-03"),
+            ("420000000004", "2026-12-20")
+        ]
+    );
+    let past = cert["past_retention"].as_array().unwrap();
+    assert_eq!(past.len(), 1);
+    assert_eq!(past[0]["account_id"], "420000000003");
+    let md = read(&run.join("cip-certification.md"));
+    assert!(
+        md.contains("| 420000000003 | 2026-02-01 | NOT ON FILE | 2026-03-03 |"),
+        "{md}"
+    );
+}
