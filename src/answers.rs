@@ -1,6 +1,7 @@
 //! Counsel's answers: the TO COMPLETE blocks of a report draft, kept in
-//! `answers/<account_id>.toml` beside the configuration file (`[answers] dir` moves the folder), so
-//! they survive the nightly rerun. Files are read strictly: an unknown key is an error listing the
+//! `answers/<account_id>.toml` beside the configuration file (`[answers] dir` moves the folder), and
+//! the certification's resolution log in `answers/certification.toml`, so they survive the nightly
+//! rerun. Files are read strictly: an unknown key is an error listing the
 //! valid ones. Answers are merged into the report when it renders, and each file's SHA-256 goes
 //! into the manifest and the run id.
 
@@ -52,11 +53,25 @@ impl AccountAnswers {
     }
 }
 
-/// Every answers file of the folder: account id (the file stem) → answers and the file's SHA-256.
+/// The file of the certification's answers, in the same folder.
+pub const CERTIFICATION: &str = "certification";
+
+/// The certification's narrative items: how each failed verification was resolved, by account id.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CertificationAnswers {
+    #[serde(default)]
+    pub resolutions: BTreeMap<String, String>,
+}
+
+/// Every answers file of the folder: account id (the file stem) → answers and the file's SHA-256,
+/// and the certification's answers (`certification.toml`).
 #[derive(Debug, Clone, Default)]
 pub struct Answers {
     pub dir: PathBuf,
     pub accounts: BTreeMap<String, (AccountAnswers, String)>,
+    pub certification: CertificationAnswers,
+    pub certification_sha256: Option<String>,
 }
 
 impl Answers {
@@ -64,12 +79,12 @@ impl Answers {
     ///
     /// Errors: configuration (exit 2) naming the file, for unreadable or invalid TOML and unknown keys.
     pub fn load(dir: &Path) -> Result<Answers> {
-        let mut accounts = BTreeMap::new();
+        let mut answers = Answers {
+            dir: dir.to_path_buf(),
+            ..Answers::default()
+        };
         let Ok(entries) = std::fs::read_dir(dir) else {
-            return Ok(Answers {
-                dir: dir.to_path_buf(),
-                accounts,
-            });
+            return Ok(answers);
         };
         let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -79,22 +94,21 @@ impl Answers {
         for path in paths {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| Error::config(path.display(), format!("cannot read: {e}")))?;
-            let parsed: AccountAnswers = toml::from_str(&text).map_err(|e| {
-                Error::config(
-                    path.display(),
-                    format!("{} (valid keys: {})", e.message(), keys().join(", ")),
-                )
-            })?;
-            let account = path
+            let stem = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default();
-            accounts.insert(account, (parsed, sha256_bytes(text.as_bytes())));
+            let sha = sha256_bytes(text.as_bytes());
+            if stem == CERTIFICATION {
+                answers.certification = parse(&path, &text, &["resolutions"])?;
+                answers.certification_sha256 = Some(sha);
+            } else {
+                answers
+                    .accounts
+                    .insert(stem, (parse(&path, &text, &keys())?, sha));
+            }
         }
-        Ok(Answers {
-            dir: dir.to_path_buf(),
-            accounts,
-        })
+        Ok(answers)
     }
 
     /// The answers of one account (none when it has no file).
@@ -107,11 +121,26 @@ impl Answers {
 
     /// File name → SHA-256, for the manifest and the run id.
     pub fn hashes(&self) -> BTreeMap<String, String> {
-        self.accounts
+        let mut out: BTreeMap<String, String> = self
+            .accounts
             .iter()
             .map(|(account, (_, sha))| (format!("{account}.toml"), sha.clone()))
-            .collect()
+            .collect();
+        if let Some(sha) = &self.certification_sha256 {
+            out.insert(format!("{CERTIFICATION}.toml"), sha.clone());
+        }
+        out
     }
+}
+
+/// One answers file, read strictly.
+fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str, valid: &[&str]) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        Error::config(
+            path.display(),
+            format!("{} (valid keys: {})", e.message(), valid.join(", ")),
+        )
+    })
 }
 
 /// The valid keys of an answers file.
@@ -119,9 +148,21 @@ pub fn keys() -> Vec<&'static str> {
     FIELDS.iter().map(|(k, _, _)| *k).collect()
 }
 
+/// The template `cipwatch answers certification` writes.
+fn certification_template() -> String {
+    "# Counsel's answers for the annual CIP certification.\n\
+     # [resolutions]: how each failed identity verification was resolved, by billing account id,\n\
+     # e.g. \"420000000011\" = \"Account closed on 2026-10-02 after the documents could not be verified.\"\n\
+     [resolutions]\n"
+        .to_string()
+}
+
 /// The template `cipwatch answers ACCOUNT` writes: every block with its guidance as a comment and an
-/// empty answer.
+/// empty answer (`certification` gives the certification's template).
 pub fn template(account: &str) -> String {
+    if account == CERTIFICATION {
+        return certification_template();
+    }
     let mut text = format!(
         "# Counsel's answers for the AI-training report of billing account {account}.\n\
          # Merged into the report draft by every run; an empty answer is shown as TO COMPLETE.\n\

@@ -132,6 +132,9 @@ pub struct Failed {
     pub opened_at: Option<String>,
     #[serde(default = "to_complete")]
     pub resolution: String,
+    /// Whether `resolution` is counsel's answer (else it is the TO COMPLETE placeholder).
+    #[serde(default)]
+    pub answered: bool,
 }
 
 fn to_complete() -> String {
@@ -146,7 +149,13 @@ fn table<'a>(results: &'a [(String, DataFrame)], name: &str) -> Result<&'a DataF
         .ok_or_else(|| Error::config("queries", format!("no query produces the table '{name}'")))
 }
 
-pub fn build(common: &Common, results: &[(String, DataFrame)]) -> Result<CertificationDoc> {
+/// Builds the certification; `resolutions` (account id → text, from counsel's answers) fill the
+/// resolution log of failed verifications.
+pub fn build(
+    common: &Common,
+    results: &[(String, DataFrame)],
+    resolutions: &BTreeMap<String, String>,
+) -> Result<CertificationDoc> {
     let customers_by_country: Vec<CountryCustomers> = records(
         table(results, "cert_customers_by_country")?,
         "certification",
@@ -175,7 +184,13 @@ pub fn build(common: &Common, results: &[(String, DataFrame)]) -> Result<Certifi
         total_unverified_foreign: unverified_foreign.iter().map(|u| u.accounts).sum(),
         unverified_foreign,
         stats,
-        failed_verifications: records(table(results, "cert_failed_verifications")?, "certification")?,
+        failed_verifications: records::<Failed>(table(results, "cert_failed_verifications")?, "certification")?
+            .into_iter()
+            .map(|f| match resolutions.get(&f.account_id).map(|r| r.trim()).filter(|r| !r.is_empty()) {
+                Some(r) => Failed { resolution: r.to_string(), answered: true, ..f },
+                None => f,
+            })
+            .collect(),
         attestations: [
             "The CIP has been reviewed during the period.",
             "The CIP has been updated for changes in the provider's services.",

@@ -202,7 +202,11 @@ pub fn render_all(
         .collect::<Result<_>>()?;
     let mut out: Vec<(String, String)> = reports.into_iter().flatten().collect();
 
-    let cert = certification::build(common, inputs.results)?;
+    let cert = certification::build(
+        common,
+        inputs.results,
+        &inputs.answers.certification.resolutions,
+    )?;
     out.extend(render_three(
         templates,
         &cert,

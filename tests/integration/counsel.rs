@@ -438,6 +438,23 @@ fn answers_survive_a_rerun_and_complete_the_checklist() {
         64
     );
 
+    // The certification's resolution log is answered the same way.
+    ok(cipwatch(&["answers", "certification", "--config", c]));
+    let cert_file = dir.path().join("answers/certification.toml");
+    std::fs::write(
+        &cert_file,
+        read(&cert_file) + "\"420000000010\" = \"Account suspended; documents re-requested.\"\n",
+    )
+    .unwrap();
+    run_cfg(&cfg, &[]);
+    let cert = read(&out.join("2026-11-26/certification/cip-certification.md"));
+    assert!(
+        cert.contains("| 420000000010 |")
+            && cert.contains("Account suspended; documents re-requested. |"),
+        "{cert}"
+    );
+    assert!(!cert.contains("TO COMPLETE: how this failed verification was resolved"));
+
     // A misspelt key is an error naming the valid ones.
     std::fs::write(&file, "narative = \"x\"\n").unwrap();
     let o = cipwatch(&["-q", "run", "--config", c]);
