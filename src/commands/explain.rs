@@ -192,7 +192,14 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
     };
     let printed = match args.format {
         Format::Json => serde_json::to_string_pretty(&e).or_internal("explanation")? + "\n",
-        Format::Text | Format::Csv => text(&e, p.watch_fraction, p.report_due_days),
+        Format::Text | Format::Csv => {
+            let banners: String = plan
+                .rule_deviations
+                .iter()
+                .map(|d| format!("NOT ASSESSED UNDER THE RULE'S THRESHOLDS: {d}\n"))
+                .collect();
+            banners + &text(&e, p.watch_fraction, p.report_due_days)
+        }
     };
     print!("{}", crate::pii::redact(&printed));
     Ok(EXIT_OK)
@@ -316,7 +323,7 @@ fn text(e: &Explanation, watch_fraction: f64, due_days: i64) -> String {
         }
         _ => s += "Linked accounts: none found.\n",
     }
-    s += "\nThresholds (rule profile):\n";
+    s += "\nThresholds in force:\n";
     for test in &e.tests {
         let show = |v: f64| {
             if test.test.contains("Gbit") {
