@@ -15,12 +15,17 @@
 --          CIP_GAP: foreign, accelerator_hours >= material_accelerator_hours, and the customer is not
 --                 verified or exempt, or was sold through a reseller without a CIP on file.
 --          CLEAR: none of these. The level is the most severe; reasons lists every code that applies.
---          knowledge_day: the first day the estimate (the account's, or for an entity-reportable
---          account the entity's) exceeded training_ops, or an earlier knowledge date recorded by a
---          previous run under the same parameters (the clock never restarts).
+--          knowledge_day: the as-of day of the first published filing run that found the account
+--          REPORTABLE under the same parameters (prior_knowledge), else this run's as-of day: the
+--          provider knows when a run tells it, not when the data crossed (the clock never restarts
+--          and is never backdated). crossing_day: the day the estimate (the account's, or for an
+--          entity-reportable account the entity's) first exceeded training_ops, shown beside it.
+--          provisional_due_day: for a WATCH account meeting every test but the operations total,
+--          its projected crossing day plus report_due_days.
 -- Inputs:  account_compute, foreign_status, entity_members, entity_compute, prior_knowledge, params
 -- Output:  flags(one row per account: compute and interval, entity, foreign determination, CIP and
---          reseller facts, tests, level, reasons, knowledge_day, report_due_day,
+--          reseller facts, tests, level, reasons, knowledge_day, report_due_day, crossing_day,
+--          provisional_due_day,
 --          projected_crossing_day (within the horizon only), days_to_crossing)
 WITH joined AS (
     SELECT
@@ -68,14 +73,7 @@ WITH joined AS (
             AND e.entity_burn_ops_per_day * p.plausible_run_days > p.training_ops, FALSE) AS entity_rate,
         COALESCE(e.synchronized_pairs > 0, FALSE) AS synchronized,
         COALESCE(e.handovers > 0, FALSE) AS handover,
-        CASE
-            WHEN k.knowledge_day IS NOT NULL AND k.knowledge_day < a.crossing_day THEN k.knowledge_day
-            ELSE a.crossing_day
-        END AS first_knowledge_day,
-        CASE
-            WHEN k.knowledge_day IS NOT NULL AND k.knowledge_day < e.entity_crossing_day THEN k.knowledge_day
-            ELSE e.entity_crossing_day
-        END AS first_entity_knowledge_day,
+        COALESCE(k.knowledge_day, p.as_of_day) AS first_knowledge_day,
         p.as_of_day AS as_of_day,
         p.projection_horizon_days AS horizon_days,
         p.report_due_days AS report_due_days
@@ -176,14 +174,16 @@ SELECT
         CASE WHEN w.foreign_basis = 'no_cip_record' THEN 'NO_CIP_RECORD' END,
         CASE WHEN w.foreign_basis = 'foreign_beneficial_owner' THEN 'FOREIGN_BENEFICIAL_OWNER' END
     ), '') AS reasons,
+    CASE WHEN w.reportable THEN w.first_knowledge_day END AS knowledge_day,
+    CASE WHEN w.reportable THEN w.first_knowledge_day + w.report_due_days END AS report_due_day,
     CASE
-        WHEN w.account_reportable THEN w.first_knowledge_day
-        WHEN w.entity_reportable THEN w.first_entity_knowledge_day
-    END AS knowledge_day,
+        WHEN w.account_reportable THEN w.crossing_day
+        WHEN w.entity_reportable THEN w.entity_crossing_day
+    END AS crossing_day,
     CASE
-        WHEN w.account_reportable THEN w.first_knowledge_day + w.report_due_days
-        WHEN w.entity_reportable THEN w.first_entity_knowledge_day + w.report_due_days
-    END AS report_due_day,
+        WHEN w.watch AND w.projected_soon AND w.peak_met AND w.interconnect_met AND w.confident
+        THEN w.as_of_day + w.days_to_crossing + w.report_due_days
+    END AS provisional_due_day,
     CASE WHEN w.projected_soon THEN w.as_of_day + w.days_to_crossing END AS projected_crossing_day,
     w.days_to_crossing
 FROM watched AS w

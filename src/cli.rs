@@ -49,6 +49,12 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Compare two published runs (default: the two latest in the output folder).
     Diff(DiffArgs),
+    /// Write a template answers file (answers/ACCOUNT.toml) for counsel's TO COMPLETE blocks.
+    Answers(AnswersArgs),
+    /// Record that an account's report was filed (appends to <out>/filings.jsonl).
+    Filed(FiledArgs),
+    /// List the published what-if scenarios.
+    Scenarios(ScenariosArgs),
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +87,56 @@ pub struct CommonArgs {
     /// Output folder (default: the configuration's [output] dir).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Publish as a what-if scenario under <out>/scenarios/NAME/ (implied by --set and --params;
+    /// the default name derives from the overrides).
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+}
+
+/// Where a counsel command finds the output folder and the configuration.
+#[derive(Debug, Args)]
+pub struct OutArgs {
+    /// Configuration file (default: ./cipwatch.toml if present, else the embedded sample config).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output folder (default: the configuration's [output] dir).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnswersArgs {
+    /// The billing account whose answers file to create.
+    pub account_id: String,
+    #[command(flatten)]
+    pub target: OutArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FiledArgs {
+    /// The billing account whose report was filed.
+    pub account_id: String,
+    /// The reference the authority gave the filing (kept by every later updated report).
+    #[arg(long)]
+    pub reference: String,
+    /// The date the report was filed, YYYY-MM-DD.
+    #[arg(long)]
+    pub date: String,
+    /// The filing run whose draft was filed: an as-of date under the output folder (default: the
+    /// latest filing run with a draft for the account).
+    #[arg(long, value_name = "AS_OF")]
+    pub run: Option<String>,
+    #[command(flatten)]
+    pub target: OutArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScenariosArgs {
+    #[command(flatten)]
+    pub target: OutArgs,
+    /// Output format: text or json.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +197,7 @@ impl From<&CommonArgs> for PlanArgs {
             drafts: a.drafts,
             allow_stale: a.allow_stale,
             out: a.out.clone(),
+            scenario: a.scenario.clone(),
         }
     }
 }
@@ -153,5 +210,8 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Validate(args) => commands::run::validate(&args),
         Command::Explain(args) => commands::explain::explain(&args),
         Command::Diff(args) => commands::diff::diff(&args),
+        Command::Answers(args) => commands::counsel::answers(&args),
+        Command::Filed(args) => commands::counsel::filed(&args),
+        Command::Scenarios(args) => commands::counsel::scenarios(&args),
     }
 }

@@ -3,12 +3,14 @@
 //! Customer Identification Program registry, and publishes the tables and manifest counsel and
 //! analysts work from. Stages: `plan` → `sources` → `transforms` → `sinks` → `publish`.
 
+pub mod answers;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod documents;
 pub mod error;
+pub mod filings;
 pub mod history;
 pub mod lock;
 pub mod manifest;
@@ -18,6 +20,7 @@ pub mod plan;
 pub mod progress;
 pub mod publish;
 pub mod quarantine;
+pub mod scenario;
 pub mod sinks;
 pub mod sources;
 pub mod transforms;

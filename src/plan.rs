@@ -5,10 +5,15 @@
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
+use crate::answers::Answers;
 use crate::config::link_key::LinkKey;
 use crate::config::{self, profile, BillingOptions, ConfigSource, Provider};
 use crate::documents::{templates::Templates, Drafts};
 use crate::error::{Error, Result};
+use crate::filings::{self, Filing};
+use crate::scenario;
 use crate::sources::files::{self, InputFile};
 use crate::sources::native::Mappings;
 use crate::transforms::queries::{self, QuerySet};
@@ -25,6 +30,8 @@ pub struct PlanArgs {
     pub drafts: Drafts,
     pub allow_stale: bool,
     pub out: Option<PathBuf>,
+    /// `--scenario NAME`: publish as this what-if scenario.
+    pub scenario: Option<String>,
 }
 
 /// Every input, resolved to files and fingerprinted.
@@ -59,6 +66,16 @@ pub struct Plan {
     pub provider: Provider,
     /// The secret key of the account links; the manifest records its source and fingerprint.
     pub link_key: LinkKey,
+    /// The folder the configuration's relative paths start from.
+    pub config_base: PathBuf,
+    /// Set for a what-if run (`--set`, `--params` or `--scenario`): its scenario name.
+    pub scenario: Option<String>,
+    /// Regulatory numbers in force that differ from the rule profile's (`training_ops 1e24 (rule: 1e26)`).
+    pub rule_deviations: Vec<String>,
+    /// Counsel's answers files, validated.
+    pub answers: Answers,
+    /// The latest filing of each account, from `<out>/filings.jsonl`.
+    pub filings: BTreeMap<String, Filing>,
 }
 
 impl PlannedInputs {
@@ -76,6 +93,27 @@ impl PlannedInputs {
 }
 
 impl Plan {
+    /// Where this run publishes: the output folder, or `<out>/scenarios/<name>` for a scenario.
+    pub fn publish_root(&self) -> PathBuf {
+        scenario::publish_root(&self.output_dir, self.scenario.as_deref())
+    }
+
+    /// A path as the manifest shows it: relative to the configuration's folder when inside it.
+    pub fn relative(&self, path: &str) -> String {
+        if let Ok(rel) = Path::new(path).strip_prefix(&self.config_base) {
+            return rel.display().to_string();
+        }
+        let (Ok(base), Ok(full)) = (
+            std::fs::canonicalize(&self.config_base),
+            std::fs::canonicalize(path),
+        ) else {
+            return path.to_string();
+        };
+        full.strip_prefix(&base)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| path.to_string())
+    }
+
     /// The validated plan in plain text, for `run --dry-run`.
     pub fn describe(&self) -> String {
         let mut out = String::new();
@@ -140,6 +178,22 @@ impl Plan {
                 .map(|d| d.to_string())
                 .unwrap_or_else(|| "not given (newest record up to the as-of date)".into())
         ));
+        line(format!(
+            "publishes to: {}{}",
+            self.publish_root().display(),
+            match &self.scenario {
+                Some(n) => format!(" (scenario {n}: the filing run's outputs are not touched)"),
+                None => " (filing run)".into(),
+            }
+        ));
+        for d in &self.rule_deviations {
+            line(format!("NOT ASSESSED UNDER THE RULE'S THRESHOLDS: {d}"));
+        }
+        line(format!(
+            "answers: {} ({} files)",
+            self.answers.dir.display(),
+            self.answers.accounts.len()
+        ));
         out
     }
 }
@@ -147,7 +201,14 @@ impl Plan {
 pub fn build(args: &PlanArgs) -> Result<Plan> {
     let (cfg, config_source, text, base) = config::load(args.config.as_deref())?;
     let as_of = args.as_of.as_deref().map(parse_date).transpose()?;
-    let profile = resolve_profile(&cfg, &config_source, &base, args)?;
+    let (profile, rule) = resolve_profile(&cfg, &config_source, &base, args)?;
+    let rule_deviations = scenario::deviations(&rule, &profile.provenance);
+    let scenario = scenario::name(
+        args.scenario.as_deref(),
+        &args.sets,
+        args.params_file.as_deref(),
+    )?;
+    let answers = Answers::load(&base.join(cfg.answers.dir.as_deref().unwrap_or("answers")))?;
     for (key, pattern) in [
         (
             "billing.accelerator_hint_pattern",
@@ -210,8 +271,14 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         cfg.links.key_file.as_ref().map(|f| base.join(f)).as_deref(),
         &config_source.describe(),
     )?;
+    let filings = filings::latest(&filings::load(&output_dir)?);
     Ok(Plan {
         link_key,
+        config_base: base.clone(),
+        scenario,
+        rule_deviations,
+        answers,
+        filings,
         config_sha256: files::sha256_bytes(text.as_bytes()),
         config_source,
         inputs,
@@ -293,10 +360,11 @@ fn resolve_profile(
     source: &ConfigSource,
     base: &Path,
     args: &PlanArgs,
-) -> Result<profile::EffectiveProfile> {
+) -> Result<(profile::EffectiveProfile, toml::Table)> {
     let (info, params) = profile::load(&cfg.profile, base)?;
+    let rule = params.clone();
     let mut layers = vec![profile::Layer {
-        source: format!("config {}", source.describe()),
+        source: format!("config {}", source.short()),
         values: cfg.overrides.clone(),
     }];
     if let Some(path) = &args.params_file {
@@ -304,8 +372,9 @@ fn resolve_profile(
             .map_err(|e| Error::Usage(format!("--params {}: {e}", path.display())))?;
         let values: toml::Table =
             toml::from_str(&text).map_err(|e| Error::config(path.display(), e.message()))?;
+        let name = path.file_name().unwrap_or(path.as_os_str());
         layers.push(profile::Layer {
-            source: format!("params {}", path.display()),
+            source: format!("params {}", name.to_string_lossy()),
             values,
         });
     }
@@ -313,7 +382,7 @@ fn resolve_profile(
         source: "--set".into(),
         values: profile::parse_sets(&args.sets)?,
     });
-    profile::resolve(info, params, &layers)
+    Ok((profile::resolve(info, params, &layers)?, rule))
 }
 
 fn input(base: &Path, spec: &str) -> Result<Vec<InputFile>> {

@@ -82,8 +82,9 @@ fn locate(out: &Path, run: &str) -> Result<PathBuf> {
     };
     if !dir.join(SUCCESS).is_file() {
         return Err(Error::Usage(format!(
-            "{run}: not a complete cipwatch run (no {SUCCESS} in {})",
-            dir.display()
+            "{run}: not a complete cipwatch run (no {SUCCESS} in {run} nor in {}); name a run folder, an as-of date \
+             under the output folder, or scenarios/NAME/AS_OF",
+            out.display()
         )));
     }
     Ok(dir)
@@ -91,8 +92,12 @@ fn locate(out: &Path, run: &str) -> Result<PathBuf> {
 
 /// The two latest complete runs (by as-of date) in the output folder.
 fn latest_two(out: &Path) -> Result<(PathBuf, PathBuf)> {
-    let entries =
-        std::fs::read_dir(out).map_err(|e| Error::Usage(format!("{}: {e}", out.display())))?;
+    let entries = std::fs::read_dir(out).map_err(|e| {
+        Error::Usage(format!(
+            "{}: {e}: no runs to compare yet; `cipwatch run` publishes one per as-of date",
+            out.display()
+        ))
+    })?;
     let mut runs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join(SUCCESS).is_file())
@@ -101,7 +106,9 @@ fn latest_two(out: &Path) -> Result<(PathBuf, PathBuf)> {
     match runs.as_slice() {
         [.., a, b] => Ok((a.clone(), b.clone())),
         _ => Err(Error::Usage(format!(
-            "{} holds fewer than two complete runs to compare",
+            "{} holds fewer than two complete filing runs to compare: publish another as-of date \
+             (`cipwatch run --as-of YYYY-MM-DD`, or a backfill with --from/--to), or name two runs \
+             (`cipwatch diff RUN_A RUN_B`; a scenario is scenarios/NAME/AS_OF)",
             out.display()
         ))),
     }

@@ -105,12 +105,19 @@ struct Test {
 #[derive(Debug, Serialize)]
 struct Dates {
     knowledge_date: Option<String>,
+    /// The day the data first crossed the operations threshold.
+    crossing_date: Option<String>,
     report_due_date: Option<String>,
     projected_crossing_date: Option<String>,
     days_to_crossing: Option<f64>,
 }
 
 pub fn explain(args: &ExplainArgs) -> Result<i32> {
+    if args.format == Format::Csv {
+        return Err(Error::Usage(
+            "explain prints text or json (--format text|json), not csv".into(),
+        ));
+    }
     let plan = plan::build(&PlanArgs::from(&args.common))?;
     let outcome = pipeline::run(&plan, false, &Progress::hidden())?;
     let flag = outcome
@@ -191,6 +198,7 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
         runs,
         dates: Dates {
             knowledge_date: flag.knowledge_date.clone(),
+            crossing_date: flag.crossing_date.clone(),
             report_due_date: flag.report_due_date.clone(),
             projected_crossing_date: flag.projected_crossing_date.clone(),
             days_to_crossing: flag.days_to_crossing,
@@ -198,7 +206,14 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
     };
     let printed = match args.format {
         Format::Json => serde_json::to_string_pretty(&e).or_internal("explanation")? + "\n",
-        _ => text(&e, p.watch_fraction, p.report_due_days),
+        Format::Text | Format::Csv => {
+            let banners: String = plan
+                .rule_deviations
+                .iter()
+                .map(|d| format!("NOT ASSESSED UNDER THE RULE'S THRESHOLDS: {d}\n"))
+                .collect();
+            banners + &text(&e, p.watch_fraction, p.report_due_days)
+        }
     };
     print!("{}", crate::pii::redact(&printed));
     Ok(EXIT_OK)
@@ -322,7 +337,7 @@ fn text(e: &Explanation, watch_fraction: f64, due_days: i64) -> String {
         }
         _ => s += "Linked accounts: none found.\n",
     }
-    s += "\nThresholds (rule profile):\n";
+    s += "\nThresholds in force:\n";
     for test in &e.tests {
         let show = |v: f64| {
             if test.test.contains("Gbit") {
@@ -372,7 +387,10 @@ fn text(e: &Explanation, watch_fraction: f64, due_days: i64) -> String {
     }
     let d = &e.dates;
     match (&d.knowledge_date, &d.report_due_date) {
-        (Some(k), Some(due)) => s += &format!("\nKnowledge date {k}; report due {due} ({due_days} days later).\n"),
+        (Some(k), Some(due)) => s += &format!(
+            "\nKnowledge date {k} (the first filing run that found it REPORTABLE, or this as-of date); the data crossed the operations threshold on {}; report due {due} ({due_days} days later).\n",
+            d.crossing_date.as_deref().unwrap_or("an unknown day")
+        ),
         _ => match (&d.projected_crossing_date, d.days_to_crossing) {
             (Some(p), _) => s += &format!("\nAt the trailing burn rate the operations threshold is crossed on {p}.\n"),
             (None, Some(days)) => s += &format!("\nAt the trailing burn rate the operations threshold would be crossed in {} days.\n", grouped(days)),

@@ -1,6 +1,8 @@
-//! The subcommands: `run` (and backfill, dry run, validate), `explain` and `diff`. Each turns its
+//! The subcommands: `run` (and backfill, dry run, validate), `explain`, `diff` and counsel's
+//! `answers`, `filed` and `scenarios`. Each turns its
 //! flags into a plan and calls the library; results go to stdout, logs to stderr.
 
+pub mod counsel;
 pub mod diff;
 pub mod explain;
 pub mod run;

@@ -36,7 +36,10 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         crate::publish::recover(&plan.output_dir)?;
         let outcome = pipeline::run(&plan, true, &Progress::new(true));
         let record = record(&plan, &outcome);
-        history::append(&plan.output_dir, &record)?;
+        let root = plan.publish_root();
+        std::fs::create_dir_all(&root)
+            .map_err(|e| Error::Internal(format!("creating {}: {e}", root.display())))?;
+        history::append(&root, &record)?;
         println!("{}", outcome?.summary_line());
     }
     Ok(EXIT_OK)

@@ -35,6 +35,17 @@ pub struct ConfigFile {
     pub registry: RegistryOptions,
     #[serde(default)]
     pub links: LinkOptions,
+    #[serde(default)]
+    pub answers: AnswersOptions,
+}
+
+/// Where counsel's answers files are (see `answers`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswersOptions {
+    /// The folder of `<account_id>.toml` answers files, relative to the configuration
+    /// (default `answers`).
+    pub dir: Option<String>,
 }
 
 /// Where the secret key of the account links comes from (see `link_key`).
@@ -141,7 +152,7 @@ pub struct Provider {
 }
 
 /// How billing rows are read and accelerators identified.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BillingOptions {
     /// Provider columns that may hold the instance type, tried in order after `SkuPriceDetails`.
@@ -309,6 +320,18 @@ pub enum ConfigSource {
 }
 
 impl ConfigSource {
+    /// The file name alone (or the embedded default's description): what the manifest and the
+    /// documents print, so they do not depend on the folder the run was started from.
+    pub fn short(&self) -> String {
+        match self {
+            ConfigSource::File(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| p.display().to_string()),
+            ConfigSource::Embedded => self.describe(),
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             ConfigSource::File(p) => p.display().to_string(),
@@ -317,9 +340,15 @@ impl ConfigSource {
     }
 }
 
-/// Reads the configuration: the given file, else `./cipwatch.toml`, else the embedded default.
-/// Returns the parsed file, its source, its text and the folder its relative paths start from.
+/// Reads the configuration: the given file, else `./cipwatch.toml`, else `./data-samples/cipwatch.toml`
+/// (so editing the sample configuration has an effect), else the embedded copy of it when
+/// `./data-samples/` exists without one. Returns the parsed file, its source, its text and the folder
+/// its relative paths start from.
+///
+/// Errors: usage (exit 2) when there is no configuration here at all, saying to pass `--config`;
+/// configuration errors naming the file.
 pub fn load(explicit: Option<&Path>) -> Result<(ConfigFile, ConfigSource, String, PathBuf)> {
+    let sample = Path::new(DEFAULT_CONFIG_BASE).join("cipwatch.toml");
     let (source, text, base) = match explicit {
         Some(path) => (
             ConfigSource::File(path.to_path_buf()),
@@ -334,11 +363,25 @@ pub fn load(explicit: Option<&Path>) -> Result<(ConfigFile, ConfigSource, String
                 PathBuf::from("."),
             )
         }
-        None => (
+        None if sample.is_file() => (
+            ConfigSource::File(sample.clone()),
+            read(&sample)?,
+            PathBuf::from(DEFAULT_CONFIG_BASE),
+        ),
+        None if Path::new(DEFAULT_CONFIG_BASE).is_dir() => (
             ConfigSource::Embedded,
             DEFAULT_CONFIG.to_string(),
             PathBuf::from(DEFAULT_CONFIG_BASE),
         ),
+        None => {
+            let here = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| ".".into());
+            return Err(Error::Usage(format!(
+                "no cipwatch.toml in {here} (nor data-samples/cipwatch.toml): pass --config FILE, \
+                 or run from the repository root to use the samples"
+            )));
+        }
     };
     let parsed: ConfigFile =
         toml::from_str(&text).map_err(|e| Error::config(source.describe(), e.message()))?;

@@ -145,6 +145,7 @@ parameters! {
     training_min_accelerators: f64 => non_negative(1e7, "accelerators"),
     material_accelerator_hours: f64 => non_negative(1e12, "accelerator-hours"),
     certification_period_days: i64 => DAYS_AT_LEAST_ONE,
+    retention_days: i64 => DAYS_AT_LEAST_ONE,
     utilization_low: f64 => FRACTION,
     plausible_run_days: f64 => non_negative(3650.0, "days"),
     training_interconnect_gbps: f64 => non_negative(1e6, "Gbit/s"),

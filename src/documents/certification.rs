@@ -1,7 +1,8 @@
 //! The annual CIP certification metrics: customers and foreign beneficial owners by country, the
 //! foreign resellers and their CIP status, the foreign accounts whose identity is not verified (by
 //! status and age), verifications completed and failed in the period, the resolution log of failed
-//! verifications, and the time from opening to verification. The figures come from the
+//! verifications, the time from opening to verification, and records retention (closed accounts
+//! past their purge-eligible date). The figures come from the
 //! `cert_*` queries; the attestations are blocks the provider signs.
 
 use polars::prelude::DataFrame;
@@ -30,7 +31,58 @@ pub struct CertificationDoc {
     pub total_unverified_foreign: i64,
     pub stats: Stats,
     pub failed_verifications: Vec<Failed>,
+    /// Every closed account with its purge-eligible date (`retention_days` after it closed or was
+    /// last accessed, whichever is later).
+    pub closed_accounts: Vec<Retention>,
+    /// The closed accounts whose purge-eligible date has passed by the as-of date.
+    pub past_retention: Vec<Retention>,
     pub attestations: Vec<String>,
+}
+
+/// One closed account's retention dates (YYYY-MM-DD).
+#[derive(Debug, Clone, Serialize)]
+pub struct Retention {
+    pub account_id: String,
+    pub closed_date: String,
+    pub last_access_date: Option<String>,
+    pub purge_eligible_date: String,
+}
+
+/// A row of the `cert_retention` query (epoch days).
+#[derive(Debug, Deserialize)]
+struct RetentionRow {
+    account_id: String,
+    closed_day: i64,
+    last_access_day: Option<i64>,
+    purge_eligible_day: i64,
+    past_retention: bool,
+}
+
+/// The retention rows as dates: (every closed account, those past retention).
+fn retention(results: &[(String, DataFrame)]) -> Result<(Vec<Retention>, Vec<Retention>)> {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let date = |d: i64| (epoch + chrono::Duration::days(d)).to_string();
+    let rows: Vec<RetentionRow> = records(table(results, "cert_retention")?, "certification")?;
+    let all: Vec<(bool, Retention)> = rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.past_retention,
+                Retention {
+                    account_id: r.account_id,
+                    closed_date: date(r.closed_day),
+                    last_access_date: r.last_access_day.map(date),
+                    purge_eligible_date: date(r.purge_eligible_day),
+                },
+            )
+        })
+        .collect();
+    let past = all
+        .iter()
+        .filter(|(p, _)| *p)
+        .map(|(_, r)| r.clone())
+        .collect();
+    Ok((all.into_iter().map(|(_, r)| r).collect(), past))
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -94,6 +146,9 @@ pub struct Failed {
     pub opened_at: Option<String>,
     #[serde(default = "to_complete")]
     pub resolution: String,
+    /// Whether `resolution` is counsel's answer (else it is the TO COMPLETE placeholder).
+    #[serde(default)]
+    pub answered: bool,
 }
 
 fn to_complete() -> String {
@@ -108,7 +163,13 @@ fn table<'a>(results: &'a [(String, DataFrame)], name: &str) -> Result<&'a DataF
         .ok_or_else(|| Error::config("queries", format!("no query produces the table '{name}'")))
 }
 
-pub fn build(common: &Common, results: &[(String, DataFrame)]) -> Result<CertificationDoc> {
+/// Builds the certification; `resolutions` (account id → text, from counsel's answers) fill the
+/// resolution log of failed verifications.
+pub fn build(
+    common: &Common,
+    results: &[(String, DataFrame)],
+    resolutions: &BTreeMap<String, String>,
+) -> Result<CertificationDoc> {
     let customers_by_country: Vec<CountryCustomers> = records(
         table(results, "cert_customers_by_country")?,
         "certification",
@@ -130,7 +191,10 @@ pub fn build(common: &Common, results: &[(String, DataFrame)]) -> Result<Certifi
                 common.params.certification_period_days
             ))
         })?;
+    let (closed_accounts, past_retention) = retention(results)?;
     Ok(CertificationDoc {
+        closed_accounts,
+        past_retention,
         schema: SCHEMA,
         period: Window { from: from.to_string(), to: common.as_of.clone() },
         total_customers: customers_by_country.iter().map(|c| c.customers).sum(),
@@ -141,7 +205,13 @@ pub fn build(common: &Common, results: &[(String, DataFrame)]) -> Result<Certifi
         total_unverified_foreign: unverified_foreign.iter().map(|u| u.accounts).sum(),
         unverified_foreign,
         stats,
-        failed_verifications: records(table(results, "cert_failed_verifications")?, "certification")?,
+        failed_verifications: records::<Failed>(table(results, "cert_failed_verifications")?, "certification")?
+            .into_iter()
+            .map(|f| match resolutions.get(&f.account_id).map(|r| r.trim()).filter(|r| !r.is_empty()) {
+                Some(r) => Failed { resolution: r.to_string(), answered: true, ..f },
+                None => f,
+            })
+            .collect(),
         attestations: [
             "The CIP has been reviewed during the period.",
             "The CIP has been updated for changes in the provider's services.",

@@ -19,9 +19,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
+use crate::answers::Answers;
 use crate::config::profile::{Params, ProfileInfo};
 use crate::config::Provider;
 use crate::error::{Context, Result};
+use crate::filings::Filing;
 use crate::plan::Plan;
 use crate::quarantine::InputCount;
 use records::records;
@@ -50,6 +52,13 @@ pub struct Common {
     pub cipwatch_version: String,
     /// Set when `--allow-stale` let stale reference data through; shown on every document.
     pub warnings: Vec<String>,
+    /// The scenario name of a what-if run (`None` for a filing run).
+    pub scenario: Option<String>,
+    /// Regulatory numbers in force that differ from the rule profile's.
+    pub not_assessed: Vec<String>,
+    /// What every page of every document says first and last: the SCENARIO banner and the
+    /// NOT ASSESSED UNDER THE RULE'S THRESHOLDS banner, when they apply.
+    pub banners: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -68,6 +77,10 @@ pub struct DocInputs<'a> {
     pub access: &'a DataFrame,
     pub results: &'a [(String, DataFrame)],
     pub counts: &'a BTreeMap<String, InputCount>,
+    /// Counsel's answers, merged into the report drafts.
+    pub answers: &'a Answers,
+    /// The latest filing of each account.
+    pub filings: &'a BTreeMap<String, Filing>,
 }
 
 pub fn common(plan: &Plan, as_of: &str, run_id: &str, warnings: &[String]) -> Common {
@@ -95,7 +108,27 @@ pub fn common(plan: &Plan, as_of: &str, run_id: &str, warnings: &[String]) -> Co
         run_id: run_id.to_string(),
         cipwatch_version: env!("CARGO_PKG_VERSION").to_string(),
         warnings: warnings.to_vec(),
+        banners: banners(plan.scenario.as_deref(), &plan.rule_deviations),
+        scenario: plan.scenario.clone(),
+        not_assessed: plan.rule_deviations.clone(),
     }
+}
+
+/// The banners of a scenario run and of a run under thresholds other than the rule's.
+fn banners(scenario: Option<&str>, deviations: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(name) = scenario {
+        out.push(format!(
+            "SCENARIO {name}: a what-if run with parameters other than the configuration's; not a filing run, not for filing"
+        ));
+    }
+    if !deviations.is_empty() {
+        out.push(format!(
+            "NOT ASSESSED UNDER THE RULE'S THRESHOLDS: {}",
+            deviations.join("; ")
+        ));
+    }
+    out
 }
 
 /// Renders every document; returns (relative path, content) pairs in a stable order.
@@ -149,7 +182,11 @@ pub fn render_all(
                 access: access.get(&f.account_id).cloned().unwrap_or_default(),
                 runs: runs.get(&f.account_id).cloned().unwrap_or_default(),
             };
-            let doc = report::build(common, facts);
+            let mut doc = report::build(common, facts, &inputs.answers.of(&f.account_id));
+            if let Some(filed) = inputs.filings.get(&f.account_id) {
+                let now = crate::filings::facts(&templates::shown(&doc)?);
+                doc.set_filing(filed, crate::filings::changelog(&filed.facts, &now));
+            }
             let dir = format!("reports/{}", report_folder(&f.account_id));
             render_three(
                 templates,
@@ -162,7 +199,11 @@ pub fn render_all(
         .collect::<Result<_>>()?;
     let mut out: Vec<(String, String)> = reports.into_iter().flatten().collect();
 
-    let cert = certification::build(common, inputs.results)?;
+    let cert = certification::build(
+        common,
+        inputs.results,
+        &inputs.answers.certification.resolutions,
+    )?;
     out.extend(render_three(
         templates,
         &cert,
@@ -170,7 +211,7 @@ pub fn render_all(
         "cip-certification",
         &certification::charts(&cert),
     )?);
-    let sum = summary::build(common, flags, inputs.counts);
+    let sum = summary::build(common, flags, inputs.counts, inputs.filings);
     let charts = summary::charts(flags, common);
     for ext in ["md", "html"] {
         out.push((

@@ -7,6 +7,8 @@ use serde::Serialize;
 
 use super::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
 use super::Common;
+use crate::answers::{AccountAnswers, FIELDS};
+use crate::filings::{FieldChange, Filing};
 use crate::pii::is_invisible_control;
 
 pub const SCHEMA: &str = "cipwatch/ai-training-report/1";
@@ -22,6 +24,16 @@ pub struct ReportDoc {
     pub reasons: Vec<String>,
     pub knowledge_date: Option<String>,
     pub due_date: Option<String>,
+    /// The day the data first crossed the operations threshold (may be earlier than knowledge).
+    pub crossing_date: Option<String>,
+    /// Days left to the due date, or OVERDUE (with the days), as of the run.
+    pub deadline: Option<Deadline>,
+    /// A WATCH account meeting every test but the operations total: projected crossing + period.
+    pub provisional_due_date: Option<String>,
+    /// The filing of this account's report, when `cipwatch filed` recorded one.
+    pub filing: Option<FilingView>,
+    /// Fields changed since the filed version (empty when not filed or unchanged).
+    pub changelog: Vec<FieldChange>,
     pub reseller: Option<ResellerView>,
     pub customer: CustomerView,
     pub beneficial_owners: Vec<OwnerRow>,
@@ -108,8 +120,32 @@ pub struct CipView {
 
 #[derive(Debug, Serialize)]
 pub struct ToComplete {
+    /// The key of the block in the answers file.
+    pub key: String,
     pub field: String,
     pub guidance: String,
+    /// Counsel's answer from `answers/<account_id>.toml`, when given.
+    pub answer: Option<String>,
+}
+
+/// Where the report stands against its due date.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deadline {
+    pub due_date: String,
+    /// Negative once overdue.
+    pub days_left: i64,
+    pub overdue: bool,
+    /// `12 days left`, `due today` or `OVERDUE by 3 days`.
+    pub text: String,
+}
+
+/// The filed version of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilingView {
+    pub reference: String,
+    pub filed_on: String,
+    pub run_id: String,
+    pub as_of: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -128,7 +164,71 @@ pub struct AccountFacts<'a> {
     pub runs: Vec<RunRow>,
 }
 
-pub fn build(common: &Common, facts: AccountFacts) -> ReportDoc {
+/// Days left (or overdue) from `as_of` to `due`, both YYYY-MM-DD; `None` if either is not a date.
+pub fn deadline(as_of: &str, due: &str) -> Option<Deadline> {
+    let parse = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+    let days_left = (parse(due)? - parse(as_of)?).num_days();
+    let text = match days_left {
+        d if d < 0 => format!("OVERDUE by {} day{}", -d, if d == -1 { "" } else { "s" }),
+        0 => "due today".to_string(),
+        d => format!("{d} day{} left", if d == 1 { "" } else { "s" }),
+    };
+    Some(Deadline {
+        due_date: due.to_string(),
+        days_left,
+        overdue: days_left < 0,
+        text,
+    })
+}
+
+impl ReportDoc {
+    /// Marks the report as filed: the filed reference is kept, and the status says whether the facts
+    /// changed since (an updated report draft, with `changelog`) or not.
+    pub fn set_filing(&mut self, filed: &Filing, changelog: Vec<FieldChange>) {
+        self.reference = filed.reference.clone();
+        self.status = if changelog.is_empty() {
+            format!(
+                "FILED on {} under reference {}: no change since the filed version",
+                filed.filed_on, filed.reference
+            )
+        } else {
+            format!(
+                "UPDATED REPORT draft: {} field(s) changed since the report filed on {} under reference {}",
+                changelog.len(),
+                filed.filed_on,
+                filed.reference
+            )
+        };
+        if let Some(name) = &self.common.scenario {
+            self.status = format!("SCENARIO {name}, not for filing. {}", self.status);
+        }
+        self.filing = Some(FilingView {
+            reference: filed.reference.clone(),
+            filed_on: filed.filed_on.clone(),
+            run_id: filed.run_id.clone(),
+            as_of: filed.as_of.clone(),
+        });
+        self.changelog = changelog;
+    }
+}
+
+/// The report's status line before any filing: never "reportable under the rule" when the run
+/// did not apply the rule's numbers, and never "for filing" in a scenario.
+fn status(common: &Common, reportable: bool) -> String {
+    let rule_numbers = common.not_assessed.is_empty();
+    let base: String = match (&common.scenario, reportable, rule_numbers) {
+        (_, false, _) => "DRAFT, NOT YET REPORTABLE (WATCH): for review only".into(),
+        (Some(_), true, _) => "REPORTABLE under this scenario's parameters: what-if draft".into(),
+        (None, true, true) => "DRAFT for filing: reportable under the rule profile".into(),
+        (None, true, false) => "DRAFT: REPORTABLE ONLY UNDER THE THRESHOLDS IN FORCE, which are not the rule profile's (see the banner)".into(),
+    };
+    match &common.scenario {
+        Some(name) => format!("SCENARIO {name}, not for filing. {base}"),
+        None => base,
+    }
+}
+
+pub fn build(common: &Common, facts: AccountFacts, answers: &AccountAnswers) -> ReportDoc {
     let f = facts.flag;
     let reportable = f.level == "REPORTABLE";
     let customer = customer_view(f, facts.customer);
@@ -176,15 +276,19 @@ pub fn build(common: &Common, facts: AccountFacts) -> ReportDoc {
             f.knowledge_date.as_deref().unwrap_or(&common.as_of)
         ),
         reportable,
-        status: if reportable {
-            "DRAFT for filing: reportable under the rule profile".into()
-        } else {
-            "DRAFT, NOT YET REPORTABLE (WATCH): for review only".into()
-        },
+        status: status(common, reportable),
         level: f.level.clone(),
         reasons: split(&f.reasons),
         knowledge_date: f.knowledge_date.clone(),
         due_date: f.report_due_date.clone(),
+        crossing_date: f.crossing_date.clone(),
+        deadline: f
+            .report_due_date
+            .as_deref()
+            .and_then(|due| deadline(&common.as_of, due)),
+        provisional_due_date: f.provisional_due_date.clone(),
+        filing: None,
+        changelog: Vec::new(),
         reseller: f.reseller_id.as_ref().map(|id| ResellerView {
             id: id.clone(),
             name: f.reseller_name.clone(),
@@ -200,7 +304,7 @@ pub fn build(common: &Common, facts: AccountFacts) -> ReportDoc {
         tests: tests(common, f),
         method: method(common, f),
         cip,
-        to_complete: to_complete(),
+        to_complete: to_complete(answers),
         checklist: Vec::new(),
         common: common.clone(),
     };
@@ -347,9 +451,19 @@ fn method(common: &Common, f: &FlagRow) -> Vec<String> {
         "Cluster networking is the best network bandwidth of the instance types used, from the catalog (for AWS, the \
          instance's baseline network bandwidth)."
             .into(),
-        "The knowledge date is the first day on which the running estimate exceeded the operations threshold; the due \
-         date adds the rule profile's reporting period."
-            .into(),
+        format!(
+            "The knowledge date is the as-of date of the first published filing run (not a scenario) that found the \
+             account REPORTABLE under these parameters{}; the due date adds the rule profile's reporting period ({} days). \
+             The day the data first crossed the operations threshold is shown beside it ({}); it is not used as the \
+             knowledge date, because the provider learns of the crossing from a run. A backfill runs each past date in \
+             order under this same rule.",
+            f.knowledge_date
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default(),
+            p.report_due_days,
+            f.crossing_date.as_deref().unwrap_or("not crossed")
+        ),
         format!(
             "All figures are estimates from billing and telemetry, not measurements of the customer's model; they cover \
              usage up to the as-of date {}.",
@@ -358,15 +472,16 @@ fn method(common: &Common, f: &FlagRow) -> Vec<String> {
     ]
 }
 
-fn to_complete() -> Vec<ToComplete> {
-    [
-        ("Model information", "What is known of the model being trained (purpose, architecture, parameters), from the customer or the account record."),
-        ("Customer cybersecurity practices", "The customer's practices to protect the model weights and the training infrastructure, as stated by the customer."),
-        ("Narrative", "A description of the transaction and of how the provider learned of it, in the provider's own words."),
-    ]
-    .into_iter()
-    .map(|(f, g)| ToComplete { field: f.into(), guidance: g.into() })
-    .collect()
+fn to_complete(answers: &AccountAnswers) -> Vec<ToComplete> {
+    FIELDS
+        .iter()
+        .map(|(key, field, guidance)| ToComplete {
+            key: key.to_string(),
+            field: field.to_string(),
+            guidance: guidance.to_string(),
+            answer: answers.get(key).map(String::from),
+        })
+        .collect()
 }
 
 /// The pre-filing checklist: required fields present, text printable, totals consistent.
@@ -442,11 +557,19 @@ fn checklist(doc: &ReportDoc) -> Vec<CheckItem> {
             super::filters::grouped(doc.compute.accelerator_hours)
         ),
     });
-    items.push(CheckItem {
-        item: "Fields to complete by hand".into(),
-        ok: false,
-        detail: format!("{} TO COMPLETE blocks", doc.to_complete.len()),
-    });
+    for t in &doc.to_complete {
+        items.push(CheckItem {
+            item: format!("Counsel's answer: {}", t.field),
+            ok: t.answer.is_some(),
+            detail: match t.answer {
+                Some(_) => "answered".into(),
+                None => format!(
+                    "missing: answer `{}` in answers/{}.toml (cipwatch answers {} writes a template)",
+                    t.key, c.account_id, c.account_id
+                ),
+            },
+        });
+    }
     items
 }
 

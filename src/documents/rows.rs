@@ -48,6 +48,10 @@ pub struct FlagRow {
     pub knowledge_date: Option<String>,
     pub report_due_date: Option<String>,
     pub projected_crossing_date: Option<String>,
+    /// The day the data first crossed the operations threshold (REPORTABLE accounts).
+    pub crossing_date: Option<String>,
+    /// Projected crossing plus the reporting period, for a WATCH account meeting every other test.
+    pub provisional_due_date: Option<String>,
     pub days_to_crossing: Option<f64>,
     pub first_usage: Option<String>,
     pub last_usage: Option<String>,

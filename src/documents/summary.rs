@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 
 use super::charts::{bars, Bar};
 use super::filters::sci;
+use super::report::deadline;
 use super::rows::FlagRow;
 use super::Common;
+use crate::filings::Filing;
 use crate::quarantine::InputCount;
 
 const LEVELS: [&str; 4] = ["REPORTABLE", "WATCH", "CIP_GAP", "CLEAR"];
@@ -24,6 +26,24 @@ pub struct SummaryDoc {
     pub cip_gaps: Vec<FlagRow>,
     pub inputs: Vec<InputLine>,
     pub quarantined: u64,
+    /// Every REPORTABLE account (and WATCH account with a provisional due date) against its deadline.
+    pub deadlines: Vec<DeadlineLine>,
+}
+
+/// One row of the deadlines table.
+#[derive(Debug, Serialize)]
+pub struct DeadlineLine {
+    pub account_id: String,
+    pub level: String,
+    pub knowledge_date: Option<String>,
+    pub crossing_date: Option<String>,
+    pub due_date: String,
+    /// `provisional` for a WATCH account's projected due date, else `due`.
+    pub kind: String,
+    pub days_left: i64,
+    pub deadline: String,
+    /// `filed <date> (<reference>)`, `filed, updated report due` or `open`.
+    pub filing: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -45,6 +65,7 @@ pub fn build(
     common: &Common,
     flags: &[FlagRow],
     counts: &BTreeMap<String, InputCount>,
+    filings: &BTreeMap<String, Filing>,
 ) -> SummaryDoc {
     let levels = LEVELS
         .iter()
@@ -87,9 +108,47 @@ pub fn build(
         accounts: flags.len(),
         flagged,
         cip_gaps: of("CIP_GAP"),
+        deadlines: deadlines(common, flags, filings),
         quarantined: inputs.iter().map(|i| i.rows_quarantined).sum(),
         inputs,
     }
+}
+
+/// The deadlines table: REPORTABLE accounts by due date, then WATCH accounts with a provisional one.
+fn deadlines(
+    common: &Common,
+    flags: &[FlagRow],
+    filings: &BTreeMap<String, Filing>,
+) -> Vec<DeadlineLine> {
+    let mut lines: Vec<DeadlineLine> = flags
+        .iter()
+        .filter_map(|f| {
+            let (due, kind) = match (&f.report_due_date, &f.provisional_due_date) {
+                (Some(d), _) if f.level == "REPORTABLE" => (d, "due"),
+                (_, Some(d)) if f.level == "WATCH" => (d, "provisional"),
+                _ => return None,
+            };
+            let left = deadline(&common.as_of, due)?;
+            Some(DeadlineLine {
+                account_id: f.account_id.clone(),
+                level: f.level.clone(),
+                knowledge_date: f.knowledge_date.clone(),
+                crossing_date: f.crossing_date.clone(),
+                due_date: due.clone(),
+                kind: kind.into(),
+                days_left: left.days_left,
+                deadline: left.text,
+                filing: filings
+                    .get(&f.account_id)
+                    .map(|x| format!("filed {} ({})", x.filed_on, x.reference))
+                    .unwrap_or_else(|| "open".into()),
+            })
+        })
+        .collect();
+    lines.sort_by(|a, b| {
+        (&a.kind, &a.due_date, &a.account_id).cmp(&(&b.kind, &b.due_date, &b.account_id))
+    });
+    lines
 }
 
 /// The top accounts by estimated operations against the operations threshold, on a log scale.

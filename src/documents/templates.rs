@@ -34,6 +34,8 @@ const EMBEDDED: &[(&str, &str)] = &[
 pub struct Templates {
     tera: Tera,
     pub origins: Vec<(String, String)>,
+    /// Template file name → SHA-256 of its text (for the manifest and the run id).
+    pub hashes: Vec<(String, String)>,
 }
 
 impl Templates {
@@ -78,6 +80,10 @@ impl Templates {
             .map_err(|e| Error::config("templates", describe(&e, &sources)))?;
         Ok(Templates {
             tera,
+            hashes: sources
+                .iter()
+                .map(|(n, t, _)| (n.clone(), crate::sources::files::sha256_bytes(t.as_bytes())))
+                .collect(),
             origins: sources.into_iter().map(|(n, _, o)| (n, o)).collect(),
         })
     }

@@ -248,7 +248,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         published: None,
     };
     let mut doc = manifest::build(plan, &catalog, &outcome);
-    outcome.run_id = manifest::run_id(&doc);
+    outcome.run_id = manifest::run_id(&manifest::identity(plan, &catalog, &as_of.to_string()));
     doc["run_id"] = serde_json::Value::String(outcome.run_id.clone());
     progress.stage("documents");
     let common = documents::common(plan, &as_of.to_string(), &outcome.run_id, &outcome.warnings);
@@ -260,6 +260,8 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         access: &registry.access,
         results: &results,
         counts: &outcome.counts,
+        answers: &plan.answers,
+        filings: &plan.filings,
     };
     outcome.documents = documents::render_all(&plan.templates, &common, &inputs, plan.drafts)?;
     tracing::info!(
@@ -271,12 +273,15 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         progress.stage("publish");
         outcome.published = Some(write(plan, &outcome, doc)?);
         crate::publish::pause_at("published");
-        history::record_knowledge(
-            &plan.output_dir,
-            &params_hash,
-            &reportable(&outcome.flag_rows),
-            &outcome.run_id,
-        )?;
+        // A scenario never moves the filing run's knowledge clock.
+        if plan.scenario.is_none() {
+            history::record_knowledge(
+                &plan.output_dir,
+                &params_hash,
+                &reportable(&outcome.flag_rows),
+                &outcome.run_id,
+            )?;
+        }
         crate::publish::pause_at("knowledge_saved");
         tracing::info!(
             stage = "publish",

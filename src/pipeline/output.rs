@@ -34,11 +34,15 @@ pub fn present_flags(flags: DataFrame) -> Result<DataFrame> {
         as_date("knowledge_day"),
         as_date("report_due_day"),
         as_date("projected_crossing_day"),
+        as_date("crossing_day"),
+        as_date("provisional_due_day"),
     ]);
     let skip = [
         "knowledge_day",
         "report_due_day",
         "projected_crossing_day",
+        "crossing_day",
+        "provisional_due_day",
         "first_usage_s",
         "last_usage_s",
     ];
@@ -106,7 +110,7 @@ pub fn count_levels(flags: &[FlagRow]) -> BTreeMap<String, u64> {
 
 /// Writes every table (CSV and Parquet) and the manifest into staging, then publishes.
 pub fn write(plan: &Plan, outcome: &Outcome, mut doc: serde_json::Value) -> Result<PathBuf> {
-    let staging = Staging::begin(&plan.output_dir, &outcome.as_of.to_string())?;
+    let staging = Staging::begin(&plan.publish_root(), &outcome.as_of.to_string())?;
     let mut expected = Vec::new();
     let mut outputs = serde_json::Map::new();
     for (stem, df) in &outcome.tables {

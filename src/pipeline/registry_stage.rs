@@ -97,6 +97,7 @@ pub fn load_registry(
         .with_columns([
             day_of("opened_at", "opened_day"),
             day_of("verified_at", "verified_day"),
+            day_of("closed_at", "closed_day"),
         ])
         .collect()
         .or_internal("customer days")?;
@@ -111,6 +112,13 @@ pub fn load_registry(
     ctx.register("quarantined_owner_accounts", doubtful);
     let loaded = registry::load_access_log(plan.inputs.access_log.clone())?;
     let (access, _) = register_split(&loaded, counts, tables_out)?;
+    ctx.register(
+        "access_log",
+        access
+            .clone()
+            .lazy()
+            .with_columns([day_of("accessed_at", "accessed_day")]),
+    );
     let loaded = registry::load_resellers(plan.inputs.resellers.clone())?;
     ctx.register(
         "resellers",

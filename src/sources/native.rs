@@ -77,12 +77,15 @@ pub struct Rule {
 /// The formats cipwatch knows, by name.
 pub struct Mappings {
     pub list: Vec<(Mapping, String)>,
+    /// Format → SHA-256 of its mapping's text (for the manifest and the run id).
+    pub hashes: Vec<(String, String)>,
 }
 
 impl Mappings {
     /// The embedded mappings, each replaced by `<dir>/mappings/<format>.toml` where present.
     pub fn load(queries_dir: Option<&Path>) -> Result<Mappings> {
         let mut list = Vec::new();
+        let mut hashes = Vec::new();
         for (name, text) in EMBEDDED {
             let override_path =
                 queries_dir.map(|d| d.join("mappings").join(format!("{name}.toml")));
@@ -110,9 +113,13 @@ impl Mappings {
                     })?;
                 }
             }
+            hashes.push((
+                name.to_string(),
+                super::files::sha256_bytes(text.as_bytes()),
+            ));
             list.push((mapping, origin));
         }
-        Ok(Mappings { list })
+        Ok(Mappings { list, hashes })
     }
 
     pub fn names(&self) -> Vec<&str> {

@@ -40,6 +40,7 @@ pub fn params_table(p: &Params, run: &RunValues) -> Result<DataFrame> {
         "training_min_accelerators" => [p.training_min_accelerators],
         "material_accelerator_hours" => [p.material_accelerator_hours],
         "certification_period_days" => [p.certification_period_days],
+        "retention_days" => [p.retention_days],
         "utilization_low" => [p.utilization_low],
         "plausible_run_days" => [p.plausible_run_days],
         "training_interconnect_gbps" => [p.training_interconnect_gbps],

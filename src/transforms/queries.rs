@@ -72,6 +72,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "16_cert_failed_verifications",
         include_str!("../../queries/16_cert_failed_verifications.sql"),
     ),
+    (
+        "17_cert_retention",
+        include_str!("../../queries/17_cert_retention.sql"),
+    ),
 ];
 
 pub struct Query {

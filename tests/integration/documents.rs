@@ -85,8 +85,12 @@ fn report_states_dates_masks_numbers_and_marks_what_to_complete() {
     )
     .unwrap();
     assert_eq!(json["schema"], "cipwatch/ai-training-report/1");
-    assert_eq!(json["knowledge_date"], "2026-11-21");
-    assert_eq!(json["due_date"], "2026-12-06");
+    assert_eq!(
+        json["knowledge_date"], "2026-11-26",
+        "the first run that found it REPORTABLE"
+    );
+    assert_eq!(json["crossing_date"], "2026-11-21");
+    assert_eq!(json["due_date"], "2026-12-11");
     assert_eq!(
         json["customer"]["payment_identifier_masked"],
         "******************3000"
@@ -103,7 +107,14 @@ fn report_states_dates_masks_numbers_and_marks_what_to_complete() {
         "access within the report window"
     );
     let failed = failed_checks(&json);
-    assert_eq!(failed, ["Fields to complete by hand"]);
+    assert_eq!(
+        failed,
+        [
+            "Counsel's answer: Model information",
+            "Counsel's answer: Customer cybersecurity practices",
+            "Counsel's answer: Narrative"
+        ]
+    );
 }
 
 #[test]
@@ -146,13 +157,21 @@ fn watch_drafts_are_marked_not_yet_reportable() {
         out.path(),
         &[&UNMODIFIED_RULE[..], &["--drafts", "watch"]].concat(),
     );
-    let md = std::fs::read_to_string(out.path().join(DAY).join(format!("{REPORT}.md"))).unwrap();
-    assert!(md.starts_with("**DRAFT, NOT YET REPORTABLE (WATCH): for review only**"));
+    let md = std::fs::read_to_string(
+        out.path()
+            .join(UNMODIFIED_SCENARIO)
+            .join(DAY)
+            .join(format!("{REPORT}.md")),
+    )
+    .unwrap();
+    assert!(md.contains("DRAFT, NOT YET REPORTABLE (WATCH): for review only**"));
     assert!(md.contains("Knowledge date: not reportable yet"));
     let out2 = tempfile::tempdir().unwrap();
     run_samples(out2.path(), &UNMODIFIED_RULE);
+    let scenario = out2.path().join(UNMODIFIED_SCENARIO).join(DAY);
+    assert!(scenario.join("_SUCCESS").is_file());
     assert!(
-        !out2.path().join(DAY).join("reports").exists(),
+        !scenario.join("reports").exists(),
         "no drafts for WATCH accounts by default"
     );
 }

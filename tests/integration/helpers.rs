@@ -230,3 +230,5 @@ pub fn hours_of(day: &Path, account: &str) -> f64 {
     rows.first()
         .map_or(0.0, |r| r["accelerator_hours"].parse().unwrap())
 }
+/// Where a run with [`UNMODIFIED_RULE`] publishes, below the output folder: it is a scenario.
+pub const UNMODIFIED_SCENARIO: &str = "scenarios/training_ops-1e26_cluster_peak_ops_per_s-1e20";

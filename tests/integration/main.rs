@@ -3,6 +3,7 @@
 //! inputs made per test. Snapshots (insta) are reviewed by hand; volatile values are filtered.
 
 mod bad_input;
+mod counsel;
 mod documents;
 mod evasion;
 mod exports;

@@ -313,18 +313,17 @@ fn hostile_21_huge_day_counts_are_refused_and_the_largest_valid_ones_run() {
             stderr(&o)
         );
     }
+    // The largest valid values, as the configuration's own overrides (a filing run, not a
+    // scenario: its outputs are the date's folder).
     let dir = tempfile::tempdir().unwrap();
     let cfg = samples_with(dir.path(), None);
-    let mut args = vec!["run", "--config", cfg.to_str().unwrap()];
-    for set in [
-        "report_due_days=3650",
-        "certification_period_days=3650",
-        "projection_horizon_days=3650",
-        "burn_window_days=3650",
-        "link_window_days=3650",
-    ] {
-        args.extend(["--set", set]);
-    }
+    let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+        "[overrides]\n",
+        "[overrides]\nreport_due_days = 3650\ncertification_period_days = 3650\nprojection_horizon_days = 3650\nburn_window_days = 3650\nlink_window_days = 3650\n",
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let args = vec!["run", "--config", cfg.to_str().unwrap()];
     let o = cipwatch_in(dir.path(), &args);
     no_panic(&o);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -332,9 +331,12 @@ fn hostile_21_huge_day_counts_are_refused_and_the_largest_valid_ones_run() {
         &read_csv(&dir.path().join("out").join(DAY).join("flags.csv")),
         "420000000002",
     );
-    assert_eq!(z["knowledge_date"], "2026-11-21");
     assert_eq!(
-        z["report_due_date"], "2036-11-18",
+        z["knowledge_date"], "2026-11-26",
+        "the first filing run's as-of date"
+    );
+    assert_eq!(
+        z["report_due_date"], "2036-11-23",
         "3650 days after the knowledge date"
     );
 }
@@ -708,7 +710,17 @@ mod paused {
                 "{step} is not killed at"
             );
         }
-        let new_params = ["--set", "watch_fraction=0.02"];
+        // The new run differs by its configuration's own override (a filing run; `--set` would
+        // make it a scenario, published elsewhere).
+        let cfg_dir = tempfile::tempdir().unwrap();
+        let cfg = config_with(cfg_dir.path(), &[]);
+        let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+            "[overrides]\n",
+            "[overrides]\nwatch_fraction = 0.02\n",
+            1,
+        );
+        std::fs::write(&cfg, text).unwrap();
+        let new_params = ["--config", cfg.to_str().unwrap()];
         for (step, fallback, expect) in plan {
             let out = tempfile::tempdir().unwrap();
             run_samples(out.path(), &["-q"]);

@@ -22,8 +22,12 @@ fn sample_run_shows_every_level_with_its_reasons() {
         zephyr["reasons"],
         "OPS_OVER_THRESHOLD;CLUSTER_PEAK_MET;INTERCONNECT_MET"
     );
-    assert_eq!(zephyr["knowledge_date"], "2026-11-21");
-    assert_eq!(zephyr["report_due_date"], "2026-12-06");
+    assert_eq!(
+        zephyr["knowledge_date"], "2026-11-26",
+        "the first run that found it REPORTABLE"
+    );
+    assert_eq!(zephyr["crossing_date"], "2026-11-21");
+    assert_eq!(zephyr["report_due_date"], "2026-12-11");
     assert_eq!(zephyr["peak_colocated_accelerators"], "2048.0");
     // 256 instances x 8 H100 x 24 h x 19 days.
     assert_eq!(zephyr["accelerator_hours"], "933888.0");
@@ -99,15 +103,14 @@ fn flags_snapshot() {
 fn the_unmodified_rule_makes_the_training_account_watch() {
     let out = tempfile::tempdir().unwrap();
     run_samples(out.path(), &UNMODIFIED_RULE);
-    let flags = read_csv(&out.path().join(AS_OF).join("flags.csv"));
+    let run = out.path().join(UNMODIFIED_SCENARIO).join(AS_OF);
+    let flags = read_csv(&run.join("flags.csv"));
     let zephyr = flag(&flags, "420000000002");
     assert_eq!(zephyr["level"], "WATCH");
     assert_eq!(zephyr["reasons"], "INTERCONNECT_MET;OPS_NEAR_THRESHOLD");
     assert_eq!(zephyr["knowledge_date"], "");
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(out.path().join(AS_OF).join("manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["parameters"]["training_ops"]["source"], "--set");
     assert_eq!(manifest["parameters"]["training_ops"]["value"], 1e26);
     assert_eq!(
@@ -272,7 +275,7 @@ fn manifest_reconciles_rows_and_records_hashes() {
         2
     );
     assert_eq!(m["outputs"]["flags.csv"]["rows"], 10);
-    assert_eq!(m["queries"].as_array().unwrap().len(), 16);
+    assert_eq!(m["queries"].as_array().unwrap().len(), 17);
 }
 
 #[test]

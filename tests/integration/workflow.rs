@@ -55,7 +55,10 @@ fn diff_two_runs_with_different_thresholds() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     run_samples(a.path(), &["-q"]);
     run_samples(b.path(), &[&["-q"][..], &UNMODIFIED_RULE].concat());
-    let (ra, rb) = (a.path().join(DAY), b.path().join(DAY));
+    let (ra, rb) = (
+        a.path().join(DAY),
+        b.path().join(UNMODIFIED_SCENARIO).join(DAY),
+    );
     let o = cipwatch(&["diff", ra.to_str().unwrap(), rb.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o)
@@ -140,7 +143,7 @@ fn the_knowledge_date_survives_later_runs() {
         serde_json::from_slice(&std::fs::read(out.path().join("knowledge.json")).unwrap()).unwrap();
     assert_eq!(
         state[&params]["420000000002"]["knowledge_date"],
-        "2026-11-21"
+        "2026-11-26"
     );
     // An earlier run (say, on richer data) had found the account on 19 November: the clock keeps that.
     let earlier = serde_json::json!({ &params: { "420000000002": { "knowledge_date": "2026-11-19", "first_run_id": "0000000000000000" } } });
@@ -171,9 +174,15 @@ fn override_precedence_profile_config_params_file_flag() {
         "training_ops=3e24",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join(DAY).join("manifest.json")).unwrap())
-            .unwrap();
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            out.join("scenarios/params-params_training_ops-3e24")
+                .join(DAY)
+                .join("manifest.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let p = &m["parameters"];
     assert_eq!(
         (
@@ -184,7 +193,7 @@ fn override_precedence_profile_config_params_file_flag() {
     );
     assert_eq!(
         p["watch_fraction"]["source"].as_str().unwrap(),
-        format!("params {}", params.display())
+        "params params.toml"
     );
     assert!(p["cluster_peak_ops_per_s"]["source"]
         .as_str()

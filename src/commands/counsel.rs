@@ -1,0 +1,157 @@
+//! Counsel's commands around the filing: `answers ACCOUNT` (a template answers file), `filed
+//! ACCOUNT` (record a filing in `<out>/filings.jsonl`) and `scenarios` (the published what-if runs).
+
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{AnswersArgs, FiledArgs, Format, OutArgs, ScenariosArgs};
+use crate::config;
+use crate::documents::report_folder;
+use crate::error::{Context, Error, Result, EXIT_OK};
+use crate::filings::{self, Filing};
+use crate::lock::Lock;
+use crate::publish::SUCCESS;
+use crate::scenario;
+use crate::sources::files::sha256_bytes;
+
+/// The report draft's files, relative to its account folder.
+const REPORT_FILES: [&str; 3] = [
+    "ai-training-report.md",
+    "ai-training-report.html",
+    "ai-training-report.json",
+];
+
+/// The output folder: `--out`, else the configuration's `[output] dir`.
+pub fn output_dir(target: &OutArgs) -> Result<PathBuf> {
+    match &target.out {
+        Some(o) => Ok(o.clone()),
+        None => {
+            let (cfg, _, _, base) = config::load(target.config.as_deref())?;
+            Ok(base.join(cfg.output.dir))
+        }
+    }
+}
+
+pub fn answers(args: &AnswersArgs) -> Result<i32> {
+    let (cfg, _, _, base) = config::load(args.target.config.as_deref())?;
+    let dir = base.join(cfg.answers.dir.as_deref().unwrap_or("answers"));
+    let path = crate::answers::write_template(&dir, &args.account_id)?;
+    println!(
+        "wrote {}: fill in the answers; every run merges them into the report draft",
+        path.display()
+    );
+    Ok(EXIT_OK)
+}
+
+pub fn filed(args: &FiledArgs) -> Result<i32> {
+    NaiveDate::parse_from_str(&args.date, "%Y-%m-%d")
+        .map_err(|_| Error::Usage(format!("--date '{}' is not a date (YYYY-MM-DD)", args.date)))?;
+    if args.reference.trim().is_empty() {
+        return Err(Error::Usage("--reference is empty".into()));
+    }
+    let out = output_dir(&args.target)?;
+    let _lock = Lock::acquire(&out)?;
+    let folder = format!("reports/{}", report_folder(&args.account_id));
+    let run = filed_run(&out, args.run.as_deref(), &folder)?;
+    let mut documents = BTreeMap::new();
+    for file in REPORT_FILES {
+        let rel = format!("{folder}/{file}");
+        let bytes = std::fs::read(run.join(&rel)).or_internal(format!("reading {rel}"))?;
+        documents.insert(rel, sha256_bytes(&bytes));
+    }
+    let read_json = |rel: &str| -> Result<serde_json::Value> {
+        let bytes = std::fs::read(run.join(rel)).or_internal(format!("reading {rel}"))?;
+        serde_json::from_slice(&bytes).or_internal(format!("parsing {rel}"))
+    };
+    let report = read_json(&format!("{folder}/ai-training-report.json"))?;
+    let manifest = read_json("manifest.json")?;
+    let filing = Filing {
+        account_id: args.account_id.clone(),
+        reference: args.reference.trim().to_string(),
+        filed_on: args.date.clone(),
+        run_id: manifest["run_id"].as_str().unwrap_or("").to_string(),
+        as_of: manifest["as_of"].as_str().unwrap_or("").to_string(),
+        documents,
+        facts: filings::facts(&report),
+    };
+    filings::append(&out, &filing)?;
+    println!(
+        "recorded: report of run {} (as of {}) filed on {} under reference {} in {}",
+        filing.run_id,
+        filing.as_of,
+        filing.filed_on,
+        filing.reference,
+        out.join(filings::FILINGS).display()
+    );
+    Ok(EXIT_OK)
+}
+
+/// The filing run whose draft was filed: the one named, else the latest with a draft in `folder`.
+/// Scenario runs are never candidates.
+fn filed_run(out: &Path, run: Option<&str>, folder: &str) -> Result<PathBuf> {
+    let has_draft = |dir: &Path| {
+        dir.join(SUCCESS).is_file() && dir.join(folder).join(REPORT_FILES[2]).is_file()
+    };
+    if let Some(as_of) = run {
+        let dir = out.join(as_of);
+        return match has_draft(&dir) {
+            true => Ok(dir),
+            false => Err(Error::Usage(format!(
+                "{} holds no complete run with a report draft for this account",
+                dir.display()
+            ))),
+        };
+    }
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(out)
+        .map_err(|e| Error::Usage(format!("{}: {e}", out.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().to_string());
+            name.is_some_and(|n| NaiveDate::parse_from_str(&n, "%Y-%m-%d").is_ok())
+        })
+        .filter(|p| has_draft(p))
+        .collect();
+    runs.sort();
+    runs.pop().ok_or_else(|| {
+        Error::Usage(format!(
+            "no filing run in {} has a report draft for this account: run `cipwatch run` first",
+            out.display()
+        ))
+    })
+}
+
+pub fn scenarios(args: &ScenariosArgs) -> Result<i32> {
+    let out = output_dir(&args.target)?;
+    let list = scenario::list(&out)?;
+    match args.format {
+        Format::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).or_internal("scenarios")?
+            )
+        }
+        Format::Text if list.is_empty() => println!(
+            "no scenarios in {}: a run with --set, --params or --scenario publishes one",
+            out.join(scenario::SCENARIOS).display()
+        ),
+        Format::Text => {
+            for s in &list {
+                println!(
+                    "{}\t{}\trun {}\t{}\t{}",
+                    s.scenario,
+                    s.as_of,
+                    s.run_id,
+                    s.overrides.join(", "),
+                    s.path.display()
+                );
+            }
+        }
+        Format::Csv => {
+            return Err(Error::Usage(
+                "scenarios prints text or json, not csv".into(),
+            ))
+        }
+    }
+    Ok(EXIT_OK)
+}

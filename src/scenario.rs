@@ -1,0 +1,207 @@
+//! What-if runs kept apart from the filing run. A run whose parameters come from `--set` or
+//! `--params` (or that is named with `--scenario`) is a scenario: it publishes under
+//! `<out>/scenarios/<name>/<as-of>/` with its own `runs.jsonl`, never replaces the filing run's
+//! folder and never writes the knowledge clock or the filing log. Also: the threshold-honesty
+//! check (regulatory numbers in force that differ from the rule profile's).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::config::profile::Provenance;
+use crate::error::{Error, Result};
+use crate::publish::SUCCESS;
+use crate::sources::files::sha256_bytes;
+
+/// The folder, under the output folder, that holds every scenario.
+pub const SCENARIOS: &str = "scenarios";
+/// Longest default scenario name before it is shortened with a hash.
+const MAX_NAME: usize = 64;
+/// The rule profile's regulatory numbers: the thresholds and the reporting period. The other
+/// parameters are cipwatch's screening policy.
+pub const REGULATORY: [&str; 4] = [
+    "training_ops",
+    "cluster_peak_ops_per_s",
+    "interconnect_gbps",
+    "report_due_days",
+];
+
+/// The scenario name of a run, or `None` for a filing run: `explicit` (checked), else one derived
+/// from the `--set` flags and the `--params` file when any is given.
+///
+/// Errors: usage, when an explicit name has characters other than letters, digits, `.`, `_`, `-`
+/// or starts with `.`.
+pub fn name(
+    explicit: Option<&str>,
+    sets: &[String],
+    params: Option<&Path>,
+) -> Result<Option<String>> {
+    if let Some(n) = explicit {
+        let ok = !n.is_empty()
+            && !n.starts_with('.')
+            && n.len() <= 128
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !ok {
+            return Err(Error::Usage(format!(
+                "--scenario '{n}': use letters, digits, '.', '_' and '-' only (not starting with '.')"
+            )));
+        }
+        return Ok(Some(n.to_string()));
+    }
+    let mut parts: Vec<String> = sets.iter().map(|s| s.replace('=', "-")).collect();
+    if let Some(p) = params {
+        let stem = p.file_stem().map(|s| s.to_string_lossy().to_string());
+        parts.insert(0, format!("params-{}", stem.unwrap_or_default()));
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(derived(&parts.join("_"))))
+}
+
+/// A filesystem-safe name from free text; long names keep a prefix and gain a hash suffix.
+fn derived(raw: &str) -> String {
+    let safe: String = raw
+        .chars()
+        .map(|c| match c {
+            c if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') => c,
+            '+' => 'p',
+            _ => '_',
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.').to_string();
+    if safe.len() <= MAX_NAME {
+        return safe;
+    }
+    format!(
+        "{}-{}",
+        &safe[..MAX_NAME - 9],
+        &sha256_bytes(raw.as_bytes())[..8]
+    )
+}
+
+/// Where a run publishes: the output folder itself, or its scenario's folder.
+pub fn publish_root(output_dir: &Path, scenario: Option<&str>) -> PathBuf {
+    match scenario {
+        Some(n) => output_dir.join(SCENARIOS).join(n),
+        None => output_dir.to_path_buf(),
+    }
+}
+
+/// The regulatory numbers in force that differ from the rule profile's, as
+/// `training_ops 1e24 (rule: 1e26)`.
+pub fn deviations(rule: &toml::Table, effective: &BTreeMap<String, Provenance>) -> Vec<String> {
+    let number = |v: &toml::Value| v.as_float().or_else(|| v.as_integer().map(|i| i as f64));
+    REGULATORY
+        .iter()
+        .filter_map(|key| {
+            let (now, was) = (effective.get(*key)?, rule.get(*key)?);
+            if number(&now.value) == number(was) {
+                return None;
+            }
+            let shown = |v: &toml::Value| {
+                Provenance {
+                    value: v.clone(),
+                    source: String::new(),
+                }
+                .display()
+            };
+            Some(format!("{key} {} (rule: {})", now.display(), shown(was)))
+        })
+        .collect()
+}
+
+/// One published scenario run, for `cipwatch scenarios`.
+#[derive(Debug, serde::Serialize)]
+pub struct Listed {
+    pub scenario: String,
+    pub as_of: String,
+    pub run_id: String,
+    pub overrides: Vec<String>,
+    pub path: PathBuf,
+}
+
+/// Every complete scenario run under the output folder, by name then as-of date.
+pub fn list(output_dir: &Path) -> Result<Vec<Listed>> {
+    let mut found = Vec::new();
+    for scenario in sorted_dirs(&output_dir.join(SCENARIOS)) {
+        let name = file_name(&scenario);
+        for run in sorted_dirs(&scenario) {
+            if !run.join(SUCCESS).is_file() {
+                continue;
+            }
+            let manifest: serde_json::Value = std::fs::read(run.join("manifest.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            let overrides = manifest["parameters"]
+                .as_object()
+                .map(|params| {
+                    params
+                        .iter()
+                        .filter(|(_, p)| {
+                            let source = p["source"].as_str().unwrap_or("");
+                            source == "--set" || source.starts_with("params ")
+                        })
+                        .map(|(k, p)| match p["value"].as_f64() {
+                            Some(v) if v.abs() >= 1e6 => format!("{k}={v:e}"),
+                            _ => format!("{k}={}", p["value"]),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            found.push(Listed {
+                scenario: name.clone(),
+                as_of: file_name(&run),
+                run_id: manifest["run_id"].as_str().unwrap_or("").to_string(),
+                overrides,
+                path: run,
+            });
+        }
+    }
+    Ok(found)
+}
+
+fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir() && !file_name(p).starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scenario_is_named_from_its_overrides() {
+        assert_eq!(name(None, &[], None).unwrap(), None);
+        assert_eq!(
+            name(None, &["training_ops=1e26".into()], None).unwrap(),
+            Some("training_ops-1e26".into())
+        );
+        assert_eq!(
+            name(None, &["x=a/b".into()], Some(Path::new("/t/what-if.toml"))).unwrap(),
+            Some("params-what-if_x-a_b".into())
+        );
+        let long = name(None, &["a".repeat(200)], None).unwrap().unwrap();
+        assert!(long.len() <= MAX_NAME, "{long}");
+        assert!(name(Some("../x"), &[], None).is_err());
+        assert_eq!(
+            name(Some("low-1e24"), &[], None).unwrap(),
+            Some("low-1e24".into())
+        );
+    }
+}
