@@ -363,7 +363,7 @@ fn card_within(text: &str, run: DigitRun) -> Vec<DigitRun> {
 /// and any digit run of `min_digits` or more digits that is not a US ZIP+4 code. Each keeps its
 /// last 4 characters.
 fn mask_tokens(text: &str, min_digits: usize) -> Cow<'_, str> {
-    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut spans: Vec<(usize, usize)> = labelled_ids(text);
     for (start, word) in words(text) {
         let digits = word.bytes().filter(u8::is_ascii_digit).count();
         let letters = word.bytes().filter(u8::is_ascii_alphabetic).count();
@@ -397,6 +397,57 @@ fn mask_tokens(text: &str, min_digits: usize) -> Cow<'_, str> {
     }
     out.push_str(&text[at..]);
     Cow::Owned(out)
+}
+
+/// Words that announce an identity number in free text (compared in lower case).
+const ID_LABELS: &[&str] = &[
+    "id", "nid", "nric", "fin", "nino", "ssn", "sin", "tin", "cpf", "cnpj", "dni", "nie", "uen",
+    "ein", "vat", "passport", "pan", "aadhaar", "pesel", "curp", "rfc",
+];
+
+/// Identity numbers written after a label (`NRIC S 8712345 D`, `NINO QQ 12 34 56 C`,
+/// `NID 7731 2208 4419`, `CPF 123.456.789-09`): the words after the label, each holding a digit
+/// or being one to three capital letters, with four or more digits in all.
+fn labelled_ids(text: &str) -> Vec<(usize, usize)> {
+    let words: Vec<(usize, &str)> = text
+        .split_inclusive(|c: char| c.is_whitespace())
+        .scan(0, |at, w| {
+            let start = *at;
+            *at += w.len();
+            Some((start, w.trim_end()))
+        })
+        .filter(|(_, w)| !w.is_empty())
+        .collect();
+    let bare = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_string();
+    let mut spans = Vec::new();
+    for (i, (_, label)) in words.iter().enumerate() {
+        if !ID_LABELS.contains(&bare(label).to_lowercase().as_str()) {
+            continue;
+        }
+        let mut end = None;
+        let mut digits = 0;
+        for (start, w) in &words[i + 1..] {
+            let core = w.trim_end_matches([',', ';', ')', ']', '.']);
+            let short_caps =
+                (1..=3).contains(&core.len()) && core.chars().all(|c| c.is_ascii_uppercase());
+            let has_digit = core.chars().any(|c| c.is_ascii_digit());
+            let number_like = core
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-./#:".contains(c));
+            if core.is_empty() || !number_like || !(has_digit || short_caps) {
+                break;
+            }
+            digits += core.chars().filter(char::is_ascii_digit).count();
+            end = Some((*start, start + core.len()));
+            if core.len() < w.len() {
+                break; // a comma or bracket ends the number
+            }
+        }
+        if let (Some((_, e)), true) = (end, digits >= 4) {
+            spans.push((words[i + 1].0, e));
+        }
+    }
+    spans
 }
 
 /// True for a word that starts like an ISO 8601 timestamp (`2026-11-08T01`).
@@ -596,6 +647,26 @@ mod tests {
         );
         assert_eq!(mask_field("address", "SSN 123-45-6789"), "SSN *******6789");
         assert_eq!(mask_field("ip_address", "203.0.113.24"), "203.0.113.24");
+        assert_eq!(
+            mask_field("legal_name", "Zephyr (director NRIC S 8712345 D)"),
+            "Zephyr (director NRIC *****345D)"
+        );
+        assert_eq!(
+            mask_field("address", "1 Raffles Place, director NINO QQ 12 34 56 C"),
+            "1 Raffles Place, director NINO *****456C"
+        );
+        assert_eq!(
+            mask_field("phone", "+65 6555 0102 (NID 7731 2208 4419)"),
+            "+65 6555 0102 (NID ********4419)"
+        );
+        assert_eq!(
+            mask_field("payment_source", "DBS, director CPF 123.456.789-09"),
+            "DBS, director CPF **********9-09"
+        );
+        assert_eq!(
+            mask_field("address", "ID card issued in Singapore"),
+            "ID card issued in Singapore"
+        );
         assert_eq!(
             mask_field("accessed_at", "2026-11-08T01:12:00Z"),
             "2026-11-08T01:12:00Z"
