@@ -162,10 +162,15 @@ pub struct BillingOptions {
     /// accelerator (a GPU SKU row, a per-GPU meter): its quantity is already accelerator-hours.
     #[serde(default = "default_per_accelerator_pattern")]
     pub per_accelerator_pattern: String,
-    /// A row whose unit or SKU text matches this (and not `per_accelerator_pattern`) bills one
-    /// component of an instance (vCPU-hours, GiB-hours): never instance- or accelerator-hours.
+    /// A row whose unit matches this (and not `per_accelerator_pattern`) bills one component of
+    /// an instance (vCPU-hours, GiB-hours): never instance- or accelerator-hours.
     #[serde(default = "default_component_pattern")]
     pub component_pattern: String,
+    /// A row whose SKU text matches this bills one component (GCP's `A3 Instance Core running
+    /// in ...`), read only where no structured column states the instance type or the format
+    /// bills a VM per SKU: a description's free words never decide.
+    #[serde(default = "default_component_sku_pattern")]
+    pub component_sku_pattern: String,
     /// The plausible magnitude of a quantity (`ConsumedQuantity`, `PricingQuantity`); beyond it a
     /// row is quarantined as `out_of_range`. Must be > 0.
     #[serde(default = "default_max_abs")]
@@ -194,6 +199,7 @@ impl Default for BillingOptions {
             egress_pattern: default_egress_pattern(),
             per_accelerator_pattern: default_per_accelerator_pattern(),
             component_pattern: default_component_pattern(),
+            component_sku_pattern: default_component_sku_pattern(),
             max_abs_quantity: default_max_abs(),
             max_abs_cost: default_max_abs(),
             earliest_charge_date: default_earliest_charge_date(),
@@ -256,6 +262,17 @@ fn default_per_accelerator_pattern() -> String {
 fn default_component_pattern() -> String {
     r"(?-u:\b)(cores?|vcpus?|cpus?|ocpus?|ram|memory|gib|gb|gibibytes?|gigabytes?|bytes?|byte-seconds)(?-u:\b)"
         .to_string()
+}
+
+fn default_component_sku_pattern() -> String {
+    // GCP's SKU naming: "A3 Instance Core running in Americas", "N1 Predefined Instance Ram ...",
+    // "Custom Instance Core"; not a spec list ("192 vCPUs, 2 TiB memory") or "Tensor Core GPU".
+    // A meter named after its component ("ND96isr H100 v5 vCPU") ends with the component word.
+    concat!(
+        r"(?-u:\b)(?:instance\s+(?:cores?|ram)|(?:cores?|ram|memory)\s+running\s+in)(?-u:\b)",
+        r"|(?-u:\b)(?:vcpus?|ocpus?|cores?|ram|memory)\s*$"
+    )
+    .to_string()
 }
 
 fn default_max_abs() -> f64 {

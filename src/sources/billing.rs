@@ -13,7 +13,7 @@ use super::native::{to_focus, Mappings};
 use super::{first_failure, load_files, Loaded, Scan, ROW};
 use crate::config::BillingOptions;
 use crate::error::{Error, Location, Result};
-use crate::transforms::identify::UNUSED_COMMITMENT;
+use crate::transforms::identify::{SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
 
 pub const REQUIRED: &[&str] = &[
     "BillingAccountId",
@@ -71,11 +71,34 @@ pub fn id_columns(opts: &BillingOptions) -> Vec<String> {
     (0..sources).map(|i| format!("_id{i}")).collect()
 }
 
-/// The identification columns that hold the SKU's own words (the configured `text_columns`), which
-/// say whether a row bills an instance, one GPU or one component.
-pub fn sku_text_columns(opts: &BillingOptions) -> Vec<String> {
+/// The identification columns that state the instance type as a field (`SkuPriceDetails`, the
+/// configured instance-type columns other than a meter name, which is SKU text), not in free text.
+pub fn structured_columns(opts: &BillingOptions) -> Vec<String> {
     let all = id_columns(opts);
-    all[all.len() - opts.text_columns.len()..].to_vec()
+    let fields = std::iter::once(&"SkuPriceDetails".to_string())
+        .chain(&opts.instance_type_columns)
+        .map(|n| !n.to_lowercase().contains("meter"))
+        .collect::<Vec<_>>();
+    all.into_iter()
+        .zip(fields)
+        .filter_map(|(c, field)| field.then_some(c))
+        .collect()
+}
+
+/// The identification columns that hold the SKU's own words (the configured `text_columns`), which
+/// say whether a row bills an instance, one GPU or one component: those naming the SKU (`Sku...`
+/// columns: `SkuId`, `SkuMeter`) and the free-text ones (`ChargeDescription`, `ResourceType`).
+pub fn sku_text_columns(opts: &BillingOptions) -> (Vec<String>, Vec<String>) {
+    let all = id_columns(opts);
+    let text = &all[all.len() - opts.text_columns.len()..];
+    let (mut sku, mut free) = (Vec::new(), Vec::new());
+    for (c, name) in text.iter().zip(&opts.text_columns) {
+        match name.to_lowercase().starts_with("sku") {
+            true => sku.push(c.clone()),
+            false => free.push(c.clone()),
+        }
+    }
+    (sku, free)
 }
 
 /// The canonical billing columns of every row, built for the pass over the whole export: the
@@ -134,6 +157,11 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
             .contains(lit(r"(?i)^\s*unused\s*$"), false)
             .fill_null(lit(false))
             .alias(UNUSED_COMMITMENT),
+        c.raw("x_BilledPer")
+            .str()
+            .contains(lit(r"(?i)^\s*sku\s*$"), false)
+            .fill_null(lit(false))
+            .alias(SPLIT_SKU_ROWS),
     ];
     columns.extend(
         id_sources

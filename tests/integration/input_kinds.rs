@@ -69,6 +69,7 @@ pub fn formats() -> Vec<Fmt> {
                 ("BillingCurrency", "USD"),
                 ("ResourceId", "i-0001"),
                 ("x_InstanceType", "p5.48xlarge"),
+                ("SkuPriceDetails", ""),
                 ("CommitmentDiscountStatus", ""),
             ],
             account: "BillingAccountId",
@@ -82,7 +83,7 @@ pub fn formats() -> Vec<Fmt> {
         Fmt {
             name: "aws-cur",
             cells: vec![
-                ("identity/LineItemId", "li"),
+                ("identity/LineItemId", ""),
                 ("bill/PayerAccountId", ACCOUNT),
                 ("lineItem/UsageAccountId", "222222222222"),
                 ("lineItem/LineItemType", "Usage"),
@@ -111,9 +112,11 @@ pub fn formats() -> Vec<Fmt> {
         Fmt {
             name: "aws-cur2",
             cells: vec![
+                ("identity_line_item_id", ""),
                 ("bill_payer_account_id", ACCOUNT),
                 ("line_item_usage_account_id", "222222222222"),
                 ("line_item_line_item_type", "Usage"),
+                ("line_item_usage_type", "USE2-BoxUsage:p5.48xlarge"),
                 ("line_item_usage_start_date", "2026-11-20 00:00:00"),
                 ("line_item_usage_end_date", "2026-11-20 10:00:00"),
                 ("product_instance_type", "p5.48xlarge"),
@@ -662,6 +665,53 @@ fn component_rows_never_count_and_gpu_rows_are_gpu_hours() {
             rules(&day, "billing")
         );
     }
+}
+
+#[test]
+fn instance_hour_rows_count_whatever_words_their_description_holds() {
+    // An instance-hour row (a time unit, the instance type in a structured column) is never a
+    // component row nor a per-GPU row because of free words in its description.
+    let descriptions = [
+        "p5.48xlarge (NVIDIA H100 Tensor Core GPU) Instance Hour",
+        "p5.48xlarge Instance Hour, 192 vCPUs, 2 TiB memory",
+        "p5.48xlarge memory-optimized instance hour",
+        "p5.48xlarge instance hour incl. 30 TB NVMe storage bytes",
+        "8x NVIDIA H100 80GB GPU running in US-East (p5.48xlarge instance)",
+        "p5.48xlarge On Demand instance hour, GPU running",
+    ];
+    for name in ["focus", "aws-cur", "aws-cur2"] {
+        let f = fmt(name);
+        let rows: Vec<Vec<String>> = descriptions.iter().map(|d| f.row(&[(f.sku, d)])).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+        assert_eq!(
+            hours_of(&day, ACCOUNT),
+            descriptions.len() as f64 * f.hours,
+            "{name}"
+        );
+        assert!(rules(&day, "billing").is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn gcp_rows_tagged_with_a_gpu_machine_count_only_as_gpu_skus() {
+    // GCP bills a VM per SKU; licences, commitments and disks carry the machine type label too,
+    // and are neither instance- nor accelerator-hours.
+    let f = fmt("gcp");
+    let others = [
+        "Licensing Fee for NVIDIA RTX Virtual Workstation on GPU",
+        "Licensing Fee for NVIDIA GRID Virtual Workstation (GPU cost)",
+        "Licensing Fee for Red Hat Enterprise Linux 9 Server",
+        "Commitment v1: Nvidia H100 80GB GPU in Americas for 1 Year",
+        "Local SSD provisioned space",
+        "A3 Instance Core running in Americas",
+    ];
+    let mut rows = vec![f.row(&[])];
+    rows.extend(others.iter().map(|d| f.row(&[(f.sku, d)])));
+    let dir = tempfile::tempdir().unwrap();
+    let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+    assert_eq!(hours_of(&day, ACCOUNT), f.hours);
+    assert!(rules(&day, "billing").is_empty());
 }
 
 // --- issue 12, kind 6: physical lines and blank lines -----------------------------------------
