@@ -573,6 +573,27 @@ fn native_line_types_count_usage_once_in_every_format() {
 }
 
 #[test]
+fn aws_unused_capacity_reservation_lines_are_not_usage() {
+    // The idle instances of an On-Demand Capacity Reservation are Usage lines whose usage type is
+    // UnusedBox/UnusedDed: reserved, not run, like Azure UnusedReservation.
+    for (name, usage_type) in [
+        ("aws-cur", "lineItem/UsageType"),
+        ("aws-cur2", "line_item_usage_type"),
+    ] {
+        let f = fmt(name);
+        let rows = [
+            f.row(&[]),
+            f.row(&[(usage_type, "USE2-UnusedBox:p5.48xlarge")]),
+            f.row(&[(usage_type, "UnusedDed:p5.48xlarge")]),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+        assert_eq!(hours_of(&day, ACCOUNT), f.hours, "{name}");
+        assert!(rules(&day, "billing").is_empty(), "{name}");
+    }
+}
+
+#[test]
 fn a_focus_unused_commitment_row_is_not_usage() {
     let f = fmt("focus");
     let rows = [
