@@ -171,6 +171,11 @@ pub struct BillingOptions {
     /// bills a VM per SKU: a description's free words never decide.
     #[serde(default = "default_component_sku_pattern")]
     pub component_sku_pattern: String,
+    /// The largest plausible `SkuPriceDetails.GpuCount` (accelerators per instance). A stated
+    /// count that is not a whole number in `1..=max_gpu_count` quarantines the row
+    /// (`out_of_range`; `bad_number` where it is not a number). Must be in [1, 1e6].
+    #[serde(default = "default_max_gpu_count")]
+    pub max_gpu_count: f64,
     /// The plausible magnitude of a quantity (`ConsumedQuantity`, `PricingQuantity`); beyond it a
     /// row is quarantined as `out_of_range`. Must be > 0.
     #[serde(default = "default_max_abs")]
@@ -200,6 +205,7 @@ impl Default for BillingOptions {
             per_accelerator_pattern: default_per_accelerator_pattern(),
             component_pattern: default_component_pattern(),
             component_sku_pattern: default_component_sku_pattern(),
+            max_gpu_count: default_max_gpu_count(),
             max_abs_quantity: default_max_abs(),
             max_abs_cost: default_max_abs(),
             earliest_charge_date: default_earliest_charge_date(),
@@ -220,6 +226,12 @@ impl BillingOptions {
             if !(v > 0.0 && v <= 1e15) {
                 return Err(format!("{key} = {v} is outside (0, 1e15]"));
             }
+        }
+        if !(1.0..=1e6).contains(&self.max_gpu_count) {
+            return Err(format!(
+                "billing.max_gpu_count = {} is outside [1, 1e6]",
+                self.max_gpu_count
+            ));
         }
         if !(1..=36_500).contains(&self.max_date_gap_days) {
             return Err(format!(
@@ -273,6 +285,11 @@ fn default_component_sku_pattern() -> String {
         r"|(?-u:\b)(?:vcpus?|ocpus?|cores?|ram|memory)\s*$"
     )
     .to_string()
+}
+
+fn default_max_gpu_count() -> f64 {
+    // The largest catalog entry holds 2048 accelerators (a TPU slice billed as one unit).
+    4096.0
 }
 
 fn default_max_abs() -> f64 {

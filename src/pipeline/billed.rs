@@ -228,7 +228,7 @@ impl BilledRows {
             .group_by([col("billing_currency")])
             .agg(totals_aggs(opts));
         let kept = identify(
-            billing::finish(marked.clone().filter(col("_keep"))),
+            billing::finish(marked.clone().filter(col("_keep")), opts.max_gpu_count),
             catalog,
             basis,
         );

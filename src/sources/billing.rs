@@ -216,8 +216,9 @@ fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Vec<Check>
 }
 
 /// The text columns of the kept rows (quarantined and accelerator candidates) made canonical:
-/// trimmed, `NULL` as null, enumerations lower case, hours per unit, `SkuPriceDetails.GpuCount`.
-pub fn finish(kept: LazyFrame) -> LazyFrame {
+/// trimmed, `NULL` as null, enumerations lower case, hours per unit, `SkuPriceDetails.GpuCount`
+/// (`gpu_count`, only where plausible; see `gpu_count_columns`).
+pub fn finish(kept: LazyFrame, max_gpu_count: f64) -> LazyFrame {
     let keys = ["billing_account_id", "sub_account_id", "resource_id"]
         .map(|name| clean_key(col(name)).alias(name));
     let cleaned = [
@@ -230,18 +231,45 @@ pub fn finish(kept: LazyFrame) -> LazyFrame {
     .map(|name| clean(col(name)).alias(name));
     let lowered = ["charge_category", "charge_class"]
         .map(|name| clean(col(name)).str().to_lowercase().alias(name));
-    let gpu_count = col("_id0")
-        .str()
-        .extract(lit(r#"(?i)"gpucount"\s*:\s*"?([0-9]+(?:\.[0-9]+)?)"#), 1)
-        .cast(DataType::Float64);
     kept.with_columns(keys)
         .with_columns(cleaned)
         .with_columns(lowered)
-        .with_columns([
-            hours_per_unit(col("unit")).alias("hours_per_unit"),
-            gpu_count.alias("gpu_count"),
-        ])
+        .with_column(hours_per_unit(col("unit")).alias("hours_per_unit"))
+        .with_columns(gpu_count_columns(max_gpu_count))
 }
+
+/// Where `SkuPriceDetails` states a `GpuCount`: `gpu_count`, the count where it is a whole number
+/// in `1..=max` (else null), and `GPU_COUNT_RULE`, `bad_number` where the value is not a finite
+/// number and `out_of_range` where it is one outside that range (null where no `GpuCount` is
+/// stated or it is plausible). A stated count is never replaced by a guess: an implausible one
+/// quarantines the row.
+fn gpu_count_columns(max: f64) -> [Expr; 2] {
+    let stated = col("_id0")
+        .str()
+        .extract(lit(r#"(?i)"gpucount"\s*:\s*"?([^,}"\s]*)"#), 1);
+    let value = stated.clone().cast(DataType::Float64);
+    let number = value.clone().is_finite().fill_null(lit(false));
+    let plausible = number
+        .clone()
+        .and(value.clone().floor().eq(value.clone()))
+        .and(value.clone().gt_eq(lit(1.0)))
+        .and(value.clone().lt_eq(lit(max)));
+    let rule = when(stated.is_null().or(plausible.clone()))
+        .then(lit(NULL).cast(DataType::String))
+        .when(number)
+        .then(lit("out_of_range"))
+        .otherwise(lit("bad_number"));
+    [
+        when(plausible)
+            .then(value)
+            .otherwise(lit(NULL).cast(DataType::Float64))
+            .alias("gpu_count"),
+        rule.alias(GPU_COUNT_RULE),
+    ]
+}
+
+/// The kept billing column naming why a stated `SkuPriceDetails.GpuCount` is not used.
+pub const GPU_COUNT_RULE: &str = "_gpu_count_rule";
 
 /// Hours per unit of a unit string, or null when the unit is not a time unit cipwatch knows.
 pub fn hours_per_unit(unit: Expr) -> Expr {

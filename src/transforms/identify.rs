@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::sources::billing::GPU_COUNT_RULE;
 use crate::sources::{REASON, RULE};
 
 /// Consumption row: `ChargeCategory` is `Usage` in any case (tested without copying the column)
@@ -299,7 +300,8 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
     let correction = col("charge_class")
         .eq(lit("correction"))
         .fill_null(lit(false));
-    let checks: [(Expr, &str, Expr); 4] = [
+    let gpu_count_rule = col(GPU_COUNT_RULE);
+    let checks: [(Expr, &str, Expr); 6] = [
         (is_accel.clone().and(col("quantity").is_null()), "missing_quantity", lit("accelerator usage row has no quantity")),
         (
             is_accel.clone().and(col("quantity").lt(lit(0.0))).and(correction.not()),
@@ -310,6 +312,16 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
             is_accel.clone().and(col("hours_per_unit").is_null()),
             "unknown_unit",
             concat_str([lit("unit '"), col("unit").fill_null(lit("")), lit("' is not a time unit cipwatch knows")], "", false),
+        ),
+        (
+            is_accel.clone().and(gpu_count_rule.clone().eq(lit("bad_number")).fill_null(lit(false))),
+            "bad_number",
+            lit("SkuPriceDetails GpuCount is not a number"),
+        ),
+        (
+            is_accel.clone().and(gpu_count_rule.eq(lit("out_of_range")).fill_null(lit(false))),
+            "out_of_range",
+            lit("SkuPriceDetails GpuCount is not a whole number of accelerators within [billing] max_gpu_count"),
         ),
         (
             is_usage.and(known.not()).and(hint),
@@ -364,6 +376,7 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
             "_per_accelerator",
             "_component",
             SPLIT_SKU_ROWS,
+            GPU_COUNT_RULE,
         ],
         true,
         false,

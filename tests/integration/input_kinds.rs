@@ -594,6 +594,41 @@ fn aws_unused_capacity_reservation_lines_are_not_usage() {
 }
 
 #[test]
+fn an_implausible_gpu_count_is_quarantined_never_replaced() {
+    let f = fmt("focus");
+    let details = |count: &str| format!(r#"{{"InstanceType":"p5.48xlarge","GpuCount":{count}}}"#);
+    let (good, bad) = (
+        details("8"),
+        ["1e20", "0", "8.5", "-8", "\"eight\"", "NaN", "5000"],
+    );
+    let mut rows = vec![f.row(&[("SkuPriceDetails", &good)])];
+    rows.extend(
+        bad.iter()
+            .map(|c| f.row(&[("SkuPriceDetails", &details(c))])),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+    assert_eq!(hours_of(&day, ACCOUNT), f.hours);
+    let mut got = rules(&day, "billing");
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "bad_number",
+            "bad_number",
+            "out_of_range",
+            "out_of_range",
+            "out_of_range",
+            "out_of_range",
+            "out_of_range"
+        ]
+    );
+    assert!(quarantine(&day, "billing")
+        .iter()
+        .all(|r| r["reason"].contains("GpuCount")));
+}
+
+#[test]
 fn a_focus_unused_commitment_row_is_not_usage() {
     let f = fmt("focus");
     let rows = [
