@@ -61,7 +61,28 @@ pub fn load(
             None => Ok((s.clone(), format)),
         }
     };
+    refuse_repeated_files(&files)?;
     load_files("billing", files, REQUIRED, prepare, |s| canonical(s, opts))
+}
+
+/// Refuses (exit 3) billing input holding the same file content twice (same SHA-256: an export
+/// delivered again, a re-run export job, a manual re-download into the same folder): every row of
+/// it would count twice, and which copy is meant cannot be known. The error names both files.
+fn refuse_repeated_files(files: &[InputFile]) -> Result<()> {
+    let mut seen: std::collections::HashMap<&str, &InputFile> = Default::default();
+    for file in files {
+        if let Some(first) = seen.insert(&file.sha256, file) {
+            return Err(Error::input(
+                Location::file(&file.path),
+                format!(
+                    "same content (SHA-256) as billing file {}: a file given twice would count its \
+                     usage twice; remove one of the two",
+                    first.display
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The identification text columns, in priority order: `SkuPriceDetails`, the configured
@@ -169,7 +190,7 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
             .zip(id_columns(opts))
             .map(|(e, name)| e.alias(name)),
     );
-    columns.extend(first_failure(checks(&c, start, end, opts)));
+    columns.extend(first_failure(checks(&c, start, end, opts)?));
     Ok(scan.lf.clone().select(columns))
 }
 
@@ -177,9 +198,13 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
 /// the row (`bad_key`).
 const KEYS: &[&str] = &["BillingAccountId", "SubAccountId", "ResourceId"];
 
+/// A native line's own id (AWS `identity/LineItemId`), unique within one file: a repeat is the
+/// same line again (`duplicate_line_item`).
+const LINE_ITEM_ID: &str = "x_LineItemId";
+
 /// The row checks, in precedence order. A typed (Parquet) column cannot fail to parse, so its
 /// parse checks are constant.
-fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Vec<Check> {
+fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Result<Vec<Check>> {
     let mut checks = vec![(
         c.blank("BillingAccountId"),
         "missing_account",
@@ -193,6 +218,19 @@ fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Vec<Check>
             format!("{} is empty", c.label(name)).into(),
         ));
         checks.push(super::columns::timestamp_check(c, name));
+    }
+    if c.has(LINE_ITEM_ID) {
+        checks.push((
+            c.blank(LINE_ITEM_ID)
+                .not()
+                .and(col(ROW).neq(first_line_of(c.raw(LINE_ITEM_ID))?)),
+            "duplicate_line_item",
+            format!(
+                "{} repeats an earlier line of the same file",
+                c.label(LINE_ITEM_ID)
+            )
+            .into(),
+        ));
     }
     checks.push((
         end.lt_eq(start),
@@ -212,7 +250,15 @@ fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Vec<Check>
     ] {
         checks.extend(c.number_checks(name, max_abs));
     }
-    checks
+    Ok(checks)
+}
+
+/// The first physical line (`ROW`) of the file's rows holding the same `id`.
+fn first_line_of(id: Expr) -> Result<Expr> {
+    col(ROW)
+        .min()
+        .over([id])
+        .map_err(|e| Error::internal("grouping line item ids", e))
 }
 
 /// The text columns of the kept rows (quarantined and accelerator candidates) made canonical:

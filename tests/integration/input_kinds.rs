@@ -629,6 +629,49 @@ fn an_implausible_gpu_count_is_quarantined_never_replaced() {
 }
 
 #[test]
+fn the_same_billing_file_twice_is_refused_naming_both() {
+    for f in formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let billing = dir.path().join("billing");
+        std::fs::create_dir(&billing).unwrap();
+        let first = f.write(&billing, &[f.row(&[])]);
+        std::fs::copy(&first, billing.join("redelivered.csv")).unwrap();
+        let o = run(dir.path(), &billing, None, &[]);
+        assert_eq!(o.status.code(), Some(3), "{}: {}", f.name, stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("redelivered.csv") && e.contains(&format!("{}.csv", f.name)),
+            "{e}"
+        );
+        assert!(e.contains("SHA-256"), "{e}");
+    }
+}
+
+#[test]
+fn a_repeated_aws_line_item_id_is_quarantined_as_duplicate_line_item() {
+    for (name, id) in [
+        ("aws-cur", "identity/LineItemId"),
+        ("aws-cur2", "identity_line_item_id"),
+    ] {
+        let f = fmt(name);
+        let rows = [
+            f.row(&[(id, "li1")]),
+            f.row(&[(id, "li2")]),
+            f.row(&[(id, "li1")]),
+            f.row(&[(id, "")]),
+            f.row(&[(id, "")]),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+        assert_eq!(hours_of(&day, ACCOUNT), 4.0 * f.hours, "{name}");
+        let q = quarantine(&day, "billing");
+        assert_eq!(q.len(), 1, "{name}: {q:?}");
+        assert_eq!(q[0]["rule"], "duplicate_line_item");
+        assert_eq!(q[0]["row"], "4", "{name}: the repeat's physical line");
+    }
+}
+
+#[test]
 fn a_focus_unused_commitment_row_is_not_usage() {
     let f = fmt("focus");
     let rows = [
