@@ -329,8 +329,10 @@ fn default_egress_pattern() -> String {
 fn default_hint_pattern() -> String {
     concat!(
         r"(?-u:\b)(gpu|nvidia|tesla|tpu|accelerat|h100|h200|a100|b200|gb200|mi300|gaudi|trainium|inferentia)",
-        r"|(?-u:\b)(p[2-9][a-z]*|g[2-9][a-z]*|trn[0-9][a-z]*|inf[0-9][a-z]*|dl[0-9][a-z]*)(-[a-z0-9]+)?\.[a-z0-9]*large(?-u:\b)",
-        r"|(?-u:\b)BM\.GPU|(?-u:\b)VM\.GPU|(?-u:\b)Standard_N[CDV]"
+        // AWS GPU families (gr6 and gr6f are G6 variants with NVIDIA L4); every Azure N-series size
+        // (NC, ND, NV, NG: AMD Radeon Pro V620) has GPUs.
+        r"|(?-u:\b)(p[2-9][a-z]*|g[2-9][a-z]*|gr[0-9][a-z]*|trn[0-9][a-z]*|inf[0-9][a-z]*|dl[0-9][a-z]*)(-[a-z0-9]+)?\.[a-z0-9]*large(?-u:\b)",
+        r"|(?-u:\b)BM\.GPU|(?-u:\b)VM\.GPU|(?-u:\b)Standard_N[A-Z]"
     )
     .to_string()
 }

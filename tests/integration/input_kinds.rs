@@ -672,6 +672,21 @@ fn a_repeated_aws_line_item_id_is_quarantined_as_duplicate_line_item() {
 }
 
 #[test]
+fn gpu_instance_types_missing_from_the_catalog_are_unrecognised_accelerators() {
+    let f = fmt("focus");
+    let types = ["gr6.8xlarge", "gr6f.4xlarge", "Standard_NG32ads_V620_v1"];
+    let mut rows = vec![f.row(&[])];
+    rows.extend(types.iter().map(|t| {
+        let description = format!("$10.00 per On Demand Linux {t} Instance Hour");
+        f.row(&[("x_InstanceType", t), ("ChargeDescription", &description)])
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+    assert_eq!(rules(&day, "billing"), ["unrecognised_accelerator"; 3]);
+    assert_eq!(hours_of(&day, ACCOUNT), f.hours);
+}
+
+#[test]
 fn a_focus_unused_commitment_row_is_not_usage() {
     let f = fmt("focus");
     let rows = [
