@@ -198,9 +198,12 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
 /// the row (`bad_key`).
 const KEYS: &[&str] = &["BillingAccountId", "SubAccountId", "ResourceId"];
 
-/// A native line's own id (AWS `identity/LineItemId`), unique within one file: a repeat is the
-/// same line again (`duplicate_line_item`).
+/// A native line's own id (AWS `identity/LineItemId`): with its time interval (`identity/TimeInterval`)
+/// and charge period start, unique within one file (one id recurs for each hour of a resource); a
+/// repeat is the same line again (`duplicate_line_item`).
 const LINE_ITEM_ID: &str = "x_LineItemId";
+/// The line's time interval, part of its identity with `LINE_ITEM_ID`.
+const LINE_ITEM_INTERVAL: &str = "x_LineItemInterval";
 
 /// The row checks, in precedence order. A typed (Parquet) column cannot fail to parse, so its
 /// parse checks are constant.
@@ -221,12 +224,14 @@ fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Result<Vec
     }
     if c.has(LINE_ITEM_ID) {
         checks.push((
-            c.blank(LINE_ITEM_ID)
-                .not()
-                .and(col(ROW).neq(first_line_of(c.raw(LINE_ITEM_ID))?)),
+            c.blank(LINE_ITEM_ID).not().and(col(ROW).neq(first_line_of([
+                c.raw(LINE_ITEM_ID),
+                c.raw(LINE_ITEM_INTERVAL),
+                c.raw("ChargePeriodStart"),
+            ])?)),
             "duplicate_line_item",
             format!(
-                "{} repeats an earlier line of the same file",
+                "{} repeats an earlier line of the same file in the same time interval",
                 c.label(LINE_ITEM_ID)
             )
             .into(),
@@ -253,11 +258,11 @@ fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Result<Vec
     Ok(checks)
 }
 
-/// The first physical line (`ROW`) of the file's rows holding the same `id`.
-fn first_line_of(id: Expr) -> Result<Expr> {
+/// The first physical line (`ROW`) of the file's rows holding the same `identity` values.
+fn first_line_of(identity: [Expr; 3]) -> Result<Expr> {
     col(ROW)
         .min()
-        .over([id])
+        .over(identity)
         .map_err(|e| Error::internal("grouping line item ids", e))
 }
 

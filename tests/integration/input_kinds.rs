@@ -660,10 +660,16 @@ fn a_repeated_aws_line_item_id_is_quarantined_as_duplicate_line_item() {
             f.row(&[(id, "li1")]),
             f.row(&[(id, "")]),
             f.row(&[(id, "")]),
+            // The same id in the next hours of the resource is another line.
+            f.row(&[
+                (id, "li1"),
+                (f.start, "2026-11-21T00:00:00Z"),
+                (f.end.unwrap(), "2026-11-21T10:00:00Z"),
+            ]),
         ];
         let dir = tempfile::tempdir().unwrap();
         let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
-        assert_eq!(hours_of(&day, ACCOUNT), 4.0 * f.hours, "{name}");
+        assert_eq!(hours_of(&day, ACCOUNT), 5.0 * f.hours, "{name}");
         let q = quarantine(&day, "billing");
         assert_eq!(q.len(), 1, "{name}: {q:?}");
         assert_eq!(q[0]["rule"], "duplicate_line_item");
