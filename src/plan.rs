@@ -220,6 +220,10 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
             &cfg.billing.per_accelerator_pattern,
         ),
         ("billing.component_pattern", &cfg.billing.component_pattern),
+        (
+            "billing.component_sku_pattern",
+            &cfg.billing.component_sku_pattern,
+        ),
     ] {
         regex::Regex::new(&format!("(?i){pattern}"))
             .map_err(|e| Error::config(config_source.describe(), format!("{key}: {e}")))?;

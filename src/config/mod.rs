@@ -173,10 +173,20 @@ pub struct BillingOptions {
     /// accelerator (a GPU SKU row, a per-GPU meter): its quantity is already accelerator-hours.
     #[serde(default = "default_per_accelerator_pattern")]
     pub per_accelerator_pattern: String,
-    /// A row whose unit or SKU text matches this (and not `per_accelerator_pattern`) bills one
-    /// component of an instance (vCPU-hours, GiB-hours): never instance- or accelerator-hours.
+    /// A row whose unit matches this (and not `per_accelerator_pattern`) bills one component of
+    /// an instance (vCPU-hours, GiB-hours): never instance- or accelerator-hours.
     #[serde(default = "default_component_pattern")]
     pub component_pattern: String,
+    /// A row whose SKU text matches this bills one component (GCP's `A3 Instance Core running
+    /// in ...`), read only where no structured column states the instance type or the format
+    /// bills a VM per SKU: a description's free words never decide.
+    #[serde(default = "default_component_sku_pattern")]
+    pub component_sku_pattern: String,
+    /// The largest plausible `SkuPriceDetails.GpuCount` (accelerators per instance). A stated
+    /// count that is not a whole number in `1..=max_gpu_count` quarantines the row
+    /// (`out_of_range`; `bad_number` where it is not a number). Must be in [1, 1e6].
+    #[serde(default = "default_max_gpu_count")]
+    pub max_gpu_count: f64,
     /// The plausible magnitude of a quantity (`ConsumedQuantity`, `PricingQuantity`); beyond it a
     /// row is quarantined as `out_of_range`. Must be > 0.
     #[serde(default = "default_max_abs")]
@@ -205,6 +215,8 @@ impl Default for BillingOptions {
             egress_pattern: default_egress_pattern(),
             per_accelerator_pattern: default_per_accelerator_pattern(),
             component_pattern: default_component_pattern(),
+            component_sku_pattern: default_component_sku_pattern(),
+            max_gpu_count: default_max_gpu_count(),
             max_abs_quantity: default_max_abs(),
             max_abs_cost: default_max_abs(),
             earliest_charge_date: default_earliest_charge_date(),
@@ -225,6 +237,12 @@ impl BillingOptions {
             if !(v > 0.0 && v <= 1e15) {
                 return Err(format!("{key} = {v} is outside (0, 1e15]"));
             }
+        }
+        if !(1.0..=1e6).contains(&self.max_gpu_count) {
+            return Err(format!(
+                "billing.max_gpu_count = {} is outside [1, 1e6]",
+                self.max_gpu_count
+            ));
         }
         if !(1..=36_500).contains(&self.max_date_gap_days) {
             return Err(format!(
@@ -269,6 +287,22 @@ fn default_component_pattern() -> String {
         .to_string()
 }
 
+fn default_component_sku_pattern() -> String {
+    // GCP's SKU naming: "A3 Instance Core running in Americas", "N1 Predefined Instance Ram ...",
+    // "Custom Instance Core"; not a spec list ("192 vCPUs, 2 TiB memory") or "Tensor Core GPU".
+    // A meter named after its component ("ND96isr H100 v5 vCPU") ends with the component word.
+    concat!(
+        r"(?-u:\b)(?:instance\s+(?:cores?|ram)|(?:cores?|ram|memory)\s+running\s+in)(?-u:\b)",
+        r"|(?-u:\b)(?:vcpus?|ocpus?|cores?|ram|memory)\s*$"
+    )
+    .to_string()
+}
+
+fn default_max_gpu_count() -> f64 {
+    // The largest catalog entry holds 2048 accelerators (a TPU slice billed as one unit).
+    4096.0
+}
+
 fn default_max_abs() -> f64 {
     1e12
 }
@@ -306,8 +340,10 @@ fn default_egress_pattern() -> String {
 fn default_hint_pattern() -> String {
     concat!(
         r"(?-u:\b)(gpu|nvidia|tesla|tpu|accelerat|h100|h200|a100|b200|gb200|mi300|gaudi|trainium|inferentia)",
-        r"|(?-u:\b)(p[2-9][a-z]*|g[2-9][a-z]*|trn[0-9][a-z]*|inf[0-9][a-z]*|dl[0-9][a-z]*)(-[a-z0-9]+)?\.[a-z0-9]*large(?-u:\b)",
-        r"|(?-u:\b)BM\.GPU|(?-u:\b)VM\.GPU|(?-u:\b)Standard_N[CDV]"
+        // AWS GPU families (gr6 and gr6f are G6 variants with NVIDIA L4); every Azure N-series size
+        // (NC, ND, NV, NG: AMD Radeon Pro V620) has GPUs.
+        r"|(?-u:\b)(p[2-9][a-z]*|g[2-9][a-z]*|gr[0-9][a-z]*|trn[0-9][a-z]*|inf[0-9][a-z]*|dl[0-9][a-z]*)(-[a-z0-9]+)?\.[a-z0-9]*large(?-u:\b)",
+        r"|(?-u:\b)BM\.GPU|(?-u:\b)VM\.GPU|(?-u:\b)Standard_N[A-Z]"
     )
     .to_string()
 }

@@ -18,7 +18,7 @@ use crate::sources::{self, billing, Loaded, REASON, RULE};
 use crate::transforms::compact;
 
 mod dates;
-use crate::transforms::identify::{identify, is_usage, mark, matches_where, Basis};
+use crate::transforms::identify::{identify, is_usage, mark, matches_where, Basis, BasisPatterns};
 
 /// Columns of the identified accelerator usage handed to the queries.
 pub const USAGE_COLUMNS: &[&str] = &[
@@ -195,10 +195,17 @@ impl BilledRows {
     /// and accelerator candidates, cleaned and identified within the pass), the quarantined rows'
     /// keys and the accelerator usage grouped for compaction.
     pub fn collect(bill: &Loaded, catalog: &Catalog, opts: &BillingOptions) -> Result<BilledRows> {
+        let (sku_id, description) = billing::sku_text_columns(opts);
         let basis = Basis::from_patterns(
-            &billing::sku_text_columns(opts),
-            &opts.per_accelerator_pattern,
-            &opts.component_pattern,
+            &sku_id,
+            &description,
+            &billing::structured_columns(opts),
+            &BasisPatterns {
+                per_accelerator: &opts.per_accelerator_pattern,
+                component_unit: &opts.component_pattern,
+                component_sku: &opts.component_sku_pattern,
+                instance_key: &catalog.key_pattern,
+            },
         )?;
         let id_columns = billing::id_columns(opts);
         let marked = mark(
@@ -221,7 +228,7 @@ impl BilledRows {
             .group_by([col("billing_currency")])
             .agg(totals_aggs(opts));
         let kept = identify(
-            billing::finish(marked.clone().filter(col("_keep"))),
+            billing::finish(marked.clone().filter(col("_keep")), opts.max_gpu_count),
             catalog,
             basis,
         );

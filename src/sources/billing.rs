@@ -13,7 +13,7 @@ use super::native::{to_focus, Mappings};
 use super::{first_failure, load_files, Loaded, Scan, ROW};
 use crate::config::BillingOptions;
 use crate::error::{Error, Location, Result};
-use crate::transforms::identify::UNUSED_COMMITMENT;
+use crate::transforms::identify::{SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
 
 pub const REQUIRED: &[&str] = &[
     "BillingAccountId",
@@ -61,7 +61,28 @@ pub fn load(
             None => Ok((s.clone(), format)),
         }
     };
+    refuse_repeated_files(&files)?;
     load_files("billing", files, REQUIRED, prepare, |s| canonical(s, opts))
+}
+
+/// Refuses (exit 3) billing input holding the same file content twice (same SHA-256: an export
+/// delivered again, a re-run export job, a manual re-download into the same folder): every row of
+/// it would count twice, and which copy is meant cannot be known. The error names both files.
+fn refuse_repeated_files(files: &[InputFile]) -> Result<()> {
+    let mut seen: std::collections::HashMap<&str, &InputFile> = Default::default();
+    for file in files {
+        if let Some(first) = seen.insert(&file.sha256, file) {
+            return Err(Error::input(
+                Location::file(&file.path),
+                format!(
+                    "same content (SHA-256) as billing file {}: a file given twice would count its \
+                     usage twice; remove one of the two",
+                    first.display
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The identification text columns, in priority order: `SkuPriceDetails`, the configured
@@ -71,11 +92,34 @@ pub fn id_columns(opts: &BillingOptions) -> Vec<String> {
     (0..sources).map(|i| format!("_id{i}")).collect()
 }
 
-/// The identification columns that hold the SKU's own words (the configured `text_columns`), which
-/// say whether a row bills an instance, one GPU or one component.
-pub fn sku_text_columns(opts: &BillingOptions) -> Vec<String> {
+/// The identification columns that state the instance type as a field (`SkuPriceDetails`, the
+/// configured instance-type columns other than a meter name, which is SKU text), not in free text.
+pub fn structured_columns(opts: &BillingOptions) -> Vec<String> {
     let all = id_columns(opts);
-    all[all.len() - opts.text_columns.len()..].to_vec()
+    let fields = std::iter::once(&"SkuPriceDetails".to_string())
+        .chain(&opts.instance_type_columns)
+        .map(|n| !n.to_lowercase().contains("meter"))
+        .collect::<Vec<_>>();
+    all.into_iter()
+        .zip(fields)
+        .filter_map(|(c, field)| field.then_some(c))
+        .collect()
+}
+
+/// The identification columns that hold the SKU's own words (the configured `text_columns`), which
+/// say whether a row bills an instance, one GPU or one component: those naming the SKU (`Sku...`
+/// columns: `SkuId`, `SkuMeter`) and the free-text ones (`ChargeDescription`, `ResourceType`).
+pub fn sku_text_columns(opts: &BillingOptions) -> (Vec<String>, Vec<String>) {
+    let all = id_columns(opts);
+    let text = &all[all.len() - opts.text_columns.len()..];
+    let (mut sku, mut free) = (Vec::new(), Vec::new());
+    for (c, name) in text.iter().zip(&opts.text_columns) {
+        match name.to_lowercase().starts_with("sku") {
+            true => sku.push(c.clone()),
+            false => free.push(c.clone()),
+        }
+    }
+    (sku, free)
 }
 
 /// The canonical billing columns of every row, built for the pass over the whole export: the
@@ -134,6 +178,11 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
             .contains(lit(r"(?i)^\s*unused\s*$"), false)
             .fill_null(lit(false))
             .alias(UNUSED_COMMITMENT),
+        c.raw("x_BilledPer")
+            .str()
+            .contains(lit(r"(?i)^\s*sku\s*$"), false)
+            .fill_null(lit(false))
+            .alias(SPLIT_SKU_ROWS),
     ];
     columns.extend(
         id_sources
@@ -141,7 +190,7 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
             .zip(id_columns(opts))
             .map(|(e, name)| e.alias(name)),
     );
-    columns.extend(first_failure(checks(&c, start, end, opts)));
+    columns.extend(first_failure(checks(&c, start, end, opts)?));
     Ok(scan.lf.clone().select(columns))
 }
 
@@ -149,9 +198,16 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
 /// the row (`bad_key`).
 const KEYS: &[&str] = &["BillingAccountId", "SubAccountId", "ResourceId"];
 
+/// A native line's own id (AWS `identity/LineItemId`): with its time interval (`identity/TimeInterval`)
+/// and charge period start, unique within one file (one id recurs for each hour of a resource); a
+/// repeat is the same line again (`duplicate_line_item`).
+const LINE_ITEM_ID: &str = "x_LineItemId";
+/// The line's time interval, part of its identity with `LINE_ITEM_ID`.
+const LINE_ITEM_INTERVAL: &str = "x_LineItemInterval";
+
 /// The row checks, in precedence order. A typed (Parquet) column cannot fail to parse, so its
 /// parse checks are constant.
-fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Vec<Check> {
+fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Result<Vec<Check>> {
     let mut checks = vec![(
         c.blank("BillingAccountId"),
         "missing_account",
@@ -165,6 +221,21 @@ fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Vec<Check>
             format!("{} is empty", c.label(name)).into(),
         ));
         checks.push(super::columns::timestamp_check(c, name));
+    }
+    if c.has(LINE_ITEM_ID) {
+        checks.push((
+            c.blank(LINE_ITEM_ID).not().and(col(ROW).neq(first_line_of([
+                c.raw(LINE_ITEM_ID),
+                c.raw(LINE_ITEM_INTERVAL),
+                c.raw("ChargePeriodStart"),
+            ])?)),
+            "duplicate_line_item",
+            format!(
+                "{} repeats an earlier line of the same file in the same time interval",
+                c.label(LINE_ITEM_ID)
+            )
+            .into(),
+        ));
     }
     checks.push((
         end.lt_eq(start),
@@ -184,12 +255,21 @@ fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Vec<Check>
     ] {
         checks.extend(c.number_checks(name, max_abs));
     }
-    checks
+    Ok(checks)
+}
+
+/// The first physical line (`ROW`) of the file's rows holding the same `identity` values.
+fn first_line_of(identity: [Expr; 3]) -> Result<Expr> {
+    col(ROW)
+        .min()
+        .over(identity)
+        .map_err(|e| Error::internal("grouping line item ids", e))
 }
 
 /// The text columns of the kept rows (quarantined and accelerator candidates) made canonical:
-/// trimmed, `NULL` as null, enumerations lower case, hours per unit, `SkuPriceDetails.GpuCount`.
-pub fn finish(kept: LazyFrame) -> LazyFrame {
+/// trimmed, `NULL` as null, enumerations lower case, hours per unit, `SkuPriceDetails.GpuCount`
+/// (`gpu_count`, only where plausible; see `gpu_count_columns`).
+pub fn finish(kept: LazyFrame, max_gpu_count: f64) -> LazyFrame {
     let keys = ["billing_account_id", "sub_account_id", "resource_id"]
         .map(|name| clean_key(col(name)).alias(name));
     let cleaned = [
@@ -202,18 +282,45 @@ pub fn finish(kept: LazyFrame) -> LazyFrame {
     .map(|name| clean(col(name)).alias(name));
     let lowered = ["charge_category", "charge_class"]
         .map(|name| clean(col(name)).str().to_lowercase().alias(name));
-    let gpu_count = col("_id0")
-        .str()
-        .extract(lit(r#"(?i)"gpucount"\s*:\s*"?([0-9]+(?:\.[0-9]+)?)"#), 1)
-        .cast(DataType::Float64);
     kept.with_columns(keys)
         .with_columns(cleaned)
         .with_columns(lowered)
-        .with_columns([
-            hours_per_unit(col("unit")).alias("hours_per_unit"),
-            gpu_count.alias("gpu_count"),
-        ])
+        .with_column(hours_per_unit(col("unit")).alias("hours_per_unit"))
+        .with_columns(gpu_count_columns(max_gpu_count))
 }
+
+/// Where `SkuPriceDetails` states a `GpuCount`: `gpu_count`, the count where it is a whole number
+/// in `1..=max` (else null), and `GPU_COUNT_RULE`, `bad_number` where the value is not a finite
+/// number and `out_of_range` where it is one outside that range (null where no `GpuCount` is
+/// stated or it is plausible). A stated count is never replaced by a guess: an implausible one
+/// quarantines the row.
+fn gpu_count_columns(max: f64) -> [Expr; 2] {
+    let stated = col("_id0")
+        .str()
+        .extract(lit(r#"(?i)"gpucount"\s*:\s*"?([^,}"\s]*)"#), 1);
+    let value = stated.clone().cast(DataType::Float64);
+    let number = value.clone().is_finite().fill_null(lit(false));
+    let plausible = number
+        .clone()
+        .and(value.clone().floor().eq(value.clone()))
+        .and(value.clone().gt_eq(lit(1.0)))
+        .and(value.clone().lt_eq(lit(max)));
+    let rule = when(stated.is_null().or(plausible.clone()))
+        .then(lit(NULL).cast(DataType::String))
+        .when(number)
+        .then(lit("out_of_range"))
+        .otherwise(lit("bad_number"));
+    [
+        when(plausible)
+            .then(value)
+            .otherwise(lit(NULL).cast(DataType::Float64))
+            .alias("gpu_count"),
+        rule.alias(GPU_COUNT_RULE),
+    ]
+}
+
+/// The kept billing column naming why a stated `SkuPriceDetails.GpuCount` is not used.
+pub const GPU_COUNT_RULE: &str = "_gpu_count_rule";
 
 /// Hours per unit of a unit string, or null when the unit is not a time unit cipwatch knows.
 pub fn hours_per_unit(unit: Expr) -> Expr {

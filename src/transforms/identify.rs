@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::sources::billing::GPU_COUNT_RULE;
 use crate::sources::{REASON, RULE};
 
 /// Consumption row: `ChargeCategory` is `Usage` in any case (tested without copying the column)
@@ -198,41 +199,78 @@ pub fn mark(
     ]))
 }
 
-/// How a row's quantity is to be read, from its SKU text and unit (`Basis::from_patterns`).
+/// How a row's quantity is to be read, from its unit and SKU identity (`Basis::from_patterns`).
 pub struct Basis {
     /// The row is billed per accelerator (a GPU SKU row, a per-GPU meter): its quantity is
     /// already accelerator-time.
     pub per_accelerator: Expr,
-    /// The row bills one component of an instance (vCPU-hours, GiB-hours): it is neither
-    /// instance- nor accelerator-time and never counts.
+    /// The row bills one component of an instance (vCPU-hours, GiB-hours), or, in a format that
+    /// bills a VM as one row per SKU, anything but a GPU SKU: it is neither instance- nor
+    /// accelerator-time and never counts.
     pub component: Expr,
 }
 
+/// The patterns `Basis::from_patterns` reads a row's unit and SKU identity with.
+pub struct BasisPatterns<'a> {
+    /// Unit or SKU text of a row billed per accelerator (`GPU Hours`, GCP's `... GPU running in`).
+    pub per_accelerator: &'a str,
+    /// Unit of a component row (`vCPU Hours`, `GiB Hours`, `OCPU Hours`, bytes).
+    pub component_unit: &'a str,
+    /// SKU text of a component row (GCP's `A3 Instance Core running in ...`).
+    pub component_sku: &'a str,
+    /// The catalog's instance-type pattern, to tell where a structured column names the type.
+    pub instance_key: &'a str,
+}
+
 impl Basis {
-    /// Both from case-insensitive patterns over the row's `unit` and its SKU text columns; the
-    /// unit decides first (an `OCPU Hours` row of a GPU shape is a component whatever its SKU
-    /// text says), the SKU text where the unit is a plain time unit (GCP's GPU SKU rows in hours).
+    /// The unit decides first: a per-GPU unit is accelerator-time, a component unit (`OCPU Hours`,
+    /// `GiB Hours`) never counts, whatever the SKU text says. Then the SKU's identity: the
+    /// `sku_id` columns (`SkuId`, `SkuMeter`: Azure's `ND96isr H100 v5 vCPU` meter) always, the
+    /// free-text `description` columns (`ChargeDescription`, `ResourceType`) only for a row whose
+    /// instance type no `structured` column states (`SkuPriceDetails`, `x_InstanceType`,
+    /// `x_UsageType`) or whose format bills a VM as one row per SKU (`SPLIT_SKU_ROWS`, GCP, whose
+    /// SKU description is its SKU's name). So a description's free words ("Tensor Core GPU",
+    /// "192 vCPUs, 2 TiB memory", "GPU running") never turn an instance-hour row into a component
+    /// or a per-GPU row. In a split-SKU format only GPU SKU rows count; every other row tagged
+    /// with the machine type (cores, RAM, licences, commitments, disks) is a component.
     pub fn from_patterns(
-        sku_text: &[String],
-        per_accelerator: &str,
-        component: &str,
+        sku_id: &[String],
+        description: &[String],
+        structured: &[String],
+        p: &BasisPatterns,
     ) -> Result<Basis> {
         let unit = ["unit".to_string()];
         let in_unit = |p: &str| matches_where(lit(true), &unit, p);
-        let in_sku = |p: &str| matches_where(lit(true), sku_text, p);
-        let unit_component = in_unit(component)?;
-        let per_accelerator = in_unit(per_accelerator)?
-            .or(in_sku(per_accelerator)?.and(unit_component.clone().not()));
+        let split = col(SPLIT_SKU_ROWS);
+        let described = split
+            .clone()
+            .or(matches_where(lit(true), structured, p.instance_key)?.not());
+        let in_sku = |p: &str| -> Result<Expr> {
+            Ok(
+                matches_where(lit(true), sku_id, p)?.or(described.clone().and(matches_where(
+                    lit(true),
+                    description,
+                    p,
+                )?)),
+            )
+        };
+        let unit_component = in_unit(p.component_unit)?;
+        let per_accelerator = in_unit(p.per_accelerator)?
+            .or(in_sku(p.per_accelerator)?.and(unit_component.clone().not()));
         let component = per_accelerator
             .clone()
             .not()
-            .and(unit_component.or(in_sku(component)?));
+            .and(unit_component.or(in_sku(p.component_sku)?).or(split));
         Ok(Basis {
             per_accelerator,
             component,
         })
     }
 }
+
+/// The billing column that is true on the rows of a format that bills one VM as one row per SKU
+/// (its mapping sets `x_BilledPer = "sku"`).
+pub const SPLIT_SKU_ROWS: &str = "_split_sku_rows";
 
 /// On the kept rows (cleaned by the billing source): adds the catalog columns, `is_accelerator`,
 /// `accelerators` and `accelerator_hours`, and sets the identification rules on rows that have no
@@ -262,7 +300,8 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
     let correction = col("charge_class")
         .eq(lit("correction"))
         .fill_null(lit(false));
-    let checks: [(Expr, &str, Expr); 4] = [
+    let gpu_count_rule = col(GPU_COUNT_RULE);
+    let checks: [(Expr, &str, Expr); 6] = [
         (is_accel.clone().and(col("quantity").is_null()), "missing_quantity", lit("accelerator usage row has no quantity")),
         (
             is_accel.clone().and(col("quantity").lt(lit(0.0))).and(correction.not()),
@@ -273,6 +312,16 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
             is_accel.clone().and(col("hours_per_unit").is_null()),
             "unknown_unit",
             concat_str([lit("unit '"), col("unit").fill_null(lit("")), lit("' is not a time unit cipwatch knows")], "", false),
+        ),
+        (
+            is_accel.clone().and(gpu_count_rule.clone().eq(lit("bad_number")).fill_null(lit(false))),
+            "bad_number",
+            lit("SkuPriceDetails GpuCount is not a number"),
+        ),
+        (
+            is_accel.clone().and(gpu_count_rule.eq(lit("out_of_range")).fill_null(lit(false))),
+            "out_of_range",
+            lit("SkuPriceDetails GpuCount is not a whole number of accelerators within [billing] max_gpu_count"),
         ),
         (
             is_usage.and(known.not()).and(hint),
@@ -321,7 +370,14 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
         reason.alias(REASON),
     ])
     .drop(by_name(
-        ["_hint", "_keep", "_per_accelerator", "_component"],
+        [
+            "_hint",
+            "_keep",
+            "_per_accelerator",
+            "_component",
+            SPLIT_SKU_ROWS,
+            GPU_COUNT_RULE,
+        ],
         true,
         false,
     ))

@@ -69,6 +69,7 @@ pub fn formats() -> Vec<Fmt> {
                 ("BillingCurrency", "USD"),
                 ("ResourceId", "i-0001"),
                 ("x_InstanceType", "p5.48xlarge"),
+                ("SkuPriceDetails", ""),
                 ("CommitmentDiscountStatus", ""),
             ],
             account: "BillingAccountId",
@@ -82,7 +83,7 @@ pub fn formats() -> Vec<Fmt> {
         Fmt {
             name: "aws-cur",
             cells: vec![
-                ("identity/LineItemId", "li"),
+                ("identity/LineItemId", ""),
                 ("bill/PayerAccountId", ACCOUNT),
                 ("lineItem/UsageAccountId", "222222222222"),
                 ("lineItem/LineItemType", "Usage"),
@@ -111,9 +112,11 @@ pub fn formats() -> Vec<Fmt> {
         Fmt {
             name: "aws-cur2",
             cells: vec![
+                ("identity_line_item_id", ""),
                 ("bill_payer_account_id", ACCOUNT),
                 ("line_item_usage_account_id", "222222222222"),
                 ("line_item_line_item_type", "Usage"),
+                ("line_item_usage_type", "USE2-BoxUsage:p5.48xlarge"),
                 ("line_item_usage_start_date", "2026-11-20 00:00:00"),
                 ("line_item_usage_end_date", "2026-11-20 10:00:00"),
                 ("product_instance_type", "p5.48xlarge"),
@@ -570,6 +573,126 @@ fn native_line_types_count_usage_once_in_every_format() {
 }
 
 #[test]
+fn aws_unused_capacity_reservation_lines_are_not_usage() {
+    // The idle instances of an On-Demand Capacity Reservation are Usage lines whose usage type is
+    // UnusedBox/UnusedDed: reserved, not run, like Azure UnusedReservation.
+    for (name, usage_type) in [
+        ("aws-cur", "lineItem/UsageType"),
+        ("aws-cur2", "line_item_usage_type"),
+    ] {
+        let f = fmt(name);
+        let rows = [
+            f.row(&[]),
+            f.row(&[(usage_type, "USE2-UnusedBox:p5.48xlarge")]),
+            f.row(&[(usage_type, "UnusedDed:p5.48xlarge")]),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+        assert_eq!(hours_of(&day, ACCOUNT), f.hours, "{name}");
+        assert!(rules(&day, "billing").is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn an_implausible_gpu_count_is_quarantined_never_replaced() {
+    let f = fmt("focus");
+    let details = |count: &str| format!(r#"{{"InstanceType":"p5.48xlarge","GpuCount":{count}}}"#);
+    let (good, bad) = (
+        details("8"),
+        ["1e20", "0", "8.5", "-8", "\"eight\"", "NaN", "5000"],
+    );
+    let mut rows = vec![f.row(&[("SkuPriceDetails", &good)])];
+    rows.extend(
+        bad.iter()
+            .map(|c| f.row(&[("SkuPriceDetails", &details(c))])),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+    assert_eq!(hours_of(&day, ACCOUNT), f.hours);
+    let mut got = rules(&day, "billing");
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "bad_number",
+            "bad_number",
+            "out_of_range",
+            "out_of_range",
+            "out_of_range",
+            "out_of_range",
+            "out_of_range"
+        ]
+    );
+    assert!(quarantine(&day, "billing")
+        .iter()
+        .all(|r| r["reason"].contains("GpuCount")));
+}
+
+#[test]
+fn the_same_billing_file_twice_is_refused_naming_both() {
+    for f in formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let billing = dir.path().join("billing");
+        std::fs::create_dir(&billing).unwrap();
+        let first = f.write(&billing, &[f.row(&[])]);
+        std::fs::copy(&first, billing.join("redelivered.csv")).unwrap();
+        let o = run(dir.path(), &billing, None, &[]);
+        assert_eq!(o.status.code(), Some(3), "{}: {}", f.name, stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("redelivered.csv") && e.contains(&format!("{}.csv", f.name)),
+            "{e}"
+        );
+        assert!(e.contains("SHA-256"), "{e}");
+    }
+}
+
+#[test]
+fn a_repeated_aws_line_item_id_is_quarantined_as_duplicate_line_item() {
+    for (name, id) in [
+        ("aws-cur", "identity/LineItemId"),
+        ("aws-cur2", "identity_line_item_id"),
+    ] {
+        let f = fmt(name);
+        let rows = [
+            f.row(&[(id, "li1")]),
+            f.row(&[(id, "li2")]),
+            f.row(&[(id, "li1")]),
+            f.row(&[(id, "")]),
+            f.row(&[(id, "")]),
+            // The same id in the next hours of the resource is another line.
+            f.row(&[
+                (id, "li1"),
+                (f.start, "2026-11-21T00:00:00Z"),
+                (f.end.unwrap(), "2026-11-21T10:00:00Z"),
+            ]),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+        assert_eq!(hours_of(&day, ACCOUNT), 5.0 * f.hours, "{name}");
+        let q = quarantine(&day, "billing");
+        assert_eq!(q.len(), 1, "{name}: {q:?}");
+        assert_eq!(q[0]["rule"], "duplicate_line_item");
+        assert_eq!(q[0]["row"], "4", "{name}: the repeat's physical line");
+    }
+}
+
+#[test]
+fn gpu_instance_types_missing_from_the_catalog_are_unrecognised_accelerators() {
+    let f = fmt("focus");
+    let types = ["gr6.8xlarge", "gr6f.4xlarge", "Standard_NG32ads_V620_v1"];
+    let mut rows = vec![f.row(&[])];
+    rows.extend(types.iter().map(|t| {
+        let description = format!("$10.00 per On Demand Linux {t} Instance Hour");
+        f.row(&[("x_InstanceType", t), ("ChargeDescription", &description)])
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+    assert_eq!(rules(&day, "billing"), ["unrecognised_accelerator"; 3]);
+    assert_eq!(hours_of(&day, ACCOUNT), f.hours);
+}
+
+#[test]
 fn a_focus_unused_commitment_row_is_not_usage() {
     let f = fmt("focus");
     let rows = [
@@ -662,6 +785,53 @@ fn component_rows_never_count_and_gpu_rows_are_gpu_hours() {
             rules(&day, "billing")
         );
     }
+}
+
+#[test]
+fn instance_hour_rows_count_whatever_words_their_description_holds() {
+    // An instance-hour row (a time unit, the instance type in a structured column) is never a
+    // component row nor a per-GPU row because of free words in its description.
+    let descriptions = [
+        "p5.48xlarge (NVIDIA H100 Tensor Core GPU) Instance Hour",
+        "p5.48xlarge Instance Hour, 192 vCPUs, 2 TiB memory",
+        "p5.48xlarge memory-optimized instance hour",
+        "p5.48xlarge instance hour incl. 30 TB NVMe storage bytes",
+        "8x NVIDIA H100 80GB GPU running in US-East (p5.48xlarge instance)",
+        "p5.48xlarge On Demand instance hour, GPU running",
+    ];
+    for name in ["focus", "aws-cur", "aws-cur2"] {
+        let f = fmt(name);
+        let rows: Vec<Vec<String>> = descriptions.iter().map(|d| f.row(&[(f.sku, d)])).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+        assert_eq!(
+            hours_of(&day, ACCOUNT),
+            descriptions.len() as f64 * f.hours,
+            "{name}"
+        );
+        assert!(rules(&day, "billing").is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn gcp_rows_tagged_with_a_gpu_machine_count_only_as_gpu_skus() {
+    // GCP bills a VM per SKU; licences, commitments and disks carry the machine type label too,
+    // and are neither instance- nor accelerator-hours.
+    let f = fmt("gcp");
+    let others = [
+        "Licensing Fee for NVIDIA RTX Virtual Workstation on GPU",
+        "Licensing Fee for NVIDIA GRID Virtual Workstation (GPU cost)",
+        "Licensing Fee for Red Hat Enterprise Linux 9 Server",
+        "Commitment v1: Nvidia H100 80GB GPU in Americas for 1 Year",
+        "Local SSD provisioned space",
+        "A3 Instance Core running in Americas",
+    ];
+    let mut rows = vec![f.row(&[])];
+    rows.extend(others.iter().map(|d| f.row(&[(f.sku, d)])));
+    let dir = tempfile::tempdir().unwrap();
+    let day = run_ok(dir.path(), &f.write(dir.path(), &rows), None);
+    assert_eq!(hours_of(&day, ACCOUNT), f.hours);
+    assert!(rules(&day, "billing").is_empty());
 }
 
 // --- issue 12, kind 6: physical lines and blank lines -----------------------------------------

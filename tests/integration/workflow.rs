@@ -268,13 +268,16 @@ fn a_held_lock_stops_a_second_run_and_a_stale_one_does_not() {
 }
 
 /// A configuration whose billing is `copies` copies of the November sample (same dates, more rows),
-/// so that a run lasts long enough to be interrupted.
+/// so that a run lasts long enough to be interrupted. Each copy ends with a different number of
+/// blank lines (not records): the same content twice would be refused as a repeated file.
 fn large_input(dir: &Path, copies: usize) -> PathBuf {
     let billing = dir.join("billing");
     std::fs::create_dir_all(&billing).unwrap();
-    let source = repo().join("data-samples/billing/focus-2026-11.csv");
+    let source = std::fs::read(repo().join("data-samples/billing/focus-2026-11.csv")).unwrap();
     for i in 0..copies {
-        std::fs::copy(&source, billing.join(format!("part-{i:03}.csv"))).unwrap();
+        let mut copy = source.clone();
+        copy.extend(std::iter::repeat_n(b'\n', i));
+        std::fs::write(billing.join(format!("part-{i:03}.csv")), copy).unwrap();
     }
     config_with(dir, &[("billing", billing.to_str().unwrap())])
 }
