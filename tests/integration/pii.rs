@@ -276,7 +276,7 @@ fn cards_written_with_odd_separators_and_ids_in_odd_columns_are_masked() {
     let mut lines: Vec<String> = src.lines().map(String::from).collect();
     lines[0].push_str(",NationalID");
     for l in lines.iter_mut().skip(1) {
-        l.push_str(",");
+        l.push(',');
     }
     let mut bad = split(&lines[1]);
     bad[0] = "999000000002".into();
