@@ -105,6 +105,21 @@ impl Error {
         }
     }
 
+    /// A TOML file that does not parse: the message names the line and column (1-based) of the
+    /// fault, found from the error's byte span in `text`.
+    pub fn toml(source_name: impl fmt::Display, text: &str, err: &toml::de::Error) -> Self {
+        let at = match err.span() {
+            Some(span) => {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {column}: ")
+            }
+            None => String::new(),
+        };
+        Error::config(source_name, format!("{at}{}", err.message()))
+    }
+
     pub fn config(source_name: impl fmt::Display, message: impl fmt::Display) -> Self {
         Error::Config {
             source_name: source_name.to_string(),

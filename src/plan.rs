@@ -375,7 +375,7 @@ fn resolve_profile(
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Usage(format!("--params {}: {e}", path.display())))?;
         let values: toml::Table =
-            toml::from_str(&text).map_err(|e| Error::config(path.display(), e.message()))?;
+            toml::from_str(&text).map_err(|e| Error::toml(path.display(), &text, &e))?;
         let name = path.file_name().unwrap_or(path.as_os_str());
         layers.push(profile::Layer {
             source: format!("params {}", name.to_string_lossy()),

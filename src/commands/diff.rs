@@ -44,6 +44,12 @@ struct Diff {
 }
 
 pub fn diff(args: &DiffArgs) -> Result<i32> {
+    if !(args.change.is_finite() && args.change >= 0.0) {
+        return Err(Error::Usage(format!(
+            "--change {} must be a fraction of 0 or more (0.1 = 10%)",
+            args.change
+        )));
+    }
     let out = match &args.out {
         Some(o) => o.clone(),
         None => {

@@ -420,7 +420,7 @@ pub fn load(explicit: Option<&Path>) -> Result<(ConfigFile, ConfigSource, String
         }
     };
     let parsed: ConfigFile =
-        toml::from_str(&text).map_err(|e| Error::config(source.describe(), e.message()))?;
+        toml::from_str(&text).map_err(|e| Error::toml(source.describe(), &text, &e))?;
     parsed.check_ranges()?;
     Ok((parsed, source, text, base))
 }

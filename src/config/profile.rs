@@ -362,7 +362,7 @@ pub fn load(spec: &str, base: &Path) -> Result<(ProfileInfo, toml::Table)> {
         }
     };
     let file: ProfileFile =
-        toml::from_str(&text).map_err(|e| Error::config(format!("profile {spec}"), e.message()))?;
+        toml::from_str(&text).map_err(|e| Error::toml(format!("profile {spec}"), &text, &e))?;
     let info = ProfileInfo {
         name: file.name,
         version: file.version,

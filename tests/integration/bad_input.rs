@@ -50,6 +50,26 @@ fn unknown_config_keys_are_rejected() {
     let o = cipwatch(&["validate", "--config", cfg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("dirr"), "{}", stderr(&o));
+    let line = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("dirr"))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr(&o).contains(&format!("line {line}, column 1")),
+        "the fault's line and column: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn diff_refuses_a_change_that_is_not_a_fraction() {
+    for change in ["--change=NaN", "--change=inf", "--change=-0.5"] {
+        let o = cipwatch(&["diff", change]);
+        assert_eq!(o.status.code(), Some(2), "{change}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--change"), "{}", stderr(&o));
+    }
 }
 
 #[test]
