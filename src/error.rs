@@ -115,7 +115,14 @@ impl Error {
                 let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
                 format!("line {line}, column {column}: ")
             }
-            None => String::new(),
+            // Some parse errors carry no span; their text names the place ("… at line 3, column 7").
+            None => err
+                .to_string()
+                .lines()
+                .next()
+                .and_then(|l| l.split_once(" at "))
+                .map(|(_, place)| format!("{place}: "))
+                .unwrap_or_default(),
         };
         Error::config(source_name, format!("{at}{}", err.message()))
     }

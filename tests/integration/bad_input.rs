@@ -64,6 +64,22 @@ fn unknown_config_keys_are_rejected() {
 }
 
 #[test]
+fn a_config_that_does_not_parse_names_the_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_with(dir.path(), &[]);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let line = text.lines().position(|l| l == "[output]").unwrap() + 2;
+    std::fs::write(&cfg, text.replace("[output]", "[output]\nx = 1 =")).unwrap();
+    let o = cipwatch(&["validate", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!("line {line}, column 7")),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn diff_refuses_a_change_that_is_not_a_fraction() {
     for change in ["--change=NaN", "--change=inf", "--change=-0.5"] {
         let o = cipwatch(&["diff", change]);
