@@ -13,15 +13,6 @@ const REPORT_JSON: &str = "reports/420000000002/ai-training-report.json";
 const RULE_BANNER: &str =
     "NOT ASSESSED UNDER THE RULE'S THRESHOLDS: training_ops 1e24 (rule: 1e26); cluster_peak_ops_per_s 1e18 (rule: 1e20)";
 
-/// Runs `cipwatch <args>` from `dir`.
-fn cipwatch_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cipwatch"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run cipwatch")
-}
-
 fn ok(o: Output) -> Output {
     assert!(o.status.success(), "cipwatch failed: {}", stderr(&o));
     o

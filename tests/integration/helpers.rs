@@ -23,6 +23,15 @@ pub fn cipwatch(args: &[&str]) -> Output {
         .expect("run cipwatch")
 }
 
+/// Runs `cipwatch <args>` from `dir`.
+pub fn cipwatch_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cipwatch"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run cipwatch")
+}
+
 /// Runs `cipwatch <args>` from the repository root with extra environment variables.
 pub fn cipwatch_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cipwatch"))

@@ -215,41 +215,52 @@ fn invisible_controls_are_named_by_the_checklist_and_shown_in_documents() {
     }
 }
 
-#[test]
-fn national_ids_in_every_column_keep_only_their_last_four_in_quarantine() {
-    // A customer row that breaks a check is quarantined with its original values: an 18-digit
-    // national ID (card-length) and an ID in a duplicated-looking extra column keep 4 characters.
-    let dir = tempfile::tempdir().unwrap();
+/// Runs the samples with one more customer row, quarantined (its `customer_type` is not a type)
+/// so that its original values are written: a copy of the first customer with `extra` columns
+/// added and `edit` applied to its cells. Returns the output folder and the quarantine file's text.
+fn run_with_quarantined_customer(
+    dir: &Path,
+    extra: &[&str],
+    edit: impl Fn(&mut Vec<String>),
+) -> (PathBuf, String) {
     let src = std::fs::read_to_string(repo().join("data-samples/cip/customers.csv")).unwrap();
     let mut lines: Vec<String> = src.lines().map(String::from).collect();
-    lines[0].push_str(",tax_id,notes");
+    for column in extra {
+        lines[0].push(',');
+        lines[0].push_str(column);
+    }
     for l in lines.iter_mut().skip(1) {
-        l.push_str(",,");
+        l.push_str(&",".repeat(extra.len()));
     }
     let mut bad = split(&lines[1]);
-    bad[0] = "999000000001".into();
-    bad[2] = "not-a-type".into(); // breaks the customer_type check: quarantined
-    bad[10] = "110105199001011234".into();
-    let n = bad.len();
-    bad[n - 2] = "TIN-88-1234567".into();
-    bad[n - 1] = "call 4111 1111 1111 1111".into();
+    bad[2] = "not-a-type".into();
+    edit(&mut bad);
     lines.push(
         bad.iter()
             .map(|c| format!("\"{c}\""))
             .collect::<Vec<_>>()
             .join(","),
     );
-    std::fs::write(dir.path().join("customers.csv"), lines.join("\n") + "\n").unwrap();
-    let cfg = config_in(dir.path(), &[("customers", "customers.csv")]);
+    std::fs::write(dir.join("customers.csv"), lines.join("\n") + "\n").unwrap();
+    let cfg = config_in(dir, &[("customers", "customers.csv")]);
     let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let q = std::fs::read_to_string(
-        dir.path()
-            .join("out")
-            .join(AS_OF)
-            .join("quarantine/customers.csv"),
-    )
-    .unwrap();
+    let out = dir.join("out");
+    let q = std::fs::read_to_string(out.join(AS_OF).join("quarantine/customers.csv")).unwrap();
+    (out, q)
+}
+
+#[test]
+fn national_ids_in_every_column_keep_only_their_last_four_in_quarantine() {
+    // An 18-digit national ID (card-length) and an ID in an extra column keep 4 characters.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, q) = run_with_quarantined_customer(dir.path(), &["tax_id", "notes"], |bad| {
+        let n = bad.len();
+        bad[0] = "999000000001".into();
+        bad[10] = "110105199001011234".into();
+        bad[n - 2] = "TIN-88-1234567".into();
+        bad[n - 1] = "call 4111 1111 1111 1111".into();
+    });
     assert!(
         q.contains("999000000001"),
         "the quarantined row is there: {q}"
@@ -270,33 +281,17 @@ fn national_ids_in_every_column_keep_only_their_last_four_in_quarantine() {
 #[test]
 fn cards_written_with_odd_separators_and_ids_in_odd_columns_are_masked() {
     // Cards with no-break spaces, zero-width spaces, full-width digits, a card followed by another
-    // digit group; an ID in a camel-case extra column; a card as a currency code (manifest).
+    // digit group; an ID in a camel-case extra column.
     let dir = tempfile::tempdir().unwrap();
-    let src = std::fs::read_to_string(repo().join("data-samples/cip/customers.csv")).unwrap();
-    let mut lines: Vec<String> = src.lines().map(String::from).collect();
-    lines[0].push_str(",NationalID");
-    for l in lines.iter_mut().skip(1) {
-        l.push(',');
-    }
-    let mut bad = split(&lines[1]);
-    bad[0] = "999000000002".into();
-    bad[2] = "not-a-type".into(); // quarantined, so its original values are written
-    bad[1] = "Odd 4929\u{00A0}0000\u{00A0}1234\u{00A0}5674 Ltd".into();
-    bad[4] =
-        "Unit ５４５４５４００００１１１１２５, 4929\u{200B}0000\u{200B}1234\u{200B}5674".into();
-    bad[9] = "pg 6011000099887766 1".into();
-    let n = bad.len();
-    bad[n - 1] = "NID-0000-7731-2208".into();
-    lines.push(
-        bad.iter()
-            .map(|c| format!("\"{c}\""))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    std::fs::write(dir.path().join("customers.csv"), lines.join("\n") + "\n").unwrap();
-    let cfg = config_in(dir.path(), &[("customers", "customers.csv")]);
-    let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (out, q) = run_with_quarantined_customer(dir.path(), &["NationalID"], |bad| {
+        let n = bad.len();
+        bad[0] = "999000000002".into();
+        bad[1] = "Odd 4929\u{00A0}0000\u{00A0}1234\u{00A0}5674 Ltd".into();
+        bad[4] = "Unit ５４５４５４００００１１１１２５, 4929\u{200B}0000\u{200B}1234\u{200B}5674"
+            .into();
+        bad[9] = "pg 6011000099887766 1".into();
+        bad[n - 1] = "NID-0000-7731-2208".into();
+    });
     let secrets = [
         "4929000012345674",
         "5454540000111125",
@@ -304,14 +299,7 @@ fn cards_written_with_odd_separators_and_ids_in_odd_columns_are_masked() {
         "NID-0000-7731-2208",
         "00007731",
     ];
-    assert_private_and_masked(&dir.path().join("out"), &secrets);
-    let q = std::fs::read_to_string(
-        dir.path()
-            .join("out")
-            .join(AS_OF)
-            .join("quarantine/customers.csv"),
-    )
-    .unwrap();
+    assert_private_and_masked(&out, &secrets);
     assert!(q.contains("999000000002") && q.contains("2208"), "{q}");
 }
 

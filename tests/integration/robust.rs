@@ -52,15 +52,6 @@ fn append_config(cfg: &Path, extra: &str) {
     std::fs::write(cfg, text).unwrap();
 }
 
-/// Runs `cipwatch <args>` in `dir`.
-fn cipwatch_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cipwatch"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run cipwatch")
-}
-
 fn no_panic(o: &Output) {
     let err = stderr(o);
     assert!(
