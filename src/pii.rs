@@ -318,7 +318,10 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         .filter(|r| !inside_hex_token(text, r) && !in_decimal(text, r))
         .flat_map(|r| card_within(text, r))
         .collect();
-    replace_runs(text, runs, |r| mask_card(&r.digits))
+    let spans = runs.iter().map(|r| (r.start, r.end)).collect();
+    replace_spans(text, spans, |card| {
+        mask_card(&card.chars().filter_map(digit).collect::<String>())
+    })
 }
 
 /// The cards in one digit run: the whole run when it is one, else (a run joined to other digit
@@ -381,22 +384,7 @@ fn mask_tokens(text: &str, min_digits: usize) -> Cow<'_, str> {
             spans.push((r.start, r.end));
         }
     }
-    if spans.is_empty() {
-        return Cow::Borrowed(text);
-    }
-    spans.sort();
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for (s, e) in spans {
-        if s < at {
-            continue;
-        }
-        out.push_str(&text[at..s]);
-        out.push_str(&mask_identifier(&text[s..e]));
-        at = e;
-    }
-    out.push_str(&text[at..]);
-    Cow::Owned(out)
+    replace_spans(text, spans, mask_identifier)
 }
 
 /// Words that announce an identity number in free text (compared in lower case).
@@ -487,20 +475,26 @@ fn words(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
-fn replace_runs(
+/// `text` with each byte span replaced by `masked` of its text; spans are taken in order and one
+/// overlapping an earlier span is skipped. Without spans, `text` itself.
+fn replace_spans(
     text: &str,
-    runs: Vec<DigitRun>,
-    masked: impl Fn(&DigitRun) -> String,
+    mut spans: Vec<(usize, usize)>,
+    masked: impl Fn(&str) -> String,
 ) -> Cow<'_, str> {
-    if runs.is_empty() {
+    if spans.is_empty() {
         return Cow::Borrowed(text);
     }
+    spans.sort();
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for r in &runs {
-        out.push_str(&text[at..r.start]);
-        out.push_str(&masked(r));
-        at = r.end;
+    for (s, e) in spans {
+        if s < at {
+            continue;
+        }
+        out.push_str(&text[at..s]);
+        out.push_str(&masked(&text[s..e]));
+        at = e;
     }
     out.push_str(&text[at..]);
     Cow::Owned(out)
