@@ -154,6 +154,23 @@ fn a_short_or_unreadable_link_key_is_a_configuration_error() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("link key file"), "{}", stderr(&o));
+
+    // A key file named by the configuration: used, recorded by source and fingerprint only.
+    std::fs::write(
+        dir.path().join("link.key"),
+        "a-key-kept-in-a-file-0123456789\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(cfg).unwrap() + "\n[links]\nkey_file = \"link.key\"\n";
+    std::fs::write(cfg, text).unwrap();
+    let o = cipwatch_env(&["run", "--config", cfg], &[("CIPWATCH_LINK_KEY", "")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m =
+        std::fs::read_to_string(dir.path().join("out").join(AS_OF).join("manifest.json")).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&m).unwrap();
+    assert_eq!(m["link_key"]["source"], "file named by [links] key_file");
+    assert!(m["link_key"]["fingerprint"].is_string());
+    assert!(!m.to_string().contains("a-key-kept-in-a-file"));
 }
 
 #[test]
