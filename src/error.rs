@@ -57,6 +57,14 @@ impl fmt::Display for Location {
     }
 }
 
+/// The error a failure keeps as its cause (`std::error::Error::source`).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What every internal error tells the person who reads it.
+pub const BUG_REPORT: &str = "this is a bug in cipwatch or a failure of its environment (disk, \
+memory); if the environment is fine, please report it with the command line, `cipwatch --version`, \
+the run's line in runs.jsonl and this message (messages hold no customer values)";
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The command line or a parameter override is wrong.
@@ -67,6 +75,9 @@ pub enum Error {
     Config {
         source_name: String,
         message: String,
+        /// The failure behind it, where there is one (a query that does not plan).
+        #[source]
+        cause: Option<Cause>,
     },
     /// An input file cannot be used at all.
     #[error("input rejected: {location}: {message}")]
@@ -77,9 +88,14 @@ pub enum Error {
     /// Another run is writing the same output folder.
     #[error("busy: {0}")]
     Busy(String),
-    /// A failure that is cipwatch's own fault or its environment's (disk full, a bug).
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A failure that is cipwatch's own fault or its environment's (disk full, out of memory, a
+    /// bug): what was being done, and the failure itself as the cause.
+    #[error("internal error: {context}{}", cause.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
+    Internal {
+        context: String,
+        #[source]
+        cause: Option<Cause>,
+    },
 }
 
 impl Error {
@@ -89,7 +105,7 @@ impl Error {
             Error::Input { .. } => EXIT_INPUT,
             Error::Reference(_) => EXIT_REFERENCE,
             Error::Busy(_) => EXIT_BUSY,
-            Error::Internal(_) => EXIT_INTERNAL,
+            Error::Internal { .. } => EXIT_INTERNAL,
         }
     }
 
@@ -101,7 +117,7 @@ impl Error {
             Error::Input { .. } => "input",
             Error::Reference(_) => "reference",
             Error::Busy(_) => "busy",
-            Error::Internal(_) => "internal",
+            Error::Internal { .. } => "internal",
         }
     }
 
@@ -127,10 +143,24 @@ impl Error {
         Error::config(source_name, format!("{at}{}", err.message()))
     }
 
+    /// A configuration error without a cause of its own.
     pub fn config(source_name: impl fmt::Display, message: impl fmt::Display) -> Self {
         Error::Config {
             source_name: source_name.to_string(),
             message: message.to_string(),
+            cause: None,
+        }
+    }
+
+    /// A configuration error caused by `err` (its text is the message; `source()` returns it).
+    pub fn config_caused<E>(source_name: impl fmt::Display, err: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Error::Config {
+            source_name: source_name.to_string(),
+            message: err.to_string(),
+            cause: Some(Box::new(err)),
         }
     }
 
@@ -141,9 +171,23 @@ impl Error {
         }
     }
 
-    /// Wraps an I/O or engine failure that happened while producing outputs.
-    pub fn internal(context: impl fmt::Display, err: impl fmt::Display) -> Self {
-        Error::Internal(format!("{context}: {err}"))
+    /// An I/O or engine failure while doing `context`, kept as the cause.
+    pub fn internal<E>(context: impl fmt::Display, err: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Error::Internal {
+            context: context.to_string(),
+            cause: Some(Box::new(err)),
+        }
+    }
+
+    /// A broken invariant: a bug, described by `what`.
+    pub fn bug(what: impl fmt::Display) -> Self {
+        Error::Internal {
+            context: what.to_string(),
+            cause: None,
+        }
     }
 }
 
@@ -154,7 +198,10 @@ pub trait Context<T> {
     fn or_internal(self, what: impl fmt::Display) -> Result<T>;
 }
 
-impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
+impl<T, E> Context<T> for std::result::Result<T, E>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
     fn or_internal(self, what: impl fmt::Display) -> Result<T> {
         self.map_err(|e| Error::internal(what, e))
     }

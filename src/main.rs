@@ -25,6 +25,9 @@ fn main() {
         Err(err) => {
             // Messages name files, rows and columns, not values; masked all the same.
             eprintln!("cipwatch: {}", cipwatch::pii::redact(&err.to_string()));
+            if err.exit_code() == cipwatch::error::EXIT_INTERNAL {
+                eprintln!("cipwatch: {}", cipwatch::error::BUG_REPORT);
+            }
             err.exit_code()
         }
     };

@@ -1,36 +1,61 @@
 //! The plan: command-line flags, the configuration file, the rule profile and every override,
-//! turned into one validated, typed value before any data is read. Stages read the plan, never
-//! flags or files of their own, so a bad flag fails in milliseconds with exit code 2.
+//! turned into one validated, typed value before any data is read (inputs resolved to files and
+//! hashed, queries, templates and mappings loaded, the link key found), so a bad flag fails in
+//! milliseconds with exit code 2. The pipeline hands each stage its part of the plan as typed
+//! values; no stage reads flags, the environment or the configuration itself.
 
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 
 use std::collections::BTreeMap;
 
-use crate::answers::Answers;
 use crate::config::link_key::LinkKey;
 use crate::config::{self, profile, BillingOptions, ConfigSource, Provider};
 use crate::documents::{templates::Templates, Drafts};
 use crate::error::{Error, Result};
-use crate::filings::{self, Filing};
-use crate::scenario;
+use crate::sinks::filings::{self, Filing};
+use crate::sinks::scenario;
+use crate::sources::answers::Answers;
 use crate::sources::files::{self, InputFile};
 use crate::sources::native::Mappings;
 use crate::transforms::queries::{self, QuerySet};
+use crate::transforms::registry::RegistryFiles;
 
-/// What the user asked for, as parsed by the command line.
-#[derive(Debug, Clone, Default)]
+/// What the user asked for on the command line: the flags every pipeline command shares, each
+/// defined once here (clap) and validated into a [`Plan`] by [`build`].
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct PlanArgs {
+    /// Configuration file (default: ./cipwatch.toml if present, else the embedded sample config).
+    #[arg(long)]
     pub config: Option<PathBuf>,
+    /// As-of date, YYYY-MM-DD (default: the latest charge date in the billing data).
+    #[arg(long)]
     pub as_of: Option<String>,
+    /// Override a rule-profile parameter, e.g. --set training_ops=1e24 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// TOML file of rule-profile parameter overrides (below --set in precedence).
+    #[arg(long = "params", value_name = "FILE")]
     pub params_file: Option<PathBuf>,
+    /// Folder of .sql files replacing embedded queries of the same name.
+    #[arg(long)]
     pub queries: Option<PathBuf>,
+    /// Folder of Tera templates replacing embedded templates of the same name.
+    #[arg(long)]
     pub templates: Option<PathBuf>,
+    /// Which accounts get a report draft: reportable (default) or watch (REPORTABLE and WATCH).
+    #[arg(long, value_enum, default_value_t = Drafts::Reportable)]
     pub drafts: Drafts,
+    /// Run even if the CIP registry is older than allowed or the catalog lacks a peak figure
+    /// (recorded in the manifest and shown on every document).
+    #[arg(long)]
     pub allow_stale: bool,
+    /// Output folder (default: the configuration's [output] dir).
+    #[arg(long)]
     pub out: Option<PathBuf>,
-    /// `--scenario NAME`: publish as this what-if scenario.
+    /// Publish as a what-if scenario under <out>/scenarios/NAME/ (implied by --set and --params;
+    /// the default name derives from the overrides).
+    #[arg(long, value_name = "NAME")]
     pub scenario: Option<String>,
 }
 
@@ -79,6 +104,16 @@ pub struct Plan {
 }
 
 impl PlannedInputs {
+    /// The CIP registry's files.
+    pub fn registry(&self) -> RegistryFiles<'_> {
+        RegistryFiles {
+            customers: &self.customers,
+            beneficial_owners: &self.beneficial_owners,
+            access_log: &self.access_log,
+            resellers: &self.resellers,
+        }
+    }
+
     /// The inputs by name, in a fixed order.
     pub fn named(&self) -> Vec<(&'static str, &[InputFile])> {
         vec![
@@ -158,8 +193,10 @@ impl Plan {
             info.name, info.version, info.origin, info.title
         ));
         line("parameters:".into());
-        for (key, p) in &self.profile.provenance {
-            line(format!("  {key} = {} ({})", p.display(), p.source));
+        for key in profile::PARAMETERS.iter().map(|p| p.name) {
+            if let Some(p) = self.profile.provenance.get(key) {
+                line(format!("  {key} = {} ({})", p.display(), p.source));
+            }
         }
         line("queries:".into());
         for q in &self.queries.queries {
@@ -209,28 +246,7 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         args.params_file.as_deref(),
     )?;
     let answers = Answers::load(&base.join(cfg.answers.dir.as_deref().unwrap_or("answers")))?;
-    for (key, pattern) in [
-        (
-            "billing.accelerator_hint_pattern",
-            &cfg.billing.accelerator_hint_pattern,
-        ),
-        ("billing.egress_pattern", &cfg.billing.egress_pattern),
-        (
-            "billing.per_accelerator_pattern",
-            &cfg.billing.per_accelerator_pattern,
-        ),
-        ("billing.component_pattern", &cfg.billing.component_pattern),
-        (
-            "billing.component_sku_pattern",
-            &cfg.billing.component_sku_pattern,
-        ),
-    ] {
-        regex::Regex::new(&format!("(?i){pattern}"))
-            .map_err(|e| Error::config(config_source.describe(), format!("{key}: {e}")))?;
-    }
-    cfg.billing
-        .validate()
-        .map_err(|e| Error::config(config_source.describe(), e))?;
+    check_billing_options(&cfg.billing, &config_source)?;
     let queries = queries::load(args.queries.as_deref())?;
     let templates = Templates::load(args.templates.as_deref())?;
     let mappings = Mappings::load(args.queries.as_deref())?;
@@ -251,26 +267,8 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         .clone()
         .unwrap_or_else(|| base.join(&cfg.output.dir));
     check_output_dir(&output_dir, &config_source, args.out.is_some())?;
-    let inputs = PlannedInputs {
-        billing: input(&base, &cfg.inputs.billing)?,
-        telemetry: match &cfg.inputs.telemetry {
-            Some(spec) => input(&base, spec)?,
-            None => Vec::new(),
-        },
-        customers: input(&base, &cfg.inputs.customers)?,
-        beneficial_owners: input(&base, &cfg.inputs.beneficial_owners)?,
-        access_log: input(&base, &cfg.inputs.access_log)?,
-        resellers: input(&base, &cfg.inputs.resellers)?,
-    };
-    let catalog_dir = cfg.inputs.catalog.as_ref().map(|c| base.join(c));
-    if let Some(dir) = &catalog_dir {
-        if !dir.is_dir() {
-            return Err(Error::Reference(format!(
-                "{}: catalog folder not found",
-                dir.display()
-            )));
-        }
-    }
+    let inputs = planned_inputs(&cfg.inputs, &base)?;
+    let catalog_dir = catalog_dir(&cfg.inputs, &base)?;
     let link_key = LinkKey::resolve(
         cfg.links.key_file.as_ref().map(|f| base.join(f)).as_deref(),
         &config_source.describe(),
@@ -283,7 +281,7 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         rule_deviations,
         answers,
         filings,
-        config_sha256: files::sha256_bytes(text.as_bytes()),
+        config_sha256: crate::fingerprint::sha256_bytes(text.as_bytes()),
         config_source,
         inputs,
         catalog_dir,
@@ -301,6 +299,59 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         mappings,
         provider: cfg.provider,
     })
+}
+
+/// The billing options' patterns compile and their values are valid (exit 2 otherwise).
+fn check_billing_options(billing: &BillingOptions, source: &ConfigSource) -> Result<()> {
+    for (key, pattern) in [
+        (
+            "billing.accelerator_hint_pattern",
+            &billing.accelerator_hint_pattern,
+        ),
+        ("billing.egress_pattern", &billing.egress_pattern),
+        (
+            "billing.per_accelerator_pattern",
+            &billing.per_accelerator_pattern,
+        ),
+        ("billing.component_pattern", &billing.component_pattern),
+        (
+            "billing.component_sku_pattern",
+            &billing.component_sku_pattern,
+        ),
+    ] {
+        regex::Regex::new(&format!("(?i){pattern}"))
+            .map_err(|e| Error::config(source.describe(), format!("{key}: {e}")))?;
+    }
+    billing
+        .validate()
+        .map_err(|e| Error::config(source.describe(), e))
+}
+
+/// Every input of the configuration resolved to files and fingerprinted.
+fn planned_inputs(inputs: &config::Inputs, base: &Path) -> Result<PlannedInputs> {
+    Ok(PlannedInputs {
+        billing: input(base, &inputs.billing)?,
+        telemetry: match &inputs.telemetry {
+            Some(spec) => input(base, spec)?,
+            None => Vec::new(),
+        },
+        customers: input(base, &inputs.customers)?,
+        beneficial_owners: input(base, &inputs.beneficial_owners)?,
+        access_log: input(base, &inputs.access_log)?,
+        resellers: input(base, &inputs.resellers)?,
+    })
+}
+
+/// The configured catalog folder, which must exist (exit 4); `None` for the embedded catalog.
+fn catalog_dir(inputs: &config::Inputs, base: &Path) -> Result<Option<PathBuf>> {
+    let dir = inputs.catalog.as_ref().map(|c| base.join(c));
+    match &dir {
+        Some(d) if !d.is_dir() => Err(Error::Reference(format!(
+            "{}: catalog folder not found",
+            d.display()
+        ))),
+        _ => Ok(dir),
+    }
 }
 
 /// The output folder, or the nearest of its parents that exists, must be a folder: a regular file

@@ -5,15 +5,63 @@ use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{AnswersArgs, FiledArgs, Format, OutArgs, ScenariosArgs};
+use clap::Args;
+
+use super::Format;
 use crate::config;
 use crate::documents::report_folder;
 use crate::error::{Context, Error, Result, EXIT_OK};
-use crate::filings::{self, Filing};
-use crate::lock::Lock;
-use crate::publish::SUCCESS;
-use crate::scenario;
-use crate::sources::files::sha256_bytes;
+use crate::fingerprint::sha256_bytes;
+use crate::sinks::filings::{self, Filing};
+use crate::sinks::lock::Lock;
+use crate::sinks::publish::SUCCESS;
+use crate::sinks::scenario;
+
+/// Where a counsel command finds the output folder and the configuration.
+#[derive(Debug, Args)]
+pub struct OutArgs {
+    /// Configuration file (default: ./cipwatch.toml if present, else the embedded sample config).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output folder (default: the configuration's [output] dir).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnswersArgs {
+    /// The billing account whose answers file to create.
+    pub account_id: String,
+    #[command(flatten)]
+    pub target: OutArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FiledArgs {
+    /// The billing account whose report was filed.
+    pub account_id: String,
+    /// The reference the authority gave the filing (kept by every later updated report).
+    #[arg(long)]
+    pub reference: String,
+    /// The date the report was filed, YYYY-MM-DD.
+    #[arg(long)]
+    pub date: String,
+    /// The filing run whose draft was filed: an as-of date under the output folder (default: the
+    /// latest filing run with a draft for the account).
+    #[arg(long, value_name = "AS_OF")]
+    pub run: Option<String>,
+    #[command(flatten)]
+    pub target: OutArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScenariosArgs {
+    #[command(flatten)]
+    pub target: OutArgs,
+    /// Output format: text or json.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
 
 /// The report draft's files, relative to its account folder.
 const REPORT_FILES: [&str; 3] = [
@@ -36,7 +84,7 @@ pub fn output_dir(target: &OutArgs) -> Result<PathBuf> {
 pub fn answers(args: &AnswersArgs) -> Result<i32> {
     let (cfg, _, _, base) = config::load(args.target.config.as_deref())?;
     let dir = base.join(cfg.answers.dir.as_deref().unwrap_or("answers"));
-    let path = crate::answers::write_template(&dir, &args.account_id)?;
+    let path = write_template(&dir, &args.account_id)?;
     println!(
         "wrote {}: fill in the answers; every run merges them into the report draft",
         path.display()
@@ -154,4 +202,36 @@ pub fn scenarios(args: &ScenariosArgs) -> Result<i32> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// Writes the template for `account` into `dir`; returns its path.
+///
+/// Errors: usage when the account id is not a plain file name or the file already exists;
+/// internal when the folder or file cannot be written.
+pub fn write_template(dir: &Path, account: &str) -> Result<PathBuf> {
+    let plain = !account.is_empty()
+        && !account.starts_with('.')
+        && account
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !plain {
+        return Err(Error::Usage(
+            "the account id must be letters, digits, '.', '_' or '-' to name an answers file"
+                .into(),
+        ));
+    }
+    let path = dir.join(format!("{account}.toml"));
+    if path.exists() {
+        return Err(Error::Usage(format!(
+            "{} already exists: edit it, or remove it to start again",
+            path.display()
+        )));
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::internal(format!("creating {}", dir.display()), e))?;
+    crate::sinks::tables::write_bytes(
+        crate::sources::answers::template(account).as_bytes(),
+        &path,
+    )?;
+    Ok(path)
 }

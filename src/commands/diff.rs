@@ -9,12 +9,34 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{DiffArgs, Format};
+use clap::Args;
+
+use super::Format;
 use crate::config;
-use crate::documents::records::records;
-use crate::documents::rows::FlagRow;
 use crate::error::{Context, Error, Result, EXIT_OK};
-use crate::publish::SUCCESS;
+use crate::sinks::publish::SUCCESS;
+use crate::transforms::records::records;
+use crate::transforms::rows::FlagRow;
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older run: a folder, or an as-of date under the output folder (default: second latest).
+    pub run_a: Option<String>,
+    /// The newer run (default: the latest).
+    pub run_b: Option<String>,
+    /// Configuration file, for its output folder.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output folder holding the runs (default: the configuration's [output] dir).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Report accounts whose estimate changed by more than this fraction.
+    #[arg(long, default_value_t = 0.1)]
+    pub change: f64,
+    /// Output format: text, csv or json.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
 
 #[derive(Debug, Serialize)]
 struct Change {
@@ -143,7 +165,7 @@ fn account_changes(
     for id in ids {
         let (fa, fb) = (a.get(id), b.get(id));
         let level = |f: Option<&FlagRow>| {
-            f.map(|f| f.level.clone())
+            f.map(|f| f.level.to_string())
                 .unwrap_or_else(|| "absent".into())
         };
         let (la, lb) = (level(fa), level(fb));

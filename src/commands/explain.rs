@@ -7,15 +7,29 @@
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::cli::{ExplainArgs, Format};
+use clap::Args;
+
+use super::Format;
+use crate::config::profile::Params;
 use crate::documents::filters::{grouped, sci};
-use crate::documents::records::records;
-use crate::documents::rows::RunRow;
 use crate::error::{Context, Error, Result, EXIT_OK};
 use crate::pipeline;
 use crate::plan::{self, PlanArgs};
 use crate::progress::Progress;
 use crate::sources::{ROW, SOURCE_FILE};
+use crate::transforms::records::records;
+use crate::transforms::rows::{FlagRow, RunRow};
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The billing account to explain.
+    pub account_id: String,
+    #[command(flatten)]
+    pub common: PlanArgs,
+    /// Output format: text or json.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
 
 /// Runs listed in the text explanation.
 const SHOWN_RUNS: usize = 5;
@@ -52,34 +66,34 @@ struct ForeignFacts {
 /// The billing rows of one instance type and how they become operations.
 #[derive(Debug, Serialize, serde::Deserialize)]
 struct UsageGroup {
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     instance_type: String,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     accelerator: String,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     rows: i64,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     first_start: String,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     last_end: String,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     sample_rows: String,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     accelerators_per_instance: f64,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     accelerator_hours: f64,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     peak_ops_per_s: f64,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     peak_precision_used: String,
     interconnect_gbps: Option<f64>,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     telemetry_accelerator_hours: f64,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     mean_utilization: f64,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     upper_ops: f64,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     est_ops: f64,
 }
 
@@ -118,12 +132,13 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
             "explain prints text or json (--format text|json), not csv".into(),
         ));
     }
-    let plan = plan::build(&PlanArgs::from(&args.common))?;
+    let plan = plan::build(&args.common)?;
     let outcome = pipeline::run(&plan, false, &Progress::hidden())?;
     let flag = outcome
         .flag_rows
-        .into_iter()
+        .iter()
         .find(|f| f.account_id == args.account_id)
+        .cloned()
         .ok_or_else(|| {
             Error::Usage(format!(
             "account {} has no identified accelerator usage up to {}: it has no level to explain",
@@ -138,11 +153,35 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
         .cloned()
         .collect();
     let p = &plan.profile.params;
-    let e = Explanation {
+    let e = explanation(&flag, &outcome, usage, runs, p);
+    let printed = match args.format {
+        Format::Json => serde_json::to_string_pretty(&e).or_internal("explanation")? + "\n",
+        Format::Text | Format::Csv => {
+            let banners: String = plan
+                .rule_deviations
+                .iter()
+                .map(|d| format!("NOT ASSESSED UNDER THE RULE'S THRESHOLDS: {d}\n"))
+                .collect();
+            banners + &text(&e, p.watch_fraction, p.report_due_days)
+        }
+    };
+    print!("{}", crate::pii::redact(&printed));
+    Ok(EXIT_OK)
+}
+
+/// The explanation of one account's flags row against the parameters in force.
+fn explanation(
+    flag: &FlagRow,
+    outcome: &pipeline::Outcome,
+    usage: Vec<UsageGroup>,
+    runs: Vec<RunRow>,
+    p: &Params,
+) -> Explanation {
+    Explanation {
         account_id: flag.account_id.clone(),
         as_of: outcome.as_of.to_string(),
         run_id: outcome.run_id.clone(),
-        level: flag.level.clone(),
+        level: flag.level.to_string(),
         reasons: flag
             .reasons
             .as_deref()
@@ -203,20 +242,7 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
             projected_crossing_date: flag.projected_crossing_date.clone(),
             days_to_crossing: flag.days_to_crossing,
         },
-    };
-    let printed = match args.format {
-        Format::Json => serde_json::to_string_pretty(&e).or_internal("explanation")? + "\n",
-        Format::Text | Format::Csv => {
-            let banners: String = plan
-                .rule_deviations
-                .iter()
-                .map(|d| format!("NOT ASSESSED UNDER THE RULE'S THRESHOLDS: {d}\n"))
-                .collect();
-            banners + &text(&e, p.watch_fraction, p.report_due_days)
-        }
-    };
-    print!("{}", crate::pii::redact(&printed));
-    Ok(EXIT_OK)
+    }
 }
 
 /// The account's usage rows grouped by instance type, with the arithmetic's inputs.
@@ -404,7 +430,7 @@ fn text(e: &Explanation, watch_fraction: f64, due_days: i64) -> String {
 mod tests {
     #[test]
     fn usage_groups_accept_nulls() {
-        let g: super::UsageGroup = crate::documents::records::all_null::read();
+        let g: super::UsageGroup = crate::transforms::records::all_null::read();
         assert_eq!((g.rows, g.est_ops), (0, 0.0));
     }
 }

@@ -7,7 +7,22 @@ pub mod diff;
 pub mod explain;
 pub mod run;
 
-use crate::cli::LogFormat;
+use clap::ValueEnum;
+
+/// Log format on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// How a command prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Csv,
+}
 
 /// Logs go to stderr: human-readable lines, or one JSON object per line for schedulers. They carry
 /// stages and counts only, never customer data.

@@ -5,16 +5,31 @@
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
-use crate::cli::{CommonArgs, RunArgs};
 use crate::error::{Error, Result, EXIT_OK};
-use crate::history::{self, RunRecord};
-use crate::lock::Lock;
 use crate::pipeline;
 use crate::plan::{self, Plan, PlanArgs};
 use crate::progress::Progress;
+use crate::sinks::history::{self, RunRecord};
+use crate::sinks::lock::Lock;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: PlanArgs,
+    /// Backfill: first as-of date (with --to), each date run in order.
+    #[arg(long, requires = "to", conflicts_with = "as_of")]
+    pub from: Option<String>,
+    /// Backfill: last as-of date (with --from).
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// Print the validated plan (inputs, profile, effective parameters, queries, templates) and exit.
+    #[arg(long)]
+    pub dry_run: bool,
+}
 
 pub fn run(args: &RunArgs) -> Result<i32> {
-    let base = PlanArgs::from(&args.common);
+    let base = args.common.clone();
     if args.dry_run {
         let plan = plan::build(&base)?;
         print!("{}", plan.describe());
@@ -33,20 +48,20 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             ..base.clone()
         })?;
         let _lock = Lock::acquire(&plan.output_dir)?;
-        crate::publish::recover(&plan.output_dir)?;
+        crate::sinks::publish::recover(&plan.output_dir)?;
         let outcome = pipeline::run(&plan, true, &Progress::new(true));
         let record = record(&plan, &outcome);
         let root = plan.publish_root();
         std::fs::create_dir_all(&root)
-            .map_err(|e| Error::Internal(format!("creating {}: {e}", root.display())))?;
+            .map_err(|e| Error::internal(format!("creating {}", root.display()), e))?;
         history::append(&root, &record)?;
         println!("{}", outcome?.summary_line());
     }
     Ok(EXIT_OK)
 }
 
-pub fn validate(args: &CommonArgs) -> Result<i32> {
-    let plan = plan::build(&PlanArgs::from(args))?;
+pub fn validate(args: &PlanArgs) -> Result<i32> {
+    let plan = plan::build(args)?;
     let outcome = pipeline::run(&plan, false, &Progress::new(true))?;
     println!("valid: {}", outcome.summary_line());
     Ok(EXIT_OK)

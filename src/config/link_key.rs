@@ -82,7 +82,7 @@ impl LinkKey {
         }
         let mut key = vec![0u8; EPHEMERAL_KEY_BYTES];
         getrandom::getrandom(&mut key)
-            .map_err(|e| Error::internal("drawing an ephemeral link key", e))?;
+            .map_err(|e| Error::bug(format!("drawing an ephemeral link key: {e}")))?;
         let mut key = LinkKey::new(
             key,
             "ephemeral (random, this run only; no key configured)".into(),

@@ -1,6 +1,7 @@
 //! The configuration file (`cipwatch.toml`) and the rule profiles. Both are read strictly
 //! (`deny_unknown_fields`): a misspelt key is an error that names it, never a silent default.
 
+pub mod catalog;
 pub mod link_key;
 pub mod profile;
 

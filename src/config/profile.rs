@@ -44,7 +44,7 @@ pub enum Valid {
     },
     /// One of these words.
     OneOf(&'static [&'static str]),
-    /// A comma-separated list of `LINK_TYPES`.
+    /// A list of `LINK_TYPES`.
     Links,
 }
 
@@ -102,21 +102,27 @@ const fn non_negative(max: f64, unit: &'static str) -> Valid {
     }
 }
 
-/// Declares `Params` and, next to each field, its valid values: `PARAMETERS` lists them for the
-/// check, the error messages and the tests, so a parameter cannot be added without a range.
+/// Declares `Params` and, next to each field, its valid values and its meaning: `PARAMETERS` is
+/// the one table of parameters, read by the range check, the SQL `params` table, `--set`'s list of
+/// valid keys, `--dry-run` and README.md's parameter table (a test compares them). Each profile
+/// file gives every parameter's value.
 macro_rules! parameters {
-    ($( $(#[$doc:meta])* $name:ident : $ty:ty => $valid:expr, )*) => {
-        /// The typed parameters every stage reads. Field docs are in the profile files; each
-        /// field's valid values are declared beside it.
+    ($( $name:ident : $ty:ty => $valid:expr, $doc:literal; )*) => {
+        /// The typed parameters every stage reads; see [`PARAMETERS`] for each one's meaning.
         #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
         #[serde(deny_unknown_fields)]
         pub struct Params {
-            $( $(#[$doc])* pub $name: $ty, )*
+            $( #[doc = $doc] pub $name: $ty, )*
         }
 
-        /// Every parameter with its valid values and the TOML type it takes, in declaration order.
-        pub const PARAMETERS: &[(&str, Valid, Kind)] = &[
-            $( (stringify!($name), $valid, <$ty as Parameter>::KIND), )*
+        /// Every parameter, in declaration order.
+        pub const PARAMETERS: &[Parameter] = &[
+            $( Parameter {
+                name: stringify!($name),
+                valid: $valid,
+                kind: <$ty as Value>::KIND,
+                doc: $doc,
+            }, )*
         ];
 
         impl Params {
@@ -125,39 +131,93 @@ macro_rules! parameters {
                 $( self.$name.check(concat!("parameter ", stringify!($name)), &$valid)?; )*
                 Ok(())
             }
+
+            /// Each parameter's name and value as one SQL cell, in declaration order (lists
+            /// joined by commas).
+            pub fn cells(&self) -> Vec<(&'static str, Cell)> {
+                vec![ $( (stringify!($name), self.$name.cell()), )* ]
+            }
         }
     };
 }
 
 parameters! {
     training_ops: f64 => positive(1e40, "operations"),
+        "The rule's test: estimated operations must be greater than this.";
     cluster_peak_ops_per_s: f64 => positive(1e30, "op/s"),
+        "The rule's test: the co-located cluster's theoretical peak must be at least this.";
     interconnect_gbps: f64 => positive(1e6, "Gbit/s"),
+        "The rule's test: the cluster's interconnect must be faster than this.";
     report_due_days: i64 => DAYS,
+        "The rule's deadline: a report is due this many days after the provider has knowledge.";
     peak_precision: String => Valid::OneOf(PRECISIONS),
+        "The catalog's peak figure that counts as peak (`peak_dense_<p>_tflops`).";
     peak_precision_fallback: String => Valid::OneOf(PRECISIONS),
+        "The precision used where an accelerator has no figure at `peak_precision`.";
     assumed_utilization: f64 => POSITIVE_FRACTION,
+        "Utilisation assumed where no telemetry covers a resource.";
     watch_fraction: f64 => POSITIVE_FRACTION,
+        "WATCH from this fraction of `training_ops`.";
     projection_horizon_days: i64 => DAYS,
+        "WATCH when the trailing burn rate crosses `training_ops` within this many days.";
     burn_window_days: i64 => DAYS_AT_LEAST_ONE,
+        "The trailing window of the burn rate.";
     segment_gap_hours: f64 => HOURS,
+        "A pause up to this long does not end a training-run segment.";
     training_min_hours: f64 => non_negative(87_840.0, "hours"),
+        "A segment is training-like from this duration ...";
     training_min_accelerators: f64 => non_negative(1e7, "accelerators"),
+        "... and this many co-located accelerators at its peak.";
     material_accelerator_hours: f64 => non_negative(1e12, "accelerator-hours"),
+        "CIP_GAP needs at least this much accelerator use.";
     certification_period_days: i64 => DAYS_AT_LEAST_ONE,
+        "The annual certification covers this many days up to the as-of date.";
     retention_days: i64 => DAYS_AT_LEAST_ONE,
+        "CIP records are kept this long after an account closes or is last accessed.";
     utilization_low: f64 => FRACTION,
+        "Low end of the estimate interval where utilisation is assumed.";
     plausible_run_days: f64 => non_negative(3650.0, "days"),
+        "Rate test: the current burn rate held this long.";
     training_interconnect_gbps: f64 => non_negative(1e6, "Gbit/s"),
+        "A fabric at least this fast is a training signal.";
     steady_fraction: f64 => FRACTION,
+        "A run is steady when its mean fleet is at least this fraction of its peak.";
     min_report_confidence: f64 => FRACTION,
+        "REPORTABLE needs a training-like run at least this confident; else WATCH.";
     link_window_days: f64 => non_negative(3650.0, "days"),
-    strong_links: String => Valid::Links,
-    weak_links: String => Valid::Links,
+        "Accounts using one IP address within this many days of each other are linked.";
+    link_max_accounts: i64 => Valid::Between { min: 2.0, min_open: false, max: 1e6, unit: "accounts" },
+        "A value shared by more accounts than this links nobody (a NAT address, a placeholder).";
+    strong_links: Vec<String> => Valid::Links,
+        "Link types that join accounts into one entity.";
+    weak_links: Vec<String> => Valid::Links,
+        "Link types that only put accounts up for review.";
     sync_tolerance_hours: f64 => HOURS,
+        "Runs of linked accounts starting this close together, in one placement, are synchronised.";
     handover_gap_hours: f64 => HOURS,
+        "A linked account's run starting this soon after another's ends is a handover ...";
     handover_size_tolerance: f64 => FRACTION,
+        "... with a peak fleet within this fraction of the first.";
     low_egress_gb_per_accelerator_hour: f64 => non_negative(1e9, "GB per accelerator-hour"),
+        "LOW_EGRESS signal: billed internet egress at most this per accelerator-hour.";
+}
+
+/// One row of the parameter table.
+#[derive(Debug, Clone, Copy)]
+pub struct Parameter {
+    pub name: &'static str,
+    pub valid: Valid,
+    pub kind: Kind,
+    /// What the parameter means, in one sentence.
+    pub doc: &'static str,
+}
+
+/// A parameter's value as one cell of the SQL `params` table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Integer(i64),
+    Float(f64),
+    Text(String),
 }
 
 /// The TOML type a parameter takes.
@@ -166,44 +226,74 @@ pub enum Kind {
     Integer,
     Float,
     Text,
+    /// An array of text.
+    List,
+}
+
+impl Kind {
+    /// The type in words, for messages and README.md's table.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Integer => "a whole number",
+            Kind::Float => "a number",
+            Kind::Text => "text",
+            Kind::List => "a list of text",
+        }
+    }
 }
 
 /// A parameter's value type: checks a value against its declared `Valid`.
-trait Parameter {
+trait Value {
     const KIND: Kind;
     /// Ok, or a usage error naming `key`, the value and the valid values.
     fn check(&self, key: &str, valid: &Valid) -> Result<()>;
+    fn cell(&self) -> Cell;
 }
 
-impl Parameter for f64 {
+impl Value for f64 {
     const KIND: Kind = Kind::Float;
     fn check(&self, key: &str, valid: &Valid) -> Result<()> {
         valid.check_number(key, *self)
     }
+    fn cell(&self) -> Cell {
+        Cell::Float(*self)
+    }
 }
 
-impl Parameter for i64 {
+impl Value for i64 {
     const KIND: Kind = Kind::Integer;
     fn check(&self, key: &str, valid: &Valid) -> Result<()> {
         // The ranges are far inside the integers an f64 holds exactly.
         valid.check_number(key, *self as f64)
     }
+    fn cell(&self) -> Cell {
+        Cell::Integer(*self)
+    }
 }
 
-impl Parameter for String {
+impl Value for String {
     const KIND: Kind = Kind::Text;
     fn check(&self, key: &str, valid: &Valid) -> Result<()> {
-        let ok = match valid {
-            Valid::OneOf(words) => words.contains(&self.as_str()),
-            Valid::Links => Params::links(self)
-                .iter()
-                .all(|l| LINK_TYPES.contains(&l.as_str())),
-            Valid::Between { .. } => false,
-        };
-        match ok {
-            true => Ok(()),
-            false => Err(valid.refusal(key, &format!("'{self}'"))),
+        match valid {
+            Valid::OneOf(words) if words.contains(&self.as_str()) => Ok(()),
+            _ => Err(valid.refusal(key, &format!("'{self}'"))),
         }
+    }
+    fn cell(&self) -> Cell {
+        Cell::Text(self.clone())
+    }
+}
+
+impl Value for Vec<String> {
+    const KIND: Kind = Kind::List;
+    fn check(&self, key: &str, valid: &Valid) -> Result<()> {
+        match valid {
+            Valid::Links if self.iter().all(|l| LINK_TYPES.contains(&l.as_str())) => Ok(()),
+            _ => Err(valid.refusal(key, &format!("{self:?}"))),
+        }
+    }
+    fn cell(&self) -> Cell {
+        Cell::Text(self.join(","))
     }
 }
 
@@ -234,7 +324,7 @@ impl Valid {
                 format!("{open}{}, {}] ({unit})", n(*min), n(*max))
             }
             Valid::OneOf(words) => format!("one of {}", words.join(", ")),
-            Valid::Links => format!("a comma-separated list of {}", LINK_TYPES.join(", ")),
+            Valid::Links => format!("a list of {}", LINK_TYPES.join(", ")),
         }
     }
 
@@ -270,6 +360,9 @@ impl Valid {
                 toml::Value::Float(max * 2.0 + 1.0),
                 toml::Value::Float(f64::NAN),
             ],
+            (_, Kind::List) => vec![toml::Value::Array(vec![toml::Value::String(
+                "no_such_value".into(),
+            )])],
             _ => vec![toml::Value::String("no_such_value".into())],
         }
     }
@@ -287,14 +380,43 @@ pub const LINK_TYPES: &[&str] = &[
     "sub_account",
 ];
 
-impl Params {
-    /// The link types named in `strong_links` or `weak_links`.
-    pub fn links(list: &str) -> Vec<String> {
-        list.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect()
+/// README.md's parameter table (Markdown): one row per parameter of [`PARAMETERS`] with its type,
+/// valid values, each embedded profile's value and its meaning. A test checks README.md holds it.
+pub fn markdown_table() -> Result<String> {
+    let profiles: Vec<(&str, toml::Table)> = EMBEDDED
+        .iter()
+        .map(|(name, _)| load(name, Path::new(".")).map(|(_, table)| (*name, table)))
+        .collect::<Result<_>>()?;
+    let names: Vec<String> = profiles.iter().map(|(n, _)| format!("`{n}`")).collect();
+    let mut out = format!(
+        "| parameter | type | valid | {} | meaning |\n|---|---|---|{}---|\n",
+        names.join(" | "),
+        "---|".repeat(profiles.len())
+    );
+    for p in PARAMETERS {
+        let values: Vec<String> = profiles
+            .iter()
+            .map(|(_, t)| t.get(p.name).map(cell_text).unwrap_or_default())
+            .collect();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            p.name,
+            p.kind.describe(),
+            p.valid.describe(),
+            values.join(" | "),
+            p.doc
+        ));
+    }
+    Ok(out)
+}
+
+/// A profile value as README.md shows it: `1e26`, `bf16`, lists comma-separated.
+fn cell_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Array(items) => items.iter().map(cell_text).collect::<Vec<_>>().join(", "),
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Float(f) if f.abs() >= 1e6 => format!("{f:e}"),
+        other => other.to_string(),
     }
 }
 
@@ -392,8 +514,8 @@ pub fn resolve(info: ProfileInfo, base: toml::Table, layers: &[Layer]) -> Result
     let mut table = base;
     for layer in layers {
         for (key, value) in &layer.values {
-            if !table.contains_key(key) {
-                let valid: Vec<&str> = table.keys().map(String::as_str).collect();
+            if !PARAMETERS.iter().any(|p| p.name == key) {
+                let valid: Vec<&str> = PARAMETERS.iter().map(|p| p.name).collect();
                 return Err(Error::Usage(format!(
                     "unknown parameter '{key}' (from {}); valid keys: {}",
                     layer.source,
@@ -424,7 +546,13 @@ pub fn resolve(info: ProfileInfo, base: toml::Table, layers: &[Layer]) -> Result
 /// Checks each parameter's TOML type before the typed read, so a mistyped value is refused with
 /// its key and valid range (an integer given for a number is taken as that number).
 fn check_kinds(table: &mut toml::Table) -> Result<()> {
-    for (key, valid, kind) in PARAMETERS {
+    for Parameter {
+        name: key,
+        valid,
+        kind,
+        ..
+    } in PARAMETERS
+    {
         let Some(value) = table.get_mut(*key) else {
             continue;
         };
@@ -436,16 +564,13 @@ fn check_kinds(table: &mut toml::Table) -> Result<()> {
                 true
             }
             (Kind::Text, toml::Value::String(_)) => true,
+            (Kind::List, toml::Value::Array(items)) => items.iter().all(|v| v.is_str()),
             _ => false,
         };
         if !fits {
-            let wanted = match kind {
-                Kind::Integer => "a whole number",
-                Kind::Float => "a number",
-                Kind::Text => "text",
-            };
             return Err(Error::Usage(format!(
-                "parameter {key} = {value} is not {wanted}: must be {}",
+                "parameter {key} = {value} is not {}: must be {}",
+                kind.describe(),
                 valid.describe()
             )));
         }

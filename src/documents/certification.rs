@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::charts::{bars, Bar};
-use super::records::records;
 use super::report::Window;
 use super::Common;
 use crate::error::{Error, Result};
+use crate::transforms::records::records;
 
 pub const SCHEMA: &str = "cipwatch/cip-certification/1";
 
@@ -87,51 +87,51 @@ fn retention(results: &[(String, DataFrame)]) -> Result<(Vec<Retention>, Vec<Ret
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CountryCustomers {
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub country: String,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub customers: i64,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub foreign_customers: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CountryOwners {
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub country: String,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub foreign_beneficial_owners: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Reseller {
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub reseller_id: String,
     pub name: Option<String>,
     pub country: Option<String>,
     pub cip_on_file: Option<bool>,
     pub cip_attested_at: Option<String>,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub accounts: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Unverified {
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub verification_status: String,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub age: String,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub accounts: i64,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Stats {
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub customers: i64,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub verified_in_period: i64,
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub failed_in_period: i64,
     pub median_days_to_verify: Option<f64>,
     pub p90_days_to_verify: Option<f64>,
@@ -139,7 +139,7 @@ pub struct Stats {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Failed {
-    #[serde(deserialize_with = "crate::documents::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub account_id: String,
     pub legal_name: Option<String>,
     pub country: Option<String>,
@@ -260,4 +260,32 @@ pub fn charts(doc: &CertificationDoc) -> BTreeMap<String, String> {
             ),
         ),
     ])
+}
+
+#[cfg(test)]
+mod null_rows {
+    use super::*;
+    use crate::transforms::records::all_null;
+    use crate::transforms::rows::*;
+
+    #[test]
+    fn every_row_type_read_from_a_query_accepts_nulls() {
+        // Every field but the level, which is never null (a null level is refused).
+        let flag: FlagRow = all_null::read_with(&[("level", "WATCH")]);
+        assert_eq!((flag.accelerator_hours, flag.ops_met), (0.0, false));
+        assert_eq!(flag.level, Level::Watch);
+        let null_level = polars::prelude::df!("level" => [None::<&str>]).unwrap();
+        assert!(crate::transforms::records::records::<FlagRow>(&null_level, "flags").is_err());
+        all_null::read::<RunRow>();
+        all_null::read::<CustomerRow>();
+        all_null::read::<OwnerRow>();
+        all_null::read::<AccessRow>();
+        all_null::read::<CountryCustomers>();
+        all_null::read::<CountryOwners>();
+        all_null::read::<Reseller>();
+        all_null::read::<Unverified>();
+        let stats: Stats = all_null::read();
+        assert_eq!(stats.customers, 0);
+        all_null::read::<Failed>();
+    }
 }

@@ -8,9 +8,7 @@
 pub mod certification;
 pub mod charts;
 pub mod filters;
-pub mod records;
 pub mod report;
-pub mod rows;
 pub mod summary;
 pub mod templates;
 
@@ -19,15 +17,14 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::answers::Answers;
-use crate::config::profile::{Params, ProfileInfo};
+use crate::config::profile::{EffectiveProfile, Params, ProfileInfo};
 use crate::config::Provider;
 use crate::error::{Context, Result};
-use crate::filings::Filing;
-use crate::plan::Plan;
-use crate::quarantine::InputCount;
-use records::records;
-use rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
+use crate::sinks::filings::Filing;
+use crate::sources::answers::Answers;
+use crate::transforms::quarantine::InputCount;
+use crate::transforms::records::records;
+use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
 use templates::Templates;
 
 /// Which accounts get a report draft.
@@ -83,7 +80,18 @@ pub struct DocInputs<'a> {
     pub filings: &'a BTreeMap<String, Filing>,
 }
 
-pub fn common(plan: &Plan, as_of: &str, run_id: &str, warnings: &[String]) -> Common {
+/// What the run's plan says that every document repeats: who files, under which rule profile and
+/// parameters, and whether the run is a what-if scenario or departs from the rule's thresholds.
+pub struct Setting<'a> {
+    pub provider: &'a Provider,
+    pub profile: &'a EffectiveProfile,
+    pub scenario: Option<&'a str>,
+    /// Regulatory numbers in force that differ from the rule profile's.
+    pub rule_deviations: &'a [String],
+}
+
+/// The facts every document states about the run.
+pub fn common(plan: &Setting, as_of: &str, run_id: &str, warnings: &[String]) -> Common {
     let profile_source = format!(
         "profile {}@{}",
         plan.profile.info.name, plan.profile.info.version
@@ -108,9 +116,9 @@ pub fn common(plan: &Plan, as_of: &str, run_id: &str, warnings: &[String]) -> Co
         run_id: run_id.to_string(),
         cipwatch_version: env!("CARGO_PKG_VERSION").to_string(),
         warnings: warnings.to_vec(),
-        banners: banners(plan.scenario.as_deref(), &plan.rule_deviations),
-        scenario: plan.scenario.clone(),
-        not_assessed: plan.rule_deviations.clone(),
+        banners: banners(plan.scenario, plan.rule_deviations),
+        scenario: plan.scenario.map(String::from),
+        not_assessed: plan.rule_deviations.to_vec(),
     }
 }
 
@@ -184,8 +192,8 @@ pub fn render_all(
             };
             let mut doc = report::build(common, facts, &inputs.answers.of(&f.account_id));
             if let Some(filed) = inputs.filings.get(&f.account_id) {
-                let now = crate::filings::facts(&templates::shown(&doc)?);
-                doc.set_filing(filed, crate::filings::changelog(&filed.facts, &now));
+                let now = crate::sinks::filings::facts(&templates::shown(&doc)?);
+                doc.set_filing(filed, crate::sinks::filings::changelog(&filed.facts, &now));
             }
             let dir = format!("reports/{}", report_folder(&f.account_id));
             render_three(
@@ -304,7 +312,7 @@ pub fn report_folder(id: &str) -> String {
     if prefix.is_empty() || prefix.starts_with('.') {
         prefix.insert(0, '_');
     }
-    let hash = crate::sources::files::sha256_bytes(id.as_bytes());
+    let hash = crate::fingerprint::sha256_bytes(id.as_bytes());
     format!("{prefix}~{}", &hash[..12])
 }
 

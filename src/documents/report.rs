@@ -5,11 +5,11 @@
 
 use serde::Serialize;
 
-use super::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
 use super::Common;
-use crate::answers::{AccountAnswers, FIELDS};
-use crate::filings::{FieldChange, Filing};
 use crate::pii::is_invisible_control;
+use crate::sinks::filings::{FieldChange, Filing};
+use crate::sources::answers::{AccountAnswers, FIELDS};
+use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
 
 pub const SCHEMA: &str = "cipwatch/ai-training-report/1";
 
@@ -277,7 +277,7 @@ pub fn build(common: &Common, facts: AccountFacts, answers: &AccountAnswers) -> 
         ),
         reportable,
         status: status(common, reportable),
-        level: f.level.clone(),
+        level: f.level.to_string(),
         reasons: split(&f.reasons),
         knowledge_date: f.knowledge_date.clone(),
         due_date: f.report_due_date.clone(),

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use super::charts::{bars, Bar};
 use super::filters::sci;
 use super::report::deadline;
-use super::rows::FlagRow;
 use super::Common;
-use crate::filings::Filing;
-use crate::quarantine::InputCount;
+use crate::sinks::filings::Filing;
+use crate::transforms::quarantine::InputCount;
+use crate::transforms::rows::FlagRow;
 
 const LEVELS: [&str; 4] = ["REPORTABLE", "WATCH", "CIP_GAP", "CLEAR"];
 /// Accounts shown in the chart.
@@ -131,7 +131,7 @@ fn deadlines(
             let left = deadline(&common.as_of, due)?;
             Some(DeadlineLine {
                 account_id: f.account_id.clone(),
-                level: f.level.clone(),
+                level: f.level.to_string(),
                 knowledge_date: f.knowledge_date.clone(),
                 crossing_date: f.crossing_date.clone(),
                 due_date: due.clone(),

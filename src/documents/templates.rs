@@ -82,7 +82,7 @@ impl Templates {
             tera,
             hashes: sources
                 .iter()
-                .map(|(n, t, _)| (n.clone(), crate::sources::files::sha256_bytes(t.as_bytes())))
+                .map(|(n, t, _)| (n.clone(), crate::fingerprint::sha256_bytes(t.as_bytes())))
                 .collect(),
             origins: sources.into_iter().map(|(n, _, o)| (n, o)).collect(),
         })

@@ -1,4 +1,13 @@
-//! Sinks: machine-readable tables (CSV and Parquet). Documents are rendered from templates by the
-//! documents sink. Every sink writes into the staging folder that `publish` later moves into place.
+//! Sinks: what a run leaves behind. Tables (CSV and Parquet) and rendered documents are written by
+//! `output` into the staging folder that `publish` moves into place in one step, with the
+//! `manifest`; the output folder's `lock`, the run `history` (runs.jsonl, the knowledge clock),
+//! counsel's filing log (`filings`) and the scenario folders (`scenario`) live beside it.
 
+pub mod filings;
+pub mod history;
+pub mod lock;
+pub mod manifest;
+pub mod output;
+pub mod publish;
+pub mod scenario;
 pub mod tables;

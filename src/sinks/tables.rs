@@ -1,5 +1,5 @@
-//! Tables as CSV and Parquet, written the same way every time: floats rounded to 12 significant
-//! digits (so that a parallel sum's last-bit wobble cannot change the bytes), timestamps as
+//! Tables as CSV and Parquet, written the same way every time (floats arrive rounded by
+//! `transforms::rounding`, so that a parallel sum's last-bit wobble cannot change the bytes), timestamps as
 //! `YYYY-MM-DDTHH:MM:SSZ`, and CSV text cells that a spreadsheet would run as a formula
 //! (`= + - @`, tab, carriage return) prefixed with `'`. Numbers, and text that is a number, are
 //! left alone. Every text cell is masked (`pii::mask_frame`: card numbers by value, identifier and
@@ -13,40 +13,6 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::{Context, Result};
-
-/// Significant digits kept in float outputs.
-pub const SIG_DIGITS: i32 = 12;
-
-/// Rounds floats to `SIG_DIGITS` significant digits, for both CSV and Parquet. The rounding goes
-/// through decimal text, so the result is the double nearest the rounded decimal and prints as it.
-pub fn stable(mut df: DataFrame) -> Result<DataFrame> {
-    let floats: Vec<String> = df
-        .schema()
-        .iter()
-        .filter(|(_, dt)| matches!(dt, DataType::Float64 | DataType::Float32))
-        .map(|(n, _)| n.to_string())
-        .collect();
-    for name in floats {
-        let rounded = df
-            .column(&name)
-            .and_then(|c| c.cast(&DataType::Float64))
-            .and_then(|c| c.f64().map(|ca| ca.apply_values(round_sig)))
-            .or_internal("rounding output floats")?;
-        df.with_column(rounded.into_series().into())
-            .or_internal("rounding output floats")?;
-    }
-    Ok(df)
-}
-
-/// `x` rounded to `SIG_DIGITS` significant digits.
-pub fn round_sig(x: f64) -> f64 {
-    if !x.is_finite() {
-        return x;
-    }
-    format!("{:.*e}", (SIG_DIGITS - 1) as usize, x)
-        .parse()
-        .unwrap_or(x)
-}
 
 /// Text cells starting with a formula trigger get a leading `'`; numeric text does not.
 pub fn neutralise(df: DataFrame) -> Result<DataFrame> {
@@ -180,13 +146,6 @@ mod tests {
         assert!(text.contains("**************1234"), "{text}");
         assert!(!text.contains("=cmd"), "{text}");
         assert!(text.contains("420000000002"), "{text}");
-    }
-
-    #[test]
-    fn rounding_is_to_the_nearest_short_decimal() {
-        assert_eq!(round_sig(1.5831999999999998e16), 1.5832e16);
-        assert_eq!(round_sig(0.1 + 0.2), 0.3);
-        assert_eq!(round_sig(-3.0), -3.0);
     }
 
     #[test]

@@ -9,18 +9,11 @@ use polars::prelude::*;
 
 use super::columns::{clean, clean_key, epoch_day, epoch_seconds, Check, Cols};
 use super::files::InputFile;
+use super::focus::{GPU_COUNT_RULE, REQUIRED, SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
 use super::native::{to_focus, Mappings};
 use super::{first_failure, load_files, Loaded, Scan, ROW};
 use crate::config::BillingOptions;
 use crate::error::{Error, Location, Result};
-use crate::transforms::identify::{SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
-
-pub const REQUIRED: &[&str] = &[
-    "BillingAccountId",
-    "ChargePeriodStart",
-    "ChargePeriodEnd",
-    "ChargeCategory",
-];
 
 /// Unit spellings (lower case, a leading `1 ` removed) and how many hours one unit is.
 const UNIT_HOURS: &[(f64, &[&str])] = &[
@@ -318,9 +311,6 @@ fn gpu_count_columns(max: f64) -> [Expr; 2] {
         rule.alias(GPU_COUNT_RULE),
     ]
 }
-
-/// The kept billing column naming why a stated `SkuPriceDetails.GpuCount` is not used.
-pub const GPU_COUNT_RULE: &str = "_gpu_count_rule";
 
 /// Hours per unit of a unit string, or null when the unit is not a time unit cipwatch knows.
 pub fn hours_per_unit(unit: Expr) -> Expr {

@@ -3,6 +3,7 @@
 //! caller turns "text present but parse null" into a quarantine rule). A column absent from a file
 //! reads as all null, so optional columns need no special cases downstream.
 
+use chrono::Datelike;
 use polars::prelude::*;
 
 pub use super::timestamps::ts_type;
@@ -404,6 +405,14 @@ pub fn epoch_seconds(ts: Expr) -> Expr {
 pub fn epoch_day(ts: Expr) -> Expr {
     ts.cast(DataType::Date).cast(DataType::Int32)
 }
+
+/// Days since the Unix epoch (1970-01-01 is day 0) of a calendar date, as the queries count days.
+pub fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
+    (d.num_days_from_ce() - EPOCH_DAYS_FROM_CE) as i32
+}
+
+/// `NaiveDate::num_days_from_ce` of 1970-01-01.
+pub const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 #[cfg(test)]
 mod tests {

@@ -237,11 +237,6 @@ impl TextCheck {
     }
 }
 
-pub fn sha256_bytes(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,11 @@
 //! every source shares: scanning CSV/CSV.gz/Parquet by column name, the required-column check, and
 //! typed views of messy text columns (`NULL`, blanks, timestamps without `T`/`Z`).
 
+pub mod answers;
 pub mod billing;
 pub mod columns;
 pub mod files;
+pub mod focus;
 pub mod layout;
 pub mod native;
 pub mod registry;

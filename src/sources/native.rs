@@ -115,7 +115,7 @@ impl Mappings {
             }
             hashes.push((
                 name.to_string(),
-                super::files::sha256_bytes(text.as_bytes()),
+                crate::fingerprint::sha256_bytes(text.as_bytes()),
             ));
             list.push((mapping, origin));
         }
@@ -139,7 +139,7 @@ impl Mappings {
     pub fn detect(&self, scan: &Scan) -> Result<String> {
         let header: Vec<String> = scan.schema.iter_names().map(|n| n.to_lowercase()).collect();
         let has = |c: &str| header.iter().any(|h| h == &c.to_lowercase());
-        if super::billing::REQUIRED.iter().all(|c| has(c)) {
+        if super::focus::REQUIRED.iter().all(|c| has(c)) {
             return Ok("focus".into());
         }
         if let Some((m, _)) = self
@@ -151,11 +151,11 @@ impl Mappings {
         }
         // Some FOCUS columns but not all: a FOCUS file with a column missing, which the FOCUS
         // source then reports by name.
-        if super::billing::REQUIRED.iter().any(|c| has(c)) {
+        if super::focus::REQUIRED.iter().any(|c| has(c)) {
             return Ok("focus".into());
         }
         let expected: Vec<String> =
-            std::iter::once(format!("focus: {}", super::billing::REQUIRED.join(", ")))
+            std::iter::once(format!("focus: {}", super::focus::REQUIRED.join(", ")))
                 .chain(
                     self.list
                         .iter()

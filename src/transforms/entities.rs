@@ -7,8 +7,9 @@
 //! in canonical form (`std::net::IpAddr`), and two events link only within `link_window_days` of
 //! each other (by their `accessed_at` instants). Strong link types (profile
 //! `strong_links`) join accounts into one entity (connected components); weak ones (`weak_links`)
-//! only put the accounts up for review. A value shared by more than `MAX_GROUP` accounts (a NAT
-//! address, a placeholder) links nobody: it says nothing about who is behind an account.
+//! only put the accounts up for review. A value shared by more than `link_max_accounts` accounts
+//! (a NAT address, a placeholder) links nobody: it says nothing about who is behind an account;
+//! such values are counted in the run's ledger.
 
 use hmac::Mac;
 use polars::prelude::*;
@@ -20,9 +21,7 @@ use crate::config::link_key::LinkKey;
 use crate::config::profile::Params;
 use crate::error::{Context, Result};
 use crate::sources::registry::canonical_ip;
-
-/// A value shared by more accounts than this is infrastructure, not identity.
-const MAX_GROUP: usize = 50;
+use crate::transforms::quarantine::Ledger;
 
 /// One administrative or other access event of the access log.
 struct Access {
@@ -68,13 +67,61 @@ pub struct EntityInputs<'a> {
     pub usage: &'a DataFrame,
 }
 
-/// `entity_members(account_id, entity_id, entity_size, strong_links, weak_links)` for every account
-/// in the registry or the usage, and `entities(entity_id, members, size, strong_links, weak_links)`
-/// for every entity of two or more accounts or with a weak link.
+/// The entities of a run: `members` holds `entity_members(account_id, entity_id, entity_size,
+/// strong_links, weak_links)` for every account in the registry or the usage; `entities` holds
+/// `entities(entity_id, members, size, strong_links, weak_links)` for every entity of two or more
+/// accounts or with a weak link.
 ///
 /// The link columns read `kind:Ln->account` for each link of the account (`;`-separated), `Ln`
 /// an opaque id of the link within this run; no hash or value of the identifier appears.
-pub fn build(inputs: &EntityInputs, p: &Params, key: &LinkKey) -> Result<(DataFrame, DataFrame)> {
+pub struct Links {
+    pub members: DataFrame,
+    pub entities: DataFrame,
+}
+
+/// The entities stage: links accounts by their shared identifiers (keyed hashes under `key`) and
+/// IP addresses; values held by more than `link_max_accounts` accounts are counted in the ledger
+/// as excluded. Logs one event.
+pub fn stage(
+    inputs: &EntityInputs,
+    p: &Params,
+    key: &LinkKey,
+    ledger: &mut Ledger,
+) -> Result<Links> {
+    let max = p.link_max_accounts as usize;
+    let values = identifier_values(inputs)?;
+    let hashed = hash_values(&values, key);
+    let (mut links, shared) = shared_value_links(hashed, max);
+    let (ip, shared_ips) = ip_links(&access_events(inputs.access)?, p.link_window_days, max);
+    links.extend(ip);
+    links.sort();
+    links.dedup();
+    let reason = format!(
+        "held by more than link_max_accounts = {max} accounts: infrastructure, not identity"
+    );
+    ledger.exclude("entities", "identifier values", reason.clone(), shared);
+    ledger.exclude("entities", "IP addresses", reason, shared_ips);
+    let members = with_unlinked(
+        member_table(&links, &p.strong_links, &p.weak_links)?,
+        inputs,
+    )?;
+    let entities = crate::transforms::rounding::stable(entity_table(&members)?)?;
+    tracing::info!(
+        stage = "entities",
+        linked_entities = entities.height(),
+        "entities built"
+    );
+    Ok(Links { members, entities })
+}
+
+/// (kind, normalised value, account) of every identifier in the registry and the usage.
+fn identifier_values(inputs: &EntityInputs) -> Result<Vec<(&'static str, String, String)>> {
+    const KINDS: [&str; 4] = [
+        "payment_instrument",
+        "national_id",
+        "address",
+        "payment_source",
+    ];
     let customers = text_rows(
         inputs.customers,
         [
@@ -85,45 +132,41 @@ pub fn build(inputs: &EntityInputs, p: &Params, key: &LinkKey) -> Result<(DataFr
             "payment_source",
         ],
     )?;
-    let owners = text_rows(inputs.owners, ["account_id", "name", "country"])?;
-    let access = access_events(inputs.access)?;
+    let mut values = Vec::new();
+    for c in &customers {
+        let Some(account) = c[0].as_deref() else {
+            continue;
+        };
+        for (kind, v) in KINDS.iter().zip(&c[1..]) {
+            values.extend(v.as_deref().map(|v| (*kind, alnum(v), account.to_string())));
+        }
+    }
+    for [account, name, country] in text_rows(inputs.owners, ["account_id", "name", "country"])? {
+        if let (Some(account), Some(name)) = (account, name) {
+            let who = format!("{}|{}", alnum(&name), country.as_deref().unwrap_or(""));
+            values.push(("beneficial_owner", who, account));
+        }
+    }
     let subs = inputs
         .usage
         .select(["billing_account_id", "sub_account_id"])
         .and_then(|d| d.unique_stable(None, UniqueKeepStrategy::First, None))
         .or_internal("entities")?;
-    let subs = text_rows(&subs, ["billing_account_id", "sub_account_id"])?;
-
-    // (kind, value, account) of every identifier, hashed in parallel, grouped by hash.
-    let mut values: Vec<(&str, String, &str)> = Vec::new();
-    let kinds = [
-        "payment_instrument",
-        "national_id",
-        "address",
-        "payment_source",
-    ];
-    for c in &customers {
-        let Some(account) = c[0].as_deref() else {
-            continue;
-        };
-        for (kind, v) in kinds.iter().zip(&c[1..]) {
-            values.extend(v.as_deref().map(|v| (*kind, alnum(v), account)));
-        }
-    }
-    for [account, name, country] in &owners {
-        let (Some(account), Some(name)) = (account.as_deref(), name.as_deref()) else {
-            continue;
-        };
-        let who = format!("{}|{}", alnum(name), country.as_deref().unwrap_or(""));
-        values.push(("beneficial_owner", who, account));
-    }
-    for [account, sub] in &subs {
-        if let (Some(account), Some(sub)) = (account.as_deref(), sub.clone()) {
+    for [account, sub] in text_rows(&subs, ["billing_account_id", "sub_account_id"])? {
+        if let (Some(account), Some(sub)) = (account, sub) {
             values.push(("sub_account", sub, account));
         }
     }
+    Ok(values)
+}
+
+/// Each non-empty value as HMAC-SHA-256 under the link key, in parallel.
+fn hash_values<'a>(
+    values: &'a [(&'static str, String, String)],
+    key: &LinkKey,
+) -> Vec<(&'a str, [u8; 32], &'a str)> {
     let mac = key.mac();
-    let hashed: Vec<(&str, [u8; 32], &str)> = values
+    values
         .par_iter()
         .filter(|(_, v, _)| !v.is_empty())
         .map(|(kind, v, account)| {
@@ -131,86 +174,74 @@ pub fn build(inputs: &EntityInputs, p: &Params, key: &LinkKey) -> Result<(DataFr
                 .clone()
                 .chain_update(format!("{kind}:{v}").as_bytes())
                 .finalize();
-            (*kind, digest.into_bytes().into(), *account)
+            (*kind, digest.into_bytes().into(), account.as_str())
         })
-        .collect();
-    let mut links = shared_value_links(hashed);
-    links.extend(ip_links(&access, p.link_window_days));
-    links.sort();
-    links.dedup();
+        .collect()
+}
+
+/// One row per linked account: its entity (the connected component over strong links, named
+/// after its smallest account id) and the evidence of its strong and weak links.
+fn member_table(links: &[Link], strong: &[String], weak: &[String]) -> Result<DataFrame> {
     let link_ids: HashMap<&Link, String> = links
         .iter()
         .enumerate()
         .map(|(i, l)| (l, format!("L{}", i + 1)))
         .collect();
-
-    let strong = Params::links(&p.strong_links);
-    let weak = Params::links(&p.weak_links);
     let mut forest = Forest::default();
     for l in links.iter().filter(|l| strong.contains(&l.kind)) {
         forest.union(&l.a, &l.b);
     }
     // Only accounts with a link need work here; every other account is an entity of its own,
     // added by `with_unlinked`.
-    let linked: BTreeSet<&str> = links
-        .iter()
-        .flat_map(|l| [l.a.as_str(), l.b.as_str()])
-        .collect();
-    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for a in linked {
-        members
-            .entry(forest.find(a))
-            .or_default()
-            .push(a.to_string());
-    }
+    let mut members: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut by_account: HashMap<&str, Vec<&Link>> = HashMap::new();
-    for l in &links {
+    for l in links {
         by_account.entry(l.a.as_str()).or_default().push(l);
         by_account.entry(l.b.as_str()).or_default().push(l);
     }
+    let linked: BTreeSet<&str> = by_account.keys().copied().collect();
+    for a in linked {
+        members.entry(forest.find(a)).or_default().push(a);
+    }
     let evidence = |account: &str, kinds: &[String]| -> String {
-        let mut found: BTreeSet<String> = BTreeSet::new();
-        let mine = by_account
-            .get(account)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for l in mine.iter().filter(|l| kinds.contains(&l.kind)) {
-            let other = if l.a == account { &l.b } else { &l.a };
-            found.insert(format!("{}:{}->{}", l.kind, link_ids[l], other));
-        }
+        let found: BTreeSet<String> = by_account[account]
+            .iter()
+            .filter(|l| kinds.contains(&l.kind))
+            .map(|l| {
+                let other = if l.a == account { &l.b } else { &l.a };
+                format!("{}:{}->{}", l.kind, link_ids[l], other)
+            })
+            .collect();
         found.into_iter().collect::<Vec<_>>().join(";")
     };
-    let mut rows: Vec<(String, String, i64, String, String)> = Vec::new();
+    let (mut account, mut entity, mut size, mut strong_ev, mut weak_ev) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for group in members.values() {
         let id = format!("E-{}", group.iter().min().expect("non-empty component"));
         for a in group {
-            rows.push((
-                a.clone(),
-                id.clone(),
-                group.len() as i64,
-                evidence(a, &strong),
-                evidence(a, &weak),
-            ));
+            account.push(a.to_string());
+            entity.push(id.clone());
+            size.push(group.len() as i64);
+            strong_ev.push(evidence(a, strong));
+            weak_ev.push(evidence(a, weak));
         }
     }
-    let col = |f: fn(&(String, String, i64, String, String)) -> String| {
-        rows.iter().map(f).collect::<Vec<_>>()
-    };
-    let entity_members = DataFrame::new(
-        rows.len(),
+    DataFrame::new(
+        account.len(),
         vec![
-            Column::new("account_id".into(), col(|r| r.0.clone())),
-            Column::new("entity_id".into(), col(|r| r.1.clone())),
-            Column::new(
-                "entity_size".into(),
-                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-            ),
-            Column::new("strong_links".into(), col(|r| r.3.clone())),
-            Column::new("weak_links".into(), col(|r| r.4.clone())),
+            Column::new("account_id".into(), account),
+            Column::new("entity_id".into(), entity),
+            Column::new("entity_size".into(), size),
+            Column::new("strong_links".into(), strong_ev),
+            Column::new("weak_links".into(), weak_ev),
         ],
     )
-    .or_internal("entity members")?;
-    let entities = entity_members
+    .or_internal("entity members")
+}
+
+/// One row per entity of two or more accounts or with a weak link.
+fn entity_table(members: &DataFrame) -> Result<DataFrame> {
+    members
         .clone()
         .lazy()
         .filter(
@@ -239,12 +270,9 @@ pub fn build(inputs: &EntityInputs, p: &Params, key: &LinkKey) -> Result<(DataFr
         ])
         .sort(["entity_id"], Default::default())
         .collect()
-        .or_internal("entities")?;
-    Ok((with_unlinked(entity_members, inputs)?, entities))
+        .or_internal("entities")
 }
 
-/// Every account of the registry and the usage: the linked ones as built, each other one an entity
-/// of its own (`E-<account>`, size 1, no links). Ordered by entity, then account.
 fn with_unlinked(linked: DataFrame, inputs: &EntityInputs) -> Result<DataFrame> {
     let ids = |df: &DataFrame, name: &str| {
         df.clone()
@@ -280,19 +308,22 @@ fn with_unlinked(linked: DataFrame, inputs: &EntityInputs) -> Result<DataFrame> 
 }
 
 /// Links between the accounts that share a hashed value (per kind and hash, when more than one
-/// account and at most `MAX_GROUP` hold it). Sorting groups the hashes without a map entry per
-/// value: most values belong to one account.
-fn shared_value_links(mut hashed: Vec<(&str, [u8; 32], &str)>) -> Vec<Link> {
+/// account and at most `max` hold it), and how many values more than `max` accounts hold. Sorting
+/// groups the hashes without a map entry per value: most values belong to one account.
+fn shared_value_links(mut hashed: Vec<(&str, [u8; 32], &str)>, max: usize) -> (Vec<Link>, u64) {
     hashed.par_sort_unstable();
     hashed.dedup();
-    hashed
-        .chunk_by(|x, y| x.0 == y.0 && x.1 == y.1)
-        .filter(|g| g.len() > 1 && g.len() <= MAX_GROUP)
+    let groups: Vec<_> = hashed.chunk_by(|x, y| x.0 == y.0 && x.1 == y.1).collect();
+    let too_shared = groups.iter().filter(|g| g.len() > max).count() as u64;
+    let links = groups
+        .into_iter()
+        .filter(|g| g.len() > 1 && g.len() <= max)
         .flat_map(|g| {
             let members: BTreeSet<&str> = g.iter().map(|x| x.2).collect();
             star(&members, g[0].0)
         })
-        .collect()
+        .collect();
+    (links, too_shared)
 }
 
 fn col_expr(name: &str) -> Expr {
@@ -345,17 +376,21 @@ fn access_events(access: &DataFrame) -> Result<Vec<Access>> {
 }
 
 /// Accounts that used one IP address within `window_days` of each other: `admin_ip` when both
-/// events are administrative, `access_ip` otherwise.
-fn ip_links(access: &[Access], window_days: f64) -> Vec<Link> {
+/// events are administrative, `access_ip` otherwise; and how many addresses more than `max`
+/// accounts used (they link nobody).
+fn ip_links(access: &[Access], window_days: f64, max: usize) -> (Vec<Link>, u64) {
     let mut by_ip: HashMap<IpAddr, Vec<&Access>> = HashMap::new();
     for a in access {
         by_ip.entry(a.ip).or_default().push(a);
     }
     let window = (window_days * 86_400.0) as i64;
-    let mut links = Vec::new();
+    let (mut links, mut too_shared) = (Vec::new(), 0);
     for events in by_ip.values() {
         let distinct: BTreeSet<&str> = events.iter().map(|e| e.account_id.as_str()).collect();
-        if distinct.len() < 2 || distinct.len() > MAX_GROUP {
+        if distinct.len() > max {
+            too_shared += 1;
+        }
+        if distinct.len() < 2 || distinct.len() > max {
             continue;
         }
         for (i, x) in events.iter().enumerate() {
@@ -381,7 +416,7 @@ fn ip_links(access: &[Access], window_days: f64) -> Vec<Link> {
             }
         }
     }
-    links
+    (links, too_shared)
 }
 
 /// Letters and digits only, upper case: "12 Main St." and "12 MAIN ST" compare equal.
@@ -440,14 +475,14 @@ mod tests {
             event("B", "203.0.113.9", "2026-10-01T00:00:00Z", "admin"),
         ];
         assert!(
-            ip_links(&far, 30.0).is_empty(),
+            ip_links(&far, 30.0, 50).0.is_empty(),
             "21 months apart, 30-day window"
         );
         let near = [
             event("A", "203.0.113.9", "2026-09-20T00:00:00Z", "admin"),
             event("B", "203.0.113.9", "2026-10-01T00:00:00Z", "admin"),
         ];
-        let links = ip_links(&near, 30.0);
+        let links = ip_links(&near, 30.0, 50).0;
         assert_eq!(links.len(), 1);
         assert_eq!(links[0].kind, "admin_ip");
     }
@@ -465,7 +500,8 @@ mod tests {
             event("C", "::ffff:198.51.100.7", "2026-10-01T00:00:00Z", "access"),
             event("D", "198.51.100.7", "2026-10-01T00:00:00Z", "access"),
         ];
-        let mut kinds: Vec<(String, String, String)> = ip_links(&events, 30.0)
+        let mut kinds: Vec<(String, String, String)> = ip_links(&events, 30.0, 50)
+            .0
             .into_iter()
             .map(|l| (l.a, l.b, l.kind))
             .collect();
@@ -477,6 +513,26 @@ mod tests {
                 ("C".into(), "D".into(), "access_ip".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_value_held_by_more_accounts_than_the_limit_links_nobody_and_is_counted() {
+        let hashed = vec![
+            ("address", [1u8; 32], "A"),
+            ("address", [1u8; 32], "B"),
+            ("address", [1u8; 32], "C"),
+            ("national_id", [2u8; 32], "A"),
+            ("national_id", [2u8; 32], "D"),
+        ];
+        let (links, too_shared) = shared_value_links(hashed.clone(), 2);
+        assert_eq!(too_shared, 1);
+        let pairs: Vec<(&str, &str, &str)> = links
+            .iter()
+            .map(|l| (l.a.as_str(), l.b.as_str(), l.kind.as_str()))
+            .collect();
+        assert_eq!(pairs, [("A", "D", "national_id")]);
+        let (links, too_shared) = shared_value_links(hashed, 3);
+        assert_eq!((links.len(), too_shared), (3, 0));
     }
 
     #[test]

@@ -14,9 +14,9 @@ use polars::prelude::*;
 use regex::Regex;
 use std::sync::Arc;
 
-use crate::catalog::Catalog;
+use crate::config::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::sources::billing::GPU_COUNT_RULE;
+use crate::sources::focus::{GPU_COUNT_RULE, SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
 use crate::sources::{REASON, RULE};
 
 /// Consumption row: `ChargeCategory` is `Usage` in any case (tested without copying the column)
@@ -30,9 +30,6 @@ pub fn is_usage() -> Expr {
         .and(col(UNUSED_COMMITMENT).not())
 }
 
-/// The billing column that is true on unused-commitment rows.
-pub const UNUSED_COMMITMENT: &str = "_unused_commitment";
-
 /// Distinct texts remembered per batch. Identification texts repeat (one description per SKU),
 /// so a batch of rows holds few of them and each pattern runs once per distinct text, not per row;
 /// past this many distinct texts in a batch the rest are matched directly.
@@ -45,7 +42,7 @@ const HINT: &str = "?";
 fn compile(pattern: &str) -> Result<Arc<Regex>> {
     Regex::new(&format!("(?i){pattern}"))
         .map(Arc::new)
-        .map_err(|e| Error::Internal(format!("pattern {pattern}: {e}")))
+        .map_err(|e| Error::bug(format!("pattern {pattern}: {e}")))
 }
 
 /// `f` of each text cell of a column as an index into the distinct results, computed once per
@@ -268,10 +265,6 @@ impl Basis {
     }
 }
 
-/// The billing column that is true on the rows of a format that bills one VM as one row per SKU
-/// (its mapping sets `x_BilledPer = "sku"`).
-pub const SPLIT_SKU_ROWS: &str = "_split_sku_rows";
-
 /// On the kept rows (cleaned by the billing source): adds the catalog columns, `is_accelerator`,
 /// `accelerators` and `accelerator_hours`, and sets the identification rules on rows that have no
 /// rule yet. A row's accelerators per unit of quantity are 1 where `basis` says it is billed per
@@ -295,46 +288,7 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
         .clone()
         .and(known.clone())
         .and(col("_component").not());
-    let hint = col("_hint");
-    let unset = col(RULE).is_null();
-    let correction = col("charge_class")
-        .eq(lit("correction"))
-        .fill_null(lit(false));
-    let gpu_count_rule = col(GPU_COUNT_RULE);
-    let checks: [(Expr, &str, Expr); 6] = [
-        (is_accel.clone().and(col("quantity").is_null()), "missing_quantity", lit("accelerator usage row has no quantity")),
-        (
-            is_accel.clone().and(col("quantity").lt(lit(0.0))).and(correction.not()),
-            "negative_quantity",
-            lit("negative quantity on an accelerator usage row whose ChargeClass is not Correction"),
-        ),
-        (
-            is_accel.clone().and(col("hours_per_unit").is_null()),
-            "unknown_unit",
-            concat_str([lit("unit '"), col("unit").fill_null(lit("")), lit("' is not a time unit cipwatch knows")], "", false),
-        ),
-        (
-            is_accel.clone().and(gpu_count_rule.clone().eq(lit("bad_number")).fill_null(lit(false))),
-            "bad_number",
-            lit("SkuPriceDetails GpuCount is not a number"),
-        ),
-        (
-            is_accel.clone().and(gpu_count_rule.eq(lit("out_of_range")).fill_null(lit(false))),
-            "out_of_range",
-            lit("SkuPriceDetails GpuCount is not a whole number of accelerators within [billing] max_gpu_count"),
-        ),
-        (
-            is_usage.and(known.not()).and(hint),
-            "unrecognised_accelerator",
-            lit("usage row looks like an accelerator instance but names no instance type in the catalog"),
-        ),
-    ];
-    let (mut rule, mut reason) = (col(RULE), col(REASON));
-    for (cond, name, why) in checks.into_iter().rev() {
-        let fire = unset.clone().and(cond);
-        rule = when(fire.clone()).then(lit(name)).otherwise(rule);
-        reason = when(fire).then(why).otherwise(reason);
-    }
+    let (rule, reason) = identification_rules(is_usage, is_accel.clone(), known);
     rows.with_columns([
         basis.per_accelerator.alias("_per_accelerator"),
         basis.component.alias("_component"),
@@ -381,4 +335,52 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
         true,
         false,
     ))
+}
+
+/// The identification rules as `(_rule, _reason)` expressions: a row that has no rule yet gets
+/// the first of these that applies (an accelerator usage row without a quantity, with a negative
+/// one that is not a correction, in a unit that is not time, with a bad `GpuCount`; a usage row
+/// that looks like an accelerator instance the catalog does not know).
+fn identification_rules(is_usage: Expr, is_accel: Expr, known: Expr) -> (Expr, Expr) {
+    let hint = col("_hint");
+    let unset = col(RULE).is_null();
+    let correction = col("charge_class")
+        .eq(lit("correction"))
+        .fill_null(lit(false));
+    let gpu_count_rule = col(GPU_COUNT_RULE);
+    let checks: [(Expr, &str, Expr); 6] = [
+        (is_accel.clone().and(col("quantity").is_null()), "missing_quantity", lit("accelerator usage row has no quantity")),
+        (
+            is_accel.clone().and(col("quantity").lt(lit(0.0))).and(correction.not()),
+            "negative_quantity",
+            lit("negative quantity on an accelerator usage row whose ChargeClass is not Correction"),
+        ),
+        (
+            is_accel.clone().and(col("hours_per_unit").is_null()),
+            "unknown_unit",
+            concat_str([lit("unit '"), col("unit").fill_null(lit("")), lit("' is not a time unit cipwatch knows")], "", false),
+        ),
+        (
+            is_accel.clone().and(gpu_count_rule.clone().eq(lit("bad_number")).fill_null(lit(false))),
+            "bad_number",
+            lit("SkuPriceDetails GpuCount is not a number"),
+        ),
+        (
+            is_accel.clone().and(gpu_count_rule.eq(lit("out_of_range")).fill_null(lit(false))),
+            "out_of_range",
+            lit("SkuPriceDetails GpuCount is not a whole number of accelerators within [billing] max_gpu_count"),
+        ),
+        (
+            is_usage.and(known.not()).and(hint),
+            "unrecognised_accelerator",
+            lit("usage row looks like an accelerator instance but names no instance type in the catalog"),
+        ),
+    ];
+    let (mut rule, mut reason) = (col(RULE), col(REASON));
+    for (cond, name, why) in checks.into_iter().rev() {
+        let fire = unset.clone().and(cond);
+        rule = when(fire.clone()).then(lit(name)).otherwise(rule);
+        reason = when(fire).then(why).otherwise(reason);
+    }
+    (rule, reason)
 }

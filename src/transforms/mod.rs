@@ -1,17 +1,27 @@
-//! Transforms: accelerator identification (a vectorised match against the catalog) and the analytic
-//! steps, which live as readable SQL in `queries/` and run here in order through Polars SQL. Each
-//! query's result is registered under its name for the queries after it. Parameters reach SQL only
-//! as the one-row `params` table, never by formatting text into a statement.
+//! Transforms: what happens between reading the inputs and writing the outputs. The per-row stage
+//! (`billed`: row checks and quarantine, accelerator identification, compaction, totals), the
+//! telemetry and registry stages, entities, the analytic steps (readable SQL in `queries/`, run
+//! here in order through Polars SQL, each result registered under its name for the queries after
+//! it) and the findings. Parameters reach SQL only as the one-row `params` table, never by
+//! formatting text into a statement. What a stage leaves out is counted in the run's `Ledger`.
 
+pub mod billed;
 pub mod compact;
 pub mod entities;
+pub mod findings;
 pub mod identify;
+pub mod quarantine;
 pub mod queries;
+pub mod records;
+pub mod registry;
+pub mod rounding;
+pub mod rows;
+pub mod telemetry;
 
 use polars::prelude::*;
 use polars::sql::SQLContext;
 
-use crate::config::profile::Params;
+use crate::config::profile::{Cell, Params};
 use crate::error::{Error, Result};
 use queries::QuerySet;
 
@@ -23,48 +33,85 @@ pub struct RunValues {
     pub as_of_end_s: i64,
 }
 
-/// Builds the one-row `params` table from the effective profile and the run values.
+/// Builds the one-row `params` table: every profile parameter (`config::profile::PARAMETERS`,
+/// lists joined by commas) and the run values.
 pub fn params_table(p: &Params, run: &RunValues) -> Result<DataFrame> {
-    df!(
-        "training_ops" => [p.training_ops],
-        "cluster_peak_ops_per_s" => [p.cluster_peak_ops_per_s],
-        "interconnect_gbps" => [p.interconnect_gbps],
-        "report_due_days" => [p.report_due_days],
-        "peak_precision" => [p.peak_precision.as_str()],
-        "assumed_utilization" => [p.assumed_utilization],
-        "watch_fraction" => [p.watch_fraction],
-        "projection_horizon_days" => [p.projection_horizon_days],
-        "burn_window_days" => [p.burn_window_days],
-        "segment_gap_hours" => [p.segment_gap_hours],
-        "training_min_hours" => [p.training_min_hours],
-        "training_min_accelerators" => [p.training_min_accelerators],
-        "material_accelerator_hours" => [p.material_accelerator_hours],
-        "certification_period_days" => [p.certification_period_days],
-        "retention_days" => [p.retention_days],
-        "utilization_low" => [p.utilization_low],
-        "plausible_run_days" => [p.plausible_run_days],
-        "training_interconnect_gbps" => [p.training_interconnect_gbps],
-        "steady_fraction" => [p.steady_fraction],
-        "min_report_confidence" => [p.min_report_confidence],
-        "sync_tolerance_hours" => [p.sync_tolerance_hours],
-        "handover_gap_hours" => [p.handover_gap_hours],
-        "handover_size_tolerance" => [p.handover_size_tolerance],
-        "low_egress_gb_per_accelerator_hour" => [p.low_egress_gb_per_accelerator_hour],
-        "as_of_day" => [run.as_of_day as i64],
-        "as_of_end_s" => [run.as_of_end_s],
-    )
-    .map_err(|e| Error::internal("params table", e))
+    let mut columns: Vec<Column> = p
+        .cells()
+        .into_iter()
+        .map(|(name, cell)| match cell {
+            Cell::Integer(v) => Column::new(name.into(), [v]),
+            Cell::Float(v) => Column::new(name.into(), [v]),
+            Cell::Text(v) => Column::new(name.into(), [v]),
+        })
+        .collect();
+    columns.push(Column::new("as_of_day".into(), [run.as_of_day as i64]));
+    columns.push(Column::new("as_of_end_s".into(), [run.as_of_end_s]));
+    DataFrame::new(1, columns).map_err(|e| Error::internal("params table", e))
+}
+
+/// Every table registered before the queries run, by the registry stage and [`QueryTables`]; the
+/// queries' `Inputs:` headers name only these and earlier queries' results (a test checks).
+pub const REGISTERED_TABLES: &[&str] = &[
+    "accelerator_usage",
+    "account_egress",
+    "telemetry",
+    "customers",
+    "beneficial_owners",
+    "quarantined_owner_accounts",
+    "access_log",
+    "resellers",
+    "entity_members",
+    "prior_knowledge",
+    "params",
+];
+
+/// The tables the stages before the queries produce, registered under the names the queries read
+/// (`queries/*.sql`, each file's `Inputs:` header). The CIP registry's tables are registered by
+/// the registry stage.
+pub struct QueryTables<'a> {
+    /// `accelerator_usage`: the identified, compacted accelerator usage up to the as-of date.
+    pub usage: &'a DataFrame,
+    /// `account_egress`: internet egress per account.
+    pub egress: &'a DataFrame,
+    /// `telemetry`: the used telemetry rows up to the as-of date.
+    pub telemetry: DataFrame,
+    /// `entity_members`: each account's entity and link evidence.
+    pub entity_members: &'a DataFrame,
+    /// `prior_knowledge`: the knowledge dates of earlier filing runs.
+    pub prior_knowledge: DataFrame,
+}
+
+impl QueryTables<'_> {
+    /// Registers the tables and the one-row `params` table.
+    pub fn register(self, ctx: &mut SQLContext, p: &Params, run: &RunValues) -> Result<()> {
+        ctx.register("accelerator_usage", self.usage.clone().lazy());
+        ctx.register("account_egress", self.egress.clone().lazy());
+        ctx.register("telemetry", self.telemetry.lazy());
+        ctx.register("entity_members", self.entity_members.clone().lazy());
+        ctx.register("prior_knowledge", self.prior_knowledge.lazy());
+        ctx.register("params", params_table(p, run)?.lazy());
+        let mut registered = ctx.get_tables();
+        registered.sort();
+        let mut listed: Vec<String> = REGISTERED_TABLES.iter().map(|t| t.to_string()).collect();
+        listed.sort();
+        debug_assert_eq!(registered, listed, "REGISTERED_TABLES is out of date");
+        Ok(())
+    }
 }
 
 /// Runs every query of the set in order against the registered tables; each result is materialised
 /// once and registered under the query's name. Returns the results by name.
+///
+/// Errors: a query that does not plan (unknown table or column, bad syntax) is a configuration
+/// error naming the file (exit 2); a failure while executing one (out of memory, a compute error)
+/// is internal (exit 1) and keeps Polars' error as its cause.
 pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<Vec<(String, DataFrame)>> {
     let mut results = Vec::with_capacity(set.queries.len());
     for q in &set.queries {
-        let df = ctx
-            .execute(&q.sql)
-            .and_then(|lf| lf.collect())
-            .map_err(|e| Error::config(format!("query {} ({})", q.file_name(), q.origin), e))?;
+        let what = || format!("query {} ({})", q.file_name(), q.origin);
+        let plan = ctx.execute(&q.sql).map_err(|e| Error::config(what(), e))?;
+        let df = plan.collect().map_err(|e| Error::internal(what(), e))?;
         ctx.register(&q.name, df.clone().lazy());
         results.push((q.name.clone(), df));
     }

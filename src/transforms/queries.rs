@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::sources::files::sha256_bytes;
+use crate::fingerprint::sha256_bytes;
 
 /// The embedded queries, in the order they run. The number prefix is the order; the rest is the
 /// name under which the result is registered.

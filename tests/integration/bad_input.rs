@@ -183,7 +183,7 @@ fn a_catalog_without_the_peak_figure_exits_4() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("catalog");
     std::fs::create_dir(&catalog).unwrap();
-    let acc = std::fs::read_to_string(repo().join("src/catalog/accelerators.csv")).unwrap();
+    let acc = std::fs::read_to_string(repo().join("src/config/catalog/accelerators.csv")).unwrap();
     let acc: String = acc
         .lines()
         .filter(|l| !l.starts_with("nvidia-h100-sxm,"))
@@ -191,7 +191,7 @@ fn a_catalog_without_the_peak_figure_exits_4() {
         .collect();
     std::fs::write(catalog.join("accelerators.csv"), acc).unwrap();
     std::fs::copy(
-        repo().join("src/catalog/instance-types.csv"),
+        repo().join("src/config/catalog/instance-types.csv"),
         catalog.join("instance-types.csv"),
     )
     .unwrap();

@@ -2,6 +2,7 @@
 //! on the FinOps Foundation's public FOCUS sample (copied under `tests/reference/`), and on broken
 //! inputs made per test. Snapshots (insta) are reviewed by hand; volatile values are filtered.
 
+mod architecture;
 mod bad_input;
 mod counsel;
 mod documents;

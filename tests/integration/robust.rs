@@ -236,7 +236,8 @@ fn every_parameter_out_of_range_is_exit_2_naming_the_key() {
     let out = tempfile::tempdir().unwrap();
     let out_s = out.path().to_str().unwrap();
     let mut tried = 0;
-    for (key, valid, kind) in PARAMETERS {
+    for p in PARAMETERS {
+        let (key, valid, kind) = (p.name, &p.valid, &p.kind);
         let mut values = valid.outside(*kind);
         if *kind != Kind::Text {
             values.push(toml::Value::String("soon".into()));
@@ -659,8 +660,7 @@ mod paused {
         let m = json(&day.join("manifest.json"));
         m["outputs"].as_object().unwrap().iter().all(|(rel, o)| {
             std::fs::read(day.join(rel)).is_ok_and(|bytes| {
-                Some(cipwatch::sources::files::sha256_bytes(&bytes).as_str())
-                    == o["sha256"].as_str()
+                Some(cipwatch::fingerprint::sha256_bytes(&bytes).as_str()) == o["sha256"].as_str()
             })
         })
     }
@@ -681,7 +681,7 @@ mod paused {
     /// lock puts it back. The lock the killed run leaves behind never stops the next run.
     #[test]
     fn kill_9_at_each_publish_step_leaves_the_previous_run_or_the_new_one() {
-        use cipwatch::publish::PAUSE_STEPS;
+        use cipwatch::sinks::publish::PAUSE_STEPS;
         // (step, fallback, what the date's folder then holds)
         let plan = [
             ("staged", false, "previous"),

@@ -347,3 +347,37 @@ fn generator_reproduces_the_committed_samples() {
         "only cipwatch.toml is not generated"
     );
 }
+
+#[test]
+fn the_manifest_counts_usage_rows_left_out_after_the_as_of_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let excluded = |as_of: Option<&str>| -> Vec<serde_json::Value> {
+        let out = dir.path().join(as_of.unwrap_or("latest"));
+        let mut extra = vec![];
+        if let Some(d) = as_of {
+            extra.extend(["--as-of", d]);
+        }
+        run_samples(&out, &extra);
+        let folder = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.join("manifest.json").is_file())
+            .expect("a published run");
+        let text = std::fs::read_to_string(folder.join("manifest.json")).unwrap();
+        let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+        manifest["excluded"].as_array().unwrap().clone()
+    };
+    let billing = |list: &[serde_json::Value]| -> u64 {
+        list.iter()
+            .filter(|e| e["stage"] == "billing" && e["reason"] == "charged after the as-of date")
+            .map(|e| e["count"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        billing(&excluded(None)),
+        0,
+        "nothing is after the latest charge date"
+    );
+    let earlier = excluded(Some("2026-11-20"));
+    assert!(billing(&earlier) > 0, "{earlier:?}");
+}

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::sources::files::sha256_bytes;
+use crate::fingerprint::sha256_bytes;
 
 /// The TO COMPLETE blocks of the AI-training report: (answers-file key, title, guidance).
 pub const FIELDS: [(&str, &str, &str); 3] = [
@@ -172,35 +172,6 @@ pub fn template(account: &str) -> String {
         text.push_str(&format!("\n# {title}: {guidance}\n{key} = \"\"\n"));
     }
     text
-}
-
-/// Writes the template for `account` into `dir`; returns its path.
-///
-/// Errors: usage when the account id is not a plain file name or the file already exists;
-/// internal when the folder or file cannot be written.
-pub fn write_template(dir: &Path, account: &str) -> Result<PathBuf> {
-    let plain = !account.is_empty()
-        && !account.starts_with('.')
-        && account
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if !plain {
-        return Err(Error::Usage(
-            "the account id must be letters, digits, '.', '_' or '-' to name an answers file"
-                .into(),
-        ));
-    }
-    let path = dir.join(format!("{account}.toml"));
-    if path.exists() {
-        return Err(Error::Usage(format!(
-            "{} already exists: edit it, or remove it to start again",
-            path.display()
-        )));
-    }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::Internal(format!("creating {}: {e}", dir.display())))?;
-    crate::sinks::tables::write_bytes(template(account).as_bytes(), &path)?;
-    Ok(path)
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::config::profile::Provenance;
 use crate::error::{Error, Result};
-use crate::publish::SUCCESS;
-use crate::sources::files::sha256_bytes;
+use crate::fingerprint::sha256_bytes;
+use crate::sinks::publish::SUCCESS;
 
 /// The folder, under the output folder, that holds every scenario.
 pub const SCENARIOS: &str = "scenarios";

@@ -60,7 +60,7 @@ impl Staging {
     pub fn commit(self, expected: &[String]) -> Result<PathBuf> {
         for relative in expected {
             if !self.dir.join(relative).is_file() {
-                return Err(Error::Internal(format!(
+                return Err(Error::bug(format!(
                     "staged output {relative} is missing; nothing published"
                 )));
             }

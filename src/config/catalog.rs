@@ -56,11 +56,11 @@ pub fn load(folder: Option<&Path>, precision: &str, fallback: &str) -> Result<Ca
     let files = vec![
         (
             acc_name.display().to_string(),
-            crate::sources::files::sha256_bytes(&acc_bytes),
+            crate::fingerprint::sha256_bytes(&acc_bytes),
         ),
         (
             inst_name.display().to_string(),
-            crate::sources::files::sha256_bytes(&inst_bytes),
+            crate::fingerprint::sha256_bytes(&inst_bytes),
         ),
     ];
     let accelerators = read_csv(acc_bytes, &acc_name, ACCELERATOR_COLUMNS)?;

@@ -3,13 +3,32 @@
 
 use polars::prelude::*;
 use polars::sql::SQLContext;
-use std::collections::BTreeMap;
 
-use super::day_of;
+use chrono::NaiveDate;
+
 use crate::error::{Context, Error, Result};
-use crate::plan::Plan;
-use crate::quarantine::{self, InputCount};
-use crate::sources::{self, registry, Loaded};
+use crate::sources::columns::days_since_epoch;
+use crate::sources::files::InputFile;
+use crate::sources::{self, registry};
+use crate::transforms::entities::EntityInputs;
+use crate::transforms::quarantine::Ledger;
+
+/// The CIP registry's files, one list per table.
+pub struct RegistryFiles<'a> {
+    pub customers: &'a [InputFile],
+    pub beneficial_owners: &'a [InputFile],
+    pub access_log: &'a [InputFile],
+    pub resellers: &'a [InputFile],
+}
+
+/// How old the registry may be: its configured export date, the limit and `--allow-stale`.
+pub struct AgeLimit {
+    /// `[registry] exported_at`, where the configuration gives one.
+    pub exported_at: Option<NaiveDate>,
+    /// `[registry] max_age_days`.
+    pub max_age_days: i64,
+    pub allow_stale: bool,
+}
 
 /// The used rows of the CIP registry that the documents read after the queries.
 pub struct Registry {
@@ -19,20 +38,30 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// What the entities stage reads: the registry's used rows and the accelerator usage.
+    pub fn entity_inputs<'a>(&'a self, usage: &'a DataFrame) -> EntityInputs<'a> {
+        EntityInputs {
+            customers: &self.customers,
+            owners: &self.owners,
+            access: &self.access,
+            usage,
+        }
+    }
+
     /// Fails closed when the registry's date is more than `max_age_days` before the as-of date;
     /// with `--allow-stale` returns a warning. The registry's date is its export date
     /// (`[registry] exported_at`) where the configuration gives one, else its newest record (an
     /// access, an opening, a verification) dated on or before the as-of date: a record dated later
     /// cannot be true of that day, so it does not make the registry look fresh.
-    pub fn check_age(&self, plan: &Plan, as_of_day: i32) -> Result<Option<String>> {
-        let (dated, what) = match plan.registry_exported_at {
+    pub fn check_age(&self, limit: &AgeLimit, as_of_day: i32) -> Result<Option<String>> {
+        let (dated, what) = match limit.exported_at {
             Some(d) => (
-                Some(super::epoch_day(d)),
+                Some(days_since_epoch(d)),
                 "export date (registry.exported_at)",
             ),
             None => (self.newest_record(as_of_day)?, "newest record"),
         };
-        let max = plan.registry_max_age_days;
+        let max = limit.max_age_days;
         let stale = match dated.map(|d| as_of_day as i64 - d as i64) {
             Some(a) if a <= max => return Ok(None),
             Some(a) => format!(
@@ -40,7 +69,7 @@ impl Registry {
             ),
             None => "the CIP registry holds no record dated on or before the as-of date, so its age is unknown".to_string(),
         };
-        if plan.allow_stale {
+        if limit.allow_stale {
             Ok(Some(format!("--allow-stale: {stale}")))
         } else {
             Err(Error::Reference(format!(
@@ -83,15 +112,11 @@ impl Registry {
     }
 }
 
-/// Loads and splits the CIP registry and registers its tables for the queries.
-pub fn load_registry(
-    plan: &Plan,
-    ctx: &mut SQLContext,
-    counts: &mut BTreeMap<String, InputCount>,
-    tables_out: &mut Vec<(String, DataFrame)>,
-) -> Result<Registry> {
-    let loaded = registry::load_customers(plan.inputs.customers.clone())?;
-    let (customers, _) = register_split(&loaded, counts, tables_out)?;
+/// The registry stage: loads and splits the CIP registry's tables (counts and quarantine into the
+/// ledger) and registers them for the queries; logs one event with its counts.
+pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -> Result<Registry> {
+    let loaded = registry::load_customers(files.customers.to_vec())?;
+    let (customers, _) = ledger.split(&loaded)?;
     let customers = customers
         .lazy()
         .with_columns([
@@ -102,16 +127,16 @@ pub fn load_registry(
         .collect()
         .or_internal("customer days")?;
     ctx.register("customers", customers.clone().lazy());
-    let loaded = registry::load_beneficial_owners(plan.inputs.beneficial_owners.clone())?;
-    let (owners, owners_quarantined) = register_split(&loaded, counts, tables_out)?;
+    let loaded = registry::load_beneficial_owners(files.beneficial_owners.to_vec())?;
+    let (owners, owners_quarantined) = ledger.split(&loaded)?;
     ctx.register("beneficial_owners", owners.clone().lazy());
     let doubtful = owners_quarantined
         .lazy()
         .select([col("account_id")])
         .filter(col("account_id").is_not_null());
     ctx.register("quarantined_owner_accounts", doubtful);
-    let loaded = registry::load_access_log(plan.inputs.access_log.clone())?;
-    let (access, _) = register_split(&loaded, counts, tables_out)?;
+    let loaded = registry::load_access_log(files.access_log.to_vec())?;
+    let (access, _) = ledger.split(&loaded)?;
     ctx.register(
         "access_log",
         access
@@ -119,10 +144,14 @@ pub fn load_registry(
             .lazy()
             .with_columns([day_of("accessed_at", "accessed_day")]),
     );
-    let loaded = registry::load_resellers(plan.inputs.resellers.clone())?;
-    ctx.register(
-        "resellers",
-        register_split(&loaded, counts, tables_out)?.0.lazy(),
+    let loaded = registry::load_resellers(files.resellers.to_vec())?;
+    ctx.register("resellers", ledger.split(&loaded)?.0.lazy());
+    tracing::info!(
+        stage = "registry",
+        customers = customers.height(),
+        beneficial_owners = owners.height(),
+        access_events = access.height(),
+        "CIP registry loaded"
     );
     Ok(Registry {
         customers,
@@ -131,47 +160,7 @@ pub fn load_registry(
     })
 }
 
-/// Splits a small input, records its counts (rows read counted on the files, apart from the split)
-/// and its quarantine table; returns (used, quarantined).
-pub fn register_split(
-    loaded: &Loaded,
-    counts: &mut BTreeMap<String, InputCount>,
-    tables_out: &mut Vec<(String, DataFrame)>,
-) -> Result<(DataFrame, DataFrame)> {
-    let (used, quarantined) = quarantine::split(loaded)?;
-    let read = quarantine::rows_in_files(loaded)?;
-    counts.insert(
-        loaded.name.to_string(),
-        InputCount::counted(read, used.height() as u64, &quarantined)?,
-    );
-    tables_out.push((
-        format!("quarantine/{}", loaded.name),
-        quarantine::table(loaded, &quarantined)?,
-    ));
-    Ok((used, quarantined))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    #[test]
-    fn rows_read_are_counted_apart_so_a_lost_row_does_not_reconcile() {
-        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples");
-        let file = crate::sources::files::inspect(&base.join("cip/access_log.csv"), &base).unwrap();
-        let lines = std::fs::read_to_string(&file.path).unwrap().lines().count() as u64 - 1;
-        let mut loaded = registry::load_access_log(vec![file]).unwrap();
-        let (mut counts, mut tables) = (BTreeMap::new(), Vec::new());
-        register_split(&loaded, &mut counts, &mut tables).unwrap();
-        assert_eq!(counts["access_log"].rows_read, lines);
-        assert!(counts["access_log"].reconciles());
-        // A canonical frame that loses a row (a bug in a source) is caught by the count.
-        loaded.rows = loaded.rows.slice(1, u32::MAX);
-        register_split(&loaded, &mut counts, &mut tables).unwrap();
-        let c = &counts["access_log"];
-        assert_eq!(c.rows_read, lines);
-        assert_eq!(c.rows_used + c.rows_quarantined, lines - 1);
-        assert!(!c.reconciles());
-    }
+/// The epoch day of a timestamp column, as `alias`.
+fn day_of(name: &str, alias: &str) -> Expr {
+    sources::columns::epoch_day(col(name)).alias(alias)
 }

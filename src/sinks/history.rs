@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::config::profile::Params;
 use crate::error::{Context, Error, Result};
-use crate::sources::files::sha256_bytes;
+use crate::fingerprint::sha256_bytes;
 
 pub const RUNS: &str = "runs.jsonl";
 pub const KNOWLEDGE: &str = "knowledge.json";
@@ -59,7 +59,7 @@ pub fn append(out: &Path, record: &RunRecord) -> Result<()> {
     file.write_all(line.as_bytes())
         .and_then(|_| file.sync_all())
         .or_internal(format!("appending to {}", path.display()))?;
-    crate::publish::sync_dir(out)
+    crate::sinks::publish::sync_dir(out)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -76,6 +76,41 @@ pub fn load_knowledge(out: &Path) -> Result<KnowledgeState> {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map_err(|e| Error::config(out.join(KNOWLEDGE).display(), e)),
         Err(_) => Ok(KnowledgeState::new()),
+    }
+}
+
+/// The knowledge dates earlier filing runs recorded under this run's parameters.
+pub struct Knowledge {
+    state: KnowledgeState,
+    /// [`params_hash`] of the run's parameters.
+    params: String,
+}
+
+impl Knowledge {
+    /// Reads `<out>/knowledge.json` (none yet: empty). Errors: an unreadable state (exit 2).
+    pub fn load(out: &Path, p: &Params) -> Result<Knowledge> {
+        Ok(Knowledge {
+            state: load_knowledge(out)?,
+            params: params_hash(p),
+        })
+    }
+
+    /// [`prior_table`] of the accounts of `members` (a table with an `account_id` column).
+    pub fn prior_table(&self, as_of_day: i32, members: &DataFrame) -> Result<DataFrame> {
+        let accounts: Vec<String> = members
+            .column("account_id")
+            .and_then(|c| c.str().cloned())
+            .or_internal("entity members")?
+            .iter()
+            .flatten()
+            .map(String::from)
+            .collect();
+        prior_table(&self.state, &self.params, as_of_day, &accounts)
+    }
+
+    /// Records the knowledge dates of a filing run's REPORTABLE accounts ([`record_knowledge`]).
+    pub fn record(&self, out: &Path, reportable: &[(String, String)], run_id: &str) -> Result<()> {
+        record_knowledge(out, &self.params, reportable, run_id)
     }
 }
 
@@ -145,9 +180,9 @@ pub fn record_knowledge(
     let tmp = out.join(format!(".{KNOWLEDGE}.{}", std::process::id()));
     let text = serde_json::to_string_pretty(&state).or_internal("knowledge state")? + "\n";
     crate::sinks::tables::write_bytes(text.as_bytes(), &tmp)?;
-    crate::publish::sync_file(&tmp)?;
+    crate::sinks::publish::sync_file(&tmp)?;
     std::fs::rename(&tmp, out.join(KNOWLEDGE)).or_internal("saving knowledge state")?;
-    crate::publish::sync_dir(out)
+    crate::sinks::publish::sync_dir(out)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub struct Lock {
 impl Lock {
     /// Takes the lock of `out` (creating the folder), or fails with exit 5 naming the holder.
     pub fn acquire(out: &Path) -> Result<Lock> {
-        crate::publish::create_private_dir(out)?;
+        crate::sinks::publish::create_private_dir(out)?;
         let path = out.join(LOCK_FILE);
         // A holder that is releasing removes the file before unlocking it: a lock taken on that
         // removed file is worthless, so check that the path still names the file locked.

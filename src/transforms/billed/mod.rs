@@ -8,14 +8,18 @@
 
 use chrono::NaiveDate;
 use polars::prelude::*;
+use std::collections::BTreeMap;
 
-use crate::catalog::Catalog;
+use crate::config::catalog::Catalog;
 use crate::config::BillingOptions;
 use crate::error::{Context, Error, Result};
-use crate::sinks::tables;
 use crate::sources::columns::clean_key;
+use crate::sources::files::InputFile;
+use crate::sources::native::Mappings;
 use crate::sources::{self, billing, Loaded, REASON, RULE};
 use crate::transforms::compact;
+use crate::transforms::quarantine::{InputCount, Ledger};
+use crate::transforms::rounding;
 
 mod dates;
 use crate::transforms::identify::{identify, is_usage, mark, matches_where, Basis, BasisPatterns};
@@ -60,6 +64,79 @@ pub struct BilledRows {
     pub quarantined: DataFrame,
     /// The identified accelerator usage rows, grouped for compaction (`transforms::compact`).
     pub accelerator: DataFrame,
+}
+
+/// What the billing stage is given: the files, how to read them, the catalog, the as-of date if
+/// the command named one, and whether `--allow-stale` lets a missing peak figure through.
+pub struct BillingInput<'a> {
+    pub files: &'a [InputFile],
+    pub options: &'a BillingOptions,
+    pub mappings: &'a Mappings,
+    /// `[billing] format`: one format forced for every file.
+    pub format: Option<&'a str>,
+    pub catalog: &'a Catalog,
+    /// `--as-of`; else the latest plausible charge date in the billing data.
+    pub as_of: Option<NaiveDate>,
+    pub allow_stale: bool,
+}
+
+/// The billing stage's result.
+pub struct Billing {
+    pub rows: BilledRows,
+    pub as_of: NaiveDate,
+    /// `--as-of`, or `latest charge date in billing`.
+    pub as_of_source: &'static str,
+    /// File (as displayed) → the format it was read as.
+    pub formats: BTreeMap<String, String>,
+    /// Per currency totals of every row read, as JSON records for the manifest.
+    pub totals: Vec<serde_json::Value>,
+    /// Set when `--allow-stale` let a missing peak figure through.
+    pub warning: Option<String>,
+}
+
+/// The billing stage: reads every billing file (FOCUS or native, through its mapping) in one
+/// streaming pass, quarantines bad rows (counts and table into the ledger), identifies and groups
+/// the accelerator usage, and takes the as-of date; logs one event with its counts.
+///
+/// Errors: input errors (exit 3) naming file, line and column; a missing peak figure (exit 4).
+pub fn stage(input: &BillingInput, ledger: &mut Ledger) -> Result<Billing> {
+    let bill = billing::load(
+        input.files.to_vec(),
+        input.options,
+        input.mappings,
+        input.format,
+    )?;
+    let mut rows = BilledRows::collect(&bill, input.catalog, input.options)?;
+    let (as_of, as_of_source) = match input.as_of {
+        Some(d) => (d, "--as-of"),
+        None => (rows.latest_day()?, "latest charge date in billing"),
+    };
+    let warning = rows.check_reference(input.allow_stale)?;
+    let count = InputCount::from_quarantine(rows.rows_read, &rows.quarantined)?;
+    tracing::info!(
+        stage = "billing",
+        files = bill.files.len(),
+        rows_read = count.rows_read,
+        rows_quarantined = count.rows_quarantined,
+        accelerator_rows = rows.accelerator_rows(),
+        "billing loaded"
+    );
+    ledger.record(&bill, count, &rows.quarantined)?;
+    let totals = crate::transforms::records::records(&rows.totals, "billing totals")?;
+    let formats = bill
+        .files
+        .iter()
+        .zip(&bill.formats)
+        .map(|(f, fmt)| (f.display.clone(), fmt.clone()))
+        .collect();
+    Ok(Billing {
+        rows,
+        as_of,
+        as_of_source,
+        formats,
+        totals,
+        warning,
+    })
 }
 
 /// The engine for the pass over every billing row: streaming (bounded memory), unless
@@ -254,7 +331,7 @@ impl BilledRows {
                 .into_iter();
         let mut next = || {
             out.next()
-                .ok_or_else(|| Error::Internal("billing passes returned too few results".into()))
+                .ok_or_else(|| Error::bug("billing passes returned too few results"))
         };
         let (stats, plain_days, totals, egress) = (next()?, next()?, next()?, next()?);
         let (quarantined, accelerator) = (in_row_order(next()?)?, next()?);
@@ -268,7 +345,7 @@ impl BilledRows {
         let implausible = dates::implausible_days(&days, opts)?;
         let mut billed = BilledRows {
             egress: regroup(egress, "billing_account_id", &[], &["egress_gb"])?,
-            totals: tables::stable(regroup(
+            totals: rounding::stable(regroup(
                 totals,
                 "billing_currency",
                 &["rows", "rows_out_of_range"],
@@ -376,7 +453,7 @@ impl BilledRows {
                 "no usable billing row, so no as-of date can be taken from the data (give --as-of or fix the input)",
             )
         })?;
-        day.checked_add(719_163)
+        day.checked_add(crate::sources::columns::EPOCH_DAYS_FROM_CE)
             .and_then(NaiveDate::from_num_days_from_ce_opt)
             .ok_or_else(|| {
                 Error::input(

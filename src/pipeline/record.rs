@@ -1,0 +1,326 @@
+//! The topology's bookkeeping between stages: the run's outcome assembled from the stages'
+//! results, its identity and run id, the documents' inputs, the manifest and the publication, and
+//! the knowledge clock a filing run moves. Only wiring: each part's logic is in its stage.
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde_json::{json, Value};
+
+use super::Outcome;
+use crate::config::catalog::Catalog;
+use crate::documents::{self, DocInputs, Setting};
+use crate::error::{Context, Result};
+use crate::plan::Plan;
+use crate::sinks::history::Knowledge;
+use crate::sinks::manifest::{
+    self, AnswersRecord, CatalogRecord, ConfigRecord, FileHash, FileOrigin, FileRecord,
+    InputRecord, Manifest, MappingOrigin, POLARS_VERSION,
+};
+use crate::sinks::output::Publication;
+use crate::sources::files::InputFile;
+use crate::transforms::billed::Billing;
+use crate::transforms::findings::Findings;
+use crate::transforms::quarantine::Ledger;
+use crate::transforms::registry::Registry;
+use crate::transforms::rows::FlagRow;
+
+/// Counts the identified accelerator usage rows charged after the as-of date (left out of
+/// `usage`, whose `source_rows` say how many billing rows each row merges).
+pub fn exclude_after_as_of(
+    billing: &Billing,
+    usage: &DataFrame,
+    ledger: &mut Ledger,
+) -> Result<()> {
+    let kept = usage
+        .column("source_rows")
+        .and_then(|c| c.cast(&DataType::Int64))
+        .or_internal("usage rows")?
+        .i64()
+        .or_internal("usage rows")?
+        .sum()
+        .unwrap_or(0);
+    ledger.exclude(
+        "billing",
+        "accelerator usage rows",
+        "charged after the as-of date".into(),
+        (billing.rows.accelerator_rows() - kept).max(0) as u64,
+    );
+    Ok(())
+}
+
+/// The outcome of the stages up to the findings (documents, run id and publication come later).
+pub fn outcome(
+    billing: Billing,
+    found: Findings,
+    entities: DataFrame,
+    ledger: Ledger,
+    usage_enriched: DataFrame,
+) -> Outcome {
+    let mut tables = vec![
+        ("flags".to_string(), found.flags),
+        ("training_runs".to_string(), found.runs),
+        ("entities".to_string(), entities),
+    ];
+    tables.extend(ledger.quarantine);
+    Outcome {
+        as_of: billing.as_of,
+        as_of_source: billing.as_of_source.to_string(),
+        counts: ledger.counts,
+        levels: found.levels,
+        tables,
+        warnings: billing.warning.into_iter().collect(),
+        run_id: String::new(),
+        flag_rows: found.flag_rows,
+        run_rows: found.run_rows,
+        usage: usage_enriched,
+        billing_totals: billing.totals,
+        billing_formats: billing.formats,
+        excluded: ledger.excluded,
+        documents: Vec::new(),
+        published: None,
+    }
+}
+
+/// Renders every document of the run (logs one event).
+pub fn documents(
+    plan: &Plan,
+    outcome: &Outcome,
+    registry: &Registry,
+    results: &[(String, DataFrame)],
+) -> Result<Vec<(String, String)>> {
+    let setting = Setting {
+        provider: &plan.provider,
+        profile: &plan.profile,
+        scenario: plan.scenario.as_deref(),
+        rule_deviations: &plan.rule_deviations,
+    };
+    let as_of = outcome.as_of.to_string();
+    let common = documents::common(&setting, &as_of, &outcome.run_id, &outcome.warnings);
+    let inputs = DocInputs {
+        flags: &outcome.flag_rows,
+        runs: &outcome.run_rows,
+        customers: &registry.customers,
+        owners: &registry.owners,
+        access: &registry.access,
+        results,
+        counts: &outcome.counts,
+        answers: &plan.answers,
+        filings: &plan.filings,
+    };
+    let rendered = documents::render_all(&plan.templates, &common, &inputs, plan.drafts)?;
+    tracing::info!(
+        stage = "documents",
+        documents = rendered.len(),
+        "documents rendered"
+    );
+    Ok(rendered)
+}
+
+/// What the publishing sink writes, and where.
+pub fn publication<'a>(root: &'a std::path::Path, outcome: &'a Outcome) -> Publication<'a> {
+    Publication {
+        root,
+        name: outcome.as_of.to_string(),
+        tables: &outcome.tables,
+        documents: &outcome.documents,
+        counts: &outcome.counts,
+    }
+}
+
+/// After a filing run is published, the knowledge dates of its REPORTABLE accounts are recorded;
+/// a scenario never moves the filing run's knowledge clock.
+pub fn knowledge(plan: &Plan, knowledge: &Knowledge, outcome: &Outcome) -> Result<()> {
+    crate::sinks::publish::pause_at("published");
+    if plan.scenario.is_none() {
+        knowledge.record(
+            &plan.output_dir,
+            &reportable(&outcome.flag_rows),
+            &outcome.run_id,
+        )?;
+    }
+    crate::sinks::publish::pause_at("knowledge_saved");
+    tracing::info!(
+        stage = "publish",
+        files = outcome.documents.len() + 2 * outcome.tables.len(),
+        "published"
+    );
+    Ok(())
+}
+
+/// (account, knowledge date) of the REPORTABLE accounts.
+fn reportable(flags: &[FlagRow]) -> Vec<(String, String)> {
+    flags
+        .iter()
+        .filter(|f| f.level == "REPORTABLE")
+        .filter_map(|f| f.knowledge_date.clone().map(|d| (f.account_id.clone(), d)))
+        .collect()
+}
+
+/// The run id of a plan's run on an as-of date ([`manifest::run_id`] of [`identity`]).
+pub fn run_id(plan: &Plan, catalog: &Catalog, as_of: NaiveDate) -> String {
+    manifest::run_id(&identity(plan, catalog, &as_of.to_string()))
+}
+
+/// What makes a run the run it is: versions, as-of date, input contents, effective parameter
+/// values, catalog, queries, templates, mappings, answers, the configuration's non-path settings and
+/// the link key's fingerprint, and the filings the documents mention. No paths, no sources of
+/// values, nothing about the invocation.
+pub fn identity(plan: &Plan, catalog: &Catalog, as_of: &str) -> Value {
+    let inputs: serde_json::Map<String, Value> = plan
+        .inputs
+        .named()
+        .into_iter()
+        .map(|(name, files)| {
+            let mut hashes: Vec<&str> = files.iter().map(|f| f.sha256.as_str()).collect();
+            hashes.sort();
+            (name.to_string(), json!(hashes))
+        })
+        .collect();
+    json!({
+        "cipwatch_version": env!("CARGO_PKG_VERSION"),
+        "polars_version": POLARS_VERSION,
+        "as_of": as_of,
+        "inputs": inputs,
+        "profile": { "name": plan.profile.info.name, "version": plan.profile.info.version },
+        "parameters": plan.profile.params,
+        "catalog": catalog.files,
+        "queries": plan.queries.queries.iter().map(|q| &q.sha256).collect::<Vec<_>>(),
+        "templates": plan.templates.hashes,
+        "mappings": plan.mappings.hashes,
+        "answers": plan.answers.hashes(),
+        "filed": plan.filings.values().map(|f| (&f.account_id, &f.reference, &f.filed_on, &f.run_id)).collect::<Vec<_>>(),
+        "provider": plan.provider,
+        "billing": plan.billing,
+        "billing_format": plan.billing_format,
+        "registry_max_age_days": plan.registry_max_age_days,
+        "link_key": plan.link_key.info.fingerprint,
+        "allow_stale": plan.allow_stale,
+        "drafts": format!("{:?}", plan.drafts),
+    })
+}
+
+/// The manifest of a run, from the plan, the catalog and the outcome (outputs are added by the
+/// publishing sink).
+pub fn manifest(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Manifest {
+    Manifest {
+        cipwatch_version: env!("CARGO_PKG_VERSION"),
+        polars_version: POLARS_VERSION,
+        run_id: outcome.run_id.clone(),
+        as_of: outcome.as_of.to_string(),
+        as_of_source: outcome.as_of_source.clone(),
+        config: ConfigRecord {
+            source: plan.config_source.short(),
+            sha256: plan.config_sha256.clone(),
+        },
+        scenario: plan.scenario.clone(),
+        not_assessed_under_rule_thresholds: plan.rule_deviations.clone(),
+        provider: plan.provider.clone(),
+        profile: plan.profile.info.clone(),
+        parameters: plan.profile.provenance.clone(),
+        catalog: CatalogRecord {
+            origin: catalog.origin.clone(),
+            files: catalog
+                .files
+                .iter()
+                .map(|(file, sha256)| FileHash {
+                    file: file.clone(),
+                    sha256: sha256.clone(),
+                })
+                .collect(),
+        },
+        queries: plan
+            .queries
+            .queries
+            .iter()
+            .map(|q| FileOrigin {
+                file: q.file_name(),
+                origin: origin(plan, &q.origin),
+                sha256: q.sha256.clone(),
+            })
+            .collect(),
+        templates: plan
+            .templates
+            .origins
+            .iter()
+            .zip(&plan.templates.hashes)
+            .map(|((n, o), (_, h))| FileOrigin {
+                file: n.clone(),
+                origin: origin(plan, o),
+                sha256: h.clone(),
+            })
+            .collect(),
+        mappings: plan
+            .mappings
+            .list
+            .iter()
+            .zip(&plan.mappings.hashes)
+            .map(|((_, o), (n, h))| MappingOrigin {
+                format: n.clone(),
+                origin: origin(plan, o),
+                sha256: h.clone(),
+            })
+            .collect(),
+        answers: AnswersRecord {
+            dir: plan.relative(&plan.answers.dir.display().to_string()),
+            files: plan.answers.hashes(),
+        },
+        inputs: inputs(plan, outcome),
+        levels: outcome.levels.clone(),
+        link_key: plan.link_key.info.clone(),
+        report_folders: report_folders(plan, outcome),
+        allow_stale: plan.allow_stale,
+        warnings: outcome.warnings.clone(),
+        excluded: outcome.excluded.clone(),
+        outputs: Vec::new(),
+    }
+}
+
+/// Each input's files and counts, in the order the run reads them.
+fn inputs(plan: &Plan, outcome: &Outcome) -> Vec<(String, InputRecord)> {
+    let files = |list: &[InputFile]| -> Vec<FileRecord> {
+        list.iter()
+            .map(|f| FileRecord {
+                path: plan.relative(&f.path.display().to_string()),
+                sha256: f.sha256.clone(),
+                bytes: f.bytes,
+            })
+            .collect()
+    };
+    plan.inputs
+        .named()
+        .into_iter()
+        .map(|(name, list)| {
+            let billing = name == "billing";
+            let record = InputRecord {
+                files: files(list),
+                rows: outcome.counts.get(name).cloned(),
+                formats: billing.then(|| outcome.billing_formats.clone()),
+                totals_by_currency: billing.then(|| outcome.billing_totals.clone()),
+            };
+            (name.to_string(), record)
+        })
+        .collect()
+}
+
+/// Account (masked by value) → `reports/<folder>` of every account with a report draft (folder
+/// names are sanitised and may carry a hash, so the mapping is kept).
+fn report_folders(plan: &Plan, outcome: &Outcome) -> Vec<(String, String)> {
+    documents::drafted(&outcome.flag_rows, plan.drafts)
+        .into_iter()
+        .map(|f| {
+            let folder = documents::report_folder(&f.account_id);
+            (
+                crate::pii::redact(&f.account_id).into_owned(),
+                format!("reports/{folder}"),
+            )
+        })
+        .collect()
+}
+
+/// An override's origin relative to the configuration (`embedded` stays).
+fn origin(plan: &Plan, origin: &str) -> String {
+    match origin {
+        "embedded" => origin.to_string(),
+        path => plan.relative(path),
+    }
+}

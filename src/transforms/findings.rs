@@ -1,0 +1,207 @@
+//! Findings: the queries' `flags` and `training_runs` tables in their published form (calendar
+//! dates and timestamps, the issue's columns first, sorted), read once into typed rows for the
+//! documents, the audit and `explain`, with the count of accounts per level, after the check that
+//! every identified accelerator-hour reached an account.
+
+use polars::prelude::*;
+use std::collections::BTreeMap;
+
+use crate::error::{Context, Error, Result};
+use crate::transforms::records::records;
+use crate::transforms::rounding;
+use crate::transforms::rows::{FlagRow, RunRow};
+
+/// The findings of a run.
+pub struct Findings {
+    /// `flags`: one row per account with accelerator use.
+    pub flags: DataFrame,
+    /// `training_runs`: one row per training-like run.
+    pub runs: DataFrame,
+    pub flag_rows: Vec<FlagRow>,
+    pub run_rows: Vec<RunRow>,
+    /// Level (`REPORTABLE`, `WATCH`, `CIP_GAP`, `CLEAR`) → number of accounts.
+    pub levels: BTreeMap<String, u64>,
+}
+
+/// The findings stage: presents the query results, reconciles them with the identified usage
+/// (`usage`, whose `accelerator_hours` must all reach an account) and logs one event.
+///
+/// Errors: a query set without a `flags` or `training_runs` result (exit 2); a failed
+/// reconciliation (exit 1, a bug).
+pub fn stage(results: &[(String, DataFrame)], usage: &DataFrame) -> Result<Findings> {
+    let flags = present_flags(result(results, "flags")?)?;
+    reconcile(usage, &flags)?;
+    let runs = present_runs(result(results, "training_runs")?)?;
+    let flag_rows: Vec<FlagRow> = records(&flags, "flags")?;
+    let run_rows: Vec<RunRow> = records(&runs, "training runs")?;
+    let levels = count_levels(&flag_rows);
+    tracing::info!(
+        stage = "queries",
+        queries = results.len(),
+        accounts = flags.height(),
+        training_runs = runs.height(),
+        "queries run"
+    );
+    Ok(Findings {
+        flags,
+        runs,
+        flag_rows,
+        run_rows,
+        levels,
+    })
+}
+
+/// The result table a query named `name` produced.
+pub fn result(results: &[(String, DataFrame)], name: &str) -> Result<DataFrame> {
+    results
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, df)| df.clone())
+        .ok_or_else(|| Error::config("queries", format!("no query produces the table '{name}'")))
+}
+
+/// Flags with dates and timestamps in calendar form, the issue's columns first, sorted by account.
+pub fn present_flags(flags: DataFrame) -> Result<DataFrame> {
+    let first = [
+        "account_id",
+        "is_foreign",
+        "foreign_basis",
+        "cip_status",
+        "reseller_id",
+        "accelerator_hours",
+        "est_ops",
+        "upper_ops",
+        "peak_colocated_ops_per_s",
+        "max_interconnect_gbps",
+        "level",
+        "reasons",
+    ];
+    let mut exprs: Vec<Expr> = first.iter().map(|c| col(*c)).collect();
+    exprs.extend([
+        as_date("knowledge_day"),
+        as_date("report_due_day"),
+        as_date("projected_crossing_day"),
+        as_date("crossing_day"),
+        as_date("provisional_due_day"),
+    ]);
+    let skip = [
+        "knowledge_day",
+        "report_due_day",
+        "projected_crossing_day",
+        "crossing_day",
+        "provisional_due_day",
+        "first_usage_s",
+        "last_usage_s",
+    ];
+    let rest: Vec<String> = flags
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .filter(|c| !first.contains(&c.as_str()) && !skip.contains(&c.as_str()))
+        .collect();
+    exprs.extend(rest.iter().map(|c| col(c.as_str())));
+    exprs.extend([
+        as_timestamp("first_usage_s", "first_usage"),
+        as_timestamp("last_usage_s", "last_usage"),
+    ]);
+    let df = flags
+        .lazy()
+        .select(exprs)
+        .sort(["account_id"], Default::default())
+        .collect()
+        .or_internal("flags table")?;
+    rounding::stable(df)
+}
+
+pub fn present_runs(runs: DataFrame) -> Result<DataFrame> {
+    let df = runs
+        .lazy()
+        .sort(
+            ["billing_account_id", "colocation_group", "run_seq"],
+            Default::default(),
+        )
+        .select([
+            col("billing_account_id").alias("account_id"),
+            col("colocation_group"),
+            col("run_seq").cast(DataType::Int64).alias("run"),
+            as_timestamp("run_start_s", "start"),
+            as_timestamp("run_end_s", "end"),
+            col("ongoing"),
+            col("class"),
+            col("confidence"),
+            col("class_reasons"),
+            col("training_like"),
+            col("duration_hours"),
+            col("accelerators"),
+            col("instance_types"),
+            col("peak_accelerators"),
+            col("peak_ops_per_s"),
+            col("max_interconnect_gbps"),
+            col("accelerator_hours"),
+            col("est_ops_low"),
+            col("est_ops"),
+            col("upper_ops"),
+        ])
+        .collect()
+        .or_internal("training runs table")?;
+    rounding::stable(df)
+}
+
+fn count_levels(flags: &[FlagRow]) -> BTreeMap<String, u64> {
+    let mut levels = BTreeMap::new();
+    for f in flags {
+        *levels.entry(f.level.to_string()).or_insert(0) += 1;
+    }
+    levels
+}
+
+/// "Used means counted": the accelerator-hours of the identified usage rows must equal the sum
+/// over the accounts' flags rows, else a row was used but reached no account (an internal error,
+/// exit 1, with the difference).
+fn reconcile(usage: &DataFrame, flags: &DataFrame) -> Result<()> {
+    let total = |df: &DataFrame, what: &str| -> Result<f64> {
+        df.column("accelerator_hours")
+            .and_then(|c| c.cast(&DataType::Float64))
+            .map(|c| c.f64().map(|v| v.sum().unwrap_or(0.0)).unwrap_or(0.0))
+            .or_internal(format!("reconciliation: {what}"))
+    };
+    let (identified, accounts) = (total(usage, "usage")?, total(flags, "flags")?);
+    let difference = identified - accounts;
+    // Flags are rounded to 12 significant digits per account.
+    if difference.abs() > 1e-9 * identified.abs().max(1.0) {
+        return Err(Error::bug(format!(
+            "reconciliation failed: identified accelerator usage holds {identified} accelerator-hours, \
+             the accounts' totals {accounts} (difference {difference})"
+        )));
+    }
+    Ok(())
+}
+
+fn as_date(name: &str) -> Expr {
+    col(name)
+        .cast(DataType::Int32)
+        .cast(DataType::Date)
+        .alias(name.replace("_day", "_date"))
+}
+
+fn as_timestamp(name: &str, alias: &str) -> Expr {
+    (col(name).cast(DataType::Int64) * lit(1_000_000i64))
+        .cast(crate::sources::timestamps::ts_type())
+        .alias(alias)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconciliation_fails_with_the_difference_when_hours_reach_no_account() {
+        let usage = df!("accelerator_hours" => [192.0, 192.0, 16.0]).unwrap();
+        let flags = df!("account_id" => ["a", "b"], "accelerator_hours" => [384.0, 16.0]).unwrap();
+        assert!(reconcile(&usage, &flags).is_ok());
+        let lost = df!("account_id" => ["a"], "accelerator_hours" => [384.0]).unwrap();
+        let err = reconcile(&usage, &lost).unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::EXIT_INTERNAL);
+        assert!(err.to_string().contains("difference 16"), "{err}");
+    }
+}

@@ -1,0 +1,281 @@
+//! The code's shape, checked: no import cycles between modules, no function over 100 lines, and
+//! README.md's lists of code facts (the parameter table, the tables registered for the queries,
+//! the source tree) agree with the code.
+
+use regex::Regex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::helpers::repo;
+
+/// Module path (`["sources", "billing"]`) → its source text, for every module of the library.
+fn modules() -> BTreeMap<Vec<String>, String> {
+    let mut out = BTreeMap::new();
+    let root = repo().join("src");
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(&root).unwrap();
+            if path.is_dir() && rel != Path::new("bin") {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let mut parts: Vec<String> = rel
+                    .with_extension("")
+                    .iter()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .collect();
+                if ["mod", "lib", "main"].contains(&parts.last().unwrap().as_str()) {
+                    parts.pop();
+                }
+                if rel != Path::new("main.rs") {
+                    out.insert(parts, std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The module a path names: its longest prefix that is a module.
+fn resolve(names: &BTreeSet<Vec<String>>, path: &[String]) -> Option<Vec<String>> {
+    (1..=path.len())
+        .rev()
+        .map(|n| path[..n].to_vec())
+        .find(|p| names.contains(p))
+}
+
+/// Module → the modules it names (`crate::a::b`, `crate::a::{b, c}`, `super::x`), itself excluded.
+fn imports(
+    modules: &BTreeMap<Vec<String>, String>,
+) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let names: BTreeSet<Vec<String>> = modules.keys().cloned().collect();
+    let comment = Regex::new(r"//[^\n]*").unwrap();
+    let crate_path = Regex::new(r"crate::([A-Za-z_][\w:]*)(::\{([^}]*)\})?").unwrap();
+    let super_path = Regex::new(r"\bsuper::([A-Za-z_][\w:]*)").unwrap();
+    let split = |s: &str| -> Vec<String> {
+        s.split("::")
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let mut edges = BTreeMap::new();
+    for (module, text) in modules {
+        let text = comment.replace_all(text, "");
+        let mut targets: Vec<Vec<String>> = Vec::new();
+        for c in crate_path.captures_iter(&text) {
+            let base = split(&c[1]);
+            targets.push(base.clone());
+            for part in c.get(3).map(|m| m.as_str()).unwrap_or("").split(',') {
+                let part = part.trim().split(" as ").next().unwrap_or("");
+                if !part.is_empty() && part != "self" {
+                    targets.push([base.clone(), split(part)].concat());
+                }
+            }
+        }
+        for c in super_path.captures_iter(&text) {
+            let parent = &module[..module.len().saturating_sub(1)];
+            targets.push([parent.to_vec(), split(&c[1])].concat());
+        }
+        let found: BTreeSet<Vec<String>> = targets
+            .iter()
+            .filter_map(|t| resolve(&names, t))
+            .filter(|t| t != module)
+            .collect();
+        edges.insert(module.clone(), found);
+    }
+    edges
+}
+
+/// The sibling modules an import between `a` and `b` connects (`sources` and `sinks` for
+/// `sources::billing` → `sinks::tables`); `None` when one contains the other.
+fn siblings(a: &[String], b: &[String]) -> Option<(Vec<String>, Vec<String>)> {
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if common == a.len() || common == b.len() {
+        return None;
+    }
+    Some((a[..=common].to_vec(), b[..=common].to_vec()))
+}
+
+/// Cycles among sibling modules at every level, each as its members with one import per edge.
+fn cycles(edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Vec<String> {
+    let mut graph: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
+    let mut why: BTreeMap<(Vec<String>, Vec<String>), String> = BTreeMap::new();
+    for (a, targets) in edges {
+        for b in targets {
+            if let Some((x, y)) = siblings(a, b) {
+                graph.entry(x.clone()).or_default().insert(y.clone());
+                why.entry((x, y))
+                    .or_insert_with(|| format!("{} -> {}", a.join("::"), b.join("::")));
+            }
+        }
+    }
+    // A node is on a cycle when it reaches itself; report each such node with its witnesses.
+    let reaches = |from: &Vec<String>| -> BTreeSet<Vec<String>> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<Vec<String>> = graph.get(from).into_iter().flatten().cloned().collect();
+        while let Some(n) = stack.pop() {
+            if seen.insert(n.clone()) {
+                stack.extend(graph.get(&n).into_iter().flatten().cloned());
+            }
+        }
+        seen
+    };
+    let mut found = Vec::new();
+    for node in graph.keys() {
+        if reaches(node).contains(node) {
+            let out: Vec<&String> = graph[node]
+                .iter()
+                .filter(|n| reaches(n).contains(node))
+                .filter_map(|n| why.get(&(node.clone(), n.clone())))
+                .collect();
+            found.push(format!("{} on a cycle via {out:?}", node.join("::")));
+        }
+    }
+    found
+}
+
+#[test]
+fn modules_import_each_other_without_cycles() {
+    let found = cycles(&imports(&modules()));
+    assert!(found.is_empty(), "import cycles:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_cycle_check_finds_a_cycle() {
+    let m = |s: &str| s.split("::").map(String::from).collect::<Vec<_>>();
+    let mut edges = BTreeMap::new();
+    edges.insert(m("sources::billing"), BTreeSet::from([m("sinks::tables")]));
+    edges.insert(m("sinks::manifest"), BTreeSet::from([m("sources::files")]));
+    edges.insert(m("plan"), BTreeSet::from([m("sources")]));
+    let found = cycles(&edges);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].contains("sinks::manifest -> sources::files"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn no_function_is_over_100_lines_outside_the_sample_generator() {
+    let start = Regex::new(r"^(\s*)(pub(\([^)]*\))? )?(const )?(async )?fn (\w+)").unwrap();
+    let mut long = Vec::new();
+    for (module, text) in modules() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(c) = start.captures(line) else {
+                continue;
+            };
+            if line.trim_end().ends_with(';') {
+                continue;
+            }
+            let indent = c[1].len();
+            let end = lines[i + 1..]
+                .iter()
+                .position(|l| {
+                    l.len() > indent
+                        && l[indent..].starts_with('}')
+                        && l[..indent].trim().is_empty()
+                })
+                .map_or(lines.len(), |p| i + 1 + p);
+            if end - i + 1 > 100 {
+                long.push(format!(
+                    "{}::{} ({} lines)",
+                    module.join("::"),
+                    &c[6],
+                    end - i + 1
+                ));
+            }
+        }
+    }
+    assert!(long.is_empty(), "functions over 100 lines: {long:?}");
+}
+
+/// README.md's text between `<!-- NAME:begin ... -->` and `<!-- NAME:end -->`; with
+/// `UPDATE_README=1` a generated section (`wanted`) is rewritten instead (under a lock: the tests
+/// run in parallel).
+fn readme_section(name: &str, wanted: Option<&str>) -> String {
+    static README: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = README.lock().unwrap_or_else(|e| e.into_inner());
+    let path = repo().join("README.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let begin = text
+        .find(&format!("<!-- {name}:begin"))
+        .expect("begin marker");
+    let body = begin + text[begin..].find("-->\n").unwrap() + 4;
+    let end = text
+        .find(&format!("<!-- {name}:end -->"))
+        .expect("end marker");
+    if let (Some(wanted), Some(_)) = (wanted, std::env::var_os("UPDATE_README")) {
+        let updated = format!("{}{wanted}{}", &text[..body], &text[end..]);
+        std::fs::write(&path, updated).unwrap();
+        return wanted.to_string();
+    }
+    text[body..end].to_string()
+}
+
+#[test]
+fn readme_parameter_table_is_the_declared_parameter_table() {
+    let wanted = cipwatch::config::profile::markdown_table().unwrap();
+    assert_eq!(
+        readme_section("parameters", Some(&wanted)),
+        wanted,
+        "README.md's parameter table differs from src/config/profile.rs: UPDATE_README=1 cargo test --test integration architecture"
+    );
+}
+
+#[test]
+fn readme_lists_the_tables_registered_for_the_queries_and_query_headers_name_only_those() {
+    let registered = cipwatch::transforms::REGISTERED_TABLES;
+    let wanted = format!(
+        "Tables registered before the queries: `{}`.\n",
+        registered.join(", ")
+    );
+    assert_eq!(readme_section("tables", Some(&wanted)), wanted);
+    let mut known: BTreeSet<String> = registered.iter().map(|t| t.to_string()).collect();
+    let set = cipwatch::transforms::queries::load(None).unwrap();
+    for q in &set.queries {
+        let inputs = q
+            .sql
+            .lines()
+            .find_map(|l| l.strip_prefix("-- Inputs:"))
+            .unwrap_or_else(|| panic!("{}: no Inputs header", q.file_name()));
+        let unbracketed = Regex::new(r"\([^)]*\)").unwrap().replace_all(inputs, "");
+        for table in unbracketed
+            .split(',')
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+        {
+            let table = table.split_whitespace().next().unwrap();
+            assert!(
+                known.contains(table),
+                "{}: Inputs names '{table}', neither registered nor an earlier query's",
+                q.file_name()
+            );
+        }
+        known.insert(q.name.clone());
+    }
+}
+
+#[test]
+fn readme_source_tree_names_every_top_level_module_and_only_existing_paths() {
+    let tree = readme_section("tree", None);
+    let paths: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|p| p.contains('/'))
+        .collect();
+    for p in &paths {
+        assert!(
+            repo().join(p).exists(),
+            "README.md's tree names {p}, which does not exist"
+        );
+    }
+    for entry in std::fs::read_dir(repo().join("src")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let listed = paths
+            .iter()
+            .any(|p| p.trim_end_matches('/') == format!("src/{}", name.trim_end_matches('/')));
+        assert!(listed, "README.md's tree does not list src/{name}");
+    }
+}
