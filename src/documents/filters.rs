@@ -57,6 +57,10 @@ pub fn register(tera: &mut Tera) {
         format!("{} op/s", sci(x))
     });
     tera.register_filter("sci", |x: f64, _: Kwargs, _: &State| sci(x));
+    tera.register_filter("fixed", |x: f64, kwargs: Kwargs, _: &State| {
+        let places = kwargs.get::<usize>("places").ok().flatten().unwrap_or(2);
+        format!("{x:.places$}")
+    });
     tera.register_filter("num", |x: f64, _: Kwargs, _: &State| grouped(x));
     tera.register_filter("hours", |x: f64, _: Kwargs, _: &State| {
         format!("{} h", grouped(x))

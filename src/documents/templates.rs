@@ -28,6 +28,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("summary.md", include_str!("../../templates/summary.md")),
     ("summary.html", include_str!("../../templates/summary.html")),
+    ("explain.txt", include_str!("../../templates/explain.txt")),
 ];
 
 /// The loaded templates and where each came from.
