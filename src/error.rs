@@ -63,7 +63,8 @@ pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// What every internal error tells the person who reads it.
 pub const BUG_REPORT: &str = "this is a bug in cipwatch or a failure of its environment (disk, \
 memory); if the environment is fine, please report it with the command line, `cipwatch --version`, \
-the run's line in runs.jsonl and this message (messages hold no customer values)";
+the run's line in runs.jsonl and this message (an engine's message may quote cell values: card and \
+ID numbers are masked, but read it before you send it)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -204,5 +205,34 @@ where
 {
     fn or_internal(self, what: impl fmt::Display) -> Result<T> {
         self.map_err(|e| Error::internal(what, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_and_says_what_it_was_doing() {
+        let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left");
+        let err = Error::internal("writing flags.csv", io);
+        assert_eq!(err.exit_code(), EXIT_INTERNAL);
+        assert_eq!(
+            err.to_string(),
+            "internal error: writing flags.csv: no space left"
+        );
+        let cause = err.source().expect("the cause is kept");
+        assert_eq!(cause.to_string(), "no space left");
+        assert!(Error::bug("a broken invariant").source().is_none());
+    }
+
+    #[test]
+    fn a_query_that_does_not_plan_is_a_config_error_with_its_cause() {
+        let io = std::io::Error::other("column 'x' not found");
+        let err = Error::config_caused("query 02_usage_enriched.sql (embedded)", io);
+        assert_eq!(err.exit_code(), EXIT_USAGE);
+        assert!(err.to_string().contains("column 'x' not found"), "{err}");
+        assert!(err.source().is_some());
     }
 }

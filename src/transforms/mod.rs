@@ -110,7 +110,12 @@ pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<Vec<(String, Data
     let mut results = Vec::with_capacity(set.queries.len());
     for q in &set.queries {
         let what = || format!("query {} ({})", q.file_name(), q.origin);
-        let plan = ctx.execute(&q.sql).map_err(|e| Error::config(what(), e))?;
+        // Planning (parse, tables, columns, types) fails as configuration; running as internal.
+        let mut plan = ctx
+            .execute(&q.sql)
+            .map_err(|e| Error::config_caused(what(), e))?;
+        plan.collect_schema()
+            .map_err(|e| Error::config_caused(what(), e))?;
         let df = plan.collect().map_err(|e| Error::internal(what(), e))?;
         ctx.register(&q.name, df.clone().lazy());
         results.push((q.name.clone(), df));

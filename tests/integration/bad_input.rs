@@ -308,3 +308,35 @@ fn parquet_and_gzip_billing_give_the_same_flags_as_csv() {
         assert_eq!(got, expected, "{}", folder.display());
     }
 }
+
+/// A query that plans but fails while it runs is an internal error (exit 1): the message names
+/// the query file and keeps the engine's cause, and a second line says it is a bug and what to
+/// report.
+#[test]
+fn a_query_failing_while_it_runs_is_internal_with_its_cause_and_a_bug_report_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("04_colocation_peak.sql"),
+        "-- Purpose: p\n-- Inputs: i\n-- Output: o\nSELECT billing_account_id, CAST(colocation_group AS INTEGER) AS peak_colocated_ops_per_s FROM colocation_sweep",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = cipwatch(&[
+        "run",
+        "--queries",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("internal error: query 04_colocation_peak.sql"),
+        "{err}"
+    );
+    assert!(
+        err.contains("conversion from `str` to `i32` failed"),
+        "{err}"
+    );
+    assert!(err.contains("this is a bug in cipwatch"), "{err}");
+}
