@@ -13,7 +13,7 @@ use polars::sql::SQLContext;
 
 use crate::config::profile::Params;
 use crate::error::{Error, Result};
-use queries::QuerySet;
+use queries::{Query, QuerySet};
 
 /// The run-time values the queries may read besides the profile parameters.
 pub struct RunValues {
@@ -61,12 +61,29 @@ pub fn params_table(p: &Params, run: &RunValues) -> Result<DataFrame> {
 pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<Vec<(String, DataFrame)>> {
     let mut results = Vec::with_capacity(set.queries.len());
     for q in &set.queries {
-        let df = ctx
-            .execute(&q.sql)
-            .and_then(|lf| lf.collect())
-            .map_err(|e| Error::config(format!("query {} ({})", q.file_name(), q.origin), e))?;
+        let df = execute(ctx, q)?;
         ctx.register(&q.name, df.clone().lazy());
         results.push((q.name.clone(), df));
     }
     Ok(results)
+}
+
+/// Runs one query alone on the given tables, each registered under its name (the `params` table
+/// among them when the query reads it, e.g. from [`params_table`]), and returns its result. The
+/// query cases of `tests/queries/` check each query file this way, on a few rows per input table.
+/// Errors as [`run_all`]: a query that fails to plan or run (an input table or column missing) is a
+/// configuration error naming the query file.
+pub fn run_one(query: &Query, tables: &[(String, DataFrame)]) -> Result<DataFrame> {
+    let mut ctx = SQLContext::new();
+    for (name, df) in tables {
+        ctx.register(name, df.clone().lazy());
+    }
+    execute(&mut ctx, query)
+}
+
+/// Plans, runs and materialises one query against the context's tables.
+fn execute(ctx: &mut SQLContext, q: &Query) -> Result<DataFrame> {
+    ctx.execute(&q.sql)
+        .and_then(|lf| lf.collect())
+        .map_err(|e| Error::config(format!("query {} ({})", q.file_name(), q.origin), e))
 }
