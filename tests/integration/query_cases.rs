@@ -108,7 +108,7 @@ fn every_query_file_has_a_case() {
 }
 
 #[test]
-fn a_wrong_expected_value_fails_its_case_with_a_diff() {
+fn a_wrong_expected_value_or_an_unlisted_input_fails_its_case() {
     let dir = tempfile::tempdir().unwrap();
     let case = dir.path();
     std::fs::write(
@@ -139,6 +139,13 @@ fn a_wrong_expected_value_fails_its_case_with_a_diff() {
     )
     .unwrap();
     run_case(case).unwrap();
+    // A table the query's header does not list among its inputs is refused.
+    std::fs::write(case.join("telemetry.csv"), "resource_id:str\nr1\n").unwrap();
+    let err = run_case(case).unwrap_err();
+    assert!(
+        err.contains("does not list telemetry among its Inputs"),
+        "{err}"
+    );
 }
 
 /// Every folder under `root` holding a `case.toml`, sorted.
@@ -173,7 +180,14 @@ fn run_case(dir: &Path) -> Result<(), String> {
         .find(|q| q.file_name() == case.query)
         .ok_or_else(|| format!("case.toml: no query file named {}", case.query))?;
     let mut tables = vec![("params".to_string(), params(dir, &case)?)];
+    let inputs = header_inputs(&query.sql);
     for (name, path) in input_files(dir)? {
+        if !inputs.contains(&name) {
+            return Err(format!(
+                "{name}.csv: the header of {} does not list {name} among its Inputs",
+                case.query
+            ));
+        }
         let table = read_table(&path)?;
         tables.push((
             name,
@@ -183,6 +197,25 @@ fn run_case(dir: &Path) -> Result<(), String> {
     let out = transforms::run_one(query, &tables).map_err(|e| e.to_string())?;
     let expected = read_table(&dir.join("expected.csv"))?;
     compare(&expected, &out, ordered(&query.sql))
+}
+
+/// The table names the query's header lists under `Inputs:` (up to `Output:`), so a case cannot
+/// feed a table the header does not admit to reading.
+fn header_inputs(sql: &str) -> Vec<String> {
+    let header: String = sql
+        .lines()
+        .take_while(|l| l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let inputs = header
+        .split_once("Inputs:")
+        .map(|(_, rest)| rest.split("Output:").next().unwrap_or(""))
+        .unwrap_or("");
+    inputs
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// The `params` table: the profile with the case's overrides, at the case's as-of date.
