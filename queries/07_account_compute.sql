@@ -1,12 +1,12 @@
 -- Purpose: each account's accelerator compute up to the as-of date: accelerator-hours, estimated and
 --          upper-bound operations, peak co-located op/s, best interconnect, how much of the estimate
---          rests on telemetry, the first day the running estimate exceeded params.training_ops, and
---          the trailing burn rate over params.burn_window_days.
+--          rests on telemetry, and the trailing burn rate over params.burn_window_days. (The day the
+--          running estimate first exceeds training_ops is a decision test: 10_flags.sql.)
 -- Inputs:  usage_enriched, colocation_peak, daily_ops, training_runs, params
 -- Output:  account_compute(billing_account_id, accelerator_hours, est_ops, upper_ops,
 --          max_interconnect_gbps, rows_without_interconnect, first_usage_s, last_usage_s,
 --          telemetry_accelerator_hours, accelerators, sub_accounts, est_ops_low, peak_colocated_ops_per_s,
---          peak_colocated_accelerators, crossing_day, burn_ops_per_day, training_runs,
+--          peak_colocated_accelerators, burn_ops_per_day, training_runs,
 --          training_confidence (of the most confident training-like run), largest_run_est_ops)
 WITH totals AS (
     SELECT
@@ -24,13 +24,6 @@ WITH totals AS (
         STRING_AGG(DISTINCT sub_account_id, ';' ORDER BY sub_account_id) AS sub_accounts
     FROM usage_enriched
     GROUP BY billing_account_id
-),
-crossing AS (
-    SELECT d.billing_account_id, MIN(d.day) AS crossing_day
-    FROM daily_ops AS d
-    CROSS JOIN params AS p
-    WHERE d.cumulative_est_ops > p.training_ops
-    GROUP BY d.billing_account_id
 ),
 burn AS (
     SELECT d.billing_account_id, SUM(d.est_ops) / MAX(p.burn_window_days) AS burn_ops_per_day
@@ -51,13 +44,11 @@ SELECT
     t.*,
     pk.peak_colocated_ops_per_s,
     pk.peak_colocated_accelerators,
-    c.crossing_day,
     COALESCE(b.burn_ops_per_day, 0.0) AS burn_ops_per_day,
     COALESCE(r.training_runs, 0) AS training_runs,
     r.training_confidence,
     r.largest_run_est_ops
 FROM totals AS t
 LEFT JOIN colocation_peak AS pk ON t.billing_account_id = pk.billing_account_id
-LEFT JOIN crossing AS c ON t.billing_account_id = c.billing_account_id
 LEFT JOIN burn AS b ON t.billing_account_id = b.billing_account_id
 LEFT JOIN runs AS r ON t.billing_account_id = r.billing_account_id

@@ -5,7 +5,9 @@
 -- Inputs:  customers, beneficial_owners, quarantined_owner_accounts, resellers
 -- Output:  foreign_status(account_id, us_person, country, verification_status, verification_method,
 --          verified_at, reseller_id, reseller_name, reseller_country, reseller_cip_on_file,
---          reseller_known, beneficial_owners, foreign_beneficial_owners, foreign_basis)
+--          reseller_known, beneficial_owners, foreign_beneficial_owners, foreign_basis, is_foreign)
+--          is_foreign is the rule's foreign test, defined here only: every later query reads this column
+--          (an account with no CIP record at all is foreign too, where a query meets one).
 WITH owners AS (
     SELECT
         account_id,
@@ -16,29 +18,47 @@ WITH owners AS (
 ),
 doubtful AS (
     SELECT DISTINCT account_id FROM quarantined_owner_accounts
+),
+determined AS (
+    SELECT
+        c.account_id,
+        c.us_person,
+        c.country,
+        c.verification_status,
+        c.verification_method,
+        c.verified_at,
+        c.reseller_id,
+        r.name AS reseller_name,
+        r.country AS reseller_country,
+        r.cip_on_file AS reseller_cip_on_file,
+        r.reseller_id IS NOT NULL AS reseller_known,
+        COALESCE(o.beneficial_owners, 0) AS beneficial_owners,
+        COALESCE(o.foreign_beneficial_owners, 0) AS foreign_beneficial_owners,
+        CASE
+            WHEN c.us_person = 'foreign' THEN 'customer_foreign'
+            WHEN c.us_person <> 'us' THEN 'customer_status_unknown'
+            WHEN q.account_id IS NOT NULL THEN 'owner_record_quarantined'
+            WHEN COALESCE(o.foreign_beneficial_owners, 0) > 0 THEN 'foreign_beneficial_owner'
+        END AS foreign_reason
+    FROM customers AS c
+    LEFT JOIN owners AS o ON c.account_id = o.account_id
+    LEFT JOIN resellers AS r ON c.reseller_id = r.reseller_id
+    LEFT JOIN doubtful AS q ON c.account_id = q.account_id
 )
 SELECT
-    c.account_id,
-    c.us_person,
-    c.country,
-    c.verification_status,
-    c.verification_method,
-    c.verified_at,
-    c.reseller_id,
-    r.name AS reseller_name,
-    r.country AS reseller_country,
-    r.cip_on_file AS reseller_cip_on_file,
-    r.reseller_id IS NOT NULL AS reseller_known,
-    COALESCE(o.beneficial_owners, 0) AS beneficial_owners,
-    COALESCE(o.foreign_beneficial_owners, 0) AS foreign_beneficial_owners,
-    CASE
-        WHEN c.us_person = 'foreign' THEN 'customer_foreign'
-        WHEN c.us_person <> 'us' THEN 'customer_status_unknown'
-        WHEN q.account_id IS NOT NULL THEN 'owner_record_quarantined'
-        WHEN COALESCE(o.foreign_beneficial_owners, 0) > 0 THEN 'foreign_beneficial_owner'
-        ELSE 'us_customer_and_owners'
-    END AS foreign_basis
-FROM customers AS c
-LEFT JOIN owners AS o ON c.account_id = o.account_id
-LEFT JOIN resellers AS r ON c.reseller_id = r.reseller_id
-LEFT JOIN doubtful AS q ON c.account_id = q.account_id
+    d.account_id,
+    d.us_person,
+    d.country,
+    d.verification_status,
+    d.verification_method,
+    d.verified_at,
+    d.reseller_id,
+    d.reseller_name,
+    d.reseller_country,
+    d.reseller_cip_on_file,
+    d.reseller_known,
+    d.beneficial_owners,
+    d.foreign_beneficial_owners,
+    COALESCE(d.foreign_reason, 'us_customer_and_owners') AS foreign_basis,
+    d.foreign_reason IS NOT NULL AS is_foreign
+FROM determined AS d

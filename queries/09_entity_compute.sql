@@ -1,18 +1,18 @@
 -- Purpose: compute and evasion patterns per entity (accounts linked by strong links, see
 --          README "Detection"): the entity's summed estimate (and its interval), its peak co-located
 --          op/s (an upper bound: the sum over member accounts of their peaks in one placement),
---          best interconnect, burn rate, the first day its running estimate exceeded
---          params.training_ops, whether any member is foreign, and two structuring patterns among
+--          best interconnect, burn rate, whether any member is foreign (foreign_status.is_foreign; an
+--          account without a CIP record counts as foreign), and two structuring patterns among
 --          members with large fleets: synchronised runs (in one placement, starting within
 --          params.sync_tolerance_hours) and fleet handovers (a run on the same instance types and a
 --          peak within params.handover_size_tolerance starting within params.handover_gap_hours
 --          after another member's run ends).
--- Inputs:  account_compute, entity_members, foreign_status, colocation_sweep, training_runs,
---          daily_ops, params
+-- Inputs:  account_compute, entity_members, foreign_status, colocation_sweep, training_runs, params
 -- Output:  entity_compute(entity_id, entity_size, entity_est_ops, entity_est_ops_low,
 --          entity_upper_ops, max_member_est_ops, entity_burn_ops_per_day,
 --          entity_max_interconnect_gbps, entity_training_confidence, foreign_members,
---          entity_peak_ops_per_s, entity_crossing_day, synchronized_pairs, handovers)
+--          entity_peak_ops_per_s, synchronized_pairs, handovers)
+--          The decision tests on these figures (and the entity's crossing day) are in 10_flags.sql.
 WITH members AS (
     SELECT m.entity_id, m.entity_size, a.*
     FROM account_compute AS a
@@ -21,7 +21,7 @@ WITH members AS (
 foreignness AS (
     SELECT
         m.entity_id,
-        SUM(CASE WHEN COALESCE(f.foreign_basis, 'no_cip_record') <> 'us_customer_and_owners' THEN 1 ELSE 0 END) AS foreign_members
+        SUM(CASE WHEN COALESCE(f.is_foreign, TRUE) THEN 1 ELSE 0 END) AS foreign_members
     FROM entity_members AS m
     LEFT JOIN foreign_status AS f ON m.account_id = f.account_id
     GROUP BY m.entity_id
@@ -41,23 +41,6 @@ entity_peaks AS (
     SELECT entity_id, MAX(peak_ops_per_s) AS entity_peak_ops_per_s
     FROM group_peaks
     GROUP BY entity_id
-),
-entity_daily AS (
-    SELECT m.entity_id, d.day, SUM(d.est_ops) AS est_ops
-    FROM daily_ops AS d
-    INNER JOIN entity_members AS m ON d.billing_account_id = m.account_id
-    GROUP BY m.entity_id, d.day
-),
-entity_running AS (
-    SELECT entity_id, day, SUM(est_ops) OVER (PARTITION BY entity_id ORDER BY day) AS cumulative_est_ops
-    FROM entity_daily
-),
-crossing AS (
-    SELECT r.entity_id, MIN(r.day) AS entity_crossing_day
-    FROM entity_running AS r
-    CROSS JOIN params AS p
-    WHERE r.cumulative_est_ops > p.training_ops
-    GROUP BY r.entity_id
 ),
 big_runs AS (
     SELECT m.entity_id, r.billing_account_id, r.colocation_group, r.run_start_s, r.run_end_s,
@@ -105,12 +88,10 @@ SELECT
     t.*,
     COALESCE(f.foreign_members, 0) AS foreign_members,
     pk.entity_peak_ops_per_s,
-    c.entity_crossing_day,
     COALESCE(s.synchronized_pairs, 0) AS synchronized_pairs,
     COALESCE(h.handovers, 0) AS handovers
 FROM totals AS t
 LEFT JOIN foreignness AS f ON t.entity_id = f.entity_id
 LEFT JOIN entity_peaks AS pk ON t.entity_id = pk.entity_id
-LEFT JOIN crossing AS c ON t.entity_id = c.entity_id
 LEFT JOIN synchronized AS s ON t.entity_id = s.entity_id
 LEFT JOIN handed_over AS h ON t.entity_id = h.entity_id

@@ -1,17 +1,27 @@
--- Purpose: the level of every account with accelerator use, with its reasons. Tests, all from params:
+-- Purpose: the level of every account with accelerator use, with its reasons. Each decision test is
+--          written once, over subjects: every account, and every entity of two or more linked
+--          accounts (09_entity_compute), side by side with subject_kind 'account' or 'entity'.
+--          Tests, all from params:
 --            ops_met          est_ops > training_ops
---            peak_met         peak_colocated_ops_per_s >= cluster_peak_ops_per_s
+--            peak_met         peak co-located op/s >= cluster_peak_ops_per_s
 --            interconnect_met max_interconnect_gbps > interconnect_gbps
 --            confident        a training-like run with confidence >= min_report_confidence
---          The same tests are applied to the account's entity (linked accounts, 09_entity_compute).
---          REPORTABLE: foreign, the three tests met and confident; or a member of a foreign entity of
---                 two or more accounts whose entity totals meet them (ENTITY_OVER_THRESHOLD).
---          WATCH: foreign (or in a foreign entity), not reportable, and any of: estimate >=
---                 watch_fraction * training_ops; the trailing burn rate crosses training_ops within
---                 projection_horizon_days; the ops test met without the cluster tests or without a
---                 confident training-like run; the burn rate held for plausible_run_days would exceed
---                 training_ops (RATE_TEST); the same for the entity; split, synchronised or handed-over
---                 runs among linked accounts.
+--            reportable       foreign (is_foreign from 08_foreign_status; an entity when any member is)
+--                             and the four tests above
+--            near_threshold   est_ops >= watch_fraction * training_ops
+--            rate_test        est_ops <= training_ops and the burn rate held for plausible_run_days
+--                             would exceed training_ops
+--            days_to_crossing at the trailing burn rate; projected_soon within projection_horizon_days
+--            crossing_day     the first day the subject's running estimate (daily_ops, summed over an
+--                             entity's members) exceeded training_ops
+--          An account reads its own subject's tests and its entity's.
+--          REPORTABLE: the account's subject is reportable; or it is a member of a reportable entity
+--                 (ENTITY_OVER_THRESHOLD).
+--          WATCH: foreign (or in a foreign entity), not reportable, and any of: near_threshold;
+--                 projected_soon; ops_met without the cluster tests or without a confident
+--                 training-like run; rate_test; for its foreign entity: ops_met, near_threshold with no
+--                 member near it, rate_test; split (the entity's ops_met with no member's),
+--                 synchronised or handed-over runs among linked accounts.
 --          CIP_GAP: foreign, accelerator_hours >= material_accelerator_hours, and the customer is not
 --                 verified or exempt, or was sold through a reseller without a CIP on file.
 --          CLEAR: none of these. The level is the most severe; reasons lists every code that applies.
@@ -22,16 +32,17 @@
 --          entity-reportable account the entity's) first exceeded training_ops, shown beside it.
 --          provisional_due_day: for a WATCH account meeting every test but the operations total,
 --          its projected crossing day plus report_due_days.
--- Inputs:  account_compute, foreign_status, entity_members, entity_compute, prior_knowledge, params
+-- Inputs:  account_compute, daily_ops, foreign_status, entity_members, entity_compute, prior_knowledge,
+--          params
 -- Output:  flags(one row per account: compute and interval, entity, foreign determination, CIP and
 --          reseller facts, tests, level, reasons, knowledge_day, report_due_day, crossing_day,
 --          provisional_due_day,
 --          projected_crossing_day (within the horizon only), days_to_crossing)
-WITH joined AS (
+WITH accounts AS (
     SELECT
         a.*,
         COALESCE(f.foreign_basis, 'no_cip_record') AS foreign_basis,
-        COALESCE(f.foreign_basis, 'no_cip_record') <> 'us_customer_and_owners' AS is_foreign,
+        COALESCE(f.is_foreign, TRUE) AS is_foreign,
         COALESCE(f.verification_status, 'no_record') AS cip_status,
         f.verification_method,
         f.reseller_id,
@@ -47,36 +58,14 @@ WITH joined AS (
         e.entity_est_ops,
         e.entity_est_ops_low,
         e.entity_peak_ops_per_s,
-        e.entity_crossing_day,
-        COALESCE(a.est_ops > p.training_ops, FALSE) AS ops_met,
-        COALESCE(a.peak_colocated_ops_per_s >= p.cluster_peak_ops_per_s, FALSE) AS peak_met,
-        COALESCE(a.max_interconnect_gbps > p.interconnect_gbps, FALSE) AS interconnect_met,
-        COALESCE(a.training_confidence >= p.min_report_confidence, FALSE) AS confident,
-        a.max_interconnect_gbps IS NULL AS interconnect_unknown,
-        COALESCE(a.est_ops >= p.watch_fraction * p.training_ops, FALSE) AS near_threshold,
-        COALESCE(a.est_ops <= p.training_ops AND a.burn_ops_per_day * p.plausible_run_days > p.training_ops, FALSE) AS rate_test,
-        CASE
-            WHEN a.est_ops <= p.training_ops AND a.burn_ops_per_day > 0
-            THEN CEIL((p.training_ops - a.est_ops) / a.burn_ops_per_day)
-        END AS days_to_crossing,
         COALESCE(a.accelerator_hours >= p.material_accelerator_hours, FALSE) AS material_use,
-        COALESCE(e.entity_size > 1 AND e.foreign_members > 0, FALSE) AS in_foreign_entity,
-        COALESCE(e.entity_size > 1 AND e.entity_est_ops > p.training_ops, FALSE) AS entity_ops_met,
-        COALESCE(e.entity_size > 1 AND e.entity_est_ops > p.training_ops
-            AND e.entity_peak_ops_per_s >= p.cluster_peak_ops_per_s
-            AND e.entity_max_interconnect_gbps > p.interconnect_gbps
-            AND e.entity_training_confidence >= p.min_report_confidence, FALSE) AS entity_tests_met,
-        COALESCE(e.entity_size > 1 AND e.entity_est_ops > p.training_ops AND e.max_member_est_ops <= p.training_ops, FALSE) AS split,
-        COALESCE(e.entity_size > 1 AND e.entity_est_ops >= p.watch_fraction * p.training_ops
-            AND e.max_member_est_ops < p.watch_fraction * p.training_ops, FALSE) AS entity_near,
-        COALESCE(e.entity_size > 1 AND e.entity_est_ops <= p.training_ops
-            AND e.entity_burn_ops_per_day * p.plausible_run_days > p.training_ops, FALSE) AS entity_rate,
         COALESCE(e.synchronized_pairs > 0, FALSE) AS synchronized,
         COALESCE(e.handovers > 0, FALSE) AS handover,
         COALESCE(k.knowledge_day, p.as_of_day) AS first_knowledge_day,
         p.as_of_day AS as_of_day,
-        p.projection_horizon_days AS horizon_days,
-        p.report_due_days AS report_due_days
+        p.report_due_days AS report_due_days,
+        'account' AS account_kind,
+        'entity' AS entity_kind
     FROM account_compute AS a
     LEFT JOIN foreign_status AS f ON a.billing_account_id = f.account_id
     LEFT JOIN entity_members AS em ON a.billing_account_id = em.account_id
@@ -84,14 +73,125 @@ WITH joined AS (
     LEFT JOIN prior_knowledge AS k ON a.billing_account_id = k.account_id
     CROSS JOIN params AS p
 ),
+subjects AS (
+    SELECT
+        'account' AS subject_kind,
+        billing_account_id AS subject_id,
+        is_foreign,
+        est_ops,
+        peak_colocated_ops_per_s AS peak_ops_per_s,
+        max_interconnect_gbps,
+        training_confidence,
+        burn_ops_per_day
+    FROM accounts
+    UNION ALL
+    SELECT
+        'entity' AS subject_kind,
+        entity_id AS subject_id,
+        foreign_members > 0 AS is_foreign,
+        entity_est_ops AS est_ops,
+        entity_peak_ops_per_s AS peak_ops_per_s,
+        entity_max_interconnect_gbps AS max_interconnect_gbps,
+        entity_training_confidence AS training_confidence,
+        entity_burn_ops_per_day AS burn_ops_per_day
+    FROM entity_compute
+    WHERE entity_size > 1
+),
+subject_days AS (
+    SELECT 'account' AS subject_kind, billing_account_id AS subject_id, day, est_ops
+    FROM daily_ops
+    UNION ALL
+    SELECT 'entity' AS subject_kind, m.entity_id AS subject_id, d.day, SUM(d.est_ops) AS est_ops
+    FROM daily_ops AS d
+    INNER JOIN entity_members AS m ON d.billing_account_id = m.account_id
+    WHERE m.entity_size > 1
+    GROUP BY m.entity_id, d.day
+),
+running AS (
+    SELECT
+        subject_kind, subject_id, day,
+        SUM(est_ops) OVER (PARTITION BY subject_kind, subject_id ORDER BY day) AS cumulative_est_ops
+    FROM subject_days
+),
+crossings AS (
+    SELECT r.subject_kind, r.subject_id, MIN(r.day) AS crossing_day
+    FROM running AS r
+    CROSS JOIN params AS p
+    WHERE r.cumulative_est_ops > p.training_ops
+    GROUP BY r.subject_kind, r.subject_id
+),
+crossed AS (
+    SELECT s.*, c.crossing_day
+    FROM subjects AS s
+    LEFT JOIN crossings AS c ON s.subject_kind = c.subject_kind AND s.subject_id = c.subject_id
+),
 tested AS (
     SELECT
+        s.*,
+        COALESCE(s.est_ops > p.training_ops, FALSE) AS ops_met,
+        COALESCE(s.peak_ops_per_s >= p.cluster_peak_ops_per_s, FALSE) AS peak_met,
+        COALESCE(s.max_interconnect_gbps > p.interconnect_gbps, FALSE) AS interconnect_met,
+        COALESCE(s.training_confidence >= p.min_report_confidence, FALSE) AS confident,
+        s.max_interconnect_gbps IS NULL AS interconnect_unknown,
+        COALESCE(s.est_ops >= p.watch_fraction * p.training_ops, FALSE) AS near_threshold,
+        COALESCE(s.est_ops <= p.training_ops AND s.burn_ops_per_day * p.plausible_run_days > p.training_ops, FALSE) AS rate_test,
+        CASE
+            WHEN s.est_ops <= p.training_ops AND s.burn_ops_per_day > 0
+            THEN CEIL((p.training_ops - s.est_ops) / s.burn_ops_per_day)
+        END AS days_to_crossing,
+        p.projection_horizon_days AS horizon_days
+    FROM crossed AS s
+    CROSS JOIN params AS p
+),
+decided AS (
+    SELECT
+        t.*,
+        t.is_foreign AND t.ops_met AND t.peak_met AND t.interconnect_met AND t.confident AS reportable,
+        COALESCE(t.days_to_crossing <= t.horizon_days, FALSE) AS projected_soon
+    FROM tested AS t
+),
+-- Subjects are joined back on (kind, id) rather than filtered by kind: Polars 0.55's predicate
+-- pushdown fails on a filtered plan used twice that holds a cross join.
+member_tests AS (
+    SELECT
+        a.entity_id,
+        MAX(CASE WHEN t.ops_met THEN 1 ELSE 0 END) = 1 AS member_ops_met,
+        MAX(CASE WHEN t.near_threshold THEN 1 ELSE 0 END) = 1 AS member_near
+    FROM accounts AS a
+    INNER JOIN decided AS t ON a.billing_account_id = t.subject_id AND a.account_kind = t.subject_kind
+    GROUP BY a.entity_id
+),
+joined AS (
+    SELECT
+        a.*,
+        t.ops_met,
+        t.peak_met,
+        t.interconnect_met,
+        t.confident,
+        t.interconnect_unknown,
+        t.near_threshold,
+        t.rate_test,
+        t.days_to_crossing,
+        t.projected_soon,
+        t.crossing_day,
+        et.crossing_day AS entity_crossing_day,
+        t.reportable AS account_reportable,
+        COALESCE(et.is_foreign, FALSE) AS in_foreign_entity,
+        COALESCE(et.reportable, FALSE) AS entity_reportable,
+        COALESCE(et.ops_met, FALSE) AS entity_ops_met,
+        COALESCE(et.ops_met AND NOT mt.member_ops_met, FALSE) AS split,
+        COALESCE(et.near_threshold AND NOT mt.member_near, FALSE) AS entity_near,
+        COALESCE(et.rate_test, FALSE) AS entity_rate
+    FROM accounts AS a
+    INNER JOIN decided AS t ON a.billing_account_id = t.subject_id AND a.account_kind = t.subject_kind
+    LEFT JOIN decided AS et ON a.entity_id = et.subject_id AND a.entity_kind = et.subject_kind
+    LEFT JOIN member_tests AS mt ON a.entity_id = mt.entity_id
+),
+tested_accounts AS (
+    SELECT
         j.*,
-        COALESCE(j.days_to_crossing <= j.horizon_days, FALSE) AS projected_soon,
         j.cip_status NOT IN ('verified', 'exempt') AS identity_unverified,
-        j.reseller_id IS NOT NULL AND (NOT j.reseller_known OR NOT COALESCE(j.reseller_cip_on_file, FALSE)) AS reseller_cip_missing,
-        j.is_foreign AND j.ops_met AND j.peak_met AND j.interconnect_met AND j.confident AS account_reportable,
-        j.in_foreign_entity AND j.entity_tests_met AS entity_reportable
+        j.reseller_id IS NOT NULL AND (NOT j.reseller_known OR NOT COALESCE(j.reseller_cip_on_file, FALSE)) AS reseller_cip_missing
     FROM joined AS j
 ),
 levelled AS (
@@ -99,7 +199,7 @@ levelled AS (
         t.*,
         t.account_reportable OR t.entity_reportable AS reportable,
         t.is_foreign AND t.material_use AND (t.identity_unverified OR t.reseller_cip_missing) AS cip_gap
-    FROM tested AS t
+    FROM tested_accounts AS t
 ),
 watched AS (
     SELECT

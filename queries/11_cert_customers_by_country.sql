@@ -5,7 +5,7 @@
 SELECT
     COALESCE(c.country, 'unknown') AS country,
     COUNT(*) AS customers,
-    SUM(CASE WHEN f.foreign_basis <> 'us_customer_and_owners' THEN 1 ELSE 0 END) AS foreign_customers
+    SUM(CASE WHEN f.is_foreign THEN 1 ELSE 0 END) AS foreign_customers
 FROM customers AS c
 INNER JOIN foreign_status AS f ON c.account_id = f.account_id
 GROUP BY COALESCE(c.country, 'unknown')

@@ -15,7 +15,7 @@ SELECT
 FROM customers AS c
 INNER JOIN foreign_status AS f ON c.account_id = f.account_id
 CROSS JOIN params AS p
-WHERE f.foreign_basis <> 'us_customer_and_owners'
+WHERE f.is_foreign
     AND COALESCE(c.verification_status, 'unknown') NOT IN ('verified', 'exempt')
     AND c.closed_at IS NULL
 GROUP BY 1, 2

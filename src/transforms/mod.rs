@@ -23,7 +23,7 @@ use polars::sql::SQLContext;
 
 use crate::config::profile::{Cell, Params};
 use crate::error::{Error, Result};
-use queries::QuerySet;
+use queries::{Query, QuerySet};
 
 /// The run-time values the queries may read besides the profile parameters.
 pub struct RunValues {
@@ -109,16 +109,33 @@ impl QueryTables<'_> {
 pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<Vec<(String, DataFrame)>> {
     let mut results = Vec::with_capacity(set.queries.len());
     for q in &set.queries {
-        let what = || format!("query {} ({})", q.file_name(), q.origin);
-        // Planning (parse, tables, columns, types) fails as configuration; running as internal.
-        let mut plan = ctx
-            .execute(&q.sql)
-            .map_err(|e| Error::config_caused(what(), e))?;
-        plan.collect_schema()
-            .map_err(|e| Error::config_caused(what(), e))?;
-        let df = plan.collect().map_err(|e| Error::internal(what(), e))?;
+        let df = execute(ctx, q)?;
         ctx.register(&q.name, df.clone().lazy());
         results.push((q.name.clone(), df));
     }
     Ok(results)
+}
+
+/// Runs one query alone on the given tables, each registered under its name (the `params` table
+/// among them when the query reads it, e.g. from [`params_table`]), and returns its result. The
+/// query cases of `tests/queries/` check each query file this way, on a few rows per input table.
+/// Errors as [`run_all`].
+pub fn run_one(query: &Query, tables: &[(String, DataFrame)]) -> Result<DataFrame> {
+    let mut ctx = SQLContext::new();
+    for (name, df) in tables {
+        ctx.register(name, df.clone().lazy());
+    }
+    execute(&mut ctx, query)
+}
+
+/// Plans, runs and materialises one query against the context's tables: planning (parse,
+/// tables, columns, types) fails as configuration, running as internal with the engine's cause.
+fn execute(ctx: &mut SQLContext, q: &Query) -> Result<DataFrame> {
+    let what = || format!("query {} ({})", q.file_name(), q.origin);
+    let mut plan = ctx
+        .execute(&q.sql)
+        .map_err(|e| Error::config_caused(what(), e))?;
+    plan.collect_schema()
+        .map_err(|e| Error::config_caused(what(), e))?;
+    plan.collect().map_err(|e| Error::internal(what(), e))
 }

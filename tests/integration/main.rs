@@ -15,6 +15,7 @@ mod input_kinds;
 mod leaks;
 mod native;
 mod pii;
+mod query_cases;
 mod robust;
 mod samples;
 mod workflow;
