@@ -85,6 +85,28 @@ fn per_text<T>(
     (index, results)
 }
 
+/// `f` of each cell of a text expression, computed once per distinct text of a batch (`per_text`):
+/// for derivations from columns whose values repeat (units, SKU details), where a regex per row
+/// would dominate. Null where the cell is null or `f` gives `None`; `dtype` is the output type.
+pub fn per_distinct<T, F>(text: Expr, dtype: DataType, f: F) -> Expr
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(&str) -> Option<T> + Send + Sync + 'static,
+    Series: NamedFrom<Vec<Option<T>>, [Option<T>]>,
+{
+    text.map(
+        move |c| {
+            let (index, results) = per_text(c.str()?, |_| true, &f);
+            let values: Vec<Option<T>> = index
+                .iter()
+                .map(|i| i.and_then(|i| results[i as usize].clone()))
+                .collect();
+            Ok(Series::new(c.name().clone(), values).into_column())
+        },
+        move |_, field| Ok(Field::new(field.name().clone(), dtype.clone())),
+    )
+}
+
 /// The text columns of a UDF's inputs, from `first` on (a column absent from the file arrives as
 /// one null cell; it names nothing and is skipped).
 fn texts(c: &[Column], first: usize, rows: usize) -> PolarsResult<Vec<&StringChunked>> {

@@ -58,15 +58,47 @@ pub fn params_table(p: &Params, run: &RunValues) -> Result<DataFrame> {
 
 /// Runs every query of the set in order against the registered tables; each result is materialised
 /// once and registered under the query's name. Returns the results by name.
+///
+/// `CIPWATCH_PROFILE=FILE` (a diagnostic switch, like `CIPWATCH_ENGINE`) runs each query under
+/// Polars' profiler and appends its plan nodes' times to FILE, one `query<TAB>node<TAB>µs` line each.
 pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<Vec<(String, DataFrame)>> {
+    let profile = std::env::var_os("CIPWATCH_PROFILE");
     let mut results = Vec::with_capacity(set.queries.len());
     for q in &set.queries {
         let df = ctx
             .execute(&q.sql)
-            .and_then(|lf| lf.collect())
+            .and_then(|lf| match &profile {
+                None => lf.collect(),
+                Some(file) => lf.profile().and_then(|(df, timings)| {
+                    append_timings(file, &q.name, &timings)?;
+                    Ok(df)
+                }),
+            })
             .map_err(|e| Error::config(format!("query {} ({})", q.file_name(), q.origin), e))?;
         ctx.register(&q.name, df.clone().lazy());
         results.push((q.name.clone(), df));
     }
     Ok(results)
+}
+
+/// Appends a query's profile (Polars' `node`, `start`, `end` in µs) to `file`.
+fn append_timings(file: &std::ffi::OsStr, query: &str, timings: &DataFrame) -> PolarsResult<()> {
+    use std::io::Write;
+    let nodes = timings.column("node")?.str()?;
+    let (start, end) = (
+        timings.column("start")?.u64()?,
+        timings.column("end")?.u64()?,
+    );
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    for i in 0..timings.height() {
+        let took = end
+            .get(i)
+            .unwrap_or(0)
+            .saturating_sub(start.get(i).unwrap_or(0));
+        writeln!(out, "{query}\t{}\t{took}", nodes.get(i).unwrap_or(""))?;
+    }
+    Ok(())
 }
