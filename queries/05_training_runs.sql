@@ -59,16 +59,33 @@ runs AS (
     FROM numbered
     GROUP BY billing_account_id, colocation_group, run_seq
 ),
+run_instants AS (
+    -- Each instant of the sweep with the run whose span holds it: the run starts and the sweep's
+    -- instants in time order (a start before an instant at the same time), each instant taking the
+    -- latest run started at or before it and that run's end. Runs of one placement do not overlap,
+    -- so this is the range join "run_start_s <= ts < run_end_s" done by one sort.
+    SELECT
+        billing_account_id, colocation_group, ts, is_instant, running_accelerators, running_ops_per_s,
+        MAX(run_seq) OVER (PARTITION BY billing_account_id, colocation_group ORDER BY ts, is_instant) AS run_seq,
+        MAX(run_end_s) OVER (PARTITION BY billing_account_id, colocation_group ORDER BY ts, is_instant) AS run_end_s
+    FROM (
+        SELECT billing_account_id, colocation_group, run_start_s AS ts, 0 AS is_instant, run_seq, run_end_s,
+               CAST(NULL AS DOUBLE) AS running_accelerators, CAST(NULL AS DOUBLE) AS running_ops_per_s
+        FROM runs
+        UNION ALL
+        SELECT billing_account_id, colocation_group, ts, 1 AS is_instant, NULL AS run_seq, NULL AS run_end_s,
+               running_accelerators, running_ops_per_s
+        FROM colocation_sweep
+    )
+),
 peaks AS (
     SELECT
-        r.billing_account_id, r.colocation_group, r.run_seq,
-        MAX(s.running_accelerators) AS peak_accelerators,
-        MAX(s.running_ops_per_s) AS peak_ops_per_s
-    FROM runs AS r
-    INNER JOIN colocation_sweep AS s
-        ON r.billing_account_id = s.billing_account_id AND r.colocation_group = s.colocation_group
-    WHERE s.ts >= r.run_start_s AND s.ts < r.run_end_s
-    GROUP BY r.billing_account_id, r.colocation_group, r.run_seq
+        billing_account_id, colocation_group, run_seq,
+        MAX(running_accelerators) AS peak_accelerators,
+        MAX(running_ops_per_s) AS peak_ops_per_s
+    FROM run_instants
+    WHERE is_instant = 1 AND ts < run_end_s
+    GROUP BY billing_account_id, colocation_group, run_seq
 ),
 account_hours AS (
     SELECT billing_account_id, SUM(accelerator_hours) AS accelerator_hours

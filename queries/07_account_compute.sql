@@ -19,10 +19,20 @@ WITH totals AS (
         SUM(CASE WHEN interconnect_gbps IS NULL THEN 1 ELSE 0 END) AS rows_without_interconnect,
         MIN(start_s) AS first_usage_s,
         MAX(end_s) AS last_usage_s,
-        SUM(CASE WHEN utilization_source = 'telemetry' THEN accelerator_hours ELSE 0 END) AS telemetry_accelerator_hours,
-        STRING_AGG(DISTINCT accelerator, ';' ORDER BY accelerator) AS accelerators,
-        STRING_AGG(DISTINCT sub_account_id, ';' ORDER BY sub_account_id) AS sub_accounts
+        SUM(CASE WHEN utilization_source = 'telemetry' THEN accelerator_hours ELSE 0 END) AS telemetry_accelerator_hours
     FROM usage_enriched
+    GROUP BY billing_account_id
+),
+-- The lists are built from the distinct values first: a DISTINCT inside the aggregate de-duplicates
+-- within each account's rows one group at a time, many times slower over millions of rows.
+accelerators AS (
+    SELECT billing_account_id, STRING_AGG(accelerator, ';' ORDER BY accelerator) AS accelerators
+    FROM (SELECT DISTINCT billing_account_id, accelerator FROM usage_enriched)
+    GROUP BY billing_account_id
+),
+sub_accounts AS (
+    SELECT billing_account_id, STRING_AGG(sub_account_id, ';' ORDER BY sub_account_id) AS sub_accounts
+    FROM (SELECT DISTINCT billing_account_id, sub_account_id FROM usage_enriched)
     GROUP BY billing_account_id
 ),
 burn AS (
@@ -42,6 +52,8 @@ runs AS (
 )
 SELECT
     t.*,
+    a.accelerators,
+    s.sub_accounts,
     pk.peak_colocated_ops_per_s,
     pk.peak_colocated_accelerators,
     COALESCE(b.burn_ops_per_day, 0.0) AS burn_ops_per_day,
@@ -49,6 +61,8 @@ SELECT
     r.training_confidence,
     r.largest_run_est_ops
 FROM totals AS t
+INNER JOIN accelerators AS a ON t.billing_account_id = a.billing_account_id
+INNER JOIN sub_accounts AS s ON t.billing_account_id = s.billing_account_id
 LEFT JOIN colocation_peak AS pk ON t.billing_account_id = pk.billing_account_id
 LEFT JOIN burn AS b ON t.billing_account_id = b.billing_account_id
 LEFT JOIN runs AS r ON t.billing_account_id = r.billing_account_id

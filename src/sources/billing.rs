@@ -5,9 +5,12 @@
 //! The text that names the instance type is gathered here in priority order (`SkuPriceDetails`,
 //! configured `x_` columns, then free text) for the identification transform.
 
+use std::sync::LazyLock;
+
 use polars::prelude::*;
 
 use super::columns::{clean, clean_key, epoch_day, epoch_seconds, Check, Cols};
+use super::distinct::per_distinct;
 use super::files::InputFile;
 use super::focus::{GPU_COUNT_RULE, REQUIRED, SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
 use super::native::{to_focus, Mappings};
@@ -218,9 +221,9 @@ fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Result<Vec
     if c.has(LINE_ITEM_ID) {
         checks.push((
             c.blank(LINE_ITEM_ID).not().and(col(ROW).neq(first_line_of([
-                c.raw(LINE_ITEM_ID),
-                c.raw(LINE_ITEM_INTERVAL),
-                c.raw("ChargePeriodStart"),
+                c.as_read(LINE_ITEM_ID),
+                c.as_read(LINE_ITEM_INTERVAL),
+                c.as_read("ChargePeriodStart"),
             ])?)),
             "duplicate_line_item",
             format!(
@@ -288,9 +291,11 @@ pub fn finish(kept: LazyFrame, max_gpu_count: f64) -> LazyFrame {
 /// stated or it is plausible). A stated count is never replaced by a guess: an implausible one
 /// quarantines the row.
 fn gpu_count_columns(max: f64) -> [Expr; 2] {
-    let stated = col("_id0")
-        .str()
-        .extract(lit(r#"(?i)"gpucount"\s*:\s*"?([^,}"\s]*)"#), 1);
+    static GPU_COUNT: LazyLock<Option<regex::Regex>> =
+        LazyLock::new(|| regex::Regex::new(r#"(?i)"gpucount"\s*:\s*"?([^,}"\s]*)"#).ok());
+    let stated = per_distinct(col("_id0"), DataType::String, |details| {
+        Some(GPU_COUNT.as_ref()?.captures(details)?[1].to_string())
+    });
     let value = stated.clone().cast(DataType::Float64);
     let number = value.clone().is_finite().fill_null(lit(false));
     let plausible = number
@@ -312,32 +317,33 @@ fn gpu_count_columns(max: f64) -> [Expr; 2] {
     ]
 }
 
-/// Hours per unit of a unit string, or null when the unit is not a time unit cipwatch knows.
+/// Hours per unit of a unit string, or null when the unit is not a time unit cipwatch knows
+/// (`unit_hours`), worked out once per distinct unit text of a batch.
 pub fn hours_per_unit(unit: Expr) -> Expr {
-    let text = unit.str().to_lowercase().str().strip_chars(lit(NULL));
-    // A leading block size ("10 Hours", "1000 Requests") multiplies the unit.
-    let block = text
-        .clone()
-        .str()
-        .extract(lit(r"^([0-9]+)\s+"), 1)
-        .cast(DataType::Float64)
-        .fill_null(lit(1.0));
-    // "GPU Hours", "GPU Per Hour", "gpu-hours": the time unit of a per-accelerator quantity.
-    let key = text
-        .str()
-        .replace(lit(r"^[0-9]+\s+"), lit(""), false)
-        .str()
-        .replace_all(lit(r"\b(gpus?|per)\b[\s/-]*"), lit(""), false)
-        .str()
-        .strip_chars(lit(NULL));
-    let mut hours = lit(NULL).cast(DataType::Float64);
-    for (per_unit, spellings) in UNIT_HOURS.iter().rev() {
-        let hit = spellings
-            .iter()
-            .map(|s| key.clone().eq(lit(*s)))
-            .reduce(|a, b| a.or(b))
-            .expect("spellings");
-        hours = when(hit).then(lit(*per_unit)).otherwise(hours);
-    }
-    hours * block
+    per_distinct(unit, DataType::Float64, unit_hours)
+}
+
+/// Hours in one `unit`: lower-cased and trimmed, a leading block size ("10 Hours", "1000 Requests")
+/// multiplies the unit, and the per-accelerator words ("GPU Hours", "GPU Per Hour", "gpu-hours")
+/// are dropped to leave the time unit, looked up in `UNIT_HOURS`.
+fn unit_hours(unit: &str) -> Option<f64> {
+    static BLOCK: LazyLock<Option<regex::Regex>> =
+        LazyLock::new(|| regex::Regex::new(r"^([0-9]+)\s+").ok());
+    static PER_ACCELERATOR: LazyLock<Option<regex::Regex>> =
+        LazyLock::new(|| regex::Regex::new(r"\b(gpus?|per)\b[\s/-]*").ok());
+    let text = unit.to_lowercase();
+    let text = text.trim();
+    let (block, rest) = match BLOCK.as_ref()?.captures(text) {
+        Some(m) => (
+            m[1].parse::<f64>().ok()?,
+            &text[m.get(0).map_or(0, |g| g.end())..],
+        ),
+        None => (1.0, text),
+    };
+    let key = PER_ACCELERATOR.as_ref()?.replace_all(rest, "");
+    let key = key.trim();
+    UNIT_HOURS
+        .iter()
+        .find(|(_, spellings)| spellings.contains(&key))
+        .map(|(per_unit, _)| per_unit * block)
 }

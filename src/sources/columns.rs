@@ -52,6 +52,15 @@ impl<'a> Cols<'a> {
         matches!(self.schema.get(name), Some(DataType::String))
     }
 
+    /// The column in the type the file holds it in (all null where absent), for grouping keys: a
+    /// typed timestamp is compared as it is, not formatted to text row by row.
+    pub fn as_read(&self, name: &str) -> Expr {
+        match self.has(name) {
+            true => col(name),
+            false => lit(NULL).cast(DataType::String),
+        }
+    }
+
     /// Trimmed text; blank and `NULL` (as `NULL`, `Null` or `null`) are null.
     pub fn text(&self, name: &str) -> Expr {
         clean(self.raw(name))
@@ -201,17 +210,18 @@ impl<'a> Cols<'a> {
         )
     }
 
-    /// `"<what> '<value>'"`, for reasons that quote the offending cell.
+    /// `"<what> '<value>'"`, for reasons that quote the offending cell (the column as read: it is
+    /// made text only for the rows quarantined, see `sources::first_failure`).
     pub fn quoted(&self, what: &str, name: &str) -> Reason {
         Reason::Quoted {
             what: what.to_string(),
-            value: self.text(name),
+            value: self.as_read(name),
         }
     }
 }
 
-/// Why a row is quarantined: a fixed text, or a text quoting the offending cell (written only for
-/// the rows that break the check, see `first_failure`).
+/// Why a row is quarantined: a fixed text, or a text quoting the offending cell (`value`, the
+/// column as read; written only for the rows that break the check, see `first_failure`).
 pub enum Reason {
     Fixed(String),
     Quoted { what: String, value: Expr },
@@ -244,7 +254,8 @@ pub fn clean(text: Expr) -> Expr {
     })
 }
 
-fn clean_cell(v: &str) -> Option<&str> {
+/// A cell trimmed; blank and `NULL` (as `NULL`, `Null` or `null`) are `None`.
+pub fn clean_cell(v: &str) -> Option<&str> {
     let t = v.trim();
     (!matches!(t, "" | "NULL" | "null" | "Null")).then_some(t)
 }

@@ -7,6 +7,7 @@
 pub mod answers;
 pub mod billing;
 pub mod columns;
+pub mod distinct;
 pub mod files;
 pub mod focus;
 pub mod layout;
@@ -232,22 +233,17 @@ fn reasons(code: Expr, checks: Vec<columns::Check>) -> Expr {
     code.map_many(
         move |c: &mut [Column]| {
             let codes = c[0].u32()?;
-            let cells: Vec<&StringChunked> = c[1..]
-                .iter()
-                .map(|v| v.str())
-                .collect::<PolarsResult<_>>()?;
-            // An absent column arrives as one null cell for every row.
-            let cell = |input: usize, row: usize| {
-                let v = cells[input - 1];
-                v.get(if v.len() == 1 { 0 } else { row }).unwrap_or("")
-            };
+            let quoted = quoted_cells(codes, &c[1..], &texts)?;
             let out: StringChunked = codes
                 .iter()
                 .enumerate()
                 .map(|(row, k)| {
                     k.map(|k| match &texts[k as usize] {
                         (text, None) => text.clone(),
-                        (what, Some(input)) => format!("{what} '{}'", cell(*input, row)),
+                        (what, Some(input)) => {
+                            let cell = quoted.get(&(*input, row)).map_or("", |v| v.as_str());
+                            format!("{what} '{cell}'")
+                        }
                     })
                 })
                 .collect();
@@ -256,6 +252,39 @@ fn reasons(code: Expr, checks: Vec<columns::Check>) -> Expr {
         &values,
         |_, _| Ok(Field::new(REASON.into(), DataType::String)),
     )
+}
+
+/// The cells that reasons quote, as cleaned text (`columns::clean_cell`, blank and `NULL` as ""),
+/// by (input, row): only for the rows whose first failure quotes that input, so that the columns
+/// (typed timestamps, decimals) are formatted as text for the few rows quarantined, never for all.
+fn quoted_cells(
+    codes: &UInt32Chunked,
+    inputs: &[Column],
+    texts: &[(String, Option<usize>)],
+) -> PolarsResult<PlHashMap<(usize, usize), String>> {
+    let mut rows: Vec<Vec<IdxSize>> = vec![Vec::new(); inputs.len()];
+    for (row, k) in codes.iter().enumerate() {
+        if let Some(input) = k.and_then(|k| texts[k as usize].1) {
+            rows[input - 1].push(row as IdxSize);
+        }
+    }
+    let mut out = PlHashMap::default();
+    for (i, (column, rows)) in inputs.iter().zip(&rows).enumerate() {
+        if rows.is_empty() {
+            continue;
+        }
+        // An absent column arrives as one null cell for every row.
+        let taken = match column.len() {
+            1 => column.new_from_index(0, rows.len()),
+            _ => column.take_slice(rows)?,
+        }
+        .cast(&DataType::String)?;
+        for (row, v) in rows.iter().zip(taken.str()?.iter()) {
+            let cell = v.and_then(columns::clean_cell).unwrap_or_default();
+            out.insert((i + 1, *row as usize), cell.to_string());
+        }
+    }
+    Ok(out)
 }
 
 /// Scans every file of an input, checks its required columns and makes its canonical frame.

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::config::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::sources::distinct::per_text;
 use crate::sources::focus::{GPU_COUNT_RULE, SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
 use crate::sources::{REASON, RULE};
 
@@ -30,11 +31,6 @@ pub fn is_usage() -> Expr {
         .and(col(UNUSED_COMMITMENT).not())
 }
 
-/// Distinct texts remembered per batch. Identification texts repeat (one description per SKU),
-/// so a batch of rows holds few of them and each pattern runs once per distinct text, not per row;
-/// past this many distinct texts in a batch the rest are matched directly.
-const CACHE_LIMIT: usize = 1 << 14;
-
 /// What `mark` writes in `instance_key` for a row whose text names no catalog instance type but
 /// hints at an accelerator (never a catalog key: those are instance names).
 const HINT: &str = "?";
@@ -43,43 +39,6 @@ fn compile(pattern: &str) -> Result<Arc<Regex>> {
     Regex::new(&format!("(?i){pattern}"))
         .map(Arc::new)
         .map_err(|e| Error::bug(format!("pattern {pattern}: {e}")))
-}
-
-/// `f` of each text cell of a column as an index into the distinct results, computed once per
-/// distinct text of the batch; a cell that repeats the one before (hourly rows of one resource)
-/// is not even looked up. `None` for a null cell, or where `wanted` says the row needs no answer.
-fn per_text<T>(
-    c: &StringChunked,
-    wanted: impl Fn(usize) -> bool,
-    f: impl Fn(&str) -> T,
-) -> (Vec<Option<u32>>, Vec<T>) {
-    let mut results = Vec::new();
-    let mut seen: PlHashMap<&str, u32> = PlHashMap::default();
-    let mut last: Option<(&str, u32)> = None;
-    let index = c
-        .iter()
-        .enumerate()
-        .map(|(row, v)| {
-            let v = v.filter(|_| wanted(row))?;
-            if let Some((_, i)) = last.filter(|(text, _)| *text == v) {
-                return Some(i);
-            }
-            let i = match seen.get(v) {
-                Some(i) => *i,
-                None => {
-                    results.push(f(v));
-                    let i = (results.len() - 1) as u32;
-                    if seen.len() < CACHE_LIMIT {
-                        seen.insert(v, i);
-                    }
-                    i
-                }
-            };
-            last = Some((v, i));
-            Some(i)
-        })
-        .collect();
-    (index, results)
 }
 
 /// The text columns of a UDF's inputs, from `first` on (a column absent from the file arrives as

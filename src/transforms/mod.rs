@@ -103,13 +103,17 @@ impl QueryTables<'_> {
 /// Runs every query of the set in order against the registered tables; each result is materialised
 /// once and registered under the query's name. Returns the results by name.
 ///
+/// `CIPWATCH_PROFILE=FILE` (a diagnostic switch, like `CIPWATCH_ENGINE`) runs each query under
+/// Polars' profiler and appends its plan nodes' times to FILE, one `query<TAB>node<TAB>µs` line each.
+///
 /// Errors: a query that does not plan (unknown table or column, bad syntax) is a configuration
 /// error naming the file (exit 2); a failure while executing one (out of memory, a compute error)
 /// is internal (exit 1) and keeps Polars' error as its cause.
 pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<Vec<(String, DataFrame)>> {
+    let profile = std::env::var_os("CIPWATCH_PROFILE");
     let mut results = Vec::with_capacity(set.queries.len());
     for q in &set.queries {
-        let df = execute(ctx, q)?;
+        let df = execute(ctx, q, profile.as_deref())?;
         ctx.register(&q.name, df.clone().lazy());
         results.push((q.name.clone(), df));
     }
@@ -125,17 +129,50 @@ pub fn run_one(query: &Query, tables: &[(String, DataFrame)]) -> Result<DataFram
     for (name, df) in tables {
         ctx.register(name, df.clone().lazy());
     }
-    execute(&mut ctx, query)
+    execute(&mut ctx, query, None)
 }
 
 /// Plans, runs and materialises one query against the context's tables: planning (parse,
 /// tables, columns, types) fails as configuration, running as internal with the engine's cause.
-fn execute(ctx: &mut SQLContext, q: &Query) -> Result<DataFrame> {
+fn execute(
+    ctx: &mut SQLContext,
+    q: &Query,
+    profile: Option<&std::ffi::OsStr>,
+) -> Result<DataFrame> {
     let what = || format!("query {} ({})", q.file_name(), q.origin);
     let mut plan = ctx
         .execute(&q.sql)
         .map_err(|e| Error::config_caused(what(), e))?;
     plan.collect_schema()
         .map_err(|e| Error::config_caused(what(), e))?;
-    plan.collect().map_err(|e| Error::internal(what(), e))
+    match profile {
+        None => plan.collect(),
+        Some(file) => plan.profile().and_then(|(df, timings)| {
+            append_timings(file, &q.name, &timings)?;
+            Ok(df)
+        }),
+    }
+    .map_err(|e| Error::internal(what(), e))
+}
+
+/// Appends a query's profile (Polars' `node`, `start`, `end` in µs) to `file`.
+fn append_timings(file: &std::ffi::OsStr, query: &str, timings: &DataFrame) -> PolarsResult<()> {
+    use std::io::Write;
+    let nodes = timings.column("node")?.str()?;
+    let (start, end) = (
+        timings.column("start")?.u64()?,
+        timings.column("end")?.u64()?,
+    );
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    for i in 0..timings.height() {
+        let took = end
+            .get(i)
+            .unwrap_or(0)
+            .saturating_sub(start.get(i).unwrap_or(0));
+        writeln!(out, "{query}\t{}\t{took}", nodes.get(i).unwrap_or(""))?;
+    }
+    Ok(())
 }

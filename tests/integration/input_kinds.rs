@@ -378,39 +378,53 @@ fn odd_timestamp_forms_parse_in_every_format_and_others_are_bad_timestamp() {
 #[test]
 fn zone_aware_parquet_timestamps_are_converted_to_utc() {
     use polars::prelude::*;
-    let dir = tempfile::tempdir().unwrap();
-    // 2026-11-20 00:00 and 10:00 UTC, stored as instants of a New York zone.
+    // 2026-11-20 00:00 and 10:00 UTC, stored as instants of a UTC zone (as pyarrow and Spark write
+    // FOCUS Parquet) and of a New York zone.
     let start_us = 1_795_132_800_000_000i64;
-    let zone = TimeZone::opt_try_new(Some("America/New_York")).unwrap();
-    let ts = |name: &str, v: i64| {
-        Int64Chunked::new(name.into(), &[v])
-            .into_datetime(TimeUnit::Microseconds, zone.clone())
-            .into_series()
-            .into_column()
-    };
     let text = |name: &str, v: &str| Column::new(name.into(), &[v]);
-    let mut df = DataFrame::new(
-        1,
-        vec![
-            text("BillingAccountId", ACCOUNT),
-            ts("ChargePeriodStart", start_us),
-            ts("ChargePeriodEnd", start_us + 10 * 3_600_000_000),
-            text("ChargeCategory", "Usage"),
-            Column::new("ConsumedQuantity".into(), &[10.0f64]),
-            text("ConsumedUnit", "Hours"),
-            text("x_InstanceType", "p5.48xlarge"),
-        ],
-    )
-    .unwrap();
-    let path = dir.path().join("focus.parquet");
-    ParquetWriter::new(std::fs::File::create(&path).unwrap())
-        .finish(&mut df)
+    for zone_name in ["UTC", "America/New_York"] {
+        let dir = tempfile::tempdir().unwrap();
+        let zone = TimeZone::opt_try_new(Some(zone_name)).unwrap();
+        let ts = |name: &str, v: i64| {
+            Int64Chunked::new(name.into(), &[v])
+                .into_datetime(TimeUnit::Microseconds, zone.clone())
+                .into_series()
+                .into_column()
+        };
+        let mut df = DataFrame::new(
+            1,
+            vec![
+                text("BillingAccountId", ACCOUNT),
+                ts("ChargePeriodStart", start_us),
+                ts("ChargePeriodEnd", start_us + 10 * 3_600_000_000),
+                text("ChargeCategory", "Usage"),
+                Column::new("ConsumedQuantity".into(), &[10.0f64]),
+                text("ConsumedUnit", "Hours"),
+                text("x_InstanceType", "p5.48xlarge"),
+            ],
+        )
         .unwrap();
-    let day = run_ok(dir.path(), &path, None);
-    assert!(day.ends_with("2026-11-20"), "{}", day.display());
-    assert_eq!(hours_of(&day, ACCOUNT), 80.0);
-    let f = flag(&read_csv(&day.join("flags.csv")), ACCOUNT);
-    assert!(f["first_usage"].starts_with("2026-11-20"), "{f:?}");
+        let path = dir.path().join("focus.parquet");
+        ParquetWriter::new(std::fs::File::create(&path).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let day = run_ok(dir.path(), &path, None);
+        assert!(
+            day.ends_with("2026-11-20"),
+            "{zone_name}: {}",
+            day.display()
+        );
+        assert_eq!(hours_of(&day, ACCOUNT), 80.0, "{zone_name}");
+        let f = flag(&read_csv(&day.join("flags.csv")), ACCOUNT);
+        assert!(
+            f["first_usage"].starts_with("2026-11-20"),
+            "{zone_name}: {f:?}"
+        );
+        assert!(
+            f["last_usage"].starts_with("2026-11-20T10"),
+            "{zone_name}: {f:?}"
+        );
+    }
 
     // A native (GCP) Parquet export with millisecond timestamps of a Tokyo zone.
     let tokyo = TimeZone::opt_try_new(Some("Asia/Tokyo")).unwrap();
