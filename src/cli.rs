@@ -91,6 +91,13 @@ pub struct CommonArgs {
     /// the default name derives from the overrides).
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<String>,
+    /// Also print every HTML document to PDF (needs Chromium: tests/browser/setup.sh).
+    #[arg(long)]
+    pub pdf: bool,
+    /// Also write an UNMASKED copy of the filing documents (report drafts and certification) into
+    /// filing-copy-UNMASKED/ of the run folder, for the filing itself (off by default).
+    #[arg(long)]
+    pub filing_copy: bool,
 }
 
 /// Where a counsel command finds the output folder and the configuration.
@@ -198,6 +205,8 @@ impl From<&CommonArgs> for PlanArgs {
             allow_stale: a.allow_stale,
             out: a.out.clone(),
             scenario: a.scenario.clone(),
+            pdf: a.pdf,
+            filing_copy: a.filing_copy,
         }
     }
 }

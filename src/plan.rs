@@ -32,6 +32,10 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     /// `--scenario NAME`: publish as this what-if scenario.
     pub scenario: Option<String>,
+    /// `--pdf`: print every HTML document to PDF too.
+    pub pdf: bool,
+    /// `--filing-copy`: also write an unmasked copy of the filing documents.
+    pub filing_copy: bool,
 }
 
 /// Every input, resolved to files and fingerprinted.
@@ -57,6 +61,10 @@ pub struct Plan {
     pub templates: Templates,
     pub drafts: Drafts,
     pub allow_stale: bool,
+    /// Print every HTML document to PDF too (`--pdf`).
+    pub pdf: bool,
+    /// Write an unmasked copy of the filing documents (`--filing-copy`).
+    pub filing_copy: bool,
     pub registry_max_age_days: i64,
     /// The registry's export date (`[registry] exported_at`), where the configuration gives one.
     pub registry_exported_at: Option<NaiveDate>,
@@ -294,6 +302,8 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         templates,
         drafts: args.drafts,
         allow_stale: args.allow_stale,
+        pdf: args.pdf,
+        filing_copy: args.filing_copy,
         registry_max_age_days: cfg.registry.max_age_days,
         registry_exported_at,
         billing: cfg.billing,

@@ -53,6 +53,8 @@ pub struct Outcome {
     pub usage: DataFrame,
     /// Rendered documents by relative path.
     pub documents: Vec<(String, String)>,
+    /// The PDF documents by relative path (`--pdf`).
+    pub pdfs: Vec<(String, Vec<u8>)>,
     pub published: Option<PathBuf>,
 }
 
@@ -240,6 +242,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         warnings,
         run_id: String::new(),
         documents: Vec::new(),
+        pdfs: Vec::new(),
         usage: result("usage_enriched")?,
         flag_rows,
         run_rows,
@@ -262,8 +265,14 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         counts: &outcome.counts,
         answers: &plan.answers,
         filings: &plan.filings,
+        first_runs: history::first_runs(&knowledge, &params_hash),
     };
-    outcome.documents = documents::render_all(&plan.templates, &common, &inputs, plan.drafts)?;
+    let extras = documents::Extras {
+        filing_copy: plan.filing_copy,
+        pdf: plan.pdf,
+    };
+    (outcome.documents, outcome.pdfs) =
+        documents::render_outputs(&plan.templates, &common, &inputs, plan.drafts, extras)?;
     tracing::info!(
         stage = "documents",
         documents = outcome.documents.len(),

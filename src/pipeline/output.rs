@@ -136,9 +136,11 @@ pub fn write(plan: &Plan, outcome: &Outcome, mut doc: serde_json::Value) -> Resu
             expected.push(rel);
         }
     }
-    for (rel, text) in &outcome.documents {
-        tables::write_bytes(text.as_bytes(), &staging.path(rel)?)?;
-        let sha = crate::sources::files::sha256_bytes(text.as_bytes());
+    let texts = outcome.documents.iter().map(|(r, t)| (r, t.as_bytes()));
+    let pdfs = outcome.pdfs.iter().map(|(r, b)| (r, b.as_slice()));
+    for (rel, bytes) in texts.chain(pdfs) {
+        tables::write_bytes(bytes, &staging.path(rel)?)?;
+        let sha = crate::sources::files::sha256_bytes(bytes);
         outputs.insert(rel.clone(), serde_json::json!({ "sha256": sha }));
         expected.push(rel.clone());
     }

@@ -91,7 +91,14 @@ pub fn load_registry(
     tables_out: &mut Vec<(String, DataFrame)>,
 ) -> Result<Registry> {
     let loaded = registry::load_customers(plan.inputs.customers.clone())?;
-    let (customers, _) = register_split(&loaded, counts, tables_out)?;
+    let (customers, customers_quarantined) = register_split(&loaded, counts, tables_out)?;
+    ctx.register(
+        "quarantined_customer_accounts",
+        customers_quarantined
+            .lazy()
+            .select([col("account_id")])
+            .filter(col("account_id").is_not_null()),
+    );
     let customers = customers
         .lazy()
         .with_columns([
