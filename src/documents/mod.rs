@@ -321,7 +321,10 @@ fn measured_utilization(results: &[(String, DataFrame)]) -> Result<HashMap<Strin
         .iter()
         .zip(est.iter().zip(upper.iter()))
         .filter_map(|(id, (e, u))| match (id, e, u) {
-            (Some(id), Some(e), Some(u)) if u > 0.0 => Some((id.to_string(), e / u)),
+            // Rounded as the tables are: the sums' order, and so their last bits, vary by run.
+            (Some(id), Some(e), Some(u)) if u > 0.0 => {
+                Some((id.to_string(), crate::sinks::tables::round_sig(e / u)))
+            }
             _ => None,
         })
         .collect())

@@ -225,14 +225,22 @@ fn escape(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     out.write_all(&input.as_bytes()[last..])
 }
 
-/// Markdown escaping: a backslash before each character that Markdown would read as markup
-/// (emphasis, code, links, raw HTML, table cells, headings, strike-through), and before `&` when
-/// it starts an entity, so `&lt;` stays five characters. Everything else is written as is.
+/// Markdown escaping: a backslash before each character that Markdown would read as markup, and
+/// only where it would: `\\`, `` ` ``, `*`, `<`, `>`, `|` (table cells), `#` (headings), `~`
+/// (strike-through) always; `_` at a word's edge (inside a word it never makes emphasis, so
+/// `training_ops` stays as written); `]` before `(`, `[` or `:` (a link or a link definition);
+/// `&` when it starts an entity, so `&lt;` stays five characters. Everything else is written as is.
 fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut buf = [0u8; 4];
-    for (i, c) in input.char_indices() {
+    let mut prev: Option<char> = None;
+    let mut chars = input.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next = chars.peek().map(|(_, n)| *n);
+        let word = |x: Option<char>| x.is_some_and(char::is_alphanumeric);
         let meta = match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' => true,
+            '\\' | '`' | '*' | '<' | '>' | '|' | '#' | '~' => true,
+            '_' => !(word(prev) && word(next)),
+            ']' => matches!(next, Some('(' | '[' | ':')),
             '&' => starts_entity(&input[i + 1..]),
             _ => false,
         };
@@ -240,6 +248,7 @@ fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Result
             out.write_all(b"\\")?;
         }
         out.write_all(c.encode_utf8(&mut buf).as_bytes())?;
+        prev = Some(c);
     }
     Ok(())
 }
@@ -274,4 +283,29 @@ fn error_chain(e: &tera::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    fn md(s: &str) -> String {
+        let mut out = Vec::new();
+        super::escape_markdown(s, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn markdown_escapes_only_what_markdown_reads() {
+        assert_eq!(
+            md("<script>alert(1)</script>"),
+            "\\<script\\>alert(1)\\</script\\>"
+        );
+        assert_eq!(
+            md("training_ops _x_ *y* a|b #1 ~z~"),
+            "training_ops \\_x\\_ \\*y\\* a\\|b \\#1 \\~z\\~"
+        );
+        assert_eq!(
+            md("[a](http://x) [U+202E] AT&T &lt; &#60;"),
+            "[a\\](http://x) [U+202E] AT&T \\&lt; \\&\\#60;"
+        );
+    }
 }

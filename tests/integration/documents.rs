@@ -143,7 +143,12 @@ fn report_states_dates_masks_numbers_and_marks_what_to_complete() {
         [
             "answer:model_information",
             "answer:cybersecurity_practices",
-            "answer:narrative"
+            "answer:narrative",
+            "fact:trigger_type",
+            "fact:anticipated_completion",
+            "fact:submitter_name",
+            "fact:submitter_title",
+            "fact:submission_date"
         ]
     );
 }

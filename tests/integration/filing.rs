@@ -95,10 +95,10 @@ fn report_event_comes_from_the_data_or_is_listed_to_answer() {
     let md = read(&day.join(format!("{REPORT}.md")));
     for words in [
         "Example Cloud Corp. has knowledge of a transaction with a",
-        "Trigger: TO COMPLETE: answer trigger\\_type in the answers file",
+        "Trigger: TO COMPLETE: answer trigger_type in the answers file",
         "Means of payment: wire transfer",
         "## Glossary",
-        "OPS\\_OVER\\_THRESHOLD: estimated operations exceed the threshold",
+        "OPS_OVER_THRESHOLD: estimated operations exceed the threshold",
         "Signature: ____",
         "**CONFIDENTIAL: contains customer identifying information**",
     ] {
