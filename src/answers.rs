@@ -87,19 +87,30 @@ impl AccountAnswers {
 
     /// The first answer that is not valid: a date that is not YYYY-MM-DD, or an unknown trigger.
     fn invalid(&self) -> Option<String> {
-        if let Some(t) = self.get("trigger_type").filter(|t| !TRIGGERS.contains(t)) {
-            return Some(format!(
-                "trigger_type = '{t}' is not one of {}",
-                TRIGGERS.join(", ")
-            ));
-        }
-        DATES.iter().find_map(|key| {
-            let value = self.get(key)?;
-            chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
-                .is_err()
-                .then(|| format!("{key} = '{value}' is not a date (YYYY-MM-DD)"))
-        })
+        first_invalid(|k| self.get(k), ("trigger_type", &TRIGGERS), &DATES)
     }
+}
+
+/// The first of `get`'s answers that is not valid: `choice.0` not one of `choice.1`, or one of
+/// `dates` not a YYYY-MM-DD date. The message names the key and its value (counsel's own text).
+fn first_invalid<'a>(
+    get: impl Fn(&str) -> Option<&'a str>,
+    choice: (&str, &[&str]),
+    dates: &[&str],
+) -> Option<String> {
+    let (key, allowed) = choice;
+    if let Some(v) = get(key).filter(|v| !allowed.contains(v)) {
+        return Some(format!(
+            "{key} = '{v}' is not one of {}",
+            allowed.join(", ")
+        ));
+    }
+    dates.iter().find_map(|key| {
+        let value = get(key)?;
+        chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+            .is_err()
+            .then(|| format!("{key} = '{value}' is not a date (YYYY-MM-DD)"))
+    })
 }
 
 /// The file of the certification's answers, in the same folder.
@@ -164,23 +175,11 @@ impl CertificationAnswers {
 
     /// The first answer that is not valid: an unknown type or a date that is not YYYY-MM-DD.
     fn invalid(&self) -> Option<String> {
-        if let Some(t) = self
-            .get("certification_type")
-            .filter(|t| !CERTIFICATION_TYPES.contains(t))
-        {
-            return Some(format!(
-                "certification_type = '{t}' is not one of {}",
-                CERTIFICATION_TYPES.join(", ")
-            ));
-        }
-        ["last_certification_date", "signature_date"]
-            .iter()
-            .find_map(|key| {
-                let value = self.get(key)?;
-                chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
-                    .is_err()
-                    .then(|| format!("{key} = '{value}' is not a date (YYYY-MM-DD)"))
-            })
+        first_invalid(
+            |k| self.get(k),
+            ("certification_type", &CERTIFICATION_TYPES),
+            &["last_certification_date", "signature_date"],
+        )
     }
 }
 

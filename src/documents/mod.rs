@@ -1,9 +1,12 @@
 //! Documents for counsel: one AI-training report draft per reportable foreign account (and, with
-//! `--drafts watch`, per WATCH account), the annual CIP certification metrics, and the run summary,
-//! each as Markdown and self-contained HTML from Tera templates, reports and certification also as
-//! JSON (the view model itself, schema in README.md). View models are built from masked registry
-//! rows, and every string is masked by value once more as it is rendered (`templates::shown`);
-//! rendering is parallel (rayon) and deterministic (no clock: the as-of date and run id instead).
+//! `--drafts watch`, per WATCH account), the CIP certification, and the run summary, each as
+//! Markdown and self-contained HTML from Tera templates, reports and certification also as JSON
+//! (the view model itself, schema in README.md); with `--pdf` every HTML document also as PDF
+//! (`sinks::pdf`), and with `--filing-copy` an unmasked copy of the filing documents under
+//! [`FILING_COPY`]. View models carry facts and codes; the words are the templates'
+//! (`templates/partials/words.tera`). View models are built from masked registry rows, and every
+//! string is masked by value once more as it is rendered (`templates::shown`), but for the filing
+//! copy; rendering is parallel (rayon) and deterministic (no clock: the as-of date and run id).
 
 pub mod certification;
 pub mod charts;
@@ -143,6 +146,9 @@ pub struct Extras {
     pub pdf: bool,
 }
 
+/// Documents by relative path: text (Markdown, HTML, JSON) and PDF bytes.
+pub type Rendered = (Vec<(String, String)>, Vec<(String, Vec<u8>)>);
+
 /// Every document of a run: the text documents (masked, plus the unmasked filing copy when
 /// asked) and the PDFs (relative path → bytes) when asked.
 ///
@@ -153,7 +159,7 @@ pub fn render_outputs(
     inputs: &DocInputs,
     drafts: Drafts,
     extras: Extras,
-) -> Result<(Vec<(String, String)>, Vec<(String, Vec<u8>)>)> {
+) -> Result<Rendered> {
     let mut texts = render_all(templates, common, inputs, drafts, Masking::Masked)?;
     if extras.filing_copy {
         texts.extend(render_all(
