@@ -1,4 +1,5 @@
-//! `cipwatch explain ACCOUNT_ID`: the evidence behind one account's level, in plain words or JSON:
+//! `cipwatch explain ACCOUNT_ID`: the evidence behind one account's level, in plain words (the
+//! template `templates/explain.txt`) or JSON:
 //! which billing rows (counts, date range, sample source rows) and catalog figures, the arithmetic
 //! from hours to operations, the co-location peak, the runs, each threshold against its measured
 //! value, and the CIP facts. It reruns the pipeline without publishing, so it explains exactly what
@@ -8,7 +9,6 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::cli::{ExplainArgs, Format};
-use crate::documents::filters::{grouped, sci};
 use crate::documents::records::records;
 use crate::documents::rows::RunRow;
 use crate::error::{Context, Error, Result, EXIT_OK};
@@ -207,12 +207,21 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
     let printed = match args.format {
         Format::Json => serde_json::to_string_pretty(&e).or_internal("explanation")? + "\n",
         Format::Text | Format::Csv => {
-            let banners: String = plan
-                .rule_deviations
-                .iter()
-                .map(|d| format!("NOT ASSESSED UNDER THE RULE'S THRESHOLDS: {d}\n"))
-                .collect();
-            banners + &text(&e, p.watch_fraction, p.report_due_days)
+            let mut runs: Vec<&RunRow> = e.runs.iter().collect();
+            runs.sort_by(|a, b| b.est_ops.total_cmp(&a.est_ops).then(a.start.cmp(&b.start)));
+            let more = runs.len().saturating_sub(SHOWN_RUNS);
+            runs.truncate(SHOWN_RUNS);
+            plan.templates.render_plain(
+                "explain.txt",
+                &serde_json::json!({
+                    "e": &e,
+                    "deviations": &plan.rule_deviations,
+                    "watch_fraction": p.watch_fraction,
+                    "due_days": p.report_due_days,
+                    "runs": runs,
+                    "more": more,
+                }),
+            )?
         }
     };
     print!("{}", crate::pii::redact(&printed));
@@ -269,135 +278,6 @@ fn iso(seconds: &str, alias: &str) -> Expr {
         .dt()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .alias(alias)
-}
-
-fn text(e: &Explanation, watch_fraction: f64, due_days: i64) -> String {
-    let mut s = format!(
-        "Account {} as of {} (run {}): {}\n",
-        e.account_id, e.as_of, e.run_id, e.level
-    );
-    s += &format!(
-        "Reasons: {}\n\n",
-        if e.reasons.is_empty() {
-            "none".into()
-        } else {
-            e.reasons.join(", ")
-        }
-    );
-    let f = &e.foreign;
-    s += &format!(
-        "Foreign: {} (basis: {}). CIP verification: {}{}.\n",
-        if f.is_foreign { "yes" } else { "no" },
-        f.foreign_basis,
-        f.cip_status,
-        f.verification_method
-            .as_ref()
-            .map(|m| format!(" ({m})"))
-            .unwrap_or_default()
-    );
-    if let Some(r) = &f.reseller_id {
-        let on_file = match f.reseller_cip_on_file {
-            Some(true) => "on file",
-            Some(false) => "NOT on file",
-            None => "unknown (reseller not in the registry)",
-        };
-        s += &format!(
-            "Sold through reseller {r} ({}); its CIP is {on_file}.\n",
-            f.reseller_country.as_deref().unwrap_or("country unknown")
-        );
-    }
-    s += "\nBilling evidence and arithmetic:\n";
-    for u in &e.usage {
-        s += &format!(
-            "- {} ({}): {} billing rows from {} to {}, e.g. {}.\n  {} accelerator-hours ({} accelerators per instance) x 3600 s x {} op/s peak ({}) = {} operations at peak;\n  x mean utilisation {:.3} ({} of the accelerator-hours measured by telemetry) = {} estimated operations.\n",
-            u.instance_type, u.accelerator, u.rows, u.first_start, u.last_end, u.sample_rows,
-            grouped(u.accelerator_hours), grouped(u.accelerators_per_instance), sci(u.peak_ops_per_s), u.peak_precision_used,
-            sci(u.upper_ops), u.mean_utilization, grouped(u.telemetry_accelerator_hours), sci(u.est_ops),
-        );
-    }
-    let t = &e.totals;
-    s += &format!(
-        "Total: {} accelerator-hours, {} operations at peak, {} estimated.\nPeak co-located: {} accelerators at once, {} op/s; best interconnect {} Gbit/s.\n",
-        grouped(t.accelerator_hours), sci(t.upper_ops), sci(t.est_ops),
-        t.peak_colocated_accelerators.map(grouped).unwrap_or_else(|| "unknown".into()),
-        t.peak_colocated_ops_per_s.map(sci).unwrap_or_else(|| "unknown".into()),
-        t.max_interconnect_gbps.map(grouped).unwrap_or_else(|| "unknown".into()),
-    );
-    if let Some(low) = e.interval_low {
-        s += &format!(
-            "Estimate interval: {} (low utilisation) to {} (central) to {} (at peak).\n",
-            sci(low),
-            sci(t.est_ops),
-            sci(t.upper_ops)
-        );
-    }
-    match (&e.entity_id, e.entity_size) {
-        (Some(id), Some(n)) if n > 1 => {
-            s += &format!("Linked accounts: entity {id} of {n} accounts (see entities.csv for the link evidence).\n")
-        }
-        _ => s += "Linked accounts: none found.\n",
-    }
-    s += "\nThresholds in force:\n";
-    for test in &e.tests {
-        let show = |v: f64| {
-            if test.test.contains("Gbit") {
-                grouped(v)
-            } else {
-                sci(v)
-            }
-        };
-        let measured = test.measured.map(show).unwrap_or_else(|| "unknown".into());
-        s += &format!(
-            "- {}: {} {} {}: {}\n",
-            test.test,
-            measured,
-            test.comparison,
-            show(test.threshold),
-            if test.met { "met" } else { "not met" }
-        );
-    }
-    s += &format!(
-        "- WATCH from {} of the operations threshold.\n",
-        watch_fraction
-    );
-    s += "\nRuns (largest first):\n";
-    let mut runs: Vec<&RunRow> = e.runs.iter().collect();
-    runs.sort_by(|a, b| b.est_ops.total_cmp(&a.est_ops).then(a.start.cmp(&b.start)));
-    for r in runs.iter().take(SHOWN_RUNS) {
-        s += &format!(
-            "- {} from {} to {}: {} accelerators at peak, {} estimated operations, {} ({})\n",
-            r.colocation_group,
-            r.start,
-            if r.ongoing {
-                "ongoing".to_string()
-            } else {
-                r.end.clone()
-            },
-            r.peak_accelerators.map(grouped).unwrap_or_default(),
-            sci(r.est_ops),
-            r.class.as_deref().unwrap_or("unknown"),
-            r.class_reasons.as_deref().unwrap_or("no training signal"),
-        );
-    }
-    if runs.len() > SHOWN_RUNS {
-        s += &format!(
-            "- ... and {} smaller runs (all of them in --format json)\n",
-            runs.len() - SHOWN_RUNS
-        );
-    }
-    let d = &e.dates;
-    match (&d.knowledge_date, &d.report_due_date) {
-        (Some(k), Some(due)) => s += &format!(
-            "\nKnowledge date {k} (the first filing run that found it REPORTABLE, or this as-of date); the data crossed the operations threshold on {}; report due {due} ({due_days} days later).\n",
-            d.crossing_date.as_deref().unwrap_or("an unknown day")
-        ),
-        _ => match (&d.projected_crossing_date, d.days_to_crossing) {
-            (Some(p), _) => s += &format!("\nAt the trailing burn rate the operations threshold is crossed on {p}.\n"),
-            (None, Some(days)) => s += &format!("\nAt the trailing burn rate the operations threshold would be crossed in {} days.\n", grouped(days)),
-            _ => s += "\nNo recent usage: no projected crossing.\n",
-        },
-    }
-    s
 }
 
 #[cfg(test)]

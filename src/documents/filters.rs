@@ -1,5 +1,5 @@
 //! The Tera filters every document template may use, registered in one place: operation counts,
-//! rates, hours, bandwidth, percentages, dates and masking. Templates receive numbers raw and format them
+//! rates, hours, bandwidth, percentages, fixed decimals, dates and masking. Templates receive numbers raw and format them
 //! here, so the JSON documents keep full precision and the prose reads the same everywhere.
 
 use tera::{Kwargs, State, Tera};
@@ -87,6 +87,13 @@ pub fn register(tera: &mut Tera) {
         format!("{} op/s", sci(x))
     });
     tera.register_filter("sci", |x: f64, _: Kwargs, _: &State| sci(x));
+    tera.register_filter(
+        "fixed",
+        |x: f64, kwargs: Kwargs, _: &State| -> tera::TeraResult<String> {
+            let digits = kwargs.get::<i64>("digits")?.unwrap_or(0).clamp(0, 12) as usize;
+            Ok(format!("{x:.digits$}"))
+        },
+    );
     tera.register_filter("num", |x: f64, _: Kwargs, _: &State| grouped(x));
     tera.register_filter("hours", |x: f64, _: Kwargs, _: &State| {
         format!("{} h", grouped(x))

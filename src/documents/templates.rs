@@ -18,6 +18,7 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/partials/words.tera"),
     ),
     ("answers.toml", include_str!("../../templates/answers.toml")),
+    ("explain.txt", include_str!("../../templates/explain.txt")),
     (
         "answers-certification.toml",
         include_str!("../../templates/answers-certification.toml"),
