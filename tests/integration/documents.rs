@@ -8,7 +8,7 @@ const REPORT: &str = "reports/420000000002/ai-training-report";
 
 fn snapshot(name: &str, path: &Path) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    insta::with_settings!({ filters => vec![(r"run [0-9a-f]{16}", "run [RUN_ID]"), (r#""run_id": "[0-9a-f]{16}""#, r#""run_id": "[RUN_ID]""#)] }, {
+    insta::with_settings!({ filters => vec![(r"run [0-9a-f]{16}", "run [RUN_ID]"), (r#""run_id": "[0-9a-f]{16}""#, r#""run_id": "[RUN_ID]""#), (r#""first_flagged_run": "[0-9a-f]{16}""#, r#""first_flagged_run": "[RUN_ID]""#)] }, {
         insta::assert_snapshot!(name, text);
     });
 }
