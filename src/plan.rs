@@ -57,6 +57,13 @@ pub struct PlanArgs {
     /// the default name derives from the overrides).
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<String>,
+    /// Also print every HTML document to PDF (needs Chromium: tests/browser/setup.sh).
+    #[arg(long)]
+    pub pdf: bool,
+    /// Also write an UNMASKED copy of the filing documents (report drafts and certification) into
+    /// filing-copy-UNMASKED/ of the run folder, for the filing itself (off by default).
+    #[arg(long)]
+    pub filing_copy: bool,
 }
 
 /// Every input, resolved to files and fingerprinted.
@@ -82,6 +89,10 @@ pub struct Plan {
     pub templates: Templates,
     pub drafts: Drafts,
     pub allow_stale: bool,
+    /// Print every HTML document to PDF too (`--pdf`).
+    pub pdf: bool,
+    /// Write an unmasked copy of the filing documents (`--filing-copy`).
+    pub filing_copy: bool,
     pub registry_max_age_days: i64,
     /// The registry's export date (`[registry] exported_at`), where the configuration gives one.
     pub registry_exported_at: Option<NaiveDate>,
@@ -292,6 +303,8 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         templates,
         drafts: args.drafts,
         allow_stale: args.allow_stale,
+        pdf: args.pdf,
+        filing_copy: args.filing_copy,
         registry_max_age_days: cfg.registry.max_age_days,
         registry_exported_at,
         billing: cfg.billing,

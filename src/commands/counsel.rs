@@ -10,12 +10,14 @@ use clap::Args;
 use super::Format;
 use crate::config;
 use crate::documents::report_folder;
+use crate::documents::templates::Templates;
 use crate::error::{Context, Error, Result, EXIT_OK};
 use crate::fingerprint::sha256_bytes;
 use crate::sinks::filings::{self, Filing};
 use crate::sinks::lock::Lock;
 use crate::sinks::publish::SUCCESS;
 use crate::sinks::scenario;
+use crate::sources::answers;
 
 /// Where a counsel command finds the output folder and the configuration.
 #[derive(Debug, Args)]
@@ -229,9 +231,54 @@ pub fn write_template(dir: &Path, account: &str) -> Result<PathBuf> {
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::internal(format!("creating {}", dir.display()), e))?;
-    crate::sinks::tables::write_bytes(
-        crate::sources::answers::template(account).as_bytes(),
-        &path,
-    )?;
+    crate::sinks::tables::write_bytes(template(account)?.as_bytes(), &path)?;
     Ok(path)
+}
+
+/// The template `cipwatch answers certification` writes.
+fn certification_template(templates: &Templates) -> Result<String> {
+    templates.render_plain(
+        "answers-certification.toml",
+        &serde_json::json!({ "keys": &answers::CERTIFICATION_KEYS[..answers::CERTIFICATION_KEYS.len() - 1] }),
+    )
+}
+
+/// The template `cipwatch answers ACCOUNT` writes (`templates/answers.toml`): every block with
+/// its guidance as a comment and an empty answer (`certification` gives the certification's
+/// template).
+///
+/// Errors: internal, when the embedded templates do not render.
+pub fn template(account: &str) -> Result<String> {
+    let templates = Templates::load(None)?;
+    if account == answers::CERTIFICATION {
+        return certification_template(&templates);
+    }
+    templates.render_plain(
+        "answers.toml",
+        &serde_json::json!({ "account": account, "keys": answers::keys() }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::answers::{AccountAnswers, Answers};
+
+    #[test]
+    fn the_template_parses_and_unknown_keys_are_listed() {
+        let text = template("1").unwrap();
+        assert!(
+            text.contains("# Model information:\n# What is known"),
+            "{text}"
+        );
+        let parsed: AccountAnswers = toml::from_str(&text).unwrap();
+        assert_eq!(parsed.get("narrative"), None, "blank answers are missing");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("7.toml"), "narative = \"x\"\n").unwrap();
+        let err = Answers::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("narative") && err.contains("cybersecurity_practices"),
+            "{err}"
+        );
+    }
 }

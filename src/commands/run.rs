@@ -47,6 +47,10 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             as_of,
             ..base.clone()
         })?;
+        if plan.pdf {
+            // Fails before the run (exit 4) rather than after its work.
+            crate::sinks::pdf::browser()?;
+        }
         let _lock = Lock::acquire(&plan.output_dir)?;
         crate::sinks::publish::recover(&plan.output_dir)?;
         let outcome = pipeline::run(&plan, true, &Progress::new(true));

@@ -150,6 +150,10 @@ pub struct Provider {
     pub contact_email: Option<String>,
     #[serde(default)]
     pub contact_phone: Option<String>,
+    /// The confidentiality marking printed at the top and bottom of every page of every document
+    /// (the template's default when not given).
+    #[serde(default)]
+    pub confidentiality_marking: Option<String>,
 }
 
 /// How billing rows are read and accelerators identified.

@@ -28,7 +28,28 @@ struct ProfileFile {
     title: String,
     source: String,
     status: String,
+    #[serde(default)]
+    filing: FilingInfo,
     parameters: toml::Table,
+}
+
+/// Where the documents go and under which rule text: the profile's `[filing]` table (all text,
+/// printed as written; empty when the profile gives none).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilingInfo {
+    /// Who receives the report and the certification.
+    #[serde(default)]
+    pub addressee: String,
+    /// The OMB control number of the collection, or a placeholder until one is assigned.
+    #[serde(default)]
+    pub omb_control_number: String,
+    /// The rule text the AI-training report rests on.
+    #[serde(default)]
+    pub report_citation: String,
+    /// The rule text the CIP certification rests on.
+    #[serde(default)]
+    pub certification_citation: String,
 }
 
 /// The valid values of one parameter, declared next to its field in `Params` (the only list).
@@ -430,6 +451,7 @@ pub struct ProfileInfo {
     pub status: String,
     /// `embedded` or the file it was read from.
     pub origin: String,
+    pub filing: FilingInfo,
 }
 
 /// One effective parameter value and where it came from.
@@ -492,6 +514,7 @@ pub fn load(spec: &str, base: &Path) -> Result<(ProfileInfo, toml::Table)> {
         source: file.source,
         status: file.status,
         origin,
+        filing: file.filing,
     };
     Ok((info, file.parameters))
 }

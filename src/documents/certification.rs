@@ -2,17 +2,20 @@
 //! foreign resellers and their CIP status, the foreign accounts whose identity is not verified (by
 //! status and age), verifications completed and failed in the period, the resolution log of failed
 //! verifications, the time from opening to verification, and records retention (closed accounts
-//! past their purge-eligible date). The figures come from the
-//! `cert_*` queries; the attestations are blocks the provider signs.
+//! past their purge-eligible date), and the reconciliation of the unverified foreign accounts with
+//! the customers on file and the run's CIP_GAP count. The figures come from the `cert_*` queries;
+//! the type, narratives and certifying officer from counsel's `answers/certification.toml`; the
+//! attestations are codes whose words are the template's.
 
 use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::charts::{bars, Bar};
+use super::charts::{bars, worth_drawing, Bar};
 use super::report::Window;
 use super::Common;
 use crate::error::{Error, Result};
+use crate::sources::answers::{CertificationAnswers, CERTIFICATION_KEYS};
 use crate::transforms::records::records;
 
 pub const SCHEMA: &str = "cipwatch/cip-certification/1";
@@ -21,7 +24,20 @@ pub const SCHEMA: &str = "cipwatch/cip-certification/1";
 pub struct CertificationDoc {
     pub schema: &'static str,
     pub common: Common,
+    /// The rule text the certification rests on (the profile's `[filing] certification_citation`).
+    pub citation: String,
+    /// Initial, annual or out-of-cycle, its trigger, and the last certification's date.
+    pub kind: Kind,
+    /// The window the figures count: the profile's certification period up to the as-of date.
     pub period: Window,
+    /// The days from the last certification to the as-of date, when its date is known.
+    pub days_since_last: Option<i64>,
+    /// The three descriptions the rule asks for, by answers-file key.
+    pub narratives: Vec<Narrative>,
+    pub officer: Officer,
+    pub reconciliation: Reconciliation,
+    /// The answers-file keys still to answer (the documents list them).
+    pub missing: Vec<String>,
     pub customers_by_country: Vec<CountryCustomers>,
     pub total_customers: i64,
     pub total_foreign_customers: i64,
@@ -36,8 +52,84 @@ pub struct CertificationDoc {
     pub closed_accounts: Vec<Retention>,
     /// The closed accounts whose purge-eligible date has passed by the as-of date.
     pub past_retention: Vec<Retention>,
+    /// The attestations the provider signs, by code (their words are the template's `attestation`).
     pub attestations: Vec<String>,
 }
+
+/// The annual certification's attestations (proposed § 7.303), in order.
+const ATTESTATIONS: [&str; 5] = ["reviewed", "services", "threats", "complies", "resolutions"];
+
+/// The certification's type (`initial`, `annual`, `out_of_cycle`), trigger and last date.
+#[derive(Debug, Serialize)]
+pub struct Kind {
+    pub certification_type: Option<String>,
+    pub trigger: Option<String>,
+    pub last_certification_date: Option<String>,
+}
+
+/// One narrative block: `key` is `identity_verification`, `malicious_activity_resources` or
+/// `reseller_oversight`; its title and guidance are the template's.
+#[derive(Debug, Serialize)]
+pub struct Narrative {
+    pub key: String,
+    pub answer: Option<String>,
+}
+
+/// The one certifying officer.
+#[derive(Debug, Serialize)]
+pub struct Officer {
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub signature_date: Option<String>,
+}
+
+/// The `cert_reconciliation` row, and what it does not explain.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Reconciliation {
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub customers_on_file: i64,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub unverified_on_file: i64,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub unverified_no_cip_record: i64,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub unverified_quarantined: i64,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub unverified_total: i64,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub cip_gap: i64,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub unverified_no_usage: i64,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub unverified_below_material: i64,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub unverified_more_severe: i64,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub cip_gap_not_unverified: i64,
+    /// CIP_GAP minus what the explained differences give from the unverified total (0 when every
+    /// difference is explained).
+    #[serde(default)]
+    pub unexplained: i64,
+}
+
+impl Reconciliation {
+    fn explained(mut self) -> Reconciliation {
+        let from_unverified = self.unverified_total
+            - self.unverified_no_usage
+            - self.unverified_below_material
+            - self.unverified_more_severe
+            + self.cip_gap_not_unverified;
+        self.unexplained = self.cip_gap - from_unverified;
+        self
+    }
+}
+
+/// The narrative blocks of the certification (proposed § 7.302), in order.
+const NARRATIVES: [&str; 3] = [
+    "identity_verification",
+    "malicious_activity_resources",
+    "reseller_oversight",
+];
 
 /// One closed account's retention dates (YYYY-MM-DD).
 #[derive(Debug, Clone, Serialize)]
@@ -151,6 +243,18 @@ pub struct Failed {
     pub answered: bool,
 }
 
+/// The certification's answers still to give: every key but `resolutions`, and `trigger` only
+/// for an out-of-cycle certification.
+fn missing(answers: &CertificationAnswers) -> Vec<String> {
+    CERTIFICATION_KEYS
+        .iter()
+        .filter(|k| **k != "resolutions")
+        .filter(|k| **k != "trigger" || answers.get("certification_type") == Some("out_of_cycle"))
+        .filter(|k| answers.get(k).is_none())
+        .map(|k| k.to_string())
+        .collect()
+}
+
 fn to_complete() -> String {
     "TO COMPLETE: how this failed verification was resolved".into()
 }
@@ -163,12 +267,41 @@ fn table<'a>(results: &'a [(String, DataFrame)], name: &str) -> Result<&'a DataF
         .ok_or_else(|| Error::config("queries", format!("no query produces the table '{name}'")))
 }
 
-/// Builds the certification; `resolutions` (account id → text, from counsel's answers) fill the
-/// resolution log of failed verifications.
+/// Builds the certification; counsel's answers give its type, narratives and officer, and their
+/// `resolutions` (account id → text) fill the resolution log of failed verifications.
+/// The failed verifications of the period, each with counsel's resolution where answered.
+fn failed_verifications(
+    results: &[(String, DataFrame)],
+    answers: &CertificationAnswers,
+) -> Result<Vec<Failed>> {
+    let failed = records::<Failed>(
+        table(results, "cert_failed_verifications")?,
+        "certification",
+    )?;
+    Ok(failed
+        .into_iter()
+        .map(|f| {
+            match answers
+                .resolutions
+                .get(&f.account_id)
+                .map(|r| r.trim())
+                .filter(|r| !r.is_empty())
+            {
+                Some(r) => Failed {
+                    resolution: r.to_string(),
+                    answered: true,
+                    ..f
+                },
+                None => f,
+            }
+        })
+        .collect())
+}
+
 pub fn build(
     common: &Common,
     results: &[(String, DataFrame)],
-    resolutions: &BTreeMap<String, String>,
+    answers: &CertificationAnswers,
 ) -> Result<CertificationDoc> {
     let customers_by_country: Vec<CountryCustomers> = records(
         table(results, "cert_customers_by_country")?,
@@ -192,42 +325,76 @@ pub fn build(
             ))
         })?;
     let (closed_accounts, past_retention) = retention(results)?;
+    let reconciliation =
+        records::<Reconciliation>(table(results, "cert_reconciliation")?, "certification")?
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+            .explained();
+    let get = |key: &str| answers.get(key).map(String::from);
+    let days_since_last = get("last_certification_date")
+        .and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        .map(|d| (as_of - d).num_days());
     Ok(CertificationDoc {
+        citation: common.rule.filing.certification_citation.clone(),
+        kind: Kind {
+            certification_type: get("certification_type"),
+            trigger: get("trigger"),
+            last_certification_date: get("last_certification_date"),
+        },
+        days_since_last,
+        narratives: NARRATIVES
+            .iter()
+            .map(|k| Narrative {
+                key: k.to_string(),
+                answer: get(k),
+            })
+            .collect(),
+        officer: Officer {
+            name: get("officer_name"),
+            title: get("officer_title"),
+            signature_date: get("signature_date"),
+        },
+        reconciliation,
+        missing: missing(answers),
         closed_accounts,
         past_retention,
         schema: SCHEMA,
-        period: Window { from: from.to_string(), to: common.as_of.clone() },
+        period: Window {
+            from: from.to_string(),
+            to: common.as_of.clone(),
+        },
         total_customers: customers_by_country.iter().map(|c| c.customers).sum(),
-        total_foreign_customers: customers_by_country.iter().map(|c| c.foreign_customers).sum(),
+        total_foreign_customers: customers_by_country
+            .iter()
+            .map(|c| c.foreign_customers)
+            .sum(),
         customers_by_country,
-        foreign_owners_by_country: records(table(results, "cert_foreign_owners_by_country")?, "certification")?,
+        foreign_owners_by_country: records(
+            table(results, "cert_foreign_owners_by_country")?,
+            "certification",
+        )?,
         foreign_resellers: records(table(results, "cert_foreign_resellers")?, "certification")?,
         total_unverified_foreign: unverified_foreign.iter().map(|u| u.accounts).sum(),
         unverified_foreign,
         stats,
-        failed_verifications: records::<Failed>(table(results, "cert_failed_verifications")?, "certification")?
-            .into_iter()
-            .map(|f| match resolutions.get(&f.account_id).map(|r| r.trim()).filter(|r| !r.is_empty()) {
-                Some(r) => Failed { resolution: r.to_string(), answered: true, ..f },
-                None => f,
-            })
-            .collect(),
-        attestations: [
-            "The CIP has been reviewed during the period.",
-            "The CIP has been updated for changes in the provider's services.",
-            "The CIP has been updated for changes in the threats it addresses.",
-            "The provider complies with the CIP regulations.",
-            "Each case of unverified identity since the last certification has been resolved as logged above.",
-        ]
-        .map(String::from)
-        .to_vec(),
+        failed_verifications: failed_verifications(results, answers)?,
+        attestations: ATTESTATIONS.map(String::from).to_vec(),
         common: common.clone(),
     })
 }
 
-/// The HTML charts: customers by country and the verification backlog.
+/// The HTML charts: customers by country and the verification backlog, each only where it adds
+/// something to its table (`charts::worth_drawing`; else the chart is empty and not shown).
 pub fn charts(doc: &CertificationDoc) -> BTreeMap<String, String> {
     let count = |v: f64| format!("{v:.0}");
+    let chart = |title: &str, bars_of: Vec<Bar>, axis: &str| {
+        if worth_drawing(&bars_of) {
+            bars(title, &bars_of, false, None, axis, &count)
+        } else {
+            String::new()
+        }
+    };
     let by_country: Vec<Bar> = doc
         .customers_by_country
         .iter()
@@ -247,16 +414,14 @@ pub fn charts(doc: &CertificationDoc) -> BTreeMap<String, String> {
     BTreeMap::from([
         (
             "by_country".to_string(),
-            bars("Customers by country", &by_country, false, None, &count),
+            chart("Customers by country", by_country, "customers"),
         ),
         (
             "backlog".to_string(),
-            bars(
+            chart(
                 "Foreign accounts not verified, by status and age",
-                &backlog,
-                false,
-                None,
-                &count,
+                backlog,
+                "accounts",
             ),
         ),
     ])

@@ -9,49 +9,117 @@ pub struct Bar {
     pub value: f64,
 }
 
-/// Horizontal bars. With `log`, values are drawn on a log10 axis from `floor` up; `line` draws a
-/// labelled vertical reference line (e.g. the threshold).
+/// A chart is drawn only from this many bars ...
+pub const MIN_BARS: usize = 3;
+/// ... and when the largest bar reaches this value: bars of 1 and 2 say nothing a table does not.
+pub const MIN_PEAK: f64 = 3.0;
+
+/// Whether a chart of these bars adds anything to the table beside it.
+pub fn worth_drawing(bars: &[Bar]) -> bool {
+    bars.len() >= MIN_BARS && bars.iter().any(|b| b.value >= MIN_PEAK)
+}
+
+/// The value axis of a chart: the scale and its tick values.
+struct Axis {
+    log: bool,
+    /// Linear: the largest tick. Log: the lowest and highest powers of ten.
+    low: f64,
+    high: f64,
+}
+
+impl Axis {
+    fn new(values: &[f64], log: bool) -> Axis {
+        let max = values.iter().copied().fold(0.0f64, f64::max);
+        if log {
+            let min = values
+                .iter()
+                .copied()
+                .filter(|v| *v > 0.0)
+                .fold(f64::INFINITY, f64::min)
+                .max(1.0);
+            let low = min.log10().floor() - 1.0;
+            let high = max.max(1.0).log10().ceil().max(low + 1.0);
+            return Axis { log, low, high };
+        }
+        let step = nice_step(max);
+        Axis {
+            log,
+            low: 0.0,
+            high: (max / step).ceil().max(1.0) * step,
+        }
+    }
+
+    /// Where `v` falls, from 0 (the axis start) to 1.
+    fn fraction(&self, v: f64) -> f64 {
+        let f = if self.log {
+            if v <= 0.0 {
+                0.0
+            } else {
+                (v.log10() - self.low) / (self.high - self.low)
+            }
+        } else {
+            v / self.high
+        };
+        f.clamp(0.0, 1.0)
+    }
+
+    fn ticks(&self) -> Vec<f64> {
+        if self.log {
+            let every = ((self.high - self.low) / 6.0).ceil().max(1.0);
+            let mut e = self.low;
+            let mut out = Vec::new();
+            while e <= self.high {
+                // Parsed from its decimal form: exact where powf is not (1e24).
+                out.push(format!("1e{e}").parse().unwrap_or(f64::NAN));
+                e += every;
+            }
+            return out;
+        }
+        let step = nice_step(self.high);
+        (0..)
+            .map(|i| i as f64 * step)
+            .take_while(|t| *t <= self.high + step * 1e-9)
+            .collect()
+    }
+}
+
+/// A tick step of 1, 2 or 5 times a power of ten giving at most five steps up to `max`.
+fn nice_step(max: f64) -> f64 {
+    if max <= 0.0 {
+        return 1.0;
+    }
+    let raw = max / 5.0;
+    let power = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * power)
+        .max(if max >= 1.0 { 1.0 } else { 0.0 })
+}
+
+/// Horizontal bars with a value axis (ticks, tick labels and `axis` as its label). With `log`,
+/// values are drawn on a log10 axis; `line` draws a labelled vertical reference line (e.g. the
+/// threshold).
 pub fn bars(
     title: &str,
     bars: &[Bar],
     log: bool,
     line: Option<(f64, &str)>,
+    axis: &str,
     unit: &dyn Fn(f64) -> String,
 ) -> String {
-    let (width, label_w, row_h, top) = (720.0, 220.0, 26.0, 34.0);
+    let (width, label_w, row_h, top) = (720.0, 220.0, 26.0, 46.0);
     let plot_w = width - label_w - 120.0;
-    let height = top + row_h * bars.len().max(1) as f64 + 30.0;
-    let max = bars
+    let rows = row_h * bars.len().max(1) as f64;
+    let height = top + rows + 46.0;
+    let values: Vec<f64> = bars
         .iter()
         .map(|b| b.value)
         .chain(line.map(|l| l.0))
-        .fold(0.0f64, f64::max);
-    let positives = bars
-        .iter()
-        .map(|b| b.value)
-        .chain(line.map(|l| l.0))
-        .filter(|v| *v > 0.0);
-    let floor = positives
-        .fold(f64::INFINITY, f64::min)
-        .max(1.0)
-        .log10()
-        .floor()
-        - 1.0;
-    let scale = |v: f64| -> f64 {
-        if max <= 0.0 {
-            return 0.0;
-        }
-        if log {
-            let top_exp = max.log10().ceil();
-            if v <= 0.0 {
-                0.0
-            } else {
-                ((v.log10() - floor) / (top_exp - floor)).clamp(0.0, 1.0) * plot_w
-            }
-        } else {
-            v / max * plot_w
-        }
-    };
+        .collect();
+    let scale = Axis::new(&values, log);
+    let x_of = |v: f64| label_w + scale.fraction(v) * plot_w;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{t}\">\
          <text x=\"0\" y=\"18\" class=\"chart-title\">{t}{scale_note}</text>",
@@ -60,7 +128,7 @@ pub fn bars(
     );
     for (i, b) in bars.iter().enumerate() {
         let y = top + i as f64 * row_h;
-        let w = scale(b.value);
+        let w = x_of(b.value) - label_w;
         svg.push_str(&format!(
             "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" class=\"chart-label\">{label}</text>\
              <rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{h}\" class=\"chart-bar\"/>\
@@ -73,14 +141,34 @@ pub fn bars(
             value = escape(&unit(b.value)),
         ));
     }
-    if let Some((v, name)) = line {
-        let x = label_w + scale(v);
+    let y_axis = top + rows + 2.0;
+    svg.push_str(&format!(
+        "<line x1=\"{label_w}\" y1=\"{y_axis}\" x2=\"{x2}\" y2=\"{y_axis}\" class=\"chart-axis\"/>",
+        x2 = label_w + plot_w,
+    ));
+    for t in scale.ticks() {
+        let x = x_of(t);
         svg.push_str(&format!(
-            "<line x1=\"{x:.1}\" y1=\"{top0}\" x2=\"{x:.1}\" y2=\"{y2}\" class=\"chart-line\"/>\
+            "<line x1=\"{x:.1}\" y1=\"{y_axis}\" x2=\"{x:.1}\" y2=\"{y2}\" class=\"chart-axis\"/>\
+             <text x=\"{x:.1}\" y=\"{ty}\" text-anchor=\"middle\" class=\"chart-tick\">{v}</text>",
+            y2 = y_axis + 5.0,
+            ty = y_axis + 18.0,
+            v = escape(&unit(t)),
+        ));
+    }
+    svg.push_str(&format!(
+        "<text x=\"{x:.1}\" y=\"{y}\" text-anchor=\"middle\" class=\"chart-axis-label\">{a}</text>",
+        x = label_w + plot_w / 2.0,
+        y = y_axis + 36.0,
+        a = escape(axis),
+    ));
+    if let Some((v, name)) = line {
+        let x = x_of(v);
+        svg.push_str(&format!(
+            "<line x1=\"{x:.1}\" y1=\"{top0}\" x2=\"{x:.1}\" y2=\"{y_axis}\" class=\"chart-line\"/>\
              <text x=\"{x:.1}\" y=\"{ly}\" text-anchor=\"middle\" class=\"chart-line-label\">{n}</text>",
             top0 = top - 6.0,
-            y2 = height - 22.0,
-            ly = height - 8.0,
+            ly = top - 10.0,
             n = escape(&format!("{name}: {}", unit(v))),
         ));
     }
@@ -108,8 +196,46 @@ mod tests {
             }],
             false,
             None,
+            "count",
             &|v| v.to_string(),
         );
         assert!(svg.contains("&lt;script&gt;") && !svg.contains("<script>"));
+    }
+
+    #[test]
+    fn axes_have_ticks_and_a_label() {
+        let bars_of = |values: &[f64]| -> Vec<Bar> {
+            values
+                .iter()
+                .map(|v| Bar {
+                    label: format!("b{v}"),
+                    value: *v,
+                })
+                .collect()
+        };
+        let svg = bars(
+            "t",
+            &bars_of(&[3.0, 7.0, 12.0]),
+            false,
+            None,
+            "accounts",
+            &|v| format!("{v:.0}"),
+        );
+        for tick in [">0<", ">5<", ">10<", ">15<"] {
+            assert!(svg.contains(tick), "tick {tick}: {svg}");
+        }
+        assert!(svg.contains("chart-axis-label\">accounts<"));
+        assert!(!worth_drawing(&bars_of(&[1.0, 2.0])), "bars of 1 and 2");
+        assert!(!worth_drawing(&bars_of(&[1.0, 2.0, 1.0])));
+        assert!(worth_drawing(&bars_of(&[1.0, 2.0, 4.0])));
+        let log = bars(
+            "t",
+            &bars_of(&[1e22, 3e24]),
+            true,
+            Some((1e24, "threshold")),
+            "operations",
+            &|v| format!("{v:e}"),
+        );
+        assert!(log.contains(">1e24<") && log.contains(">1e21<"), "{log}");
     }
 }

@@ -1,5 +1,5 @@
 //! The Tera filters every document template may use, registered in one place: operation counts,
-//! rates, hours, bandwidth, percentages, dates and masking. Templates receive numbers raw and format them
+//! rates, hours, bandwidth, percentages, fixed decimals, dates and masking. Templates receive numbers raw and format them
 //! here, so the JSON documents keep full precision and the prose reads the same everywhere.
 
 use tera::{Kwargs, State, Tera};
@@ -48,7 +48,37 @@ pub fn long_date(s: &str) -> String {
         .unwrap_or_else(|| s.to_string())
 }
 
+/// Text as the body of a double-quoted CSS string (the print CSS's running header): `\\`, `"`
+/// and line breaks escaped, and `<`, `>` and `&` written as CSS escapes so a value cannot close the
+/// `<style>` element. Meant for a `{% filter css_string %}` section, whose body the HTML
+/// templates have already escaped: the entities the escaping writes (`&amp;`, `&lt;`, `&gt;`,
+/// `&quot;`) are read back first. The result is marked safe.
+pub fn css_string(s: &str) -> String {
+    let s = s
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' | '\r' => out.push_str("\\A "),
+            '<' => out.push_str("\\3C "),
+            '>' => out.push_str("\\3E "),
+            '&' => out.push_str("\\26 "),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 pub fn register(tera: &mut Tera) {
+    tera.register_filter("css_string", |x: &str, _: Kwargs, _: &State| {
+        tera::Value::safe_string(&css_string(x))
+    });
     tera.register_filter("long_date", |x: &str, _: Kwargs, _: &State| long_date(x));
     tera.register_filter("ops", |x: f64, _: Kwargs, _: &State| {
         format!("{} operations", sci(x))
@@ -57,10 +87,13 @@ pub fn register(tera: &mut Tera) {
         format!("{} op/s", sci(x))
     });
     tera.register_filter("sci", |x: f64, _: Kwargs, _: &State| sci(x));
-    tera.register_filter("fixed", |x: f64, kwargs: Kwargs, _: &State| {
-        let places = kwargs.get::<usize>("places").ok().flatten().unwrap_or(2);
-        format!("{x:.places$}")
-    });
+    tera.register_filter(
+        "fixed",
+        |x: f64, kwargs: Kwargs, _: &State| -> tera::TeraResult<String> {
+            let digits = kwargs.get::<i64>("digits")?.unwrap_or(0).clamp(0, 12) as usize;
+            Ok(format!("{x:.digits$}"))
+        },
+    );
     tera.register_filter("num", |x: f64, _: Kwargs, _: &State| grouped(x));
     tera.register_filter("hours", |x: f64, _: Kwargs, _: &State| {
         format!("{} h", grouped(x))
@@ -99,5 +132,9 @@ mod tests {
         assert_eq!(long_date("2026-12-06"), "Sunday 6 December 2026");
         assert_eq!(long_date("2026-11-08T00:00:00Z"), "Sunday 8 November 2026");
         assert_eq!(long_date("ongoing"), "ongoing");
+        assert_eq!(
+            css_string("a\"b</style>\\ &amp;lt;"),
+            "a\\\"b\\3C /style\\3E \\\\ \\26 lt;"
+        );
     }
 }

@@ -1,9 +1,12 @@
 //! Documents for counsel: one AI-training report draft per reportable foreign account (and, with
-//! `--drafts watch`, per WATCH account), the annual CIP certification metrics, and the run summary,
-//! each as Markdown and self-contained HTML from Tera templates, reports and certification also as
-//! JSON (the view model itself, schema in README.md). View models are built from masked registry
-//! rows, and every string is masked by value once more as it is rendered (`templates::shown`);
-//! rendering is parallel (rayon) and deterministic (no clock: the as-of date and run id instead).
+//! `--drafts watch`, per WATCH account), the CIP certification, and the run summary, each as
+//! Markdown and self-contained HTML from Tera templates, reports and certification also as JSON
+//! (the view model itself, schema in README.md); with `--pdf` every HTML document also as PDF
+//! (`sinks::pdf`), and with `--filing-copy` an unmasked copy of the filing documents under
+//! [`FILING_COPY`]. View models carry facts and codes; the words are the templates'
+//! (`templates/partials/words.tera`). View models are built from masked registry rows, and every
+//! string is masked by value once more as it is rendered (`templates::shown`), but for the filing
+//! copy; rendering is parallel (rayon) and deterministic (no clock: the as-of date and run id).
 
 pub mod certification;
 pub mod charts;
@@ -25,7 +28,7 @@ use crate::sources::answers::Answers;
 use crate::transforms::quarantine::InputCount;
 use crate::transforms::records::records;
 use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
-use templates::Templates;
+use templates::{Masking, Templates};
 
 /// Which accounts get a report draft.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -78,6 +81,9 @@ pub struct DocInputs<'a> {
     pub answers: &'a Answers,
     /// The latest filing of each account.
     pub filings: &'a BTreeMap<String, Filing>,
+    /// The run that first found each account REPORTABLE under these parameters, by the account's
+    /// knowledge key (`history::knowledge_key`), from `knowledge.json` before this run.
+    pub first_runs: BTreeMap<String, String>,
 }
 
 /// What the run's plan says that every document repeats: who files, under which rule profile and
@@ -139,32 +145,110 @@ fn banners(scenario: Option<&str>, deviations: &[String]) -> Vec<String> {
     out
 }
 
-/// Renders every document; returns (relative path, content) pairs in a stable order.
+/// What a run asks of the documents beyond the default masked set.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras {
+    /// `--filing-copy`: an unmasked copy of the filing documents under [`FILING_COPY`].
+    pub filing_copy: bool,
+    /// `--pdf`: a PDF of every HTML document (`sinks::pdf`).
+    pub pdf: bool,
+}
+
+/// Documents by relative path: text (Markdown, HTML, JSON) and PDF bytes.
+pub type Rendered = (Vec<(String, String)>, Vec<(String, Vec<u8>)>);
+
+/// Every document of a run: the text documents (masked, plus the unmasked filing copy when
+/// asked) and the PDFs (relative path → bytes) when asked.
+///
+/// Errors: as [`render_all`]; reference data (exit 4) when PDFs are asked and there is no browser.
+pub fn render_outputs(
+    templates: &Templates,
+    common: &Common,
+    inputs: &DocInputs,
+    drafts: Drafts,
+    extras: Extras,
+) -> Result<Rendered> {
+    let mut texts = render_all(templates, common, inputs, drafts, Masking::Masked)?;
+    if extras.filing_copy {
+        texts.extend(render_all(
+            templates,
+            common,
+            inputs,
+            drafts,
+            Masking::Unmasked,
+        )?);
+    }
+    let pdfs = if extras.pdf {
+        crate::sinks::pdf::print_all(&texts, &common.as_of)?
+    } else {
+        Vec::new()
+    };
+    Ok((texts, pdfs))
+}
+
+/// The folder of the unmasked filing copy inside a run folder (`run --filing-copy`).
+pub const FILING_COPY: &str = "filing-copy-UNMASKED";
+
+/// Renders every document; returns (relative path, content) pairs in a stable order. Unmasked
+/// (the filing copy), only the filing documents are rendered (report drafts and certification),
+/// under [`FILING_COPY`].
 pub fn render_all(
     templates: &Templates,
     common: &Common,
     inputs: &DocInputs,
     drafts: Drafts,
+    masking: Masking,
 ) -> Result<Vec<(String, String)>> {
     let flags = inputs.flags;
     let wanted = drafted(flags, drafts);
+    let mut out = render_reports(templates, common, inputs, &wanted, masking)?;
+    let cert = certification::build(common, inputs.results, &inputs.answers.certification)?;
+    out.extend(render_three(
+        templates,
+        &cert,
+        "certification/cip-certification",
+        "cip-certification",
+        &certification::charts(&cert),
+        masking,
+    )?);
+    if masking == Masking::Unmasked {
+        return Ok(out
+            .into_iter()
+            .map(|(rel, text)| (format!("{FILING_COPY}/{rel}"), text))
+            .collect());
+    }
+    let sum = summary::build(common, flags, inputs.counts, inputs.filings);
+    let charts = summary::charts(flags, common);
+    for ext in ["md", "html"] {
+        out.push((
+            format!("summary.{ext}"),
+            templates.render_with(&format!("summary.{ext}"), &sum, &charts)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// The report drafts of the `wanted` accounts, each as Markdown, HTML and JSON.
+fn render_reports(
+    templates: &Templates,
+    common: &Common,
+    inputs: &DocInputs,
+    wanted: &[&FlagRow],
+    masking: Masking,
+) -> Result<Vec<(String, String)>> {
     let accounts: Vec<String> = wanted.iter().map(|f| f.account_id.clone()).collect();
-    let customers: HashMap<String, CustomerRow> = records::<CustomerRow>(
-        &only(inputs.customers, &accounts, "account_id")?,
-        "customers",
-    )?
-    .into_iter()
-    .map(|c| (c.account_id.clone(), c))
-    .collect();
+    let rows = |df: &DataFrame| only(df, &accounts, "account_id", masking);
+    let customers: HashMap<String, CustomerRow> =
+        records::<CustomerRow>(&rows(inputs.customers)?, "customers")?
+            .into_iter()
+            .map(|c| (c.account_id.clone(), c))
+            .collect();
     let owners = group(
-        records::<OwnerRow>(
-            &only(inputs.owners, &accounts, "account_id")?,
-            "beneficial owners",
-        )?,
+        records::<OwnerRow>(&rows(inputs.owners)?, "beneficial owners")?,
         |o| o.account_id.clone(),
     );
     let mut access = group(
-        records::<AccessRow>(&only(inputs.access, &accounts, "account_id")?, "access log")?,
+        records::<AccessRow>(&rows(inputs.access)?, "access log")?,
         |a| a.account_id.clone(),
     );
     for list in access.values_mut() {
@@ -179,12 +263,15 @@ pub fn render_all(
             .collect(),
         |r: &RunRow| r.account_id.clone(),
     );
-
+    let measured = measured_utilization(inputs.results)?;
     let reports: Vec<Vec<(String, String)>> = wanted
         .par_iter()
         .map(|f| {
+            let key = crate::sinks::history::knowledge_key(&f.account_id);
             let facts = report::AccountFacts {
                 flag: f,
+                first_run: inputs.first_runs.get(key.as_ref()).cloned(),
+                measured_utilization: measured.get(&f.account_id).copied(),
                 customer: customers.get(&f.account_id),
                 owners: owners.get(&f.account_id).cloned().unwrap_or_default(),
                 access: access.get(&f.account_id).cloned().unwrap_or_default(),
@@ -192,6 +279,7 @@ pub fn render_all(
             };
             let mut doc = report::build(common, facts, &inputs.answers.of(&f.account_id));
             if let Some(filed) = inputs.filings.get(&f.account_id) {
+                // Filed facts are masked: compared as shown in the masked documents.
                 let now = crate::sinks::filings::facts(&templates::shown(&doc)?);
                 doc.set_filing(filed, crate::sinks::filings::changelog(&filed.facts, &now));
             }
@@ -202,32 +290,59 @@ pub fn render_all(
                 &format!("{dir}/ai-training-report"),
                 "ai-training-report",
                 &BTreeMap::new(),
+                masking,
             )
         })
         .collect::<Result<_>>()?;
-    let mut out: Vec<(String, String)> = reports.into_iter().flatten().collect();
+    Ok(reports.into_iter().flatten().collect())
+}
 
-    let cert = certification::build(
-        common,
-        inputs.results,
-        &inputs.answers.certification.resolutions,
-    )?;
-    out.extend(render_three(
-        templates,
-        &cert,
-        "certification/cip-certification",
-        "cip-certification",
-        &certification::charts(&cert),
-    )?);
-    let sum = summary::build(common, flags, inputs.counts, inputs.filings);
-    let charts = summary::charts(flags, common);
-    for ext in ["md", "html"] {
-        out.push((
-            format!("summary.{ext}"),
-            templates.render_with(&format!("summary.{ext}"), &sum, &charts)?,
-        ));
-    }
-    Ok(out)
+/// Each account's utilisation measured by telemetry, weighted by operations: the estimated over
+/// the upper-bound operations of its `usage_enriched` rows whose utilisation came from telemetry
+/// (`utilization_source = 'telemetry'`, queries/02). Accounts without telemetry are absent.
+///
+/// Errors: configuration when no query produces `usage_enriched`; internal when it lacks a column.
+fn measured_utilization(results: &[(String, DataFrame)]) -> Result<HashMap<String, f64>> {
+    let usage = results
+        .iter()
+        .find(|(n, _)| n == "usage_enriched")
+        .map(|(_, df)| df)
+        .ok_or_else(|| {
+            crate::error::Error::config("queries", "no query produces the table 'usage_enriched'")
+        })?;
+    let sums = usage
+        .clone()
+        .lazy()
+        .filter(col("utilization_source").eq(lit("telemetry")))
+        .group_by([col("billing_account_id")])
+        .agg([col("est_ops").sum(), col("upper_ops").sum()])
+        .collect()
+        .or_internal("measured utilisation")?;
+    let ids = sums
+        .column("billing_account_id")
+        .and_then(|c| c.cast(&DataType::String))
+        .or_internal("measured utilisation")?;
+    let est = sums.column("est_ops").or_internal("measured utilisation")?;
+    let upper = sums
+        .column("upper_ops")
+        .or_internal("measured utilisation")?;
+    let (ids, est, upper) = (
+        ids.str().or_internal("measured utilisation")?,
+        est.f64().or_internal("measured utilisation")?,
+        upper.f64().or_internal("measured utilisation")?,
+    );
+    Ok(ids
+        .iter()
+        .zip(est.iter().zip(upper.iter()))
+        .filter_map(|(id, (e, u))| match (id, e, u) {
+            // Rounded as the tables are: the sums' order, and so their last bits, vary by run.
+            (Some(id), Some(e), Some(u)) if u > 0.0 => Some((
+                id.to_string(),
+                crate::transforms::rounding::round_sig(e / u),
+            )),
+            _ => None,
+        })
+        .collect())
 }
 
 /// Markdown, HTML and JSON of one view model.
@@ -237,25 +352,23 @@ fn render_three<T: Serialize>(
     stem: &str,
     template: &str,
     charts: &BTreeMap<String, String>,
+    masking: Masking,
 ) -> Result<Vec<(String, String)>> {
-    let json =
-        serde_json::to_string_pretty(&templates::shown(doc)?).or_internal("document JSON")? + "\n";
+    let json = serde_json::to_string_pretty(&templates::shown_as(doc, masking)?)
+        .or_internal("document JSON")?
+        + "\n";
+    let render =
+        |ext: &str| templates.render_as(&format!("{template}.{ext}"), doc, charts, masking);
     Ok(vec![
-        (
-            format!("{stem}.md"),
-            templates.render_with(&format!("{template}.md"), doc, charts)?,
-        ),
-        (
-            format!("{stem}.html"),
-            templates.render_with(&format!("{template}.html"), doc, charts)?,
-        ),
+        (format!("{stem}.md"), render("md")?),
+        (format!("{stem}.html"), render("html")?),
         (format!("{stem}.json"), json),
     ])
 }
 
 /// Rows of `df` whose `key` is one of `values`, masked for a document (`pii::mask_frame`): the
-/// registry's raw values never reach a view model.
-fn only(df: &DataFrame, values: &[String], key: &str) -> Result<DataFrame> {
+/// registry's raw values never reach a view model, but for the unmasked filing copy.
+fn only(df: &DataFrame, values: &[String], key: &str, masking: Masking) -> Result<DataFrame> {
     let wanted = DataFrame::new(values.len(), vec![Column::new(key.into(), values.to_vec())])
         .or_internal("document accounts")?;
     let rows = df
@@ -269,7 +382,10 @@ fn only(df: &DataFrame, values: &[String], key: &str) -> Result<DataFrame> {
         )
         .collect()
         .or_internal("selecting document rows")?;
-    crate::pii::mask_frame(&rows).or_internal("masking document rows")
+    match masking {
+        Masking::Masked => crate::pii::mask_frame(&rows).or_internal("masking document rows"),
+        Masking::Unmasked => Ok(rows),
+    }
 }
 
 fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>> {

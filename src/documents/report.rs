@@ -1,14 +1,15 @@
 //! The AI-training report draft for one foreign account: the view model counsel's documents are
 //! rendered from (and the `.json` document itself). Built from already-computed tables and from
 //! registry rows that `documents::only` masked, so raw values never reach a template. Whatever the data lacks
-//! is named (a CIP gap, a TO COMPLETE block, a failed checklist item), never left blank.
+//! is named (a CIP gap, a TO COMPLETE block, a failed checklist item), never left blank. The view
+//! model carries facts and codes; the words counsel reads are in `templates/partials/words.tera`.
 
 use serde::Serialize;
 
 use super::Common;
 use crate::pii::is_invisible_control;
 use crate::sinks::filings::{FieldChange, Filing};
-use crate::sources::answers::{AccountAnswers, FIELDS};
+use crate::sources::answers::{AccountAnswers, FACTS, FIELDS};
 use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
 
 pub const SCHEMA: &str = "cipwatch/ai-training-report/1";
@@ -22,6 +23,10 @@ pub struct ReportDoc {
     pub status: String,
     pub level: String,
     pub reasons: Vec<String>,
+    /// The reportable event (proposed § 7.308): trigger, dates, run that first flagged it, basis.
+    pub event: EventView,
+    /// Where the report goes and who submits it.
+    pub submission: SubmissionView,
     pub knowledge_date: Option<String>,
     pub due_date: Option<String>,
     /// The day the data first crossed the operations threshold (may be earlier than knowledge).
@@ -37,12 +42,15 @@ pub struct ReportDoc {
     pub reseller: Option<ResellerView>,
     pub customer: CustomerView,
     pub beneficial_owners: Vec<OwnerRow>,
-    pub access_window: Window,
+    /// Which optional owner columns any owner has (the documents show only those).
+    pub owner_columns: OwnerColumns,
+    pub access_window: AccessWindow,
     pub access: Vec<AccessRow>,
     pub runs: Vec<RunRow>,
     pub compute: ComputeView,
+    /// The run segments' totals, which the checklist compares with the account's.
+    pub run_totals: RunTotals,
     pub tests: Vec<TestView>,
-    pub method: Vec<String>,
     pub cip: CipView,
     pub to_complete: Vec<ToComplete>,
     pub checklist: Vec<CheckItem>,
@@ -54,6 +62,70 @@ pub struct ResellerView {
     pub name: Option<String>,
     pub country: Option<String>,
     pub cip_on_file: Option<bool>,
+    /// Whether the reseller is a foreign person (its country is not `US`).
+    pub foreign: bool,
+    /// When the foreign reseller's own report was received, and when it was forwarded.
+    pub report_received: Fact,
+    pub report_forwarded: Fact,
+}
+
+/// A fact of the report and where it came from: `data` (cipwatch's tables), `answers` (counsel's
+/// answers file, which overrides the data) or `missing` (then the checklist names `key`, the
+/// answers-file field to fill in).
+#[derive(Debug, Clone, Serialize)]
+pub struct Fact {
+    pub value: Option<String>,
+    pub source: String,
+    pub key: String,
+}
+
+/// Counsel's answer to `key`, else `data`, else missing.
+fn fact(answers: &AccountAnswers, key: &str, data: Option<String>) -> Fact {
+    let (value, source) = match (answers.get(key), data) {
+        (Some(a), _) => (Some(a.to_string()), "answers"),
+        (None, Some(d)) => (Some(d), "data"),
+        (None, None) => (None, "missing"),
+    };
+    Fact {
+        value,
+        source: source.into(),
+        key: key.into(),
+    }
+}
+
+/// The reportable event. `trigger_type` is `new_transaction` or `changed_arrangement`.
+#[derive(Debug, Serialize)]
+pub struct EventView {
+    pub trigger_type: Fact,
+    /// Counsel's date, else the first billed accelerator usage (YYYY-MM-DD).
+    pub transaction_date: Fact,
+    /// The as-of date of the first filing run that found the account REPORTABLE.
+    pub first_flagged: Option<String>,
+    /// That run's id (this run's when it is the first).
+    pub first_flagged_run: Option<String>,
+    /// Counsel's date, else the end of the last run segment once it has ended.
+    pub anticipated_completion: Fact,
+    /// The rule text relied on (the profile's `[filing] report_citation`).
+    pub citation: String,
+}
+
+/// The submission block: addressee and OMB number (profile), submitter (answers file).
+#[derive(Debug, Serialize)]
+pub struct SubmissionView {
+    pub addressee: String,
+    pub omb_control_number: String,
+    pub submitter_name: Fact,
+    pub submitter_title: Fact,
+    pub submission_date: Fact,
+}
+
+/// The optional beneficial-owner columns present for at least one owner.
+#[derive(Debug, Serialize)]
+pub struct OwnerColumns {
+    pub address: bool,
+    pub email: bool,
+    pub phone: bool,
+    pub payment_method: bool,
 }
 
 /// The customer as printed: identifiers masked, lists split.
@@ -82,6 +154,16 @@ pub struct Window {
     pub to: String,
 }
 
+/// The IP-address window of a report: `from` is counsel's `ip_window_from`, else the account's
+/// opening, else its first usage, else the as-of date; `to` is the end of the as-of day.
+#[derive(Debug, Serialize)]
+pub struct AccessWindow {
+    pub from: String,
+    pub to: String,
+    /// `answers`, `account_opened`, `first_usage` or `as_of`.
+    pub from_source: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ComputeView {
     pub accelerators: Vec<String>,
@@ -96,10 +178,23 @@ pub struct ComputeView {
     pub peak_colocated_accelerators: Option<f64>,
     pub max_interconnect_gbps: Option<f64>,
     pub telemetry_share: f64,
+    /// Operations-weighted utilisation measured by telemetry, where telemetry covers usage.
+    pub measured_utilization: Option<f64>,
+    /// The profile's assumed utilisation, used where telemetry does not cover usage.
+    pub assumed_utilization: f64,
     pub first_usage: Option<String>,
     pub last_usage: Option<String>,
 }
 
+/// The sums of the run segments' operations and accelerator-hours.
+#[derive(Debug, Serialize)]
+pub struct RunTotals {
+    pub est_ops: f64,
+    pub accelerator_hours: f64,
+}
+
+/// One test of the profile: `test` is `ops`, `peak` or `interconnect`; `comparison` is `gt`
+/// (greater than) or `ge` (at least), as the rule words the threshold.
 #[derive(Debug, Serialize)]
 pub struct TestView {
     pub test: String,
@@ -118,12 +213,11 @@ pub struct CipView {
     pub gaps: Vec<String>,
 }
 
+/// One block counsel answers; its title and guidance are the template's (`field_title`).
 #[derive(Debug, Serialize)]
 pub struct ToComplete {
     /// The key of the block in the answers file.
     pub key: String,
-    pub field: String,
-    pub guidance: String,
     /// Counsel's answer from `answers/<account_id>.toml`, when given.
     pub answer: Option<String>,
 }
@@ -148,16 +242,24 @@ pub struct FilingView {
     pub as_of: String,
 }
 
+/// One item of the pre-filing checklist, by code (its words are the template's `check_label`).
 #[derive(Debug, Serialize)]
 pub struct CheckItem {
-    pub item: String,
+    pub code: String,
     pub ok: bool,
-    pub detail: String,
+    /// The answers-file key of an `answer` item.
+    pub key: Option<String>,
+    /// Where a `printable` item found odd characters (field paths).
+    pub found: Vec<String>,
 }
 
 /// What the report builder needs about one account.
 pub struct AccountFacts<'a> {
     pub flag: &'a FlagRow,
+    /// The run that first found the account REPORTABLE, when an earlier run did.
+    pub first_run: Option<String>,
+    /// Operations-weighted measured utilisation (`usage_enriched`, telemetry rows).
+    pub measured_utilization: Option<f64>,
     pub customer: Option<&'a CustomerRow>,
     pub owners: Vec<OwnerRow>,
     pub access: Vec<AccessRow>,
@@ -232,13 +334,8 @@ pub fn build(common: &Common, facts: AccountFacts, answers: &AccountAnswers) -> 
     let f = facts.flag;
     let reportable = f.level == "REPORTABLE";
     let customer = customer_view(f, facts.customer);
-    let window = Window {
-        from: f
-            .first_usage
-            .clone()
-            .unwrap_or_else(|| common.as_of.clone()),
-        to: format!("{}T23:59:59Z", common.as_of),
-    };
+    let event = event_view(common, &facts, answers);
+    let window = access_window(common, f, facts.customer, answers);
     let access: Vec<AccessRow> = facts
         .access
         .into_iter()
@@ -247,7 +344,127 @@ pub fn build(common: &Common, facts: AccountFacts, answers: &AccountAnswers) -> 
                 && a.accessed_at.as_str() <= window.to.as_str()
         })
         .collect();
-    let compute = ComputeView {
+    let cip = cip_view(f, facts.customer, &facts.owners);
+    let mut doc = ReportDoc {
+        schema: SCHEMA,
+        reference: format!(
+            "CIPW-AITR-{}-{}",
+            f.account_id,
+            f.knowledge_date.as_deref().unwrap_or(&common.as_of)
+        ),
+        reportable,
+        status: status(common, reportable),
+        level: f.level.to_string(),
+        reasons: split(&f.reasons),
+        event,
+        submission: submission_view(common, answers),
+        knowledge_date: f.knowledge_date.clone(),
+        due_date: f.report_due_date.clone(),
+        crossing_date: f.crossing_date.clone(),
+        deadline: f
+            .report_due_date
+            .as_deref()
+            .and_then(|due| deadline(&common.as_of, due)),
+        provisional_due_date: f.provisional_due_date.clone(),
+        filing: None,
+        changelog: Vec::new(),
+        reseller: reseller_view(f, answers),
+        customer,
+        owner_columns: OwnerColumns {
+            address: facts.owners.iter().any(|o| o.address.is_some()),
+            email: facts.owners.iter().any(|o| o.email.is_some()),
+            phone: facts.owners.iter().any(|o| o.phone.is_some()),
+            payment_method: facts.owners.iter().any(|o| o.payment_method.is_some()),
+        },
+        access_window: window,
+        access,
+        compute: compute_view(common, f, facts.measured_utilization),
+        run_totals: RunTotals {
+            est_ops: facts.runs.iter().map(|r| r.est_ops).sum(),
+            accelerator_hours: facts.runs.iter().map(|r| r.accelerator_hours).sum(),
+        },
+        beneficial_owners: facts.owners,
+        tests: tests(common, f),
+        runs: facts.runs,
+        cip,
+        to_complete: to_complete(answers),
+        checklist: Vec::new(),
+        common: common.clone(),
+    };
+    doc.checklist = checklist(&doc);
+    doc
+}
+
+/// The IP-address window: counsel's start, else the account's opening, else its first usage.
+fn access_window(
+    common: &Common,
+    f: &FlagRow,
+    customer: Option<&CustomerRow>,
+    answers: &AccountAnswers,
+) -> AccessWindow {
+    let opened = customer.and_then(|c| c.opened_at.clone());
+    let (from, from_source) = match (answers.get("ip_window_from"), opened, &f.first_usage) {
+        (Some(day), _, _) => (format!("{day}T00:00:00Z"), "answers"),
+        (None, Some(opened), _) => (opened, "account_opened"),
+        (None, None, Some(first)) => (first.clone(), "first_usage"),
+        (None, None, None) => (format!("{}T00:00:00Z", common.as_of), "as_of"),
+    };
+    AccessWindow {
+        from,
+        to: format!("{}T23:59:59Z", common.as_of),
+        from_source: from_source.into(),
+    }
+}
+
+fn event_view(common: &Common, facts: &AccountFacts, answers: &AccountAnswers) -> EventView {
+    let f = facts.flag;
+    let day = |s: &str| s.get(..10).unwrap_or(s).to_string();
+    let last = facts.runs.iter().max_by(|a, b| a.end.cmp(&b.end));
+    let ended = last.filter(|r| !r.ongoing).map(|r| day(&r.end));
+    EventView {
+        trigger_type: fact(answers, "trigger_type", None),
+        transaction_date: fact(
+            answers,
+            "transaction_date",
+            f.first_usage.as_deref().map(day),
+        ),
+        first_flagged: f.knowledge_date.clone(),
+        first_flagged_run: f.knowledge_date.as_ref().map(|_| {
+            facts
+                .first_run
+                .clone()
+                .unwrap_or_else(|| common.run_id.clone())
+        }),
+        anticipated_completion: fact(answers, "anticipated_completion", ended),
+        citation: common.rule.filing.report_citation.clone(),
+    }
+}
+
+fn submission_view(common: &Common, answers: &AccountAnswers) -> SubmissionView {
+    SubmissionView {
+        addressee: common.rule.filing.addressee.clone(),
+        omb_control_number: common.rule.filing.omb_control_number.clone(),
+        submitter_name: fact(answers, "submitter_name", None),
+        submitter_title: fact(answers, "submitter_title", None),
+        submission_date: fact(answers, "submission_date", None),
+    }
+}
+
+fn reseller_view(f: &FlagRow, answers: &AccountAnswers) -> Option<ResellerView> {
+    let id = f.reseller_id.as_ref()?;
+    Some(ResellerView {
+        id: id.clone(),
+        name: f.reseller_name.clone(),
+        country: f.reseller_country.clone(),
+        cip_on_file: f.reseller_cip_on_file,
+        foreign: f.reseller_country.as_deref() != Some("US"),
+        report_received: fact(answers, "reseller_report_received", None),
+        report_forwarded: fact(answers, "reseller_report_forwarded", None),
+    })
+}
+
+fn compute_view(common: &Common, f: &FlagRow, measured: Option<f64>) -> ComputeView {
+    ComputeView {
         accelerators: split(&f.accelerators),
         est_ops_low: f.est_ops_low,
         entity_id: f.entity_id.clone(),
@@ -264,52 +481,11 @@ pub fn build(common: &Common, facts: AccountFacts, answers: &AccountAnswers) -> 
         } else {
             0.0
         },
+        measured_utilization: measured,
+        assumed_utilization: common.params.assumed_utilization,
         first_usage: f.first_usage.clone(),
         last_usage: f.last_usage.clone(),
-    };
-    let cip = cip_view(f, facts.customer, &facts.owners);
-    let mut doc = ReportDoc {
-        schema: SCHEMA,
-        reference: format!(
-            "CIPW-AITR-{}-{}",
-            f.account_id,
-            f.knowledge_date.as_deref().unwrap_or(&common.as_of)
-        ),
-        reportable,
-        status: status(common, reportable),
-        level: f.level.to_string(),
-        reasons: split(&f.reasons),
-        knowledge_date: f.knowledge_date.clone(),
-        due_date: f.report_due_date.clone(),
-        crossing_date: f.crossing_date.clone(),
-        deadline: f
-            .report_due_date
-            .as_deref()
-            .and_then(|due| deadline(&common.as_of, due)),
-        provisional_due_date: f.provisional_due_date.clone(),
-        filing: None,
-        changelog: Vec::new(),
-        reseller: f.reseller_id.as_ref().map(|id| ResellerView {
-            id: id.clone(),
-            name: f.reseller_name.clone(),
-            country: f.reseller_country.clone(),
-            cip_on_file: f.reseller_cip_on_file,
-        }),
-        customer,
-        beneficial_owners: facts.owners,
-        access_window: window,
-        access,
-        runs: facts.runs,
-        compute,
-        tests: tests(common, f),
-        method: method(common, f),
-        cip,
-        to_complete: to_complete(answers),
-        checklist: Vec::new(),
-        common: common.clone(),
-    };
-    doc.checklist = checklist(&doc);
-    doc
+    }
 }
 
 fn split(list: &Option<String>) -> Vec<String> {
@@ -396,78 +572,38 @@ fn cip_view(f: &FlagRow, c: Option<&CustomerRow>, owners: &[OwnerRow]) -> CipVie
 
 fn tests(common: &Common, f: &FlagRow) -> Vec<TestView> {
     let p = &common.params;
-    vec![
-        TestView {
-            test: "Estimated operations of the training".into(),
-            measured: Some(f.est_ops),
-            comparison: "greater than".into(),
-            threshold: p.training_ops,
-            unit: "operations".into(),
-            met: f.ops_met,
-        },
-        TestView {
-            test: "Peak co-located compute (theoretical maximum)".into(),
-            measured: f.peak_colocated_ops_per_s,
-            comparison: "at least".into(),
-            threshold: p.cluster_peak_ops_per_s,
-            unit: "op/s".into(),
-            met: f.peak_met,
-        },
-        TestView {
-            test: "Cluster networking".into(),
-            measured: f.max_interconnect_gbps,
-            comparison: "greater than".into(),
-            threshold: p.interconnect_gbps,
-            unit: "Gbit/s".into(),
-            met: f.interconnect_met,
-        },
-    ]
-}
-
-fn method(common: &Common, f: &FlagRow) -> Vec<String> {
-    let p = &common.params;
-    let share = if f.accelerator_hours > 0.0 {
-        f.telemetry_accelerator_hours / f.accelerator_hours * 100.0
-    } else {
-        0.0
+    let test = |code: &str, measured, comparison: &str, threshold, unit: &str, met| TestView {
+        test: code.into(),
+        measured,
+        comparison: comparison.into(),
+        threshold,
+        unit: unit.into(),
+        met,
     };
     vec![
-        "Accelerator-hours are the billed hours of each accelerator instance multiplied by its number of accelerators, \
-         taken from the billing row (SkuPriceDetails GpuCount) or else from the accelerator catalog."
-            .into(),
-        format!(
-            "The upper bound multiplies accelerator-hours by each accelerator's peak dense rate at {} precision \
-             (falling back to {} where no {} figure is published), without sparsity, as listed in the catalog with its source.",
-            p.peak_precision, p.peak_precision_fallback, p.peak_precision
+        test(
+            "ops",
+            Some(f.est_ops),
+            "gt",
+            p.training_ops,
+            "operations",
+            f.ops_met,
         ),
-        format!(
-            "The estimate multiplies the upper bound by the utilisation actually achieved: measured by telemetry for \
-             {share:.0}% of the accelerator-hours, and assumed to be {} for the rest (published training runs achieve 0.3 to 0.45).",
-            p.assumed_utilization
+        test(
+            "peak",
+            f.peak_colocated_ops_per_s,
+            "ge",
+            p.cluster_peak_ops_per_s,
+            "op/s",
+            f.peak_met,
         ),
-        "Peak co-located compute is the largest number of accelerators the account ran at the same time within one \
-         co-location group (a placement group or cluster from telemetry, else an availability zone), times their peak rate."
-            .into(),
-        "Cluster networking is the best network bandwidth of the instance types used, from the catalog (for AWS, the \
-         instance's baseline network bandwidth)."
-            .into(),
-        format!(
-            "The knowledge date is the as-of date of the first published filing run (not a scenario) that found the \
-             account REPORTABLE under these parameters{}; the due date adds the rule profile's reporting period ({} days). \
-             The day the data first crossed the operations threshold is shown beside it ({}); it is not used as the \
-             knowledge date, because the provider learns of the crossing from a run. A backfill runs each past date in \
-             order under this same rule.",
-            f.knowledge_date
-                .as_deref()
-                .map(|d| format!(" ({d})"))
-                .unwrap_or_default(),
-            p.report_due_days,
-            f.crossing_date.as_deref().unwrap_or("not crossed")
-        ),
-        format!(
-            "All figures are estimates from billing and telemetry, not measurements of the customer's model; they cover \
-             usage up to the as-of date {}.",
-            common.as_of
+        test(
+            "interconnect",
+            f.max_interconnect_gbps,
+            "gt",
+            p.interconnect_gbps,
+            "Gbit/s",
+            f.interconnect_met,
         ),
     ]
 }
@@ -475,10 +611,8 @@ fn method(common: &Common, f: &FlagRow) -> Vec<String> {
 fn to_complete(answers: &AccountAnswers) -> Vec<ToComplete> {
     FIELDS
         .iter()
-        .map(|(key, field, guidance)| ToComplete {
+        .map(|key| ToComplete {
             key: key.to_string(),
-            field: field.to_string(),
-            guidance: guidance.to_string(),
             answer: answers.get(key).map(String::from),
         })
         .collect()
@@ -486,91 +620,85 @@ fn to_complete(answers: &AccountAnswers) -> Vec<ToComplete> {
 
 /// The pre-filing checklist: required fields present, text printable, totals consistent.
 fn checklist(doc: &ReportDoc) -> Vec<CheckItem> {
-    let mut items = Vec::new();
-    let mut present = |item: &str, ok: bool, missing: &str| {
-        items.push(CheckItem {
-            item: item.into(),
-            ok,
-            detail: if ok { "present".into() } else { missing.into() },
-        })
+    let item = |code: &str, ok: bool| CheckItem {
+        code: code.into(),
+        ok,
+        key: None,
+        found: Vec::new(),
     };
     let c = &doc.customer;
-    present(
-        "Provider legal name, address and CIP contact",
-        !doc.common.provider.legal_name.is_empty()
-            && !doc.common.provider.address.is_empty()
-            && !doc.common.provider.cip_contact.is_empty(),
-        "missing from configuration",
-    );
-    present("Customer legal name", c.legal_name.is_some(), "missing");
-    present("Customer address", c.address.is_some(), "missing");
-    present("Customer country", c.country.is_some(), "missing");
-    present("Customer email", !c.emails.is_empty(), "missing");
-    present("Customer telephone", !c.phones.is_empty(), "missing");
-    present(
-        "Means and source of payment",
-        c.payment_method.is_some() && c.payment_source.is_some(),
-        "missing",
-    );
-    present(
-        "Beneficial owners",
-        !doc.beneficial_owners.is_empty() || c.customer_type.as_deref() == Some("individual"),
-        "none on file",
-    );
-    present(
-        "IP addresses with access times",
-        !doc.access.is_empty(),
-        "none in the access log for the report window",
-    );
-    present(
-        "Training run details",
-        !doc.runs.is_empty(),
-        "no run segments",
-    );
-    present(
-        "Knowledge date and due date",
-        doc.knowledge_date.is_some() && doc.due_date.is_some(),
-        "not reportable yet",
-    );
-    let unprintable = unprintable_fields(doc);
-    items.push(CheckItem {
-        item: "No non-printable, bidirectional or zero-width characters".into(),
-        ok: unprintable.is_empty(),
-        detail: if unprintable.is_empty() {
-            "none found".into()
-        } else {
-            format!("found in: {}", unprintable.join(", "))
-        },
-    });
-    let run_ops: f64 = doc.runs.iter().map(|r| r.est_ops).sum();
-    let run_hours: f64 = doc.runs.iter().map(|r| r.accelerator_hours).sum();
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
-    let ok = close(run_ops, doc.compute.est_ops) && close(run_hours, doc.compute.accelerator_hours);
-    items.push(CheckItem {
-        item: "Totals equal the detail rows".into(),
-        ok,
-        detail: format!(
-            "runs sum to {} operations and {} accelerator-hours; account totals {} and {}",
-            super::filters::sci(run_ops),
-            super::filters::grouped(run_hours),
-            super::filters::sci(doc.compute.est_ops),
-            super::filters::grouped(doc.compute.accelerator_hours)
+    let provider = &doc.common.provider;
+    let mut items = vec![
+        item(
+            "provider",
+            !provider.legal_name.is_empty()
+                && !provider.address.is_empty()
+                && !provider.cip_contact.is_empty(),
         ),
+        item("legal_name", c.legal_name.is_some()),
+        item("address", c.address.is_some()),
+        item("country", c.country.is_some()),
+        item("email", !c.emails.is_empty()),
+        item("phone", !c.phones.is_empty()),
+        item(
+            "payment",
+            c.payment_method.is_some() && c.payment_source.is_some(),
+        ),
+        item(
+            "owners",
+            !doc.beneficial_owners.is_empty() || c.customer_type.as_deref() == Some("individual"),
+        ),
+        item("access", !doc.access.is_empty()),
+        item("runs", !doc.runs.is_empty()),
+        item(
+            "dates",
+            doc.knowledge_date.is_some() && doc.due_date.is_some(),
+        ),
+    ];
+    let found = unprintable_fields(doc);
+    items.push(CheckItem {
+        ok: found.is_empty(),
+        found,
+        ..item("printable", true)
     });
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+    let t = &doc.run_totals;
+    items.push(item(
+        "totals",
+        close(t.est_ops, doc.compute.est_ops)
+            && close(t.accelerator_hours, doc.compute.accelerator_hours),
+    ));
     for t in &doc.to_complete {
         items.push(CheckItem {
-            item: format!("Counsel's answer: {}", t.field),
-            ok: t.answer.is_some(),
-            detail: match t.answer {
-                Some(_) => "answered".into(),
-                None => format!(
-                    "missing: answer `{}` in answers/{}.toml (cipwatch answers {} writes a template)",
-                    t.key, c.account_id, c.account_id
-                ),
-            },
+            key: Some(t.key.clone()),
+            ..item("answer", t.answer.is_some())
+        });
+    }
+    for fact in facts_of(doc) {
+        items.push(CheckItem {
+            key: Some(fact.key.clone()),
+            ..item("fact", fact.value.is_some())
         });
     }
     items
+}
+
+/// The report's short-answer facts, in the answers file's order (the reseller's only when the
+/// account was sold through a foreign reseller).
+fn facts_of(doc: &ReportDoc) -> Vec<&Fact> {
+    let e = &doc.event;
+    let s = &doc.submission;
+    let mut all = vec![
+        &e.trigger_type,
+        &e.transaction_date,
+        &e.anticipated_completion,
+    ];
+    if let Some(r) = doc.reseller.as_ref().filter(|r| r.foreign) {
+        all.extend([&r.report_received, &r.report_forwarded]);
+    }
+    all.extend([&s.submitter_name, &s.submitter_title, &s.submission_date]);
+    debug_assert!(all.iter().all(|f| FACTS.contains(&f.key.as_str())));
+    all
 }
 
 /// Paths (`customer.legal_name`, `beneficial_owners[1].name`) of every text field of the report

@@ -172,6 +172,7 @@ pub fn charts(flags: &[FlagRow], common: &Common) -> BTreeMap<String, String> {
         &top,
         true,
         Some((common.params.training_ops, "threshold")),
+        "estimated operations",
         &|v| sci(v),
     );
     BTreeMap::from([("top_accounts".to_string(), chart)])

@@ -1,7 +1,11 @@
 //! The Tera templates of `templates/`: embedded in the binary, replaceable one by one from a folder
-//! (`--templates DIR`; an unknown file name there is an error). HTML and Markdown templates are
-//! auto-escaped (a customer called `<script>` is printed, never run); undefined values are errors,
-//! so a template cannot silently print a blank where a fact belongs.
+//! (`--templates DIR`, partials by their file name, e.g. `words.tera`; an unknown file name there
+//! is an error). Values are auto-escaped for the
+//! document's format: HTML entities in `.html` documents (a customer called `<script>` is printed,
+//! never run), backslash escapes of Markdown's metacharacters in `.md` documents (the name reads as
+//! written, with no `&lt;`). The shared partials (`partials/*.tera`, the sentences counsel reads)
+//! are escaped as the document that uses them. Undefined values are errors, so a template cannot
+//! silently print a blank where a fact belongs.
 
 use std::path::Path;
 use tera::{Context, Tera};
@@ -9,6 +13,16 @@ use tera::{Context, Tera};
 use crate::error::{Context as _, Error, Result};
 
 const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "partials/words.tera",
+        include_str!("../../templates/partials/words.tera"),
+    ),
+    ("answers.toml", include_str!("../../templates/answers.toml")),
+    ("explain.txt", include_str!("../../templates/explain.txt")),
+    (
+        "answers-certification.toml",
+        include_str!("../../templates/answers-certification.toml"),
+    ),
     ("base.html", include_str!("../../templates/base.html")),
     (
         "ai-training-report.md",
@@ -28,12 +42,14 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("summary.md", include_str!("../../templates/summary.md")),
     ("summary.html", include_str!("../../templates/summary.html")),
-    ("explain.txt", include_str!("../../templates/explain.txt")),
 ];
 
 /// The loaded templates and where each came from.
 pub struct Templates {
-    tera: Tera,
+    /// Every template, escaping values as HTML (renders the `.html` documents).
+    html: Tera,
+    /// The same templates, escaping values as Markdown (renders the `.md` documents).
+    md: Tera,
     pub origins: Vec<(String, String)>,
     /// Template file name → SHA-256 of its text (for the manifest and the run id).
     pub hashes: Vec<(String, String)>,
@@ -60,7 +76,7 @@ impl Templates {
                     .unwrap_or_default();
                 let slot = sources
                     .iter_mut()
-                    .find(|(n, _, _)| *n == name)
+                    .find(|(n, _, _)| n.rsplit('/').next() == Some(name.as_str()))
                     .ok_or_else(|| {
                         let known: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
                         Error::config(
@@ -73,14 +89,18 @@ impl Templates {
                 slot.2 = path.display().to_string();
             }
         }
-        let mut tera = Tera::new();
-        tera.autoescape_on([".html", ".md"]);
-        tera.set_escape_fn(escape);
-        super::filters::register(&mut tera);
-        tera.add_raw_templates(sources.iter().map(|(n, t, _)| (n.clone(), t.clone())))
-            .map_err(|e| Error::config("templates", describe(&e, &sources)))?;
+        let engine = |suffix: &'static str, escape_fn: tera::EscapeFn| -> Result<Tera> {
+            let mut tera = Tera::new();
+            tera.autoescape_on([suffix]);
+            tera.set_escape_fn(escape_fn);
+            super::filters::register(&mut tera);
+            tera.add_raw_templates(sources.iter().map(|(n, t, _)| (n.clone(), t.clone())))
+                .map_err(|e| Error::config("templates", describe(&e, &sources)))?;
+            Ok(tera)
+        };
         Ok(Templates {
-            tera,
+            html: engine(".html", escape)?,
+            md: engine(".md", escape_markdown)?,
             hashes: sources
                 .iter()
                 .map(|(n, t, _)| (n.clone(), crate::fingerprint::sha256_bytes(t.as_bytes())))
@@ -90,17 +110,33 @@ impl Templates {
     }
 
     /// Renders `name` with `view` (a serialisable view model) under the key `doc` and the
-    /// pre-rendered, escaped SVG charts under `charts`.
+    /// pre-rendered, escaped SVG charts under `charts`, masked (see [`Masking`]).
     pub fn render_with<T: serde::Serialize>(
         &self,
         name: &str,
         view: &T,
         charts: &std::collections::BTreeMap<String, String>,
     ) -> Result<String> {
+        self.render_as(name, view, charts, Masking::Masked)
+    }
+
+    /// As [`Templates::render_with`], masked or not: `Masking::Unmasked` is for the filing copy only.
+    pub fn render_as<T: serde::Serialize>(
+        &self,
+        name: &str,
+        view: &T,
+        charts: &std::collections::BTreeMap<String, String>,
+        masking: Masking,
+    ) -> Result<String> {
         let mut context = Context::new();
-        context.insert("doc", &shown(view)?);
+        context.insert("doc", &shown_as(view, masking)?);
         context.insert("charts", charts);
-        let rendered = self.tera.render(name, &context).map_err(|e| {
+        let tera = if name.ends_with(".md") {
+            &self.md
+        } else {
+            &self.html
+        };
+        let rendered = tera.render(name, &context).map_err(|e| {
             let origin = self
                 .origins
                 .iter()
@@ -111,8 +147,31 @@ impl Templates {
         })?;
         // Charts and template text do not pass through `shown`: the whole document is masked by
         // value once more (numbers and hashes are left alone, see `pii::redact`).
-        Ok(crate::pii::redact(&rendered).into_owned())
+        Ok(match masking {
+            Masking::Masked => crate::pii::redact(&rendered).into_owned(),
+            Masking::Unmasked => rendered,
+        })
     }
+
+    /// Renders a plain-text template (no escaping, no masking) with `context`'s keys at the top level.
+    ///
+    /// Errors: configuration, naming the template, when it does not render.
+    pub fn render_plain(&self, name: &str, context: &serde_json::Value) -> Result<String> {
+        let context = Context::from_serialize(context)
+            .map_err(|e| Error::config(format!("template {name}"), error_chain(&e)))?;
+        self.html
+            .render(name, &context)
+            .map_err(|e| Error::config(format!("template {name}"), error_chain(&e)))
+    }
+}
+
+/// Whether a document masks card and identifier numbers: always, but for the unmasked filing copy
+/// (`run --filing-copy`), which keeps the values as the registry holds them (invisible controls
+/// are written out in both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Masking {
+    Masked,
+    Unmasked,
 }
 
 /// A view model as documents show it: every string with card-like digit runs masked
@@ -121,9 +180,17 @@ impl Templates {
 ///
 /// Errors: internal, when the view model does not serialise.
 pub fn shown<T: serde::Serialize>(view: &T) -> Result<serde_json::Value> {
+    shown_as(view, Masking::Masked)
+}
+
+/// As [`shown`], masked or not.
+pub fn shown_as<T: serde::Serialize>(view: &T, masking: Masking) -> Result<serde_json::Value> {
     let mut value = serde_json::to_value(view).or_internal("document view model")?;
     strings_mut(&mut value, &mut |s| {
-        let masked = crate::pii::redact(s);
+        let masked = match masking {
+            Masking::Masked => crate::pii::redact(s),
+            Masking::Unmasked => std::borrow::Cow::Borrowed(s.as_str()),
+        };
         let shown = crate::pii::visible(&masked).into_owned();
         *s = shown;
     });
@@ -159,6 +226,43 @@ fn escape(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     out.write_all(&input.as_bytes()[last..])
 }
 
+/// Markdown escaping: a backslash before each character that Markdown would read as markup, and
+/// only where it would: `\\`, `` ` ``, `*`, `<`, `>`, `|` (table cells), `#` (headings), `~`
+/// (strike-through) always; `_` at a word's edge (inside a word it never makes emphasis, so
+/// `training_ops` stays as written); `]` before `(`, `[` or `:` (a link or a link definition);
+/// `&` when it starts an entity, so `&lt;` stays five characters. Everything else is written as is.
+fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut buf = [0u8; 4];
+    let mut prev: Option<char> = None;
+    let mut chars = input.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next = chars.peek().map(|(_, n)| *n);
+        let word = |x: Option<char>| x.is_some_and(char::is_alphanumeric);
+        let meta = match c {
+            '\\' | '`' | '*' | '<' | '>' | '|' | '#' | '~' => true,
+            '_' => !(word(prev) && word(next)),
+            ']' => matches!(next, Some('(' | '[' | ':')),
+            '&' => starts_entity(&input[i + 1..]),
+            _ => false,
+        };
+        if meta {
+            out.write_all(b"\\")?;
+        }
+        out.write_all(c.encode_utf8(&mut buf).as_bytes())?;
+        prev = Some(c);
+    }
+    Ok(())
+}
+
+/// Whether text after an `&` reads as an HTML entity (`lt;`, `#60;`, `#x3C;`).
+fn starts_entity(rest: &str) -> bool {
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '#')
+        .collect();
+    !name.is_empty() && rest[name.len()..].starts_with(';')
+}
+
 fn describe(e: &tera::Error, sources: &[(String, String, String)]) -> String {
     let origins: Vec<String> = sources
         .iter()
@@ -180,4 +284,29 @@ fn error_chain(e: &tera::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    fn md(s: &str) -> String {
+        let mut out = Vec::new();
+        super::escape_markdown(s, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn markdown_escapes_only_what_markdown_reads() {
+        assert_eq!(
+            md("<script>alert(1)</script>"),
+            "\\<script\\>alert(1)\\</script\\>"
+        );
+        assert_eq!(
+            md("training_ops _x_ *y* a|b #1 ~z~"),
+            "training_ops \\_x\\_ \\*y\\* a\\|b \\#1 \\~z\\~"
+        );
+        assert_eq!(
+            md("[a](http://x) [U+202E] AT&T &lt; &#60;"),
+            "[a\\](http://x) [U+202E] AT&T \\&lt; \\&\\#60;"
+        );
+    }
 }

@@ -52,6 +52,8 @@ pub struct Outcome {
     pub excluded: Vec<Excluded>,
     /// Rendered documents by relative path.
     pub documents: Vec<(String, String)>,
+    /// The PDF documents by relative path (`--pdf`).
+    pub pdfs: Vec<(String, Vec<u8>)>,
     pub published: Option<PathBuf>,
 }
 
@@ -126,7 +128,8 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     outcome.warnings.extend(stale_registry);
     outcome.run_id = record::run_id(plan, &catalog, outcome.as_of);
     progress.stage("documents");
-    outcome.documents = record::documents(plan, &outcome, &registry, &results)?;
+    (outcome.documents, outcome.pdfs) =
+        record::documents(plan, &outcome, &registry, &results, &knowledge)?;
     if publish {
         progress.stage("publish");
         let manifest = record::manifest(plan, &catalog, &outcome);

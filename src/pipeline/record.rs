@@ -77,17 +77,19 @@ pub fn outcome(
         billing_formats: billing.formats,
         excluded: ledger.excluded,
         documents: Vec::new(),
+        pdfs: Vec::new(),
         published: None,
     }
 }
 
-/// Renders every document of the run (logs one event).
+/// Renders every document of the run, and with `--pdf` prints the HTML ones (logs one event).
 pub fn documents(
     plan: &Plan,
     outcome: &Outcome,
     registry: &Registry,
     results: &[(String, DataFrame)],
-) -> Result<Vec<(String, String)>> {
+    knowledge: &Knowledge,
+) -> Result<documents::Rendered> {
     let setting = Setting {
         provider: &plan.provider,
         profile: &plan.profile,
@@ -106,11 +108,17 @@ pub fn documents(
         counts: &outcome.counts,
         answers: &plan.answers,
         filings: &plan.filings,
+        first_runs: knowledge.first_runs(),
     };
-    let rendered = documents::render_all(&plan.templates, &common, &inputs, plan.drafts)?;
+    let extras = documents::Extras {
+        filing_copy: plan.filing_copy,
+        pdf: plan.pdf,
+    };
+    let rendered =
+        documents::render_outputs(&plan.templates, &common, &inputs, plan.drafts, extras)?;
     tracing::info!(
         stage = "documents",
-        documents = rendered.len(),
+        documents = rendered.0.len() + rendered.1.len(),
         "documents rendered"
     );
     Ok(rendered)
@@ -123,6 +131,7 @@ pub fn publication<'a>(root: &'a std::path::Path, outcome: &'a Outcome) -> Publi
         name: outcome.as_of.to_string(),
         tables: &outcome.tables,
         documents: &outcome.documents,
+        pdfs: &outcome.pdfs,
         counts: &outcome.counts,
     }
 }

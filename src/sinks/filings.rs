@@ -25,6 +25,7 @@ const NOT_FACTS: &[&str] = &[
     "deadline",
     "checklist",
     "method",
+    "submission",
     "to_complete",
     "access_window",
 ];

@@ -108,6 +108,19 @@ impl Knowledge {
         prior_table(&self.state, &self.params, as_of_day, &accounts)
     }
 
+    /// The run that first found each account REPORTABLE under these parameters, by knowledge key.
+    pub fn first_runs(&self) -> BTreeMap<String, String> {
+        self.state
+            .get(&self.params)
+            .map(|known| {
+                known
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.first_run_id.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Records the knowledge dates of a filing run's REPORTABLE accounts ([`record_knowledge`]).
     pub fn record(&self, out: &Path, reportable: &[(String, String)], run_id: &str) -> Result<()> {
         record_knowledge(out, &self.params, reportable, run_id)
@@ -140,6 +153,19 @@ pub fn prior_table(
         }
     }
     df!("account_id" => ids, "knowledge_day" => days).or_internal("prior knowledge")
+}
+
+/// The run that first found each account REPORTABLE under these parameters, by knowledge key.
+pub fn first_runs(state: &KnowledgeState, params: &str) -> BTreeMap<String, String> {
+    state
+        .get(params)
+        .map(|known| {
+            known
+                .iter()
+                .map(|(k, v)| (k.clone(), v.first_run_id.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// An account's key in `knowledge.json`: the account id, masked by value (`pii::redact`) so that

@@ -21,6 +21,8 @@ pub struct Publication<'a> {
     pub tables: &'a [(String, DataFrame)],
     /// Relative path → rendered document.
     pub documents: &'a [(String, String)],
+    /// Relative path → PDF document (`--pdf`).
+    pub pdfs: &'a [(String, Vec<u8>)],
     /// Input name → counts, which must reconcile.
     pub counts: &'a std::collections::BTreeMap<String, InputCount>,
 }
@@ -48,11 +50,11 @@ pub fn publish(out: &Publication, mut manifest: Manifest) -> Result<PathBuf> {
             expected.push(rel);
         }
     }
-    for (rel, text) in out.documents {
-        tables::write_bytes(text.as_bytes(), &staging.path(rel)?)?;
-        manifest
-            .outputs
-            .push((rel.clone(), output(None, text.as_bytes())));
+    let texts = out.documents.iter().map(|(r, t)| (r, t.as_bytes()));
+    let pdfs = out.pdfs.iter().map(|(r, b)| (r, b.as_slice()));
+    for (rel, bytes) in texts.chain(pdfs) {
+        tables::write_bytes(bytes, &staging.path(rel)?)?;
+        manifest.outputs.push((rel.clone(), output(None, bytes)));
         expected.push(rel.clone());
     }
     let text = manifest.to_text();

@@ -12,23 +12,37 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::fingerprint::sha256_bytes;
 
-/// The TO COMPLETE blocks of the AI-training report: (answers-file key, title, guidance).
-pub const FIELDS: [(&str, &str, &str); 3] = [
-    (
-        "model_information",
-        "Model information",
-        "What is known of the model being trained (purpose, architecture, parameters), from the customer or the account record.",
-    ),
-    (
-        "cybersecurity_practices",
-        "Customer cybersecurity practices",
-        "The customer's practices to protect the model weights and the training infrastructure, as stated by the customer.",
-    ),
-    (
-        "narrative",
-        "Narrative",
-        "A description of the transaction and of how the provider learned of it, in the provider's own words.",
-    ),
+/// The keys of the TO COMPLETE blocks of the AI-training report, in the report's order. Their
+/// titles and guidance are in `templates/partials/words.tera` (`field_title`, `field_guidance`).
+pub const FIELDS: [&str; 3] = ["model_information", "cybersecurity_practices", "narrative"];
+
+/// The keys of the report's short answers: facts the data does not hold (or that counsel
+/// overrides), shown in place and listed as missing in the checklist until answered. Their
+/// titles and guidance are the template's (`fact_title`, `field_guidance`).
+pub const FACTS: [&str; 9] = [
+    "trigger_type",
+    "transaction_date",
+    "anticipated_completion",
+    "ip_window_from",
+    "reseller_report_received",
+    "reseller_report_forwarded",
+    "submitter_name",
+    "submitter_title",
+    "submission_date",
+];
+
+/// The valid values of `trigger_type` (proposed § 7.308: a new transaction, or a change to an
+/// existing arrangement).
+pub const TRIGGERS: [&str; 2] = ["new_transaction", "changed_arrangement"];
+
+/// The short answers that must be dates (YYYY-MM-DD).
+const DATES: [&str; 6] = [
+    "transaction_date",
+    "anticipated_completion",
+    "ip_window_from",
+    "reseller_report_received",
+    "reseller_report_forwarded",
+    "submission_date",
 ];
 
 /// One account's answers file. An empty (or blank) answer counts as missing.
@@ -38,6 +52,15 @@ pub struct AccountAnswers {
     pub model_information: Option<String>,
     pub cybersecurity_practices: Option<String>,
     pub narrative: Option<String>,
+    pub trigger_type: Option<String>,
+    pub transaction_date: Option<String>,
+    pub anticipated_completion: Option<String>,
+    pub ip_window_from: Option<String>,
+    pub reseller_report_received: Option<String>,
+    pub reseller_report_forwarded: Option<String>,
+    pub submitter_name: Option<String>,
+    pub submitter_title: Option<String>,
+    pub submission_date: Option<String>,
 }
 
 impl AccountAnswers {
@@ -47,21 +70,116 @@ impl AccountAnswers {
             "model_information" => &self.model_information,
             "cybersecurity_practices" => &self.cybersecurity_practices,
             "narrative" => &self.narrative,
+            "trigger_type" => &self.trigger_type,
+            "transaction_date" => &self.transaction_date,
+            "anticipated_completion" => &self.anticipated_completion,
+            "ip_window_from" => &self.ip_window_from,
+            "reseller_report_received" => &self.reseller_report_received,
+            "reseller_report_forwarded" => &self.reseller_report_forwarded,
+            "submitter_name" => &self.submitter_name,
+            "submitter_title" => &self.submitter_title,
+            "submission_date" => &self.submission_date,
             _ => &None,
         };
         value.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
+
+    /// The first answer that is not valid: a date that is not YYYY-MM-DD, or an unknown trigger.
+    fn invalid(&self) -> Option<String> {
+        first_invalid(|k| self.get(k), ("trigger_type", &TRIGGERS), &DATES)
+    }
+}
+
+/// The first of `get`'s answers that is not valid: `choice.0` not one of `choice.1`, or one of
+/// `dates` not a YYYY-MM-DD date. The message names the key and its value (counsel's own text).
+fn first_invalid<'a>(
+    get: impl Fn(&str) -> Option<&'a str>,
+    choice: (&str, &[&str]),
+    dates: &[&str],
+) -> Option<String> {
+    let (key, allowed) = choice;
+    if let Some(v) = get(key).filter(|v| !allowed.contains(v)) {
+        return Some(format!(
+            "{key} = '{v}' is not one of {}",
+            allowed.join(", ")
+        ));
+    }
+    dates.iter().find_map(|key| {
+        let value = get(key)?;
+        chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+            .is_err()
+            .then(|| format!("{key} = '{value}' is not a date (YYYY-MM-DD)"))
+    })
 }
 
 /// The file of the certification's answers, in the same folder.
 pub const CERTIFICATION: &str = "certification";
 
-/// The certification's narrative items: how each failed verification was resolved, by account id.
+/// The certification's answers: its type and the last certification, the three narratives the
+/// rule asks for, the certifying officer, and how each failed verification was resolved (by
+/// account id). An empty (or blank) answer counts as missing.
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CertificationAnswers {
+    /// `initial`, `annual` or `out_of_cycle` (see [`CERTIFICATION_TYPES`]).
+    pub certification_type: Option<String>,
+    /// What prompted an out-of-cycle certification.
+    pub trigger: Option<String>,
+    /// The date (YYYY-MM-DD) of the last certification: the period starts the day after.
+    pub last_certification_date: Option<String>,
+    pub identity_verification: Option<String>,
+    pub malicious_activity_resources: Option<String>,
+    pub reseller_oversight: Option<String>,
+    pub officer_name: Option<String>,
+    pub officer_title: Option<String>,
+    pub signature_date: Option<String>,
     #[serde(default)]
     pub resolutions: BTreeMap<String, String>,
+}
+
+/// The valid certification types (proposed § 7.302: initial, annual, out-of-cycle update).
+pub const CERTIFICATION_TYPES: [&str; 3] = ["initial", "annual", "out_of_cycle"];
+
+/// The keys of `certification.toml`, in the order the template lists them.
+pub const CERTIFICATION_KEYS: [&str; 10] = [
+    "certification_type",
+    "trigger",
+    "last_certification_date",
+    "identity_verification",
+    "malicious_activity_resources",
+    "reseller_oversight",
+    "officer_name",
+    "officer_title",
+    "signature_date",
+    "resolutions",
+];
+
+impl CertificationAnswers {
+    /// The answer to `key` (not `resolutions`), when given and not blank.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let value = match key {
+            "certification_type" => &self.certification_type,
+            "trigger" => &self.trigger,
+            "last_certification_date" => &self.last_certification_date,
+            "identity_verification" => &self.identity_verification,
+            "malicious_activity_resources" => &self.malicious_activity_resources,
+            "reseller_oversight" => &self.reseller_oversight,
+            "officer_name" => &self.officer_name,
+            "officer_title" => &self.officer_title,
+            "signature_date" => &self.signature_date,
+            _ => &None,
+        };
+        value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    /// The first answer that is not valid: an unknown type or a date that is not YYYY-MM-DD.
+    fn invalid(&self) -> Option<String> {
+        first_invalid(
+            |k| self.get(k),
+            ("certification_type", &CERTIFICATION_TYPES),
+            &["last_certification_date", "signature_date"],
+        )
+    }
 }
 
 /// Every answers file of the folder: account id (the file stem) → answers and the file's SHA-256,
@@ -100,12 +218,18 @@ impl Answers {
                 .unwrap_or_default();
             let sha = sha256_bytes(text.as_bytes());
             if stem == CERTIFICATION {
-                answers.certification = parse(&path, &text, &["resolutions"])?;
+                let parsed: CertificationAnswers = parse(&path, &text, &CERTIFICATION_KEYS)?;
+                if let Some(problem) = parsed.invalid() {
+                    return Err(Error::config(path.display(), problem));
+                }
+                answers.certification = parsed;
                 answers.certification_sha256 = Some(sha);
             } else {
-                answers
-                    .accounts
-                    .insert(stem, (parse(&path, &text, &keys())?, sha));
+                let parsed: AccountAnswers = parse(&path, &text, &keys())?;
+                if let Some(problem) = parsed.invalid() {
+                    return Err(Error::config(path.display(), problem));
+                }
+                answers.accounts.insert(stem, (parsed, sha));
             }
         }
         Ok(answers)
@@ -145,49 +269,5 @@ fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str, valid: &[&str]
 
 /// The valid keys of an answers file.
 pub fn keys() -> Vec<&'static str> {
-    FIELDS.iter().map(|(k, _, _)| *k).collect()
-}
-
-/// The template `cipwatch answers certification` writes.
-fn certification_template() -> String {
-    "# Counsel's answers for the annual CIP certification.\n\
-     # [resolutions]: how each failed identity verification was resolved, by billing account id,\n\
-     # e.g. \"420000000011\" = \"Account closed on 2026-10-02 after the documents could not be verified.\"\n\
-     [resolutions]\n"
-        .to_string()
-}
-
-/// The template `cipwatch answers ACCOUNT` writes: every block with its guidance as a comment and an
-/// empty answer (`certification` gives the certification's template).
-pub fn template(account: &str) -> String {
-    if account == CERTIFICATION {
-        return certification_template();
-    }
-    let mut text = format!(
-        "# Counsel's answers for the AI-training report of billing account {account}.\n\
-         # Merged into the report draft by every run; an empty answer is shown as TO COMPLETE.\n\
-         # Multi-line answers: use TOML's triple quotes (\"\"\"...\"\"\").\n"
-    );
-    for (key, title, guidance) in FIELDS {
-        text.push_str(&format!("\n# {title}: {guidance}\n{key} = \"\"\n"));
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_template_parses_and_unknown_keys_are_listed() {
-        let parsed: AccountAnswers = toml::from_str(&template("1")).unwrap();
-        assert_eq!(parsed.get("narrative"), None, "blank answers are missing");
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("7.toml"), "narative = \"x\"\n").unwrap();
-        let err = Answers::load(dir.path()).unwrap_err().to_string();
-        assert!(
-            err.contains("narative") && err.contains("cybersecurity_practices"),
-            "{err}"
-        );
-    }
+    FIELDS.iter().chain(FACTS.iter()).copied().collect()
 }

@@ -39,6 +39,9 @@ pub const BENEFICIAL_OWNERS: &[&str] = &[
     "substantial_control",
     "verification_status",
 ];
+/// Optional columns of `beneficial_owners` (a registry without them still loads; the report shows
+/// them where present).
+pub const BENEFICIAL_OWNERS_OPTIONAL: &[&str] = &["address", "email", "phone", "payment_method"];
 pub const ACCESS_LOG: &[&str] = &["account_id", "ip_address", "accessed_at", "action"];
 pub const RESELLERS: &[&str] = &[
     "reseller_id",
@@ -160,6 +163,10 @@ fn beneficial_owners(scan: &Scan) -> Result<LazyFrame> {
         pct.alias("ownership_pct"),
         boolean(&c, "substantial_control").alias("substantial_control"),
         c.lower("verification_status").alias("verification_status"),
+        c.text("address").alias("address"),
+        c.text("email").alias("email"),
+        c.text("phone").alias("phone"),
+        c.lower("payment_method").alias("payment_method"),
         rule,
         reason,
     ]))

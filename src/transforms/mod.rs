@@ -58,6 +58,7 @@ pub const REGISTERED_TABLES: &[&str] = &[
     "telemetry",
     "customers",
     "beneficial_owners",
+    "quarantined_customer_accounts",
     "quarantined_owner_accounts",
     "access_log",
     "resellers",

@@ -76,6 +76,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "17_cert_retention",
         include_str!("../../queries/17_cert_retention.sql"),
     ),
+    (
+        "18_cert_reconciliation",
+        include_str!("../../queries/18_cert_reconciliation.sql"),
+    ),
 ];
 
 pub struct Query {

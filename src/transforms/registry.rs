@@ -116,7 +116,14 @@ impl Registry {
 /// ledger) and registers them for the queries; logs one event with its counts.
 pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -> Result<Registry> {
     let loaded = registry::load_customers(files.customers.to_vec())?;
-    let (customers, _) = ledger.split(&loaded)?;
+    let (customers, customers_quarantined) = ledger.split(&loaded)?;
+    ctx.register(
+        "quarantined_customer_accounts",
+        customers_quarantined
+            .lazy()
+            .select([col("account_id")])
+            .filter(col("account_id").is_not_null()),
+    );
     let customers = customers
         .lazy()
         .with_columns([

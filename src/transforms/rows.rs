@@ -173,6 +173,15 @@ pub struct OwnerRow {
     pub ownership_pct: Option<f64>,
     pub substantial_control: Option<bool>,
     pub verification_status: Option<String>,
+    /// Optional registry columns (absent from older registries).
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub payment_method: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -369,10 +369,10 @@ fn answers_survive_a_rerun_and_complete_the_checklist() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|c| c["item"].as_str().unwrap().starts_with("Counsel's answer"))
+            .filter(|c| c["code"] == "answer")
             .map(|c| {
                 (
-                    c["item"].as_str().unwrap().to_string(),
+                    c["key"].as_str().unwrap().to_string(),
                     c["ok"].as_bool().unwrap(),
                 )
             })
@@ -533,7 +533,7 @@ fn filed_then_a_changed_input_yields_an_updated_draft_with_its_changelog() {
     assert_eq!(address["filed"], "1 Raffles Place #40-01, Singapore 048616");
     assert_eq!(address["now"], "8 Marina View #20-01, Singapore 018960");
     assert!(read(&out.join("2026-11-26").join(REPORT_MD))
-        .contains("## 7. Changes since the filed report"));
+        .contains("## 8. Changes since the filed report"));
 
     // Another reference for the same account is refused.
     let o = cipwatch(&[

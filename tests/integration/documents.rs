@@ -8,18 +8,22 @@ const REPORT: &str = "reports/420000000002/ai-training-report";
 
 fn snapshot(name: &str, path: &Path) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    insta::with_settings!({ filters => vec![(r"run [0-9a-f]{16}", "run [RUN_ID]"), (r#""run_id": "[0-9a-f]{16}""#, r#""run_id": "[RUN_ID]""#)] }, {
+    insta::with_settings!({ filters => vec![(r"run [0-9a-f]{16}", "run [RUN_ID]"), (r#""run_id": "[0-9a-f]{16}""#, r#""run_id": "[RUN_ID]""#), (r#""first_flagged_run": "[0-9a-f]{16}""#, r#""first_flagged_run": "[RUN_ID]""#)] }, {
         insta::assert_snapshot!(name, text);
     });
 }
 
-/// The checklist items of a report that are not satisfied.
-fn failed_checks(json: &serde_json::Value) -> Vec<&str> {
+/// The checklist items of a report that are not satisfied: their code, and `answer:KEY` for
+/// counsel's answers.
+fn failed_checks(json: &serde_json::Value) -> Vec<String> {
     let items = json["checklist"].as_array().expect("checklist");
     items
         .iter()
         .filter(|c| c["ok"] == false)
-        .map(|c| c["item"].as_str().unwrap())
+        .map(|c| match c["key"].as_str() {
+            Some(key) => format!("{}:{key}", c["code"].as_str().unwrap()),
+            None => c["code"].as_str().unwrap().to_string(),
+        })
         .collect()
 }
 
@@ -71,9 +75,36 @@ fn html_is_self_contained_printable_and_escaped() {
         cert.contains("&lt;script&gt;alert(1)&lt;/script&gt; Holdings Ltd"),
         "customer name printed, escaped"
     );
-    assert!(cert.matches("<svg").count() == 2, "two inline charts");
+    assert!(
+        !cert.contains("Foreign accounts not verified, by status and age"),
+        "the backlog's bars of 1 are not charted"
+    );
     let summary = std::fs::read_to_string(day.join("summary.html")).unwrap();
     assert!(summary.contains("<svg") && summary.contains("threshold: 1e24"));
+}
+
+#[test]
+fn markdown_shows_a_hostile_name_as_written_with_markdown_escapes() {
+    let out = tempfile::tempdir().unwrap();
+    run_samples(out.path(), &[]);
+    let day = out.path().join(DAY);
+    let md = std::fs::read_to_string(day.join("certification/cip-certification.md")).unwrap();
+    assert!(
+        md.contains("\\<script\\>alert(1)\\</script\\> Holdings Ltd"),
+        "name as written, its markup escaped: {md}"
+    );
+    assert!(
+        !md.contains("&lt;") && !md.contains("&gt;"),
+        "no HTML entity"
+    );
+    let report = std::fs::read_to_string(day.join(format!("{REPORT}.md"))).unwrap();
+    assert!(!report.contains("&amp;") && !report.contains("&quot;"));
+    assert!(
+        report.contains(&md_mask("******************3000")),
+        "the payment identifier stays masked"
+    );
+    let html = std::fs::read_to_string(day.join("certification/cip-certification.html")).unwrap();
+    assert!(html.contains("&lt;script&gt;") && !html.contains("\\<script"));
 }
 
 #[test]
@@ -110,9 +141,14 @@ fn report_states_dates_masks_numbers_and_marks_what_to_complete() {
     assert_eq!(
         failed,
         [
-            "Counsel's answer: Model information",
-            "Counsel's answer: Customer cybersecurity practices",
-            "Counsel's answer: Narrative"
+            "answer:model_information",
+            "answer:cybersecurity_practices",
+            "answer:narrative",
+            "fact:trigger_type",
+            "fact:anticipated_completion",
+            "fact:submitter_name",
+            "fact:submitter_title",
+            "fact:submission_date"
         ]
     );
 }
@@ -143,11 +179,15 @@ fn a_missing_cip_field_becomes_a_listed_gap() {
     assert_eq!(gaps, ["email missing", "telephone missing"]);
     let failed = failed_checks(&json);
     assert!(
-        failed.contains(&"Customer email") && failed.contains(&"Customer telephone"),
+        failed.contains(&"email".to_string()) && failed.contains(&"phone".to_string()),
         "{failed:?}"
     );
     let md = std::fs::read_to_string(report.with_extension("md")).unwrap();
     assert!(md.contains("Email addresses: NOT ON FILE") && md.contains("**email missing**"));
+    assert!(
+        md.contains("- [ ] **Customer email**: missing"),
+        "the checklist's words come from the template"
+    );
 }
 
 #[test]
@@ -165,7 +205,7 @@ fn watch_drafts_are_marked_not_yet_reportable() {
     )
     .unwrap();
     assert!(md.contains("DRAFT, NOT YET REPORTABLE (WATCH): for review only**"));
-    assert!(md.contains("Knowledge date: not reportable yet"));
+    assert!(md.contains("Date first flagged: not reportable yet"));
     let out2 = tempfile::tempdir().unwrap();
     run_samples(out2.path(), &UNMODIFIED_RULE);
     let scenario = out2.path().join(UNMODIFIED_SCENARIO).join(DAY);

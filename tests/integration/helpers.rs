@@ -241,3 +241,8 @@ pub fn hours_of(day: &Path, account: &str) -> f64 {
 }
 /// Where a run with [`UNMODIFIED_RULE`] publishes, below the output folder: it is a scenario.
 pub const UNMODIFIED_SCENARIO: &str = "scenarios/training_ops-1e26_cluster_peak_ops_per_s-1e20";
+
+/// Text as a Markdown document writes it: a mask's stars backslash-escaped.
+pub fn md_mask(text: &str) -> String {
+    text.replace('*', "\\*")
+}

@@ -8,6 +8,7 @@ mod counsel;
 mod documents;
 mod evasion;
 mod exports;
+mod filing;
 mod finops;
 mod helpers;
 mod hostile;

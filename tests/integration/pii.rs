@@ -52,14 +52,14 @@ fn case_04_cards_and_ids_in_free_text_are_masked_in_every_output() {
     )
     .unwrap();
     assert!(
-        report.contains("Zephyr 601100******7766 Pte Ltd"),
+        report.contains(&md_mask("Zephyr 601100******7766 Pte Ltd")),
         "{report}"
     );
     assert!(
-        report.contains("492900******5674, 1 Raffles Place"),
+        report.contains(&md_mask("492900******5674, 1 Raffles Place")),
         "{report}"
     );
-    assert!(report.contains("**************4419"), "{report}");
+    assert!(report.contains(&md_mask("**************4419")), "{report}");
     // explain and diff print masked text too.
     for args in [
         vec!["explain", "420000000002", "--config", cfg],
@@ -209,11 +209,11 @@ fn invisible_controls_are_named_by_the_checklist_and_shown_in_documents() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["item"].as_str().unwrap().starts_with("No non-printable"))
+        .find(|i| i["code"] == "printable")
         .unwrap()
         .clone();
     assert_eq!(item["ok"], false);
-    let detail = item["detail"].as_str().unwrap();
+    let detail = item["found"].to_string();
     assert!(detail.contains("customer.legal_name"), "{detail}");
     assert!(
         detail.contains("beneficial_owners[") && detail.contains("].name"),

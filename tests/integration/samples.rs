@@ -275,7 +275,7 @@ fn manifest_reconciles_rows_and_records_hashes() {
         2
     );
     assert_eq!(m["outputs"]["flags.csv"]["rows"], 10);
-    assert_eq!(m["queries"].as_array().unwrap().len(), 17);
+    assert_eq!(m["queries"].as_array().unwrap().len(), 18);
 }
 
 #[test]
