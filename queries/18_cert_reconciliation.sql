@@ -18,7 +18,7 @@ unverified AS (
     SELECT c.account_id, 'on_file' AS source
     FROM customers AS c
     INNER JOIN foreign_status AS f ON c.account_id = f.account_id
-    WHERE f.foreign_basis <> 'us_customer_and_owners'
+    WHERE f.is_foreign
         AND COALESCE(c.verification_status, 'unknown') NOT IN ('verified', 'exempt')
         AND c.closed_at IS NULL
     UNION ALL

@@ -118,8 +118,8 @@ fn a_wrong_expected_value_or_an_unlisted_input_fails_its_case() {
     .unwrap();
     std::fs::write(
         case.join("customers.csv"),
-        "account_id:str,legal_name:str,country:str,opened_at:datetime,verification_status:str\n\
-         a1,Alpha,DE,2026-01-02 00:00:00,failed\na2,Beta,US,2026-01-03 00:00:00,verified\n",
+        "account_id:str,legal_name:str,country:str,opened_at:datetime,opened_day:i32,verification_status:str\n\
+         a1,Alpha,DE,2026-01-02 00:00:00,20455,failed\na2,Beta,US,2026-01-03 00:00:00,20456,verified\n",
     )
     .unwrap();
     let expected = "account_id:str,legal_name:str,country:str,opened_at:datetime\n";
