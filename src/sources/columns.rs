@@ -419,7 +419,7 @@ pub fn epoch_day(ts: Expr) -> Expr {
 
 /// Days since the Unix epoch (1970-01-01 is day 0) of a calendar date, as the queries count days.
 pub fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
-    (d.num_days_from_ce() - EPOCH_DAYS_FROM_CE) as i32
+    d.num_days_from_ce() - EPOCH_DAYS_FROM_CE
 }
 
 /// `NaiveDate::num_days_from_ce` of 1970-01-01.

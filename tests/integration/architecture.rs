@@ -234,13 +234,14 @@ fn readme_lists_the_tables_registered_for_the_queries_and_query_headers_name_onl
     assert_eq!(readme_section("tables", Some(&wanted)), wanted);
     let mut known: BTreeSet<String> = registered.iter().map(|t| t.to_string()).collect();
     let set = cipwatch::transforms::queries::load(None).unwrap();
+    let bracketed = Regex::new(r"\([^)]*\)").unwrap();
     for q in &set.queries {
         let inputs = q
             .sql
             .lines()
             .find_map(|l| l.strip_prefix("-- Inputs:"))
             .unwrap_or_else(|| panic!("{}: no Inputs header", q.file_name()));
-        let unbracketed = Regex::new(r"\([^)]*\)").unwrap().replace_all(inputs, "");
+        let unbracketed = bracketed.replace_all(inputs, "");
         for table in unbracketed
             .split(',')
             .map(|t| t.trim())
