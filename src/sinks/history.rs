@@ -155,19 +155,6 @@ pub fn prior_table(
     df!("account_id" => ids, "knowledge_day" => days).or_internal("prior knowledge")
 }
 
-/// The run that first found each account REPORTABLE under these parameters, by knowledge key.
-pub fn first_runs(state: &KnowledgeState, params: &str) -> BTreeMap<String, String> {
-    state
-        .get(params)
-        .map(|known| {
-            known
-                .iter()
-                .map(|(k, v)| (k.clone(), v.first_run_id.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// An account's key in `knowledge.json`: the account id, masked by value (`pii::redact`) so that
 /// an id that is a card number is not written out. Two such ids with the same mask share a clock,
 /// the earlier date winning: never a later due date.

@@ -245,22 +245,27 @@ fn a_catalog_without_the_peak_figure_exits_4() {
     );
 }
 
-#[test]
-fn a_query_override_with_an_error_names_the_file() {
+/// A sample run with `04_colocation_peak.sql` replaced by `select` (under a valid header).
+fn run_with_query_04(select: &str) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("04_colocation_peak.sql"),
-        "-- Purpose: p\n-- Inputs: i\n-- Output: o\nSELECT no_such_column FROM colocation_sweep",
+        format!("-- Purpose: p\n-- Inputs: i\n-- Output: o\n{select}"),
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = cipwatch(&[
+    cipwatch(&[
         "run",
         "--queries",
         dir.path().to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ])
+}
+
+#[test]
+fn a_query_override_with_an_error_names_the_file() {
+    let o = run_with_query_04("SELECT no_such_column FROM colocation_sweep");
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("04_colocation_peak.sql"),
@@ -314,20 +319,10 @@ fn parquet_and_gzip_billing_give_the_same_flags_as_csv() {
 /// report.
 #[test]
 fn a_query_failing_while_it_runs_is_internal_with_its_cause_and_a_bug_report_line() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("04_colocation_peak.sql"),
-        "-- Purpose: p\n-- Inputs: i\n-- Output: o\nSELECT billing_account_id, CAST(colocation_group AS INTEGER) AS peak_colocated_ops_per_s FROM colocation_sweep",
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let o = cipwatch(&[
-        "run",
-        "--queries",
-        dir.path().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_with_query_04(
+        "SELECT billing_account_id, CAST(colocation_group AS INTEGER) AS peak_colocated_ops_per_s \
+         FROM colocation_sweep",
+    );
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
