@@ -280,3 +280,18 @@ fn readme_source_tree_names_every_top_level_module_and_only_existing_paths() {
         assert!(listed, "README.md's tree does not list src/{name}");
     }
 }
+
+#[test]
+fn every_source_path_readme_names_exists() {
+    let text = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let path = Regex::new(r"`((?:src|queries|templates|tests|benches)/[A-Za-z0-9_./-]*)`").unwrap();
+    let missing: Vec<&str> = path
+        .captures_iter(&text)
+        .map(|c| c.get(1).unwrap().as_str())
+        .filter(|p| !repo().join(p).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md names paths that do not exist: {missing:?}"
+    );
+}
