@@ -486,6 +486,7 @@ fn pdftotext(path: &Path) -> String {
 
 #[test]
 fn pdf_documents_are_paginated_with_every_section_and_the_same_bytes_on_rerun() {
+    ensure_pdf_tools();
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     run_samples(a.path(), &["--pdf"]);

@@ -246,3 +246,21 @@ pub const UNMODIFIED_SCENARIO: &str = "scenarios/training_ops-1e26_cluster_peak_
 pub fn md_mask(text: &str) -> String {
     text.replace('*', "\\*")
 }
+
+/// Makes sure headless Chromium and poppler's PDF tools are installed, by the project's own script
+/// (`tests/browser/setup.sh`: Debian's packages, once; it does nothing when they are there), so that
+/// `cargo test` on a fresh machine checks the PDFs instead of failing for a missing tool.
+pub fn ensure_pdf_tools() {
+    static DONE: std::sync::Once = std::sync::Once::new();
+    DONE.call_once(|| {
+        let o = Command::new("bash")
+            .arg(repo().join("tests/browser/setup.sh"))
+            .output()
+            .expect("run tests/browser/setup.sh");
+        assert!(
+            o.status.success(),
+            "tests/browser/setup.sh failed (it installs chromium and poppler-utils with apt-get): {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    });
+}
