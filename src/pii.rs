@@ -73,6 +73,7 @@ const FREE_TEXT_COLUMNS: &[&str] = &[
     "reseller_name",
     "owner_name",
     "beneficial_owner",
+    "payment_method",
 ];
 
 /// Columns naming an input file (the operator's own paths, not customer data): left as they are,
@@ -140,10 +141,20 @@ pub fn mask_field(column: &str, value: &str) -> String {
         FieldKind::Payment => mask_payment(value),
         FieldKind::Identifier => mask_identifier(value),
         FieldKind::Key => redact(value).into_owned(),
-        _ if value.trim().parse::<f64>().is_ok() => redact(value).into_owned(),
+        // A number is left alone, but a long whole number in a free-text or phone field is an
+        // identifier written alone (`987654321098765432`), masked below.
+        _ if value.trim().parse::<f64>().is_ok() && !long_whole_number(value) => {
+            redact(value).into_owned()
+        }
         FieldKind::Phone => mask_tokens(&redact(value), 16).into_owned(),
         FieldKind::FreeText => mask_tokens(&redact(value), 9).into_owned(),
     }
+}
+
+/// True for nine or more ASCII digits and nothing else (white space around aside).
+fn long_whole_number(value: &str) -> bool {
+    let v = value.trim();
+    v.len() >= 9 && v.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A payment number: a card (Luhn-valid, 13–19 digits) keeps first 6 / last 4 digits, any other
@@ -486,12 +497,18 @@ fn replace_spans(
         return Cow::Borrowed(text);
     }
     spans.sort();
+    // Overlapping spans (an identifier word and the digit run that goes on past it) are masked
+    // as their union, so no part of either is left out.
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (s, e) in spans {
+        match merged.last_mut() {
+            Some(last) if s < last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for (s, e) in spans {
-        if s < at {
-            continue;
-        }
+    for (s, e) in merged {
         out.push_str(&text[at..s]);
         out.push_str(&masked(&text[s..e]));
         at = e;
@@ -529,6 +546,23 @@ pub fn visible(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_identifier_alone_or_next_to_another_is_masked_in_free_text() {
+        assert_eq!(
+            mask_field("address", "987654321098765432"),
+            "**************5432"
+        );
+        let both = mask_field("email", "NID-7731-2208-4419 987654321098765432");
+        assert!(
+            !both.contains("987654321") && !both.contains("7731"),
+            "{both}"
+        );
+        assert!(both.ends_with("5432"), "{both}");
+        // Numbers that are not identifiers stay.
+        assert_eq!(mask_field("address", "12.5"), "12.5");
+        assert_eq!(mask_field("address", "90210"), "90210");
+    }
 
     #[test]
     fn cards_keep_first_six_and_last_four() {

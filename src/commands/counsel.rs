@@ -211,14 +211,16 @@ pub fn scenarios(args: &ScenariosArgs) -> Result<i32> {
 /// Errors: usage when the account id is not a plain file name or the file already exists;
 /// internal when the folder or file cannot be written.
 pub fn write_template(dir: &Path, account: &str) -> Result<PathBuf> {
+    // A file name holds at most 255 bytes: `<account>.toml` with room to spare.
     let plain = !account.is_empty()
+        && account.len() <= 200
         && !account.starts_with('.')
         && account
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if !plain {
         return Err(Error::Usage(
-            "the account id must be letters, digits, '.', '_' or '-' to name an answers file"
+            "the account id must be at most 200 letters, digits, '.', '_' or '-' to name an answers file"
                 .into(),
         ));
     }

@@ -277,7 +277,11 @@ fn render_reports(
                 access: access.get(&f.account_id).cloned().unwrap_or_default(),
                 runs: runs.get(&f.account_id).cloned().unwrap_or_default(),
             };
-            let mut doc = report::build(common, facts, &inputs.answers.of(&f.account_id));
+            let answers = match masking {
+                Masking::Masked => inputs.answers.of(&f.account_id).masked(),
+                Masking::Unmasked => inputs.answers.of(&f.account_id),
+            };
+            let mut doc = report::build(common, facts, &answers);
             if let Some(filed) = inputs.filings.get(&f.account_id) {
                 // Filed facts are masked: compared as shown in the masked documents.
                 let now = crate::sinks::filings::facts(&templates::shown(&doc)?);

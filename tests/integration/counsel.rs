@@ -662,3 +662,14 @@ fn the_certification_lists_closed_accounts_past_retention() {
         "{md}"
     );
 }
+
+/// An account id too long to name a file is a usage error (exit 2), not an internal one.
+#[test]
+fn an_answers_file_for_a_300_character_account_id_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "x".repeat(300);
+    let cfg = config_with(dir.path(), &[]);
+    let o = cipwatch(&["answers", &long, "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("at most 200"), "{}", stderr(&o));
+}

@@ -327,3 +327,58 @@ fn flag_values_in_command_line_errors_are_masked() {
     assert!(!stderr(&o).contains("4929000012345674"), "{}", stderr(&o));
     assert!(stderr(&o).contains("492900******5674"), "{}", stderr(&o));
 }
+
+/// Identifiers written alone or next to another (a bare 18-digit number in an address, an ID
+/// label followed by a number), in the new beneficial-owner columns, and typed by counsel into an
+/// answers file come out masked in every default output; the filing copy keeps them.
+#[test]
+fn identifiers_alone_next_to_others_in_owner_columns_and_in_answers_are_masked() {
+    const ALONE: &str = "987654321098765432";
+    let dir = tempfile::tempdir().unwrap();
+    let cip = repo().join("data-samples/cip");
+    let customers = std::fs::read_to_string(cip.join("customers.csv"))
+        .unwrap()
+        .replace(
+            "\"1 Raffles Place #40-01, Singapore 048616\",ops@zephyr.example",
+            &format!("{ALONE},NID-7731-2208-4419 {ALONE}"),
+        );
+    let owners: String = std::fs::read_to_string(cip.join("beneficial_owners.csv"))
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(n, l)| match n {
+            0 => format!("{l},payment_method\n"),
+            _ if l.starts_with("420000000002,") => format!("{l},S1234567D\n"),
+            _ => format!("{l},\n"),
+        })
+        .collect();
+    std::fs::write(dir.path().join("customers.csv"), customers).unwrap();
+    std::fs::write(dir.path().join("beneficial_owners.csv"), owners).unwrap();
+    std::fs::create_dir_all(dir.path().join("answers")).unwrap();
+    std::fs::write(
+        dir.path().join("answers/420000000002.toml"),
+        format!("narrative = \"id {ALONE} NID-7731-2208-4419\"\n"),
+    )
+    .unwrap();
+    let cust = dir.path().join("customers.csv").display().to_string();
+    let own = dir
+        .path()
+        .join("beneficial_owners.csv")
+        .display()
+        .to_string();
+    let cfg = config_with(
+        dir.path(),
+        &[("customers", &cust), ("beneficial_owners", &own)],
+    );
+    let o = cipwatch(&["run", "--config", cfg.to_str().unwrap(), "--filing-copy"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let secrets = [ALONE, "7731-2208-4419", "S1234567D", "s1234567d"];
+    assert_masked("stderr of run", &stderr(&o), &secrets);
+    let day = dir.path().join("out").join(AS_OF);
+    let copy = day.join("filing-copy-UNMASKED");
+    let unmasked =
+        std::fs::read_to_string(copy.join("reports/420000000002/ai-training-report.md")).unwrap();
+    assert!(unmasked.contains(ALONE), "the filing copy keeps the values");
+    std::fs::remove_dir_all(&copy).unwrap();
+    assert_private_and_masked(&day, &secrets);
+}
