@@ -234,21 +234,33 @@ fn escape(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
 fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut buf = [0u8; 4];
     let mut prev: Option<char> = None;
+    // Only digits since the start of the line: a `.` or `)` now would make an ordered list.
+    let mut line_number = false;
     let mut chars = input.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let next = chars.peek().map(|(_, n)| *n);
         let word = |x: Option<char>| x.is_some_and(char::is_alphanumeric);
+        let line_start = matches!(prev, None | Some('\n'));
         let meta = match c {
             '\\' | '`' | '*' | '<' | '>' | '|' | '#' | '~' => true,
             '_' => !(word(prev) && word(next)),
             ']' => matches!(next, Some('(' | '[' | ':')),
             '&' => starts_entity(&input[i + 1..]),
+            // A list item, a rule or a heading underline when a line of the value starts so.
+            '-' | '+' => line_start && next.is_none_or(|n| n.is_whitespace() || n == c),
+            '=' => line_start && next.is_none_or(|n| n.is_whitespace() || n == c),
+            '.' | ')' => line_number && next.is_none_or(char::is_whitespace),
             _ => false,
         };
+        line_number = c.is_ascii_digit() && (line_start || line_number);
         if meta {
             out.write_all(b"\\")?;
         }
-        out.write_all(c.encode_utf8(&mut buf).as_bytes())?;
+        // A carriage return would end a table row or a line where no line ends.
+        match c {
+            '\r' => out.write_all(b" ")?,
+            _ => out.write_all(c.encode_utf8(&mut buf).as_bytes())?,
+        }
         prev = Some(c);
     }
     Ok(())
@@ -307,6 +319,11 @@ mod tests {
         assert_eq!(
             md("[a](http://x) [U+202E] AT&T &lt; &#60;"),
             "[a\\](http://x) [U+202E] AT&T \\&lt; \\&\\#60;"
+        );
+        // Lines of a value that would start a list, a rule or a heading underline.
+        assert_eq!(
+            md("line1\n---\n- item\n+ item\n1. first\n===\r\n1.4e24 -3 2026-11-26"),
+            "line1\n\\---\n\\- item\n\\+ item\n1\\. first\n\\=== \n1.4e24 -3 2026-11-26"
         );
     }
 }
