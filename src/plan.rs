@@ -256,6 +256,11 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         &args.sets,
         args.params_file.as_deref(),
     )?;
+    if scenario.is_some() && args.filing_copy {
+        return Err(Error::Usage(
+            "--filing-copy is for filing runs: a what-if scenario (--set, --params or --scenario) is not for filing".into(),
+        ));
+    }
     let answers = Answers::load(&base.join(cfg.answers.dir.as_deref().unwrap_or("answers")))?;
     check_billing_options(&cfg.billing, &config_source)?;
     let queries = queries::load(args.queries.as_deref())?;

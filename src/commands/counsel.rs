@@ -89,7 +89,7 @@ pub fn answers(args: &AnswersArgs) -> Result<i32> {
     let path = write_template(&dir, &args.account_id)?;
     println!(
         "wrote {}: fill in the answers; every run merges them into the report draft",
-        path.display()
+        crate::pii::redact(&path.display().to_string())
     );
     Ok(EXIT_OK)
 }
@@ -231,8 +231,7 @@ pub fn write_template(dir: &Path, account: &str) -> Result<PathBuf> {
             path.display()
         )));
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::internal(format!("creating {}", dir.display()), e))?;
+    crate::sinks::publish::create_private_dir(dir)?;
     crate::sinks::tables::write_bytes(template(account)?.as_bytes(), &path)?;
     Ok(path)
 }

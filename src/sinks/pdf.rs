@@ -8,7 +8,12 @@
 //! the same bytes.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use wait_timeout::ChildExt;
+
+/// How long one document may take to print before the browser is taken for hung.
+const PRINT_TIMEOUT: Duration = Duration::from_secs(120);
 
 use crate::error::{Context, Error, Result};
 
@@ -71,7 +76,8 @@ pub fn print_all(documents: &[(String, String)], as_of: &str) -> Result<Vec<(Str
 
 /// Prints one HTML document to PDF with `browser`; `as_of` (YYYY-MM-DD) dates the PDF.
 ///
-/// Errors: internal when the scratch folder cannot be written or the browser fails.
+/// Errors: reference data (exit 4) when the browser prints no PDF or takes longer than
+/// `PRINT_TIMEOUT` (it is killed); internal when the scratch folder cannot be written.
 pub fn print(browser: &Path, html: &str, as_of: &str) -> Result<Vec<u8>> {
     let scratch = tempfile::Builder::new()
         .prefix("cipwatch-pdf-")
@@ -80,7 +86,7 @@ pub fn print(browser: &Path, html: &str, as_of: &str) -> Result<Vec<u8>> {
     let page = scratch.path().join("document.html");
     let pdf = scratch.path().join("document.pdf");
     crate::sinks::tables::write_bytes(html.as_bytes(), &page)?;
-    let output = Command::new(browser)
+    let mut child = Command::new(browser)
         .args(FLAGS)
         .arg(format!(
             "--user-data-dir={}",
@@ -89,13 +95,30 @@ pub fn print(browser: &Path, html: &str, as_of: &str) -> Result<Vec<u8>> {
         .arg(format!("--print-to-pdf={}", pdf.display()))
         .arg(format!("file://{}", page.display()))
         .env("TZ", "UTC")
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
         .or_internal(format!("starting {}", browser.display()))?;
+    let status = match child
+        .wait_timeout(PRINT_TIMEOUT)
+        .or_internal(format!("waiting for {}", browser.display()))?
+    {
+        Some(status) => status,
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::Reference(format!(
+                "{} did not print a document within {} s: check the browser (tests/browser/setup.sh installs one)",
+                browser.display(),
+                PRINT_TIMEOUT.as_secs()
+            )));
+        }
+    };
     let mut bytes = std::fs::read(&pdf).map_err(|e| {
-        Error::bug(format!(
-            "{} printed no PDF ({e}; exit {:?})",
+        Error::Reference(format!(
+            "{} printed no PDF ({e}; exit {:?}): check the browser (tests/browser/setup.sh installs one)",
             browser.display(),
-            output.status.code()
+            status.code()
         ))
     })?;
     fix_dates(&mut bytes, as_of);

@@ -673,3 +673,24 @@ fn an_answers_file_for_a_300_character_account_id_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("at most 200"), "{}", stderr(&o));
 }
+
+/// An unmasked filing copy belongs to a filing run: a what-if scenario refuses it (exit 2).
+#[test]
+fn a_scenario_refuses_an_unmasked_filing_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = cipwatch(&[
+        "run",
+        "--out",
+        out,
+        "--set",
+        "training_ops=1e24",
+        "--filing-copy",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--filing-copy is for filing runs"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -622,3 +622,21 @@ fn filing_copy_is_unmasked_in_its_own_folder_and_default_documents_stay_masked()
         }
     }
 }
+
+/// A browser that runs but prints nothing is reference data at fault (exit 4, naming the setup
+/// script), not a bug in cipwatch.
+#[test]
+fn a_browser_that_prints_no_pdf_is_exit_4_naming_the_setup_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake-chromium");
+    std::fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = dir.path().join("out");
+    let o = cipwatch_env(
+        &["run", "--out", out.to_str().unwrap(), "--pdf"],
+        &[("CIPWATCH_CHROMIUM", fake.to_str().unwrap())],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("printed no PDF"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("tests/browser/setup.sh"), "{}", stderr(&o));
+}
