@@ -125,23 +125,10 @@ impl Error {
     /// A TOML file that does not parse: the message names the line and column (1-based) of the
     /// fault, found from the error's byte span in `text`.
     pub fn toml(source_name: impl fmt::Display, text: &str, err: &toml::de::Error) -> Self {
-        let at = match err.span() {
-            Some(span) => {
-                let before = &text[..span.start.min(text.len())];
-                let line = before.matches('\n').count() + 1;
-                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                format!("line {line}, column {column}: ")
-            }
-            // Some parse errors carry no span; their text names the place ("… at line 3, column 7").
-            None => err
-                .to_string()
-                .lines()
-                .next()
-                .and_then(|l| l.split_once(" at "))
-                .map(|(_, place)| format!("{place}: "))
-                .unwrap_or_default(),
-        };
-        Error::config(source_name, format!("{at}{}", err.message()))
+        Error::config(
+            source_name,
+            format!("{}{}", toml_place(text, err), err.message()),
+        )
     }
 
     /// A configuration error without a cause of its own.
@@ -189,6 +176,27 @@ impl Error {
             context: what.to_string(),
             cause: None,
         }
+    }
+}
+
+/// Where a TOML parse error is: `line L, column C: ` (1-based, from the error's byte span in
+/// `text`), or the place its own text names, or nothing.
+pub fn toml_place(text: &str, err: &toml::de::Error) -> String {
+    match err.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: ")
+        }
+        // Some parse errors carry no span; their text names the place ("… at line 3, column 7").
+        None => err
+            .to_string()
+            .lines()
+            .next()
+            .and_then(|l| l.split_once(" at "))
+            .map(|(_, place)| format!("{place}: "))
+            .unwrap_or_default(),
     }
 }
 

@@ -281,5 +281,14 @@ mod tests {
             err.contains("narative") && err.contains("cybersecurity_practices"),
             "{err}"
         );
+        // A syntax error names its line and column, on one line.
+        std::fs::write(
+            dir.path().join("7.toml"),
+            "# answers\nnarrative = \"unterminated\n",
+        )
+        .unwrap();
+        let err = Answers::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("line 2, column"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
     }
 }

@@ -281,9 +281,14 @@ impl Answers {
 /// One answers file, read strictly.
 fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str, valid: &[&str]) -> Result<T> {
     toml::from_str(text).map_err(|e| {
+        let message = e.message().trim_end().replace('\n', " ");
         Error::config(
             path.display(),
-            format!("{} (valid keys: {})", e.message(), valid.join(", ")),
+            format!(
+                "{}{message} (valid keys: {})",
+                crate::error::toml_place(text, &e),
+                valid.join(", ")
+            ),
         )
     })
 }

@@ -638,5 +638,9 @@ fn a_browser_that_prints_no_pdf_is_exit_4_naming_the_setup_script() {
     );
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(stderr(&o).contains("printed no PDF"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("tests/browser/setup.sh"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("tests/browser/setup.sh"),
+        "{}",
+        stderr(&o)
+    );
 }
