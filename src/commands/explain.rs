@@ -143,7 +143,7 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
         .ok_or_else(|| {
             Error::Usage(format!(
             "account {} has no identified accelerator usage up to {}: it has no level to explain",
-            args.account_id, outcome.as_of
+            shown_id(&args.account_id), outcome.as_of
         ))
         })?;
     let usage = usage_groups(&outcome.usage, &flag.account_id)?;
@@ -161,6 +161,18 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
     };
     print!("{}", crate::pii::redact(&printed));
     Ok(EXIT_OK)
+}
+
+/// An account id from the command line as a message may print it: invisible and control
+/// characters (a terminal escape) written out as `[U+XXXX]`.
+fn shown_id(id: &str) -> String {
+    crate::pii::visible(id)
+        .chars()
+        .map(|c| match c.is_control() {
+            true => format!("[U+{:04X}]", c as u32),
+            false => c.to_string(),
+        })
+        .collect()
 }
 
 /// The explanation of one account's flags row against the parameters in force.

@@ -517,3 +517,12 @@ fn json_logs_carry_stages_and_counts_but_no_customer_data() {
         );
     }
 }
+
+/// An account id with a terminal escape in it is written out in the error, never sent raw.
+#[test]
+fn explain_writes_out_control_characters_of_an_unknown_account_id() {
+    let o = cipwatch(&["explain", "no\u{1b}[31mSUCH"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!stderr(&o).contains('\u{1b}'), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no[U+001B][31mSUCH"), "{}", stderr(&o));
+}
