@@ -543,6 +543,16 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// Calls `f` on every string (not keys) of a JSON value.
+pub fn strings_mut(value: &mut serde_json::Value, f: &mut dyn FnMut(&mut String)) {
+    match value {
+        serde_json::Value::String(s) => f(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| strings_mut(v, f)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| strings_mut(v, f)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -186,7 +186,7 @@ pub fn shown<T: serde::Serialize>(view: &T) -> Result<serde_json::Value> {
 /// As [`shown`], masked or not.
 pub fn shown_as<T: serde::Serialize>(view: &T, masking: Masking) -> Result<serde_json::Value> {
     let mut value = serde_json::to_value(view).or_internal("document view model")?;
-    strings_mut(&mut value, &mut |s| {
+    crate::pii::strings_mut(&mut value, &mut |s| {
         let masked = match masking {
             Masking::Masked => crate::pii::redact(s),
             Masking::Unmasked => std::borrow::Cow::Borrowed(s.as_str()),
@@ -195,16 +195,6 @@ pub fn shown_as<T: serde::Serialize>(view: &T, masking: Masking) -> Result<serde
         *s = shown;
     });
     Ok(value)
-}
-
-/// Calls `f` on every string (not keys) of a JSON value.
-pub fn strings_mut(value: &mut serde_json::Value, f: &mut dyn FnMut(&mut String)) {
-    match value {
-        serde_json::Value::String(s) => f(s),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| strings_mut(v, f)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| strings_mut(v, f)),
-        _ => {}
-    }
 }
 
 /// HTML escaping of `& < > "`: enough for text and double-quoted attributes (the only places the

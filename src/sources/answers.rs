@@ -68,21 +68,11 @@ impl AccountAnswers {
     /// digit runs that counsel typed are masked like the registry's free text (`pii::mask_field`);
     /// dates and codes are left as they are. The filing copy uses the answers as written.
     pub fn masked(&self) -> AccountAnswers {
-        let m = |v: &Option<String>| v.as_deref().map(|v| crate::pii::mask_field("answer", v));
-        AccountAnswers {
-            model_information: m(&self.model_information),
-            cybersecurity_practices: m(&self.cybersecurity_practices),
-            narrative: m(&self.narrative),
-            trigger_type: m(&self.trigger_type),
-            transaction_date: m(&self.transaction_date),
-            anticipated_completion: m(&self.anticipated_completion),
-            ip_window_from: m(&self.ip_window_from),
-            reseller_report_received: m(&self.reseller_report_received),
-            reseller_report_forwarded: m(&self.reseller_report_forwarded),
-            submitter_name: m(&self.submitter_name),
-            submitter_title: m(&self.submitter_title),
-            submission_date: m(&self.submission_date),
-        }
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        crate::pii::strings_mut(&mut value, &mut |v| {
+            *v = crate::pii::mask_field("answer", v)
+        });
+        serde_json::from_value(value).unwrap_or_default()
     }
 
     /// The answer to the block with this key, when given and not blank.
