@@ -29,6 +29,8 @@ parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("rows", type=int)
 parser.add_argument("out")
 parser.add_argument("--shape", choices=["default", "gpu-heavy"], default="default")
+parser.add_argument("--file-bytes", default="256MB",
+                    help="size of each billing Parquet file (DuckDB's FILE_SIZE_BYTES; smaller: more files)")
 args = parser.parse_args()
 rows, out = args.rows, args.out
 os.makedirs(f"{out}/billing", exist_ok=True)
@@ -196,7 +198,7 @@ def gpu_heavy_shape():
 accounts, billing, telemetry = default_shape() if args.shape == "default" else gpu_heavy_shape()
 con.execute(f"CREATE TEMP VIEW billing AS {billing}")
 con.execute(
-    f"COPY (SELECT * FROM billing) TO '{out}/billing' (FORMAT PARQUET, PER_THREAD_OUTPUT FALSE, FILE_SIZE_BYTES '256MB', FILENAME_PATTERN 'part-{{i}}', OVERWRITE_OR_IGNORE)"
+    f"COPY (SELECT * FROM billing) TO '{out}/billing' (FORMAT PARQUET, PER_THREAD_OUTPUT FALSE, FILE_SIZE_BYTES '{args.file_bytes}', FILENAME_PATTERN 'part-{{i}}', OVERWRITE_OR_IGNORE)"
 )
 if rows <= 1_000_000:
     os.makedirs(f"{out}/billing-csv", exist_ok=True)

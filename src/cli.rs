@@ -40,6 +40,8 @@ pub enum Command {
     Filed(commands::counsel::FiledArgs),
     /// List the published what-if scenarios.
     Scenarios(commands::counsel::ScenariosArgs),
+    /// Stage 1 alone: write a prepared dataset (run stage 2 with `run --prepared`), or the Spark job.
+    Stage1(commands::stage1::Stage1Args),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -53,5 +55,6 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Answers(args) => commands::counsel::answers(&args),
         Command::Filed(args) => commands::counsel::filed(&args),
         Command::Scenarios(args) => commands::counsel::scenarios(&args),
+        Command::Stage1(args) => commands::stage1::stage1(&args),
     }
 }

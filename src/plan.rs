@@ -60,6 +60,10 @@ pub struct PlanArgs {
     /// Also print every HTML document to PDF (needs Chromium: tests/browser/setup.sh).
     #[arg(long)]
     pub pdf: bool,
+    /// Stage 2 only: take stage 1's result from this prepared dataset (made by `cipwatch stage1`
+    /// or engines/spark/stage1.py) instead of reading the billing files.
+    #[arg(long, value_name = "DIR")]
+    pub prepared: Option<PathBuf>,
     /// Also write an UNMASKED copy of the filing documents (report drafts and certification) into
     /// filing-copy-UNMASKED/ of the run folder, for the filing itself (off by default).
     #[arg(long)]
@@ -99,6 +103,9 @@ pub struct Plan {
     pub billing: BillingOptions,
     pub billing_format: Option<String>,
     pub mappings: Mappings,
+    /// `--prepared`: the prepared dataset stage 1's result is read from (its files are then the
+    /// billing inputs, as its parts record them).
+    pub prepared: Option<PathBuf>,
     pub provider: Provider,
     /// The secret key of the account links; the manifest records its source and fingerprint.
     pub link_key: LinkKey,
@@ -262,28 +269,16 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         ));
     }
     let answers = Answers::load(&base.join(cfg.answers.dir.as_deref().unwrap_or("answers")))?;
-    check_billing_options(&cfg.billing, &config_source)?;
     let queries = queries::load(args.queries.as_deref())?;
     let templates = Templates::load(args.templates.as_deref())?;
-    let mappings = Mappings::load(args.queries.as_deref())?;
-    if let Some(f) = &cfg.inputs.billing_format {
-        if f != "focus" && mappings.get(f).is_none() {
-            return Err(Error::config(
-                config_source.describe(),
-                format!(
-                    "inputs.billing_format '{f}' is not one of: focus, {}",
-                    mappings.names().join(", ")
-                ),
-            ));
-        }
-    }
+    let mappings = billing_definitions(&cfg, &config_source, args)?;
     let registry_exported_at = cfg.registry.export_date(&config_source)?;
     let output_dir = args
         .out
         .clone()
         .unwrap_or_else(|| base.join(&cfg.output.dir));
     check_output_dir(&output_dir, &config_source, args.out.is_some())?;
-    let inputs = planned_inputs(&cfg.inputs, &base)?;
+    let inputs = planned_inputs(&cfg.inputs, &base, args.prepared.as_deref())?;
     let catalog_dir = catalog_dir(&cfg.inputs, &base)?;
     let link_key = LinkKey::resolve(
         cfg.links.key_file.as_ref().map(|f| base.join(f)).as_deref(),
@@ -315,8 +310,83 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         billing: cfg.billing,
         billing_format: cfg.inputs.billing_format.clone(),
         mappings,
+        prepared: args.prepared.clone(),
         provider: cfg.provider,
     })
+}
+
+/// What stage 1 alone needs (`cipwatch stage1`): the billing files, how to read them, the catalog
+/// and the profile's peak precision. Nothing else of the configuration is resolved, so stage 1
+/// runs where only the billing files are (a Spark executor).
+pub struct Stage1Plan {
+    pub billing_files: Vec<InputFile>,
+    pub billing: BillingOptions,
+    pub billing_format: Option<String>,
+    pub mappings: Mappings,
+    pub catalog_dir: Option<PathBuf>,
+    pub profile: profile::EffectiveProfile,
+}
+
+/// The stage 1 plan: the configuration's billing files, or `billing` (files, folders or globs,
+/// relative to the current folder) in their place.
+///
+/// Errors: as [`build`]'s for the parts it shares (config 2, input 3).
+pub fn build_stage1(args: &PlanArgs, billing: &[String]) -> Result<Stage1Plan> {
+    let (cfg, config_source, _, base) = config::load(args.config.as_deref())?;
+    let (profile, _) = resolve_profile(&cfg, &config_source, &base, args)?;
+    let mappings = billing_definitions(&cfg, &config_source, args)?;
+    let billing_files = match billing {
+        [] => input(&base, &cfg.inputs.billing)?,
+        specs => named_billing(specs, &base)?,
+    };
+    Ok(Stage1Plan {
+        billing_files,
+        catalog_dir: catalog_dir(&cfg.inputs, &base)?,
+        billing: cfg.billing,
+        billing_format: cfg.inputs.billing_format.clone(),
+        mappings,
+        profile,
+    })
+}
+
+/// Billing files named on the command line (relative to the current folder), shown relative to
+/// the configuration's folder where they lie inside it, as the configuration's own would be.
+fn named_billing(specs: &[String], base: &Path) -> Result<Vec<InputFile>> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::Usage(format!("the current folder cannot be read: {e}")))?;
+    let canonical_base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+    let mut files = Vec::new();
+    for spec in specs {
+        for path in files::resolve(&cwd, spec)? {
+            let full = std::fs::canonicalize(&path).unwrap_or(path);
+            files.push(files::inspect(&full, &canonical_base)?);
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// The billing definitions checked (patterns compile, values valid, a forced format exists) and
+/// the mappings loaded.
+fn billing_definitions(
+    cfg: &config::ConfigFile,
+    config_source: &ConfigSource,
+    args: &PlanArgs,
+) -> Result<Mappings> {
+    check_billing_options(&cfg.billing, config_source)?;
+    let mappings = Mappings::load(args.queries.as_deref())?;
+    if let Some(f) = &cfg.inputs.billing_format {
+        if f != "focus" && mappings.get(f).is_none() {
+            return Err(Error::config(
+                config_source.describe(),
+                format!(
+                    "inputs.billing_format '{f}' is not one of: focus, {}",
+                    mappings.names().join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(mappings)
 }
 
 /// The billing options' patterns compile and their values are valid (exit 2 otherwise).
@@ -346,9 +416,19 @@ fn check_billing_options(billing: &BillingOptions, source: &ConfigSource) -> Res
 }
 
 /// Every input of the configuration resolved to files and fingerprinted.
-fn planned_inputs(inputs: &config::Inputs, base: &Path) -> Result<PlannedInputs> {
+///
+/// With a prepared dataset, the billing files are those its parts record (not read, not hashed
+/// again: they may live where only stage 1 ran).
+fn planned_inputs(
+    inputs: &config::Inputs,
+    base: &Path,
+    prepared: Option<&Path>,
+) -> Result<PlannedInputs> {
     Ok(PlannedInputs {
-        billing: input(base, &inputs.billing)?,
+        billing: match prepared {
+            Some(dir) => crate::sources::prepared::billing_files(dir)?,
+            None => input(base, &inputs.billing)?,
+        },
         telemetry: match &inputs.telemetry {
             Some(spec) => input(base, spec)?,
             None => Vec::new(),

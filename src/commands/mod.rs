@@ -1,11 +1,13 @@
 //! The subcommands: `run` (and backfill, dry run, validate), `explain`, `diff` and counsel's
-//! `answers`, `filed` and `scenarios`. Each turns its
+//! `answers`, `filed` and `scenarios`, and `stage1` (the per-row stage alone, for a
+//! distributed engine). Each turns its
 //! flags into a plan and calls the library; results go to stdout, logs to stderr.
 
 pub mod counsel;
 pub mod diff;
 pub mod explain;
 pub mod run;
+pub mod stage1;
 
 use clap::ValueEnum;
 

@@ -15,10 +15,11 @@ use std::path::PathBuf;
 
 use crate::config::catalog;
 use crate::error::Result;
-use crate::plan::Plan;
+use crate::plan::{Plan, Stage1Plan};
 use crate::progress::Progress;
 use crate::sinks::{history, output};
 use crate::sources::columns::days_since_epoch;
+use crate::sources::prepared;
 use crate::transforms::billed::{self, BillingInput};
 use crate::transforms::quarantine::{Excluded, InputCount, Ledger};
 use crate::transforms::registry::{self, AgeLimit};
@@ -95,7 +96,14 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         &p.peak_precision_fallback,
     )?;
     progress.stage("billing");
-    let billing = billed::stage(&billing_input(plan, &catalog), &mut ledger)?;
+    let billing = match &plan.prepared {
+        Some(dir) => billed::stage_prepared(
+            &billing_input(plan, &catalog),
+            &prepared::read(dir)?,
+            &mut ledger,
+        )?,
+        None => billed::stage(&billing_input(plan, &catalog), &mut ledger)?,
+    };
     let run = RunValues::of(billing.as_of);
     let usage = billing.rows.usage_until(run.as_of_end_s)?;
     record::exclude_after_as_of(&billing, &usage, &mut ledger)?;
@@ -141,6 +149,61 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     }
     progress.finish();
     Ok(outcome)
+}
+
+/// What `cipwatch stage1` wrote: the part's folder and its counts.
+pub struct Stage1Outcome {
+    pub part: PathBuf,
+    pub files: usize,
+    pub rows_read: u64,
+    pub rows_quarantined: usize,
+    pub accelerator_rows: i64,
+}
+
+/// Stage 1 alone (`cipwatch stage1`): the catalog, one streaming pass over the plan's billing
+/// files, and the result written as one part of the prepared dataset in `dir` (the only part when
+/// `only`). Stage 2 (`run --prepared`) takes it from there.
+///
+/// Errors: as the billing stage's (input 3, reference 4); writing the part (internal 1).
+pub fn stage1(plan: &Stage1Plan, dir: &std::path::Path, only: bool) -> Result<Stage1Outcome> {
+    let p = &plan.profile.params;
+    let catalog = catalog::load(
+        plan.catalog_dir.as_deref(),
+        &p.peak_precision,
+        &p.peak_precision_fallback,
+    )?;
+    let input = BillingInput {
+        files: &plan.billing_files,
+        options: &plan.billing,
+        mappings: &plan.mappings,
+        format: plan.billing_format.as_deref(),
+        catalog: &catalog,
+        as_of: None,
+        allow_stale: false,
+    };
+    let bill = billed::load(&input)?;
+    let scanned = billed::Scanned::collect(&bill, &catalog, &plan.billing)?;
+    let table = transforms::quarantine::table(&bill, &scanned.quarantined)?;
+    let manifest = billed::prepared::manifest(&input, &bill.formats, scanned.rows_read);
+    let name = billed::prepared::part_name(&manifest.files);
+    let outcome = Stage1Outcome {
+        part: PathBuf::new(),
+        files: bill.files.len(),
+        rows_read: scanned.rows_read,
+        rows_quarantined: scanned.quarantined.height(),
+        accelerator_rows: billed::accelerator_rows(&scanned.accelerator),
+    };
+    let mut tables = scanned.part_tables(table)?;
+    let part = crate::sinks::prepared::write_part(dir, &name, &manifest, &mut tables, only)?;
+    tracing::info!(
+        stage = "stage1",
+        files = outcome.files,
+        rows_read = outcome.rows_read,
+        rows_quarantined = outcome.rows_quarantined,
+        accelerator_rows = outcome.accelerator_rows,
+        "prepared part written"
+    );
+    Ok(Stage1Outcome { part, ..outcome })
 }
 
 fn billing_input<'a>(plan: &'a Plan, catalog: &'a catalog::Catalog) -> BillingInput<'a> {

@@ -18,8 +18,8 @@ use crate::config::Provider;
 use crate::fingerprint::sha256_bytes;
 use crate::transforms::quarantine::{Excluded, InputCount};
 
-/// The Polars version cipwatch is built against (pinned exactly in Cargo.toml; a test checks).
-pub const POLARS_VERSION: &str = "0.55.2";
+/// The Polars version, where the manifest's readers have always found it.
+pub use crate::fingerprint::POLARS_VERSION;
 
 /// `manifest.json`, field by field in the order it is written.
 #[derive(Debug, Serialize)]

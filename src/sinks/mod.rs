@@ -10,6 +10,7 @@ pub mod lock;
 pub mod manifest;
 pub mod output;
 pub mod pdf;
+pub mod prepared;
 pub mod publish;
 pub mod scenario;
 pub mod tables;

@@ -12,6 +12,7 @@ pub mod files;
 pub mod focus;
 pub mod layout;
 pub mod native;
+pub mod prepared;
 pub mod registry;
 pub mod telemetry;
 pub mod timestamps;
@@ -35,6 +36,7 @@ pub struct Scan {
 
 /// One input after its source has run: canonical rows (used and quarantine candidates together)
 /// and the raw scans, kept to recover a quarantined row's original values.
+#[derive(Clone)]
 pub struct Loaded {
     pub name: &'static str,
     pub files: Vec<InputFile>,

@@ -68,6 +68,21 @@ pub fn group(usage: LazyFrame) -> LazyFrame {
         .agg(aggs)
 }
 
+/// The grouped rows as one row per billing row again (what `group` was given, without `_rate`).
+pub fn rows(groups: &DataFrame) -> LazyFrame {
+    groups
+        .clone()
+        .lazy()
+        .explode(
+            by_name(PER_ROW.iter().copied(), true, false),
+            ExplodeOptions {
+                empty_as_null: false,
+                keep_nulls: false,
+            },
+        )
+        .drop(by_name(["rows", "_rate"], true, false))
+}
+
 /// The grouped rows starting before `end_s`, merged where they follow on, with `source_rows`;
 /// ordered by `row_id` (the order of the billing files).
 pub fn merge(groups: &DataFrame, end_s: i64) -> LazyFrame {

@@ -55,12 +55,14 @@ impl Ledger {
         count: InputCount,
         quarantined: &DataFrame,
     ) -> Result<()> {
-        self.counts.insert(loaded.name.to_string(), count);
-        self.quarantine.push((
-            format!("quarantine/{}", loaded.name),
-            table(loaded, quarantined)?,
-        ));
+        self.record_table(loaded.name, count, table(loaded, quarantined)?);
         Ok(())
+    }
+
+    /// Records an input's counts and its quarantine table (as [`table`] makes it).
+    pub fn record_table(&mut self, name: &str, count: InputCount, table: DataFrame) {
+        self.counts.insert(name.to_string(), count);
+        self.quarantine.push((format!("quarantine/{name}"), table));
     }
 
     /// Counts rows or values left out on purpose (nothing is recorded for a count of 0).

@@ -22,6 +22,7 @@ use crate::transforms::quarantine::{InputCount, Ledger};
 use crate::transforms::rounding;
 
 mod dates;
+pub mod prepared;
 use crate::transforms::identify::{identify, is_usage, mark, matches_where, Basis, BasisPatterns};
 
 /// Columns of the identified accelerator usage handed to the queries.
@@ -100,13 +101,68 @@ pub struct Billing {
 ///
 /// Errors: input errors (exit 3) naming file, line and column; a missing peak figure (exit 4).
 pub fn stage(input: &BillingInput, ledger: &mut Ledger) -> Result<Billing> {
-    let bill = billing::load(
+    let bill = load(input)?;
+    let scanned = Scanned::collect(&bill, input.catalog, input.options)?;
+    let rows = BilledRows::finish(scanned, input.options, &|| Ok(bill.clone()))?;
+    let formats = formats(&bill);
+    conclude(input, rows, formats, ledger, |keys| {
+        crate::transforms::quarantine::table(&bill, keys)
+    })
+}
+
+/// The billing stage from a prepared dataset (`cipwatch run --prepared`): stage 1's result read
+/// from its parts instead of the billing files, then the same steps as [`stage`]. The billing
+/// files are read again only to quarantine rows stage 1 could not judge alone (rows on
+/// implausible charge days that are not accelerator usage, and their original values).
+///
+/// Errors: as [`stage`]; a part made by another version or under other definitions (exit 4).
+pub fn stage_prepared(
+    input: &BillingInput,
+    parts: &[crate::sources::prepared::Part],
+    ledger: &mut Ledger,
+) -> Result<Billing> {
+    let scanned = Scanned::from_parts(parts, input)?;
+    let rows = BilledRows::finish(scanned, input.options, &|| prepared::reload(input))?;
+    let formats = parts
+        .iter()
+        .flat_map(|p| &p.manifest.files)
+        .map(|f| (f.display.clone(), f.format.clone()))
+        .collect();
+    conclude(input, rows, formats, ledger, |keys| {
+        prepared::quarantine_table(parts, keys, |missing| {
+            crate::transforms::quarantine::table(&prepared::reload(input)?, missing)
+        })
+    })
+}
+
+/// The billing files of `input`, read lazily (nothing is scanned until a pass runs).
+pub fn load(input: &BillingInput) -> Result<Loaded> {
+    billing::load(
         input.files.to_vec(),
         input.options,
         input.mappings,
         input.format,
-    )?;
-    let mut rows = BilledRows::collect(&bill, input.catalog, input.options)?;
+    )
+}
+
+/// File (as displayed) → the format it was read as.
+fn formats(bill: &Loaded) -> BTreeMap<String, String> {
+    bill.files
+        .iter()
+        .zip(&bill.formats)
+        .map(|(f, fmt)| (f.display.clone(), fmt.clone()))
+        .collect()
+}
+
+/// The end of the billing stage, whatever read the rows: the as-of date, the catalog check, the
+/// counts and the log event, and the quarantine table (`table` of the final keys) into the ledger.
+fn conclude(
+    input: &BillingInput,
+    mut rows: BilledRows,
+    formats: BTreeMap<String, String>,
+    ledger: &mut Ledger,
+    table: impl FnOnce(&DataFrame) -> Result<DataFrame>,
+) -> Result<Billing> {
     let (as_of, as_of_source) = match input.as_of {
         Some(d) => (d, "--as-of"),
         None => (rows.latest_day()?, "latest charge date in billing"),
@@ -115,20 +171,14 @@ pub fn stage(input: &BillingInput, ledger: &mut Ledger) -> Result<Billing> {
     let count = InputCount::from_quarantine(rows.rows_read, &rows.quarantined)?;
     tracing::info!(
         stage = "billing",
-        files = bill.files.len(),
+        files = formats.len(),
         rows_read = count.rows_read,
         rows_quarantined = count.rows_quarantined,
         accelerator_rows = rows.accelerator_rows(),
         "billing loaded"
     );
-    ledger.record(&bill, count, &rows.quarantined)?;
+    ledger.record_table("billing", count, table(&rows.quarantined)?);
     let totals = crate::transforms::records::records(&rows.totals, "billing totals")?;
-    let formats = bill
-        .files
-        .iter()
-        .zip(&bill.formats)
-        .map(|(f, fmt)| (f.display.clone(), fmt.clone()))
-        .collect();
     Ok(Billing {
         rows,
         as_of,
@@ -265,13 +315,32 @@ fn egress_plan(marked: LazyFrame, id_columns: &[String], pattern: &str) -> Resul
         .agg(exact_sum(gb, "egress_gb")))
 }
 
-impl BilledRows {
+/// Stage 1 over some billing files, before the decisions that need all of the billing
+/// (`BilledRows::finish`): what one streaming pass yields. Partial results of several passes (one
+/// per file, on as many machines) combine exactly: counts and the integer limbs of the exact sums
+/// add up, and rows keep their file and row number. `row_id` counts from 0 in each pass.
+pub struct Scanned {
+    pub rows_read: u64,
+    /// Rows per charge day of the plain rows that passed the checks: `day` (epoch days), `rows`.
+    pub plain_days: DataFrame,
+    /// Per currency as read: `billing_currency`, `rows`, `rows_out_of_range` and the `exact_sum`
+    /// limbs of `billed_cost` and `quantity`.
+    pub totals: DataFrame,
+    /// Per account as read: `billing_account_id` and the `exact_sum` limbs of `egress_gb`.
+    pub egress: DataFrame,
+    /// The quarantined rows' keys: `row_id`, file, row, rule, reason; in row order.
+    pub quarantined: DataFrame,
+    /// The identified accelerator usage rows, grouped for compaction (`transforms::compact`).
+    pub accelerator: DataFrame,
+}
+
+impl Scanned {
     /// One streaming pass over the billing files (Polars shares the scan and the marking between
-    /// the outputs, and holds only what is kept): the row count and the latest charge day of the
+    /// the outputs, and holds only what is kept): the row count and the rows per charge day of the
     /// plain rows, totals per currency, egress per account, and, from the kept rows (quarantined
     /// and accelerator candidates, cleaned and identified within the pass), the quarantined rows'
     /// keys and the accelerator usage grouped for compaction.
-    pub fn collect(bill: &Loaded, catalog: &Catalog, opts: &BillingOptions) -> Result<BilledRows> {
+    pub fn collect(bill: &Loaded, catalog: &Catalog, opts: &BillingOptions) -> Result<Scanned> {
         let (sku_id, description) = billing::sku_text_columns(opts);
         let basis = Basis::from_patterns(
             &sku_id,
@@ -341,27 +410,47 @@ impl BilledRows {
             .and_then(|c| c.get(0).ok())
             .and_then(|v| v.extract::<u64>())
             .unwrap_or(0);
-        let days = dates::charge_days(&plain_days, &accelerator)?;
+        Ok(Scanned {
+            rows_read,
+            plain_days,
+            totals,
+            egress,
+            quarantined,
+            accelerator,
+        })
+    }
+}
+
+impl BilledRows {
+    /// The billing-wide steps over stage 1's result: totals and egress grouped by the cleaned
+    /// key, the charge days, and the rows on implausible days quarantined (`raw` gives the billing
+    /// files again, read only when such days hold rows that are not accelerator usage).
+    pub fn finish(
+        s: Scanned,
+        opts: &BillingOptions,
+        raw: &dyn Fn() -> Result<Loaded>,
+    ) -> Result<BilledRows> {
+        let days = dates::charge_days(&s.plain_days, &s.accelerator)?;
         let implausible = dates::implausible_days(&days, opts)?;
         let mut billed = BilledRows {
-            egress: regroup(egress, "billing_account_id", &[], &["egress_gb"])?,
+            egress: regroup(s.egress, "billing_account_id", &[], &["egress_gb"])?,
             totals: rounding::stable(regroup(
-                totals,
+                s.totals,
                 "billing_currency",
                 &["rows", "rows_out_of_range"],
                 &["billed_cost", "quantity"],
             )?)?,
-            rows_read,
+            rows_read: s.rows_read,
             latest_day: days
                 .iter()
                 .map(|(d, _)| *d)
                 .filter(|d| !implausible.contains(d))
                 .max(),
-            quarantined,
-            accelerator,
+            quarantined: s.quarantined,
+            accelerator: s.accelerator,
         };
         if !implausible.is_empty() {
-            billed.quarantine_implausible(bill, &implausible)?;
+            billed.quarantine_implausible(raw, &implausible)?;
         }
         Ok(billed)
     }
@@ -369,7 +458,11 @@ impl BilledRows {
     /// Quarantines every billing row charged on an implausible day (`implausible_date`): the
     /// accelerator rows kept, then, in a second pass over the billing files (only when such days
     /// exist), the other rows of those days not already quarantined.
-    fn quarantine_implausible(&mut self, bill: &Loaded, days: &[i32]) -> Result<()> {
+    fn quarantine_implausible(
+        &mut self,
+        raw: &dyn Fn() -> Result<Loaded>,
+        days: &[i32],
+    ) -> Result<()> {
         const WHY: &str = "ChargePeriodStart is outside the plausible window of charge dates (before billing.earliest_charge_date, or cut off from the rest of the billing data by more than billing.max_date_gap_days)";
         let listed =
             |name: &str, values: Series| col(name).is_in(lit(values).implode(false), false);
@@ -381,7 +474,7 @@ impl BilledRows {
             .or_internal("quarantined rows")?
             .as_materialized_series()
             .clone();
-        let others = bill
+        let others = raw()?
             .rows
             .clone()
             .with_row_index("row_id", None)
@@ -532,12 +625,17 @@ impl BilledRows {
 
     /// How many identified accelerator usage rows the billing holds.
     pub fn accelerator_rows(&self) -> i64 {
-        self.accelerator
-            .column("rows")
-            .ok()
-            .and_then(|c| c.i64().ok().and_then(|r| r.sum()))
-            .unwrap_or(0)
+        accelerator_rows(&self.accelerator)
     }
+}
+
+/// How many billing rows the accelerator groups (`compact::group`) hold.
+pub fn accelerator_rows(groups: &DataFrame) -> i64 {
+    groups
+        .column("rows")
+        .ok()
+        .and_then(|c| c.i64().ok().and_then(|r| r.sum()))
+        .unwrap_or(0)
 }
 
 fn input_error(bill: &Loaded, e: PolarsError) -> Error {

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""cipwatch's stage 1 on Apache Spark: one Spark task per billing file, each running cipwatch's own
+stage 1 on its file (the command in the job that `cipwatch stage1 --dialect spark --emit DIR`
+wrote), the parts gathered into one prepared dataset for `cipwatch run --prepared`.
+
+    python3 engines/spark/stage1.py --emit JOB --billing PATH --out PREPARED [--master local[2]]
+    spark-submit engines/spark/stage1.py --emit JOB --billing 's3a://lake/billing/*.parquet' --out PREPARED
+
+This driver holds no pattern, check, mapping or catalog figure: the per-row logic is cipwatch's, so
+the two engines cannot drift (the parts carry cipwatch's generator and definition fingerprints, and
+stage 2 refuses parts made under other ones). Spark lists the files (a path, a folder or a glob on
+any filesystem Spark reads), schedules the tasks, retries failed ones, and moves the billing bytes
+to the executors for files that are not on a local path. Each executor needs the cipwatch binary
+and the configuration at the paths the job names (ship them with `--files`/an image on a cluster).
+
+Exit codes: 0 ok; 2 usage; 3 a billing file rejected (cipwatch's message, naming the file);
+4 reference data missing (no job, no Java); 1 internal error.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+BILLING_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--emit", required=True, help="the job folder written by `cipwatch stage1 --dialect spark --emit`")
+    p.add_argument("--billing", required=True, action="append",
+                   help="billing files: a path, folder or glob Spark reads (repeatable)")
+    p.add_argument("--out", required=True, help="the prepared dataset folder (replaced)")
+    p.add_argument("--master", default=None, help="Spark master (default: spark-submit's, else local[*])")
+    return p.parse_args()
+
+
+def fail(code, message):
+    print(f"stage1.py: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def list_billing(spark, specs):
+    """Every billing file the specs name, through Hadoop's filesystem (globs and folders), as
+    (uri, size) sorted by uri."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    found = {}
+    for spec in specs:
+        uri = spec if "://" in spec or spec.startswith("file:") else "file://" + os.path.abspath(spec)
+        path = jvm.org.apache.hadoop.fs.Path(uri)
+        fs = path.getFileSystem(conf)
+        statuses = fs.globStatus(path) or []
+        for status in statuses:
+            listed = fs.listStatus(status.getPath()) if status.isDirectory() else [status]
+            for s in listed:
+                name = s.getPath().toString()
+                if s.isFile() and name.lower().endswith(BILLING_SUFFIXES):
+                    found[name] = s.getLen()
+    if not found:
+        fail(3, f"no .csv, .csv.gz or .parquet billing file matches {', '.join(specs)}")
+    return sorted(found.items())
+
+
+def local_path(uri):
+    """The local path of a file: URI, else None."""
+    if uri.startswith("file://"):
+        return uri[len("file://"):]
+    if uri.startswith("file:"):
+        return uri[len("file:"):]
+    return None
+
+
+def run_task(command, uri, data=None):
+    """One task: cipwatch's stage 1 on one billing file, into a scratch folder; returns the part's
+    files as bytes (so the driver can gather them wherever the executor ran)."""
+    with tempfile.TemporaryDirectory(prefix="cipwatch-stage1-") as scratch:
+        path = local_path(uri)
+        if path is None:
+            path = os.path.join(scratch, "in", os.path.basename(uri))
+            os.makedirs(os.path.dirname(path))
+            with open(path, "wb") as f:
+                f.write(data)
+        prepared = os.path.join(scratch, "prepared")
+        argv = [c.replace("{billing}", path).replace("{prepared}", prepared) for c in command]
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        if proc.returncode != 0:
+            return {"uri": uri, "rc": proc.returncode, "stderr": proc.stderr.strip()[-4000:]}
+        parts = os.path.join(prepared, "parts")
+        names = [n for n in os.listdir(parts) if not n.startswith(".")]
+        files = {}
+        for n in sorted(os.listdir(os.path.join(parts, names[0]))):
+            with open(os.path.join(parts, names[0], n), "rb") as f:
+                files[n] = f.read()
+        return {"uri": uri, "rc": 0, "part": names[0], "files": files}
+
+
+def write_private(path, data):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_dataset(out, results, summary):
+    """Writes the prepared dataset into a hidden folder beside `out`, complete parts only, then
+    swaps it in (the previous dataset moved aside and removed)."""
+    out = os.path.abspath(out)
+    parent = os.path.dirname(out)
+    os.makedirs(parent, exist_ok=True)
+    staging = os.path.join(parent, f".{os.path.basename(out)}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(os.path.join(staging, "parts"), mode=0o700)
+    os.chmod(staging, 0o700)
+    for r in results:
+        part = os.path.join(staging, "parts", r["part"])
+        os.mkdir(part, 0o700)
+        for name, data in r["files"].items():
+            if name != "_SUCCESS":
+                write_private(os.path.join(part, name), data)
+        write_private(os.path.join(part, "_SUCCESS"), b"")  # last: the part is complete
+        fsync_dir(part)
+    write_private(os.path.join(staging, "stage1.json"), json.dumps(summary, indent=2).encode())
+    fsync_dir(os.path.join(staging, "parts"))
+    fsync_dir(staging)
+    aside = None
+    if os.path.exists(out):
+        aside = os.path.join(parent, f".{os.path.basename(out)}.replaced-{os.getpid()}")
+        os.rename(out, aside)
+    os.rename(staging, out)
+    fsync_dir(parent)
+    if aside:
+        shutil.rmtree(aside)
+
+
+def main():
+    args = parse_args()
+    try:
+        with open(os.path.join(args.emit, "job.json")) as f:
+            job = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(4, f"no Spark job in {args.emit} ({e}): write it with `cipwatch stage1 --dialect spark --emit {args.emit}`")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        fail(4, "Java not found: Spark needs Java 17")
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName("cipwatch-stage1")
+    if args.master or not os.environ.get("SPARK_ENV_LOADED"):
+        builder = builder.master(args.master or "local[*]")
+    spark = builder.config("spark.ui.enabled", "false").getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    started = time.time()
+    files = list_billing(spark, args.billing)
+    command = job["command"]
+    sc = spark.sparkContext
+    local = [(u, n) for u, n in files if local_path(u) is not None]
+    remote = [u for u, _ in files if local_path(u) is None]
+    results = []
+    if local:
+        rdd = sc.parallelize([u for u, _ in local], len(local))
+        results += rdd.map(lambda u: run_task(command, u)).collect()
+    if remote:
+        rdd = sc.binaryFiles(",".join(remote), minPartitions=len(remote))
+        results += rdd.map(lambda kv: run_task(command, kv[0], kv[1])).collect()
+    engine, master = f"spark {spark.version}", sc.master
+    spark.stop()
+    failed = [r for r in results if r["rc"] != 0]
+    if failed:
+        first = failed[0]
+        print(first["stderr"], file=sys.stderr)
+        fail(first["rc"] if first["rc"] in (2, 3, 4) else 1,
+             f"{len(failed)} of {len(results)} billing files failed in stage 1 (the first one's message is above)")
+    names = [r["part"] for r in results]
+    if len(set(names)) != len(names):
+        fail(3, "two billing files have the same content (SHA-256): a file given twice would count its usage twice")
+    summary = {
+        "engine": engine,
+        "master": master,
+        "generator": job["generator"],
+        "parameters": job["parameters"],
+        "billing": args.billing,
+        "files": [{"uri": u, "bytes": n} for u, n in files],
+        "tasks": len(results),
+        "seconds": round(time.time() - started, 1),
+    }
+    write_dataset(args.out, results, summary)
+    print(f"stage 1 on Spark ({master}): {len(results)} billing files, {len(results)} tasks; wrote {os.path.abspath(args.out)}")
+
+
+if __name__ == "__main__":
+    main()

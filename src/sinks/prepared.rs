@@ -1,0 +1,103 @@
+//! Writing one part of a prepared dataset (the contract is `sources::prepared`): its tables as
+//! Parquet and its manifest, into a hidden folder beside the part's place, flushed to disk, marked
+//! complete, then renamed into place (a part of the same name is replaced), so a reader sees a
+//! part whole or not at all, and engines running one stage 1 per file in parallel never touch
+//! each other's folders. Files are 0600 and folders 0700. Unlike the published tables, values are
+//! written as stage 1 read them (account and resource ids are the join keys of stage 2); the
+//! quarantine table's original values are masked, as in a run's output.
+
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Context, Result};
+use crate::sinks::publish::{create_private_dir, sync_dir, sync_file};
+use crate::sinks::tables::{create_private, write_bytes};
+use crate::sources::prepared::{PartManifest, COMPLETE, PARTS, PART_MANIFEST, TABLES};
+
+/// Writes a part named `name` into `dir/parts/`, replacing a part of that name; with `only`, every
+/// other part in `dir/parts/` is removed once this one is in place (`cipwatch stage1` without
+/// `--part`: the folder then holds exactly this run's stage 1). `tables` are by file stem, every
+/// one of `sources::prepared::TABLES`. Returns the part's folder.
+///
+/// Errors: internal (exit 1) when a folder or file cannot be written.
+pub fn write_part(
+    dir: &Path,
+    name: &str,
+    manifest: &PartManifest,
+    tables: &mut [(&'static str, DataFrame)],
+    only: bool,
+) -> Result<PathBuf> {
+    let parts = dir.join(PARTS);
+    create_private_dir(&parts)?;
+    let staging = parts.join(format!(".staging-{name}-{}", std::process::id()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).or_internal(format!("clearing {}", staging.display()))?;
+    }
+    create_private_dir(&staging)?;
+    debug_assert!(TABLES.iter().all(|t| tables.iter().any(|(n, _)| n == t)));
+    for (stem, df) in tables.iter_mut() {
+        let path = staging.join(format!("{stem}.parquet"));
+        let mut file = create_private(&path)?;
+        ParquetWriter::new(&mut file)
+            .finish(df)
+            .or_internal(format!("writing {}", path.display()))?;
+        file.sync_all()
+            .or_internal(format!("flushing {}", path.display()))?;
+    }
+    let json = serde_json::to_vec_pretty(manifest).or_internal("part manifest")?;
+    write_bytes(&json, &staging.join(PART_MANIFEST))?;
+    write_bytes(b"", &staging.join(COMPLETE))?;
+    sync_dir(&staging)?;
+    let target = parts.join(name);
+    replace(&staging, &target)?;
+    if only {
+        remove_others(&parts, name)?;
+    }
+    sync_dir(&parts)?;
+    Ok(target)
+}
+
+/// Moves `new` to `target`, moving a previous `target` aside first and removing it after.
+fn replace(new: &Path, target: &Path) -> Result<()> {
+    let aside = target.with_file_name(format!(
+        ".replaced-{}-{}",
+        target.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let had = target.exists();
+    if had {
+        std::fs::rename(target, &aside)
+            .or_internal(format!("moving aside {}", target.display()))?;
+    }
+    std::fs::rename(new, target).or_internal(format!("writing {}", target.display()))?;
+    if had {
+        std::fs::remove_dir_all(&aside).or_internal(format!("removing {}", aside.display()))?;
+    }
+    sync_file(&target.join(COMPLETE))
+}
+
+/// Removes every part of `parts` but `keep` (visible folders only: another writer's hidden
+/// staging folder is left alone).
+fn remove_others(parts: &Path, keep: &str) -> Result<()> {
+    let entries = std::fs::read_dir(parts).or_internal(format!("listing {}", parts.display()))?;
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().to_string();
+        let folder = entry.file_type().is_ok_and(|t| t.is_dir());
+        if folder && file != keep && !file.starts_with('.') {
+            std::fs::remove_dir_all(entry.path())
+                .or_internal(format!("removing {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_part_is_complete_by_the_same_marker_as_a_published_run() {
+        assert_eq!(
+            crate::sources::prepared::COMPLETE,
+            crate::sinks::publish::SUCCESS
+        );
+    }
+}

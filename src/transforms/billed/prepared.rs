@@ -1,0 +1,275 @@
+//! Stage 1's result to and from the prepared dataset (`sources::prepared` is the contract): the
+//! tables of one part from a [`Scanned`], and the [`Scanned`] of a whole dataset from its parts,
+//! with each part's `row_id` offset so that the rows keep the order a single-machine run gives them
+//! and stage 2 computes the same bytes. Also what stage 1's result depends on (`parameters`), which
+//! stage 2 checks before it uses a part.
+
+use polars::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{BillingInput, Scanned, USAGE_COLUMNS};
+use crate::error::{Context, Error, Result};
+use crate::fingerprint::sha256_bytes;
+use crate::sources::prepared::{Part, PartFile, PartManifest, VERSION};
+use crate::sources::{billing, files, Loaded};
+use crate::sources::{REASON, ROW, RULE, SOURCE_FILE};
+use crate::transforms::compact;
+use std::path::Path;
+
+/// The program that made a part: `cipwatch <version> (polars <version>)`.
+pub fn generator() -> String {
+    format!(
+        "cipwatch {} (polars {})",
+        env!("CARGO_PKG_VERSION"),
+        crate::fingerprint::POLARS_VERSION
+    )
+}
+
+/// What stage 1's result depends on besides the billing files, each as a SHA-256: the `[billing]`
+/// options (patterns, limits, columns), the forced format, the native mappings, and the catalog
+/// as loaded (its files and the peak figures taken at the profile's precision).
+pub fn parameters(input: &BillingInput) -> BTreeMap<String, String> {
+    let options = serde_json::to_vec(input.options).unwrap_or_default();
+    let mappings = serde_json::to_vec(&input.mappings.hashes).unwrap_or_default();
+    let mut catalog = serde_json::to_vec(&input.catalog.files).unwrap_or_default();
+    catalog.extend(input.catalog.key_pattern.as_bytes());
+    for column in input.catalog.instances.columns() {
+        for value in column.as_materialized_series().iter() {
+            catalog.extend(format!("{value}\u{1f}").as_bytes());
+        }
+    }
+    BTreeMap::from([
+        ("billing_options".into(), sha256_bytes(&options)),
+        (
+            "billing_format".into(),
+            sha256_bytes(input.format.unwrap_or("detected per file").as_bytes()),
+        ),
+        ("mappings".into(), sha256_bytes(&mappings)),
+        ("catalog".into(), sha256_bytes(&catalog)),
+    ])
+}
+
+/// The manifest of a part: `files` read by `input` (in order, with their formats), `rows_read`.
+pub fn manifest(input: &BillingInput, formats: &[String], rows_read: u64) -> PartManifest {
+    let files = input
+        .files
+        .iter()
+        .zip(formats)
+        .map(|(f, format)| PartFile {
+            path: f.path.clone(),
+            display: f.display.clone(),
+            sha256: f.sha256.clone(),
+            bytes: f.bytes,
+            format: format.clone(),
+        })
+        .collect();
+    PartManifest {
+        version: VERSION,
+        generator: generator(),
+        parameters: parameters(input),
+        files,
+        rows_read,
+    }
+}
+
+/// A part's name: the files' SHA-256 (one file: the first 16 hex digits of its own).
+pub fn part_name(files: &[PartFile]) -> String {
+    let joined: Vec<&str> = files.iter().map(|f| f.sha256.as_str()).collect();
+    let hash = match joined.as_slice() {
+        [one] => one.to_string(),
+        many => sha256_bytes(many.join(",").as_bytes()),
+    };
+    hash.chars().take(16).collect()
+}
+
+impl Scanned {
+    /// The part's tables by file stem: the accelerator usage one row per billing row (the groups'
+    /// lists exploded), and the other results as they are; `quarantine` is the quarantine table.
+    pub fn part_tables(&self, quarantine: DataFrame) -> Result<Vec<(&'static str, DataFrame)>> {
+        let usage = compact::rows(&self.accelerator)
+            .select(USAGE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
+            .sort(["row_id"], Default::default())
+            .collect()
+            .or_internal("accelerator usage rows")?;
+        Ok(vec![
+            ("accelerator_usage", usage),
+            ("quarantined", self.quarantined.clone()),
+            ("quarantine", quarantine),
+            ("totals", self.totals.clone()),
+            ("egress", self.egress.clone()),
+            ("charge_days", self.plain_days.clone()),
+        ])
+    }
+
+    /// The stage 1 result of a whole prepared dataset: the parts' tables combined in the order of
+    /// their files, `row_id` offset by the rows of the parts before, the usage grouped again for
+    /// compaction.
+    ///
+    /// Errors (exit 4): a part made by another program or under other definitions than `input`'s
+    /// (naming which), the same billing file in two parts, parts whose files interleave.
+    pub fn from_parts(parts: &[Part], input: &BillingInput) -> Result<Scanned> {
+        check_parts(parts, input)?;
+        let mut offset = 0u64;
+        let mut frames: BTreeMap<&str, Vec<LazyFrame>> = BTreeMap::new();
+        for part in parts {
+            for (name, df) in &part.tables {
+                let lf = df.clone().lazy();
+                let lf = match df.schema().contains("row_id") {
+                    true => lf.with_column(
+                        (col("row_id").cast(DataType::UInt64) + lit(offset))
+                            .cast(IDX_DTYPE)
+                            .alias("row_id"),
+                    ),
+                    false => lf,
+                };
+                frames.entry(name).or_default().push(lf);
+            }
+            offset += part.manifest.rows_read;
+        }
+        let mut take = |name: &str| -> Result<LazyFrame> {
+            concat(
+                frames.remove(name).unwrap_or_default(),
+                UnionArgs::default(),
+            )
+            .or_internal(format!("combining the parts' {name}"))
+        };
+        let collect = |lf: LazyFrame, what: &str| lf.collect().or_internal(what.to_string());
+        Ok(Scanned {
+            rows_read: offset,
+            accelerator: collect(
+                compact::group(take("accelerator_usage")?),
+                "grouping the prepared usage",
+            )?,
+            quarantined: collect(
+                take("quarantined")?.sort(["row_id"], Default::default()),
+                "prepared quarantine keys",
+            )?,
+            totals: collect(take("totals")?, "prepared totals")?,
+            egress: collect(take("egress")?, "prepared egress")?,
+            plain_days: collect(take("charge_days")?, "prepared charge days")?,
+        })
+    }
+}
+
+/// Each part was made by this program under `input`'s definitions, and the parts' files are
+/// distinct and in path order.
+fn check_parts(parts: &[Part], input: &BillingInput) -> Result<()> {
+    let expected = parameters(input);
+    let mut seen = BTreeSet::new();
+    let mut last: Option<&PartFile> = None;
+    for part in parts {
+        let m = &part.manifest;
+        let place = part.dir.display();
+        if m.generator != generator() {
+            return Err(Error::Reference(format!(
+                "prepared part {place} was made by {} and this is {}: make the prepared dataset again",
+                m.generator,
+                generator()
+            )));
+        }
+        let differ: Vec<&str> = expected
+            .iter()
+            .filter(|(k, v)| m.parameters.get(*k) != Some(*v))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if !differ.is_empty() {
+            return Err(Error::Reference(format!(
+                "prepared part {place} was made under other definitions than this run's: {} differ; make the prepared dataset again with this configuration",
+                differ.join(", ")
+            )));
+        }
+        for file in &m.files {
+            if !seen.insert(file.sha256.as_str()) {
+                return Err(Error::Reference(format!(
+                    "prepared part {place}: billing file {} has the same content (SHA-256) as another file of the dataset; a file given twice would count its usage twice",
+                    file.display
+                )));
+            }
+            if last.is_some_and(|l| l.path >= file.path) {
+                return Err(Error::Reference(format!(
+                    "prepared part {place}: its billing file {} comes before a file of another part; each part must hold files in path order, one part after another",
+                    file.display
+                )));
+            }
+            last = Some(file);
+        }
+    }
+    Ok(())
+}
+
+/// The quarantine table of a prepared run: the parts' tables, plus the rows stage 2 quarantined
+/// itself (implausible charge days, `--allow-stale` missing peaks), whose original values are read
+/// again from the billing files by `raw_table`; sorted by file and row as a single-machine run's.
+pub fn quarantine_table(
+    parts: &[Part],
+    keys: &DataFrame,
+    raw_table: impl FnOnce(&DataFrame) -> Result<DataFrame>,
+) -> Result<DataFrame> {
+    let stored = concat(
+        parts
+            .iter()
+            .filter_map(|p| p.tables.get("quarantine").map(|t| t.clone().lazy()))
+            .collect::<Vec<_>>(),
+        UnionArgs::default(),
+    )
+    .and_then(|lf| lf.collect())
+    .or_internal("the parts' quarantine tables")?;
+    let marked = stored.clone().lazy().select([
+        col("source_file").alias(SOURCE_FILE),
+        col("row")
+            .cast(keys.schema().get(ROW).cloned().unwrap_or(IDX_DTYPE))
+            .alias(ROW),
+        lit(true).alias("_stored"),
+    ]);
+    let missing = keys
+        .clone()
+        .lazy()
+        .join(
+            marked,
+            [col(SOURCE_FILE), col(ROW)],
+            [col(SOURCE_FILE), col(ROW)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .filter(col("_stored").is_null())
+        .select([SOURCE_FILE, ROW, RULE, REASON].map(col))
+        .collect()
+        .or_internal("rows quarantined in stage 2")?;
+    let all = match missing.height() {
+        0 => stored.lazy(),
+        _ => concat(
+            [stored.lazy(), raw_table(&missing)?.lazy()],
+            UnionArgs::default(),
+        )
+        .or_internal("the quarantine table")?,
+    };
+    all.sort(["source_file", "row"], Default::default())
+        .collect()
+        .or_internal("the quarantine table")
+}
+
+/// The billing files of a prepared dataset read again, each checked to be the file stage 1 read:
+/// only when stage 2 must quarantine rows stage 1 could not judge alone (rows on implausible charge
+/// days that are not accelerator usage, `--allow-stale` missing peaks) with their original values.
+///
+/// Errors (exit 4): a file that cannot be read here, or whose content changed since stage 1.
+pub fn reload(input: &BillingInput) -> Result<Loaded> {
+    const WHY: &str = "stage 2 reads billing files again only to quarantine rows on implausible charge days, or rows whose accelerator has no catalog peak under --allow-stale, with their original values";
+    let mut files = Vec::with_capacity(input.files.len());
+    for recorded in input.files {
+        let mut again = files::inspect(&recorded.path, Path::new("/")).map_err(|e| {
+            Error::Reference(format!(
+                "billing file {} of the prepared dataset cannot be read here ({e}); {WHY}",
+                recorded.display
+            ))
+        })?;
+        if again.sha256 != recorded.sha256 {
+            return Err(Error::Reference(format!(
+                "billing file {} changed since stage 1 read it (its SHA-256 differs); make the prepared dataset again",
+                recorded.display
+            )));
+        }
+        again.display = recorded.display.clone();
+        files.push(again);
+    }
+    billing::load(files, input.options, input.mappings, input.format)
+}
