@@ -183,9 +183,6 @@ def main():
         print(first["stderr"], file=sys.stderr)
         fail(first["rc"] if first["rc"] in (2, 3, 4) else 1,
              f"{len(failed)} of {len(results)} billing files failed in stage 1 (the first one's message is above)")
-    names = [r["part"] for r in results]
-    if len(set(names)) != len(names):
-        fail(3, "two billing files have the same content (SHA-256): a file given twice would count its usage twice")
     summary = {
         "engine": engine,
         "master": master,

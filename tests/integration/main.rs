@@ -19,4 +19,5 @@ mod pii;
 mod query_cases;
 mod robust;
 mod samples;
+mod stage1;
 mod workflow;

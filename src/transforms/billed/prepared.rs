@@ -72,14 +72,18 @@ pub fn manifest(input: &BillingInput, formats: &[String], rows_read: u64) -> Par
     }
 }
 
-/// A part's name: the files' SHA-256 (one file: the first 16 hex digits of its own).
+/// A part's name: the first 16 hex digits of the SHA-256 of its files' shown paths and contents
+/// (the same files give the same name, so stage 1 run again replaces its part; a copy of a file
+/// under another name is another part, which stage 2 then refuses).
 pub fn part_name(files: &[PartFile]) -> String {
-    let joined: Vec<&str> = files.iter().map(|f| f.sha256.as_str()).collect();
-    let hash = match joined.as_slice() {
-        [one] => one.to_string(),
-        many => sha256_bytes(many.join(",").as_bytes()),
-    };
-    hash.chars().take(16).collect()
+    let joined: Vec<String> = files
+        .iter()
+        .map(|f| format!("{}\0{}", f.display, f.sha256))
+        .collect();
+    sha256_bytes(joined.join("\n").as_bytes())
+        .chars()
+        .take(16)
+        .collect()
 }
 
 impl Scanned {
@@ -87,17 +91,29 @@ impl Scanned {
     /// lists exploded), and the other results as they are; `quarantine` is the quarantine table.
     pub fn part_tables(&self, quarantine: DataFrame) -> Result<Vec<(&'static str, DataFrame)>> {
         let usage = compact::rows(&self.accelerator)
-            .select(USAGE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
-            .sort(["row_id"], Default::default())
-            .collect()
-            .or_internal("accelerator usage rows")?;
+            .select(USAGE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
+        // Sorted, so that stage 1 run again writes the same bytes (groups come in any order).
+        let sorted = |lf: LazyFrame, key: &str| {
+            lf.sort([key], Default::default())
+                .collect()
+                .or_internal(format!("the part's table by {key}"))
+        };
         Ok(vec![
-            ("accelerator_usage", usage),
+            ("accelerator_usage", sorted(usage, "row_id")?),
             ("quarantined", self.quarantined.clone()),
             ("quarantine", quarantine),
-            ("totals", self.totals.clone()),
-            ("egress", self.egress.clone()),
-            ("charge_days", self.plain_days.clone()),
+            (
+                "totals",
+                sorted(self.totals.clone().lazy(), "billing_currency")?,
+            ),
+            (
+                "egress",
+                sorted(self.egress.clone().lazy(), "billing_account_id")?,
+            ),
+            (
+                "charge_days",
+                sorted(self.plain_days.clone().lazy(), "day")?,
+            ),
         ])
     }
 
