@@ -75,9 +75,11 @@ def local_path(uri):
     return None
 
 
-def run_task(command, uri, data=None):
-    """One task: cipwatch's stage 1 on one billing file, into a scratch folder; returns the part's
-    files as bytes (so the driver can gather them wherever the executor ran)."""
+def run_task(command, uri, threads, data=None):
+    """One task: cipwatch's stage 1 on one billing file, into a scratch folder, on `threads`
+    threads (Spark's cores per task: Polars would otherwise take every core of the executor for
+    each task); returns the part's files as bytes (so the driver can gather them wherever the
+    executor ran)."""
     with tempfile.TemporaryDirectory(prefix="cipwatch-stage1-") as scratch:
         path = local_path(uri)
         if path is None:
@@ -87,7 +89,8 @@ def run_task(command, uri, data=None):
                 f.write(data)
         prepared = os.path.join(scratch, "prepared")
         argv = [c.replace("{billing}", path).replace("{prepared}", prepared) for c in command]
-        proc = subprocess.run(argv, capture_output=True, text=True)
+        env = dict(os.environ, POLARS_MAX_THREADS=str(threads))
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             return {"uri": uri, "rc": proc.returncode, "stderr": proc.stderr.strip()[-4000:]}
         parts = os.path.join(prepared, "parts")
@@ -168,13 +171,14 @@ def main():
     sc = spark.sparkContext
     local = [(u, n) for u, n in files if local_path(u) is not None]
     remote = [u for u, _ in files if local_path(u) is None]
+    threads = int(sc.getConf().get("spark.task.cpus", "1"))
     results = []
     if local:
         rdd = sc.parallelize([u for u, _ in local], len(local))
-        results += rdd.map(lambda u: run_task(command, u)).collect()
+        results += rdd.map(lambda u: run_task(command, u, threads)).collect()
     if remote:
         rdd = sc.binaryFiles(",".join(remote), minPartitions=len(remote))
-        results += rdd.map(lambda kv: run_task(command, kv[0], kv[1])).collect()
+        results += rdd.map(lambda kv: run_task(command, kv[0], threads, kv[1])).collect()
     engine, master = f"spark {spark.version}", sc.master
     spark.stop()
     failed = [r for r in results if r["rc"] != 0]

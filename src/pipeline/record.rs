@@ -14,7 +14,7 @@ use crate::plan::Plan;
 use crate::sinks::history::Knowledge;
 use crate::sinks::manifest::{
     self, AnswersRecord, CatalogRecord, ConfigRecord, FileHash, FileOrigin, FileRecord,
-    InputRecord, Manifest, MappingOrigin, POLARS_VERSION,
+    InputRecord, Manifest, MappingOrigin, PreparedRecord, POLARS_VERSION,
 };
 use crate::sinks::output::Publication;
 use crate::sources::files::InputFile;
@@ -274,6 +274,10 @@ pub fn manifest(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Manifest {
             files: plan.answers.hashes(),
         },
         inputs: inputs(plan, outcome),
+        prepared: plan.prepared.as_ref().map(|dir| PreparedRecord {
+            dir: plan.relative(&dir.display().to_string()),
+            contract_version: crate::sources::prepared::VERSION,
+        }),
         levels: outcome.levels.clone(),
         link_key: plan.link_key.info.clone(),
         report_folders: report_folders(plan, outcome),

@@ -47,6 +47,11 @@ pub struct Manifest {
     /// Input name (`billing`, `telemetry`, `customers`, ...) → its files and row counts, in the
     /// order the run reads them.
     pub inputs: Vec<(String, InputRecord)>,
+    /// Set when stage 1's result came from a prepared dataset (`run --prepared`): its folder and
+    /// contract version (its parts were made by this cipwatch under this run's definitions, or the
+    /// run would have stopped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prepared: Option<PreparedRecord>,
     /// Level → number of accounts.
     pub levels: BTreeMap<String, u64>,
     pub link_key: LinkKeyInfo,
@@ -59,6 +64,12 @@ pub struct Manifest {
     pub excluded: Vec<Excluded>,
     /// Output path → rows (tables) and SHA-256, filled in by the publishing sink.
     pub outputs: Vec<(String, OutputRecord)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PreparedRecord {
+    pub dir: String,
+    pub contract_version: u32,
 }
 
 #[derive(Debug, Serialize)]

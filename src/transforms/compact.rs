@@ -8,7 +8,8 @@
 //! Two steps, so that the billing pass never holds a wide row per accelerator row: `group`, in the
 //! streaming pass, groups the rows by everything that must be equal and keeps per row only the few
 //! numbers that differ (times, row ids, hours, costs) as lists; `merge` orders each group's rows in
-//! time and merges the runs that follow on.
+//! time and merges the runs that follow on, keeping only each billing row's keys (to quarantine it
+//! later, `billing_rows`). Stage 1 ends with merged rows: they are what a prepared dataset holds.
 //!
 //! Nothing the queries compute changes: the co-location sweep sees the same running totals at
 //! every instant (an end and a start at one instant net to zero), runs are the same islands, daily
@@ -68,24 +69,18 @@ pub fn group(usage: LazyFrame) -> LazyFrame {
         .agg(aggs)
 }
 
-/// The grouped rows as one row per billing row again (what `group` was given, without `_rate`).
-pub fn rows(groups: &DataFrame) -> LazyFrame {
-    groups
-        .clone()
-        .lazy()
-        .explode(
-            by_name(PER_ROW.iter().copied(), true, false),
-            ExplodeOptions {
-                empty_as_null: false,
-                keep_nulls: false,
-            },
-        )
-        .drop(by_name(["rows", "_rate"], true, false))
-}
+/// Per merged row, the `row_id` of each billing row it stands for, as its difference from the
+/// merged row's own `row_id` (so a prepared part's rows move by one offset), in time order.
+pub const ROW_ID_DELTAS: &str = "row_id_deltas";
+/// Per merged row, the file row number (`_row`) of each billing row it stands for, in time order.
+pub const ROW_NUMBERS: &str = "row_numbers";
 
-/// The grouped rows starting before `end_s`, merged where they follow on, with `source_rows`;
-/// ordered by `row_id` (the order of the billing files).
-pub fn merge(groups: &DataFrame, end_s: i64) -> LazyFrame {
+/// The grouped rows merged where they follow on (see the module header): one row per run of
+/// rows, with `source_rows`, and the keys of the billing rows it stands for (`ROW_ID_DELTAS`,
+/// `ROW_NUMBERS`), so they can still be quarantined one by one; ordered by `row_id` (the order of
+/// the billing files). A merged row lies within one UTC day, so the rows before a day boundary
+/// are whole merged rows: `before` takes them.
+pub fn merge(groups: &DataFrame) -> LazyFrame {
     let keyed = groups.clone().lazy().with_row_index("_group", None);
     let mut per_row = vec![col("_group")];
     per_row.extend(columns(PER_ROW));
@@ -100,6 +95,9 @@ pub fn merge(groups: &DataFrame, end_s: i64) -> LazyFrame {
         col("start_s").first(),
         col("end_s").last(),
         len().cast(DataType::Int64).alias("source_rows"),
+        (col("row_id").cast(DataType::Int64) - col("row_id").first().cast(DataType::Int64))
+            .alias(ROW_ID_DELTAS),
+        col(crate::sources::ROW).alias(ROW_NUMBERS),
     ];
     aggs.extend(SUMMED.iter().map(|c| col(*c).sum()));
     let mut key = vec![col("_group")];
@@ -114,7 +112,6 @@ pub fn merge(groups: &DataFrame, end_s: i64) -> LazyFrame {
                 keep_nulls: false,
             },
         )
-        .filter(col("start_s").lt(lit(end_s)))
         .sort(["_group", "start_s", "row_id"], Default::default())
         .with_column(
             follows_on
@@ -133,6 +130,31 @@ pub fn merge(groups: &DataFrame, end_s: i64) -> LazyFrame {
         )
         .drop(by_name(["_segment", "_group", "_rate"], true, false))
         .sort(["row_id"], Default::default())
+}
+
+/// The merged rows starting before `end_s` (a UTC day boundary: whole merged rows).
+pub fn before(merged: &DataFrame, end_s: i64) -> LazyFrame {
+    merged.clone().lazy().filter(col("start_s").lt(lit(end_s)))
+}
+
+/// The billing rows `merged` rows stand for, one per row: `row_id` and `_row`, with the merged
+/// row's other columns.
+pub fn billing_rows(merged: LazyFrame) -> LazyFrame {
+    merged
+        .explode(
+            by_name([ROW_ID_DELTAS, ROW_NUMBERS], true, false),
+            ExplodeOptions {
+                empty_as_null: false,
+                keep_nulls: false,
+            },
+        )
+        .with_columns([
+            (col("row_id").cast(DataType::Int64) + col(ROW_ID_DELTAS))
+                .cast(IDX_DTYPE)
+                .alias("row_id"),
+            col(ROW_NUMBERS).alias(crate::sources::ROW),
+        ])
+        .drop(by_name([ROW_ID_DELTAS, ROW_NUMBERS], true, false))
 }
 
 #[cfg(test)]
@@ -211,7 +233,7 @@ mod tests {
             ("r-2", h, 2 * h, 8.0),
         ]);
         let groups = group(df.lazy()).collect().unwrap();
-        let out = merge(&groups, i64::MAX).collect().unwrap();
+        let out = merge(&groups).collect().unwrap();
         assert_eq!(
             spans(&out),
             [
@@ -231,5 +253,17 @@ mod tests {
             .into_no_null_iter()
             .collect();
         assert_eq!(rows, [2, 3, 6, 7, 8, 9]);
+        // Every billing row is still there, by its keys.
+        let mut keys: Vec<(u32, i64)> = {
+            let rows = billing_rows(out.lazy()).collect().unwrap();
+            let id = rows.column("row_id").unwrap().idx().unwrap().clone();
+            let row = rows.column("_row").unwrap().i64().unwrap().clone();
+            id.into_no_null_iter()
+                .zip(row.into_no_null_iter())
+                .collect()
+        };
+        keys.sort();
+        let expected: Vec<(u32, i64)> = (0..9).map(|i| (i, i as i64 + 2)).collect();
+        assert_eq!(keys, expected);
     }
 }

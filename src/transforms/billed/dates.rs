@@ -11,10 +11,16 @@ use crate::config::BillingOptions;
 use crate::error::{Context, Error, Result};
 
 /// Rows per charge day (epoch days, ascending) of the rows that passed the row checks: the plain
-/// rows' counts plus the accelerator groups' `rows`.
+/// rows' counts (`rows`) plus the merged accelerator usage's `source_rows`.
 pub fn charge_days(plain: &DataFrame, accelerator: &DataFrame) -> Result<Vec<(i32, i64)>> {
-    let parts = [plain.clone().lazy(), accelerator.clone().lazy()]
-        .map(|lf| lf.select([col("day"), col("rows").cast(DataType::Int64)]));
+    let parts = [
+        plain.clone().lazy().select([col("day"), col("rows")]),
+        accelerator
+            .clone()
+            .lazy()
+            .select([col("day"), col("source_rows").alias("rows")]),
+    ]
+    .map(|lf| lf.with_column(col("rows").cast(DataType::Int64)));
     let df = concat(parts, UnionArgs::default())
         .and_then(|lf| {
             lf.filter(col("day").is_not_null())

@@ -63,7 +63,8 @@ pub struct BilledRows {
     pub egress: DataFrame,
     pub latest_day: Option<i32>,
     pub quarantined: DataFrame,
-    /// The identified accelerator usage rows, grouped for compaction (`transforms::compact`).
+    /// The identified accelerator usage, merged where rows follow on (`transforms::compact`), with
+    /// the keys of the billing rows each merged row stands for.
     pub accelerator: DataFrame,
 }
 
@@ -330,7 +331,8 @@ pub struct Scanned {
     pub egress: DataFrame,
     /// The quarantined rows' keys: `row_id`, file, row, rule, reason; in row order.
     pub quarantined: DataFrame,
-    /// The identified accelerator usage rows, grouped for compaction (`transforms::compact`).
+    /// The identified accelerator usage, merged where rows follow on (`transforms::compact::merge`),
+    /// in row order.
     pub accelerator: DataFrame,
 }
 
@@ -403,7 +405,10 @@ impl Scanned {
                 .ok_or_else(|| Error::bug("billing passes returned too few results"))
         };
         let (stats, plain_days, totals, egress) = (next()?, next()?, next()?, next()?);
-        let (quarantined, accelerator) = (in_row_order(next()?)?, next()?);
+        let quarantined = in_row_order(next()?)?;
+        let accelerator = compact::merge(&next()?)
+            .collect()
+            .or_internal("merging accelerator usage")?;
         let rows_read = stats
             .column("read")
             .ok()
@@ -489,22 +494,11 @@ impl BilledRows {
         self.append_quarantine(others)
     }
 
-    /// Moves the accelerator groups where `filter` holds into the quarantine, one row per billing
+    /// Moves the accelerator usage where `filter` holds into the quarantine, one row per billing
     /// row, with `rule` and `reason`.
     fn move_to_quarantine(&mut self, filter: Expr, rule: &str, reason: &str) -> Result<()> {
-        let moved = self
-            .accelerator
-            .clone()
-            .lazy()
-            .filter(filter.clone())
+        let moved = compact::billing_rows(self.accelerator.clone().lazy().filter(filter.clone()))
             .select(["row_id", sources::SOURCE_FILE, sources::ROW].map(col))
-            .explode(
-                by_name(["row_id", sources::ROW], true, false),
-                ExplodeOptions {
-                    empty_as_null: false,
-                    keep_nulls: false,
-                },
-            )
             .with_columns([lit(rule).alias(RULE), lit(reason).alias(REASON)]);
         self.append_quarantine(moved)?;
         self.accelerator = self
@@ -616,7 +610,7 @@ impl BilledRows {
     pub fn usage_until(&self, end_s: i64) -> Result<DataFrame> {
         let mut columns: Vec<Expr> = USAGE_COLUMNS.iter().map(|c| col(*c)).collect();
         columns.push(col("source_rows"));
-        compact::merge(&self.accelerator, end_s)
+        compact::before(&self.accelerator, end_s)
             .select(columns)
             .with_column(col("row_id").cast(DataType::Int64))
             .collect()
@@ -629,10 +623,10 @@ impl BilledRows {
     }
 }
 
-/// How many billing rows the accelerator groups (`compact::group`) hold.
-pub fn accelerator_rows(groups: &DataFrame) -> i64 {
-    groups
-        .column("rows")
+/// How many billing rows the merged accelerator usage (`compact::merge`) stands for.
+pub fn accelerator_rows(merged: &DataFrame) -> i64 {
+    merged
+        .column("source_rows")
         .ok()
         .and_then(|c| c.i64().ok().and_then(|r| r.sum()))
         .unwrap_or(0)

@@ -7,13 +7,12 @@
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{BillingInput, Scanned, USAGE_COLUMNS};
+use super::{BillingInput, Scanned};
 use crate::error::{Context, Error, Result};
 use crate::fingerprint::sha256_bytes;
 use crate::sources::prepared::{Part, PartFile, PartManifest, VERSION};
 use crate::sources::{billing, files, Loaded};
 use crate::sources::{REASON, ROW, RULE, SOURCE_FILE};
-use crate::transforms::compact;
 use std::path::Path;
 
 /// The program that made a part: `cipwatch <version> (polars <version>)`.
@@ -87,11 +86,9 @@ pub fn part_name(files: &[PartFile]) -> String {
 }
 
 impl Scanned {
-    /// The part's tables by file stem: the accelerator usage one row per billing row (the groups'
-    /// lists exploded), and the other results as they are; `quarantine` is the quarantine table.
+    /// The part's tables by file stem: the merged accelerator usage and the other results as they
+    /// are; `quarantine` is the quarantine table.
     pub fn part_tables(&self, quarantine: DataFrame) -> Result<Vec<(&'static str, DataFrame)>> {
-        let usage = compact::rows(&self.accelerator)
-            .select(USAGE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
         // Sorted, so that stage 1 run again writes the same bytes (groups come in any order).
         let sorted = |lf: LazyFrame, key: &str| {
             lf.sort([key], Default::default())
@@ -99,7 +96,7 @@ impl Scanned {
                 .or_internal(format!("the part's table by {key}"))
         };
         Ok(vec![
-            ("accelerator_usage", sorted(usage, "row_id")?),
+            ("accelerator_usage", self.accelerator.clone()),
             ("quarantined", self.quarantined.clone()),
             ("quarantine", quarantine),
             (
@@ -118,8 +115,8 @@ impl Scanned {
     }
 
     /// The stage 1 result of a whole prepared dataset: the parts' tables combined in the order of
-    /// their files, `row_id` offset by the rows of the parts before, the usage grouped again for
-    /// compaction.
+    /// their files, `row_id` offset by the rows of the parts before (a merged row's billing rows
+    /// are kept as differences from its `row_id`, so they move with it).
     ///
     /// Errors (exit 4): a part made by another program or under other definitions than `input`'s
     /// (naming which), the same billing file in two parts, parts whose files interleave.
@@ -153,8 +150,8 @@ impl Scanned {
         Ok(Scanned {
             rows_read: offset,
             accelerator: collect(
-                compact::group(take("accelerator_usage")?),
-                "grouping the prepared usage",
+                take("accelerator_usage")?.sort(["row_id"], Default::default()),
+                "prepared accelerator usage",
             )?,
             quarantined: collect(
                 take("quarantined")?.sort(["row_id"], Default::default()),
