@@ -12,6 +12,7 @@
 # DuckDB runs only the equivalent aggregation (benches/duckdb_agg.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benches/config.sh
 size=${1:?SIZE: 1M, 10M, 100M or a row count}
 repeats=${2:-3}
 if [ -z "${3:-}" ]; then
@@ -25,22 +26,7 @@ bin=${BIN:-target/release/cipwatch}
 [ -x "$bin" ] || cargo build --release
 [ -d "$data/billing" ] || python3 benches/gen.py "$rows" "$data" --shape "$shape"
 echo "shape $shape, $size billing rows, $bin"
-cat > "$data/cipwatch.toml" <<TOML
-profile = "nprm-2024"
-[inputs]
-billing = "billing"
-telemetry = "telemetry.parquet"
-customers = "cip/customers.csv"
-beneficial_owners = "cip/beneficial_owners.csv"
-access_log = "cip/access_log.csv"
-resellers = "cip/resellers.csv"
-[output]
-dir = "out"
-[provider]
-legal_name = "Bench Cloud"
-address = "1 Bench Way"
-cip_contact = "CIP Officer"
-TOML
+bench_config "$data"
 
 measure() { # label, command...: prints "wall user+sys rss_kb" of one run
   local label=$1; shift

@@ -328,16 +328,18 @@ pub struct Stage1Plan {
 }
 
 /// The stage 1 plan: the configuration's billing files, or `billing` (files, folders or globs,
-/// relative to the current folder) in their place.
+/// relative to the current folder) in their place; none at all with `billing = None` (the Spark
+/// job: its files are the driver's to find).
 ///
 /// Errors: as [`build`]'s for the parts it shares (config 2, input 3).
-pub fn build_stage1(args: &PlanArgs, billing: &[String]) -> Result<Stage1Plan> {
+pub fn build_stage1(args: &PlanArgs, billing: Option<&[String]>) -> Result<Stage1Plan> {
     let (cfg, config_source, _, base) = config::load(args.config.as_deref())?;
     let (profile, _) = resolve_profile(&cfg, &config_source, &base, args)?;
     let mappings = billing_definitions(&cfg, &config_source, args)?;
     let billing_files = match billing {
-        [] => input(&base, &cfg.inputs.billing)?,
-        specs => named_billing(specs, &base)?,
+        None => Vec::new(),
+        Some([]) => input(&base, &cfg.inputs.billing)?,
+        Some(specs) => named_billing(specs, &base)?,
     };
     Ok(Stage1Plan {
         billing_files,

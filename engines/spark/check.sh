@@ -10,6 +10,7 @@
 # environment. Exits non-zero on any difference.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source benches/config.sh
 bin=$(realpath "${1:-target/debug/cipwatch}")
 [ -x "$bin" ] || cargo build
 py=$(bash engines/spark/setup.sh)
@@ -51,20 +52,5 @@ check samples data-samples/cipwatch.toml 'data-samples/billing/*.csv'
 
 bench="$work/bench"
 "$py" benches/gen.py 1000000 "$bench" --file-bytes 256KB >/dev/null
-cat > "$bench/cipwatch.toml" <<TOML
-profile = "nprm-2024"
-[inputs]
-billing = "billing"
-telemetry = "telemetry.parquet"
-customers = "cip/customers.csv"
-beneficial_owners = "cip/beneficial_owners.csv"
-access_log = "cip/access_log.csv"
-resellers = "cip/resellers.csv"
-[output]
-dir = "out"
-[provider]
-legal_name = "Bench Cloud"
-address = "1 Bench Way"
-cip_contact = "CIP Officer"
-TOML
+bench_config "$bench"
 check bench-1M "$bench/cipwatch.toml" "$bench/billing"

@@ -8,11 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::catalog;
 use crate::error::{Context, Error, Result};
 use crate::pipeline;
 use crate::plan::{self, PlanArgs, Stage1Plan};
-use crate::transforms::billed::{prepared, BillingInput};
+use crate::transforms::billed::prepared;
 
 /// The engine stage 1 runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,10 +45,12 @@ pub struct Stage1Args {
 ///
 /// Errors: usage (exit 2) for a flag that does not fit the dialect; as stage 1's otherwise.
 pub fn stage1(args: &Stage1Args) -> Result<i32> {
-    let stage1_plan = plan::build_stage1(&args.common, &args.billing)?;
     match (args.dialect, &args.emit, &args.common.prepared) {
-        (Dialect::Spark, Some(dir), None) => emit_spark(args, &stage1_plan, dir),
+        (Dialect::Spark, Some(dir), None) => {
+            emit_spark(args, &plan::build_stage1(&args.common, None)?, dir)
+        }
         (Dialect::Cipwatch, None, Some(dir)) => {
+            let stage1_plan = plan::build_stage1(&args.common, Some(&args.billing))?;
             let out = pipeline::stage1(&stage1_plan, dir, !args.part)?;
             println!(
                 "stage 1: {} billing files, {} rows read, {} quarantined, {} accelerator usage rows; wrote {}",
@@ -72,21 +73,11 @@ pub fn stage1(args: &Stage1Args) -> Result<i32> {
 /// definitions stage 1 depends on) and, for the record, those definitions as loaded
 /// (`reference/catalog.csv`, `reference/billing_options.json`, `reference/mappings.json`).
 fn emit_spark(args: &Stage1Args, stage1_plan: &Stage1Plan, dir: &Path) -> Result<i32> {
-    let p = &stage1_plan.profile.params;
-    let catalog = catalog::load(
+    let catalog = pipeline::load_catalog(
         stage1_plan.catalog_dir.as_deref(),
-        &p.peak_precision,
-        &p.peak_precision_fallback,
+        &stage1_plan.profile.params,
     )?;
-    let input = BillingInput {
-        files: &[],
-        options: &stage1_plan.billing,
-        mappings: &stage1_plan.mappings,
-        format: stage1_plan.billing_format.as_deref(),
-        catalog: &catalog,
-        as_of: None,
-        allow_stale: false,
-    };
+    let input = pipeline::stage1_input(stage1_plan, &catalog);
     let job = serde_json::json!({
         "generator": prepared::generator(),
         "contract_version": crate::sources::prepared::VERSION,

@@ -90,11 +90,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     let mut ledger = Ledger::default();
     let mut ctx = SQLContext::new();
     progress.stage("catalog");
-    let catalog = catalog::load(
-        plan.catalog_dir.as_deref(),
-        &p.peak_precision,
-        &p.peak_precision_fallback,
-    )?;
+    let catalog = load_catalog(plan.catalog_dir.as_deref(), p)?;
     progress.stage("billing");
     let billing = match &plan.prepared {
         Some(dir) => billed::stage_prepared(
@@ -166,21 +162,8 @@ pub struct Stage1Outcome {
 ///
 /// Errors: as the billing stage's (input 3, reference 4); writing the part (internal 1).
 pub fn stage1(plan: &Stage1Plan, dir: &std::path::Path, only: bool) -> Result<Stage1Outcome> {
-    let p = &plan.profile.params;
-    let catalog = catalog::load(
-        plan.catalog_dir.as_deref(),
-        &p.peak_precision,
-        &p.peak_precision_fallback,
-    )?;
-    let input = BillingInput {
-        files: &plan.billing_files,
-        options: &plan.billing,
-        mappings: &plan.mappings,
-        format: plan.billing_format.as_deref(),
-        catalog: &catalog,
-        as_of: None,
-        allow_stale: false,
-    };
+    let catalog = load_catalog(plan.catalog_dir.as_deref(), &plan.profile.params)?;
+    let input = stage1_input(plan, &catalog);
     let bill = billed::load(&input)?;
     let scanned = billed::Scanned::collect(&bill, &catalog, &plan.billing)?;
     let table = transforms::quarantine::table(&bill, &scanned.quarantined)?;
@@ -204,6 +187,28 @@ pub fn stage1(plan: &Stage1Plan, dir: &std::path::Path, only: bool) -> Result<St
         "prepared part written"
     );
     Ok(Stage1Outcome { part, ..outcome })
+}
+
+/// The catalog of `dir` (or the embedded one) with the peak figures at the profile's precision.
+pub fn load_catalog(
+    dir: Option<&std::path::Path>,
+    p: &crate::config::profile::Params,
+) -> Result<catalog::Catalog> {
+    catalog::load(dir, &p.peak_precision, &p.peak_precision_fallback)
+}
+
+/// What stage 1 alone is given: the stage 1 plan's files and definitions (no as-of date: stage 2
+/// takes it; no `--allow-stale`: the catalog check is stage 2's).
+pub fn stage1_input<'a>(plan: &'a Stage1Plan, catalog: &'a catalog::Catalog) -> BillingInput<'a> {
+    BillingInput {
+        files: &plan.billing_files,
+        options: &plan.billing,
+        mappings: &plan.mappings,
+        format: plan.billing_format.as_deref(),
+        catalog,
+        as_of: None,
+        allow_stale: false,
+    }
 }
 
 fn billing_input<'a>(plan: &'a Plan, catalog: &'a catalog::Catalog) -> BillingInput<'a> {

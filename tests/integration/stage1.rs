@@ -21,18 +21,17 @@ fn ok(o: std::process::Output) -> std::process::Output {
     o
 }
 
-/// `cipwatch stage1 --config CFG --prepared DIR` plus `extra`.
-fn stage1(cfg: &Path, dir: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "-q",
-        "stage1",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--prepared",
-        dir.to_str().unwrap(),
-    ];
+/// `cipwatch -q COMMAND --config CFG --prepared DIR` plus `extra`.
+fn with_prepared(command: &str, cfg: &Path, dir: &Path, extra: &[&str]) -> std::process::Output {
+    let (cfg, dir) = (cfg.to_str().unwrap(), dir.to_str().unwrap());
+    let mut args = vec!["-q", command, "--config", cfg, "--prepared", dir];
     args.extend_from_slice(extra);
     cipwatch(&args)
+}
+
+/// `cipwatch stage1 --config CFG --prepared DIR` plus `extra`.
+fn stage1(cfg: &Path, dir: &Path, extra: &[&str]) -> std::process::Output {
+    with_prepared("stage1", cfg, dir, extra)
 }
 
 /// One part per billing file in `dir`, as the Spark driver makes them.
@@ -48,16 +47,7 @@ fn stage1_per_file(cfg: &Path, files: &[PathBuf], dir: &Path) {
 
 /// `run` from the prepared dataset `dir` into `out`.
 fn run_prepared(cfg: &Path, dir: &Path, out: &Path) -> std::process::Output {
-    cipwatch(&[
-        "-q",
-        "run",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--prepared",
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
+    with_prepared("run", cfg, dir, &["--out", out.to_str().unwrap()])
 }
 
 fn assert_same_tables(a: &Path, b: &Path) {
