@@ -327,20 +327,45 @@ pub struct Stage1Plan {
     pub profile: profile::EffectiveProfile,
 }
 
-/// The stage 1 plan: the configuration's billing files, or `billing` (files, folders or globs,
-/// relative to the current folder) in their place; none at all with `billing = None` (the Spark
-/// job: its files are the driver's to find).
+/// Which billing files a stage 1 plan reads.
+pub enum Stage1Billing<'a> {
+    /// None (the Spark job: its files are the driver's to find).
+    None,
+    /// Files, folders or globs relative to the current folder (the configuration's when empty);
+    /// `known_as`: the one file's name where it was copied from (a path or a URI), which the
+    /// prepared dataset records in its place.
+    Named {
+        specs: &'a [String],
+        known_as: Option<&'a str>,
+    },
+}
+
+/// The stage 1 plan for `billing`.
 ///
-/// Errors: as [`build`]'s for the parts it shares (config 2, input 3).
-pub fn build_stage1(args: &PlanArgs, billing: Option<&[String]>) -> Result<Stage1Plan> {
+/// Errors: as [`build`]'s for the parts it shares (config 2, input 3); `known_as` with other than
+/// one file (usage, 2).
+pub fn build_stage1(args: &PlanArgs, billing: Stage1Billing) -> Result<Stage1Plan> {
     let (cfg, config_source, _, base) = config::load(args.config.as_deref())?;
     let (profile, _) = resolve_profile(&cfg, &config_source, &base, args)?;
     let mappings = billing_definitions(&cfg, &config_source, args)?;
-    let billing_files = match billing {
-        None => Vec::new(),
-        Some([]) => input(&base, &cfg.inputs.billing)?,
-        Some(specs) => named_billing(specs, &base)?,
-    };
+    let billing_files =
+        match billing {
+            Stage1Billing::None => Vec::new(),
+            Stage1Billing::Named { specs: [], .. } => input(&base, &cfg.inputs.billing)?,
+            Stage1Billing::Named { specs, known_as } => {
+                let mut files = named_billing(specs, &base)?;
+                if let Some(name) = known_as {
+                    match files.as_mut_slice() {
+                        [one] => known_as_name(one, name, &base),
+                        _ => return Err(Error::Usage(
+                            "--source-name names one billing file: give one --billing file with it"
+                                .into(),
+                        )),
+                    }
+                }
+                files
+            }
+        };
     Ok(Stage1Plan {
         billing_files,
         catalog_dir: catalog_dir(&cfg.inputs, &base)?,
@@ -366,6 +391,31 @@ fn named_billing(specs: &[String], base: &Path) -> Result<Vec<InputFile>> {
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// Records `file` under the name it was copied from: a local path or `file:` URI is shown as the
+/// configuration's own files are (relative to its folder); another URI (`s3a://...`) as it is.
+fn known_as_name(file: &mut InputFile, name: &str, base: &Path) {
+    let local = name
+        .strip_prefix("file://")
+        .or_else(|| name.strip_prefix("file:"))
+        .or_else(|| (!name.contains("://")).then_some(name));
+    match local {
+        Some(path) => {
+            let canonical_base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+            file.path = PathBuf::from(path);
+            file.display = file
+                .path
+                .strip_prefix(&canonical_base)
+                .unwrap_or(&file.path)
+                .display()
+                .to_string();
+        }
+        None => {
+            file.path = PathBuf::from(name);
+            file.display = name.to_string();
+        }
+    }
 }
 
 /// The billing definitions checked (patterns compile, values valid, a forced format exists) and

@@ -23,15 +23,15 @@ quarantine_counts() {
   "$py" -c 'import json,sys; m=json.load(open(sys.argv[1])); print(json.dumps({k: v["rows"] for k, v in m["inputs"].items()}, sort_keys=True))' "$1"
 }
 
-check() { # name, config, billing glob
-  local name=$1 config=$2 billing=$3 t0 t1 t2
+check() { # name, config, billing glob, driver options...
+  local name=$1 config=$2 billing=$3 t0 t1 t2; shift 3
   local single="$work/$name/single" spark="$work/$name/spark"
   t0=$(date +%s)
   "$bin" -q run --config "$config" --out "$single" >/dev/null
   t1=$(date +%s)
   "$bin" -q stage1 --dialect spark --config "$config" --emit "$work/$name/job" >/dev/null
   "$py" engines/spark/stage1.py --emit "$work/$name/job" --billing "$billing" \
-    --out "$work/$name/prepared" --master 'local[2]' 2>"$work/$name/spark.log" >/dev/null \
+    --out "$work/$name/prepared" --master 'local[2]' "$@" 2>"$work/$name/spark.log" >/dev/null \
     || { cat "$work/$name/spark.log" >&2; exit 1; }
   "$bin" -q run --config "$config" --prepared "$work/$name/prepared" --out "$spark" >/dev/null
   t2=$(date +%s)
@@ -49,6 +49,8 @@ check() { # name, config, billing glob
 }
 
 check samples data-samples/cipwatch.toml 'data-samples/billing/*.csv'
+# The same, each file's bytes moved to its task through Spark (as for files on object storage).
+check samples-shipped data-samples/cipwatch.toml 'data-samples/billing/*.csv' --ship-bytes
 
 bench="$work/bench"
 "$py" benches/gen.py 1000000 "$bench" --file-bytes 256KB >/dev/null

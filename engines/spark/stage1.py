@@ -36,6 +36,9 @@ def parse_args():
                    help="billing files: a path, folder or glob Spark reads (repeatable)")
     p.add_argument("--out", required=True, help="the prepared dataset folder (replaced)")
     p.add_argument("--master", default=None, help="Spark master (default: spark-submit's, else local[*])")
+    p.add_argument("--ship-bytes", action="store_true",
+                   help="move every file's bytes to its executor through Spark (the default for files "
+                        "not on a local path; for local paths the executor must see the same path)")
     return p.parse_args()
 
 
@@ -81,14 +84,15 @@ def run_task(command, uri, threads, data=None):
     each task); returns the part's files as bytes (so the driver can gather them wherever the
     executor ran)."""
     with tempfile.TemporaryDirectory(prefix="cipwatch-stage1-") as scratch:
-        path = local_path(uri)
-        if path is None:
+        path, extra = local_path(uri), []
+        if data is not None:
             path = os.path.join(scratch, "in", os.path.basename(uri))
             os.makedirs(os.path.dirname(path))
             with open(path, "wb") as f:
                 f.write(data)
+            extra = ["--source-name", uri]
         prepared = os.path.join(scratch, "prepared")
-        argv = [c.replace("{billing}", path).replace("{prepared}", prepared) for c in command]
+        argv = [c.replace("{billing}", path).replace("{prepared}", prepared) for c in command] + extra
         env = dict(os.environ, POLARS_MAX_THREADS=str(threads))
         proc = subprocess.run(argv, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
@@ -169,8 +173,8 @@ def main():
     files = list_billing(spark, args.billing)
     command = job["command"]
     sc = spark.sparkContext
-    local = [(u, n) for u, n in files if local_path(u) is not None]
-    remote = [u for u, _ in files if local_path(u) is None]
+    local = [(u, n) for u, n in files if local_path(u) is not None and not args.ship_bytes]
+    remote = [u for u, _ in files if local_path(u) is None or args.ship_bytes]
     threads = int(sc.getConf().get("spark.task.cpus", "1"))
     results = []
     if local:

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Error, Result};
 use crate::pipeline;
-use crate::plan::{self, PlanArgs, Stage1Plan};
+use crate::plan::{self, PlanArgs, Stage1Billing, Stage1Plan};
 use crate::transforms::billed::prepared;
 
 /// The engine stage 1 runs on.
@@ -35,6 +35,10 @@ pub struct Stage1Args {
     /// With --dialect spark: the folder to write the Spark job into.
     #[arg(long, value_name = "DIR")]
     pub emit: Option<PathBuf>,
+    /// The one --billing file's name where it was copied from (a path or a URI): the prepared
+    /// dataset records it in the copy's place (the Spark driver sets it for files it ships).
+    #[arg(long, value_name = "NAME", requires = "part")]
+    pub source_name: Option<String>,
     /// Add one part to the dataset (a part of the same files is replaced) instead of making the
     /// folder hold this run's stage 1 only.
     #[arg(long)]
@@ -47,10 +51,14 @@ pub struct Stage1Args {
 pub fn stage1(args: &Stage1Args) -> Result<i32> {
     match (args.dialect, &args.emit, &args.common.prepared) {
         (Dialect::Spark, Some(dir), None) => {
-            emit_spark(args, &plan::build_stage1(&args.common, None)?, dir)
+            emit_spark(args, &plan::build_stage1(&args.common, Stage1Billing::None)?, dir)
         }
         (Dialect::Cipwatch, None, Some(dir)) => {
-            let stage1_plan = plan::build_stage1(&args.common, Some(&args.billing))?;
+            let billing = Stage1Billing::Named {
+                specs: &args.billing,
+                known_as: args.source_name.as_deref(),
+            };
+            let stage1_plan = plan::build_stage1(&args.common, billing)?;
             let out = pipeline::stage1(&stage1_plan, dir, !args.part)?;
             println!(
                 "stage 1: {} billing files, {} rows read, {} quarantined, {} accelerator usage rows; wrote {}",
