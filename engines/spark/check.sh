@@ -56,3 +56,19 @@ bench="$work/bench"
 "$py" benches/gen.py 1000000 "$bench" --file-bytes 256KB >/dev/null
 bench_config "$bench"
 check bench-1M "$bench/cipwatch.toml" "$bench/billing"
+
+# The driver refuses what it must not replace or read: --out naming a file or a folder of other
+# files (exit 2, nothing touched), a glob matching a folder (exit 3, as cipwatch).
+"$bin" -q stage1 --dialect spark --config data-samples/cipwatch.toml --emit "$work/job" >/dev/null
+mkdir -p "$work/notes" "$work/billing/sub" && echo keep > "$work/notes/notes.txt" && echo x > "$work/afile"
+cp data-samples/billing/focus-2026-10.csv "$work/billing/"
+expect_exit() { # code, driver arguments...
+  local code=$1 rc=0; shift
+  "$py" engines/spark/stage1.py --emit "$work/job" --master 'local[1]' "$@" >/dev/null 2>&1 || rc=$?
+  [ "$rc" = "$code" ] || { echo "stage1.py $*: exit $rc, expected $code" >&2; exit 1; }
+}
+expect_exit 2 --billing "$work/billing" --out "$work/afile"
+expect_exit 2 --billing "$work/billing" --out "$work/notes"
+[ "$(cat "$work/notes/notes.txt")" = keep ] && [ "$(cat "$work/afile")" = x ]
+expect_exit 3 --billing "$work/billing/*" --out "$work/p-glob"
+echo "driver refusals: --out a file or a foreign folder (exit 2), a glob matching a folder (exit 3)"

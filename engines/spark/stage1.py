@@ -48,8 +48,9 @@ def fail(code, message):
 
 
 def list_billing(spark, specs):
-    """Every billing file the specs name, through Hadoop's filesystem (globs and folders), as
-    (uri, size) sorted by uri."""
+    """Every billing file the specs name, through Hadoop's filesystem, as cipwatch resolves its
+    own billing input: a folder gives its .csv, .csv.gz and .parquet files (not its sub-folders),
+    a glob every match (each must be such a file), a path itself. Returns (uri, size) sorted by uri."""
     jvm = spark.sparkContext._jvm
     conf = spark.sparkContext._jsc.hadoopConfiguration()
     found = {}
@@ -57,16 +58,33 @@ def list_billing(spark, specs):
         uri = spec if "://" in spec or spec.startswith("file:") else "file://" + os.path.abspath(spec)
         path = jvm.org.apache.hadoop.fs.Path(uri)
         fs = path.getFileSystem(conf)
+        glob = any(c in spec for c in "*?[")
         statuses = fs.globStatus(path) or []
         for status in statuses:
-            listed = fs.listStatus(status.getPath()) if status.isDirectory() else [status]
-            for s in listed:
-                name = s.getPath().toString()
-                if s.isFile() and name.lower().endswith(BILLING_SUFFIXES):
-                    found[name] = s.getLen()
+            name = status.getPath().toString()
+            if status.isDirectory() and not glob:
+                for s in fs.listStatus(status.getPath()):
+                    n = s.getPath().toString()
+                    if s.isFile() and n.lower().endswith(BILLING_SUFFIXES):
+                        found[n] = s.getLen()
+            elif status.isFile() and name.lower().endswith(BILLING_SUFFIXES):
+                found[name] = status.getLen()
+            else:
+                fail(3, f"{name}: unknown file type (expected .csv, .csv.gz or .parquet), matched by {spec}")
     if not found:
         fail(3, f"no .csv, .csv.gz or .parquet billing file matches {', '.join(specs)}")
     return sorted(found.items())
+
+
+def check_out(out):
+    """The dataset folder may be replaced only if it is absent, empty, or a prepared dataset."""
+    if not os.path.lexists(out):
+        return
+    if not os.path.isdir(out) or os.path.islink(out):
+        fail(2, f"--out {out}: not a folder")
+    foreign = [n for n in os.listdir(out) if n not in ("parts", "stage1.json")]
+    if foreign:
+        fail(2, f"--out {out}: refusing to replace a folder that is not a prepared dataset (it holds {', '.join(sorted(foreign)[:3])})")
 
 
 def local_path(uri):
@@ -155,6 +173,7 @@ def write_dataset(out, results, summary):
 
 def main():
     args = parse_args()
+    check_out(os.path.abspath(args.out))
     try:
         with open(os.path.join(args.emit, "job.json")) as f:
             job = json.load(f)

@@ -54,6 +54,12 @@ pub fn stage1(args: &Stage1Args) -> Result<i32> {
             emit_spark(args, &plan::build_stage1(&args.common, Stage1Billing::None)?, dir)
         }
         (Dialect::Cipwatch, None, Some(dir)) => {
+            if dir.exists() && !dir.is_dir() {
+                return Err(Error::Usage(format!(
+                    "--prepared {}: not a folder",
+                    dir.display()
+                )));
+            }
             let billing = Stage1Billing::Named {
                 specs: &args.billing,
                 known_as: args.source_name.as_deref(),

@@ -10,6 +10,7 @@ use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Result};
+use crate::fingerprint::sha256_bytes;
 use crate::sinks::publish::{create_private_dir, sync_dir, sync_file};
 use crate::sinks::tables::{create_private, write_bytes};
 use crate::sources::prepared::{PartManifest, COMPLETE, PARTS, PART_MANIFEST, TABLES};
@@ -17,7 +18,8 @@ use crate::sources::prepared::{PartManifest, COMPLETE, PARTS, PART_MANIFEST, TAB
 /// Writes a part named `name` into `dir/parts/`, replacing a part of that name; with `only`, every
 /// other part in `dir/parts/` is removed once this one is in place (`cipwatch stage1` without
 /// `--part`: the folder then holds exactly this run's stage 1). `tables` are by file stem, every
-/// one of `sources::prepared::TABLES`. Returns the part's folder.
+/// one of `sources::prepared::TABLES`; the manifest records each one's SHA-256. Returns the part's
+/// folder.
 ///
 /// Errors: internal (exit 1) when a folder or file cannot be written.
 pub fn write_part(
@@ -44,7 +46,15 @@ pub fn write_part(
         file.sync_all()
             .or_internal(format!("flushing {}", path.display()))?;
     }
-    let json = serde_json::to_vec_pretty(manifest).or_internal("part manifest")?;
+    let mut manifest = manifest.clone();
+    for (stem, _) in tables.iter() {
+        let path = staging.join(format!("{stem}.parquet"));
+        let bytes = std::fs::read(&path).or_internal(format!("reading back {}", path.display()))?;
+        manifest
+            .tables
+            .insert(stem.to_string(), sha256_bytes(&bytes));
+    }
+    let json = serde_json::to_vec_pretty(&manifest).or_internal("part manifest")?;
     write_bytes(&json, &staging.join(PART_MANIFEST))?;
     write_bytes(b"", &staging.join(COMPLETE))?;
     sync_dir(&staging)?;

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use super::files::{Format, InputFile};
 use crate::error::{Error, Result};
+use crate::fingerprint::sha256_bytes;
 
 /// The contract's version: stage 2 refuses a part of another version (exit 4).
 pub const VERSION: u32 = 1;
@@ -70,6 +71,8 @@ pub struct PartManifest {
     pub files: Vec<PartFile>,
     /// Rows read from the part's files (every row, used or quarantined).
     pub rows_read: u64,
+    /// Each table's file stem → the SHA-256 of its Parquet file, checked when stage 2 reads it.
+    pub tables: BTreeMap<String, String>,
 }
 
 /// One part as read: its manifest and its tables by file stem.
@@ -89,8 +92,14 @@ pub fn read(dir: &Path) -> Result<Vec<Part>> {
         let mut tables = BTreeMap::new();
         for name in TABLES {
             let path = part_dir.join(format!("{name}.parquet"));
-            let file = std::fs::File::open(&path).map_err(|e| unreadable(&path, &e))?;
-            let df = ParquetReader::new(file)
+            let bytes = std::fs::read(&path).map_err(|e| unreadable(&path, &e))?;
+            if manifest.tables.get(name) != Some(&sha256_bytes(&bytes)) {
+                return Err(Error::Reference(format!(
+                    "prepared dataset: {} is not the table its part.json records (altered or replaced after stage 1); make the prepared dataset again",
+                    path.display()
+                )));
+            }
+            let df = ParquetReader::new(std::io::Cursor::new(bytes))
                 .finish()
                 .map_err(|e| unreadable(&path, &e))?;
             tables.insert(name, df);
@@ -138,11 +147,19 @@ fn manifests(dir: &Path) -> Result<Vec<(PathBuf, PartManifest)>> {
     let mut parts = Vec::new();
     for entry in entries.filter_map(|e| e.ok()) {
         let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if !hidden && path.join(COMPLETE).is_file() {
-            let manifest = read_manifest(&path)?;
-            parts.push((path, manifest));
+        // A hidden folder is a part being written (or a writer that died): not part of the data.
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
         }
+        if !path.join(COMPLETE).is_file() {
+            return Err(Error::Reference(format!(
+                "prepared dataset {}: part {} is incomplete (no {COMPLETE}): its stage 1 did not finish; make the prepared dataset again",
+                dir.display(),
+                path.display()
+            )));
+        }
+        let manifest = read_manifest(&path)?;
+        parts.push((path, manifest));
     }
     if parts.is_empty() {
         return Err(Error::Reference(format!(

@@ -225,14 +225,93 @@ fn a_prepared_dataset_made_otherwise_is_refused_saying_how() {
     )
     .unwrap();
     refused(&prepared, &cfg, "version 99");
-    // The same file twice (a copy under another name, as a second part).
+    // No dataset at all.
+    refused(&tmp.path().join("none"), &cfg, "cannot list parts/");
+    // A part whose writing did not finish, and a table replaced after stage 1.
+    let damaged = tmp.path().join("damaged");
+    stage1_per_file(&cfg, &sample_billing(), &damaged);
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(damaged.join("parts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    parts.sort();
+    std::fs::copy(
+        parts[0].join("egress.parquet"),
+        parts[1].join("accelerator_usage.parquet"),
+    )
+    .unwrap();
+    refused(&damaged, &cfg, "is not the table its part.json records");
+    std::fs::remove_file(parts[0].join("_SUCCESS")).unwrap();
+    refused(&damaged, &cfg, "is incomplete");
+}
+
+/// A billing file given twice is rejected input (exit 3) whether stage 1 ran whole or per file.
+#[test]
+fn the_same_billing_file_in_two_parts_is_rejected_input_as_in_a_single_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = repo().join("data-samples/cipwatch.toml");
     let twice = tmp.path().join("twice");
     let copy = tmp.path().join("copy.csv");
     std::fs::copy(&sample_billing()[0], &copy).unwrap();
     stage1_per_file(&cfg, &[sample_billing()[0].clone(), copy], &twice);
-    refused(&twice, &cfg, "same content");
-    // No dataset at all.
-    refused(&tmp.path().join("none"), &cfg, "cannot list parts/");
+    let o = run_prepared(&cfg, &twice, &tmp.path().join("out"));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("same content (SHA-256)"),
+        "{}",
+        stderr(&o)
+    );
+    // --prepared naming a file is a usage error.
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let o = stage1(&cfg, &file, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// The prepared dataset does not depend on how the configuration's path is spelled: a relative
+/// catalog folder and a relative `--config` at stage 1, an absolute one at stage 2 (and the
+/// files are recorded by absolute path, so stage 2 finds them from any folder).
+#[test]
+fn a_prepared_dataset_does_not_depend_on_the_spelling_of_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cfg = config_with(dir, &[]);
+    copy_dir(&repo().join("src/config/catalog"), &dir.join("catalog"));
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text.replacen("\nbilling = ", "\ncatalog = \"catalog\"\nbilling = ", 1);
+    std::fs::write(&cfg, text).unwrap();
+    let prepared = dir.join("prepared");
+    ok(cipwatch_in(
+        dir,
+        &[
+            "-q",
+            "stage1",
+            "--config",
+            "cipwatch.toml",
+            "--prepared",
+            "prepared",
+        ],
+    ));
+    let part = std::fs::read_dir(prepared.join("parts"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(part.join("part.json")).unwrap()).unwrap();
+    for file in manifest["files"].as_array().unwrap() {
+        assert!(file["path"].as_str().unwrap().starts_with('/'), "{file}");
+    }
+    ok(run_prepared(&cfg, &prepared, &dir.join("out")));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+    }
 }
 
 #[test]

@@ -5,10 +5,10 @@
 //! stage 2 checks before it uses a part.
 
 use polars::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::{BillingInput, Scanned};
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Location, Result};
 use crate::fingerprint::sha256_bytes;
 use crate::sources::prepared::{Part, PartFile, PartManifest, VERSION};
 use crate::sources::{billing, files, Loaded};
@@ -30,7 +30,13 @@ pub fn generator() -> String {
 pub fn parameters(input: &BillingInput) -> BTreeMap<String, String> {
     let options = serde_json::to_vec(input.options).unwrap_or_default();
     let mappings = serde_json::to_vec(&input.mappings.hashes).unwrap_or_default();
-    let mut catalog = serde_json::to_vec(&input.catalog.files).unwrap_or_default();
+    // The catalog by content (each file's name and SHA-256, not the path as the configuration
+    // spells it) and the figures as loaded.
+    let mut catalog = Vec::new();
+    for (file, sha256) in &input.catalog.files {
+        let name = std::path::Path::new(file).file_name().unwrap_or_default();
+        catalog.extend(format!("{}={sha256}\n", name.to_string_lossy()).as_bytes());
+    }
     catalog.extend(input.catalog.key_pattern.as_bytes());
     for column in input.catalog.instances.columns() {
         for value in column.as_materialized_series().iter() {
@@ -55,7 +61,8 @@ pub fn manifest(input: &BillingInput, formats: &[String], rows_read: u64) -> Par
         .iter()
         .zip(formats)
         .map(|(f, format)| PartFile {
-            path: f.path.clone(),
+            // Absolute, so stage 2 finds the file again from any folder.
+            path: std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()),
             display: f.display.clone(),
             sha256: f.sha256.clone(),
             bytes: f.bytes,
@@ -68,6 +75,7 @@ pub fn manifest(input: &BillingInput, formats: &[String], rows_read: u64) -> Par
         parameters: parameters(input),
         files,
         rows_read,
+        tables: BTreeMap::new(),
     }
 }
 
@@ -144,9 +152,9 @@ impl Scanned {
                 frames.remove(name).unwrap_or_default(),
                 UnionArgs::default(),
             )
-            .or_internal(format!("combining the parts' {name}"))
+            .map_err(|e| unlike(name, e))
         };
-        let collect = |lf: LazyFrame, what: &str| lf.collect().or_internal(what.to_string());
+        let collect = |lf: LazyFrame, what: &str| lf.collect().map_err(|e| unlike(what, e));
         Ok(Scanned {
             rows_read: offset,
             accelerator: collect(
@@ -164,11 +172,18 @@ impl Scanned {
     }
 }
 
+/// A part's tables that cannot be combined (another shape than this cipwatch writes): exit 4.
+fn unlike(what: &str, e: PolarsError) -> Error {
+    Error::Reference(format!(
+        "prepared dataset: {what}: the parts' tables do not have the columns this cipwatch writes ({e}); make the prepared dataset again"
+    ))
+}
+
 /// Each part was made by this program under `input`'s definitions, and the parts' files are
 /// distinct and in path order.
 fn check_parts(parts: &[Part], input: &BillingInput) -> Result<()> {
     let expected = parameters(input);
-    let mut seen = BTreeSet::new();
+    let mut seen = BTreeMap::new();
     let mut last: Option<&PartFile> = None;
     for part in parts {
         let m = &part.manifest;
@@ -187,16 +202,22 @@ fn check_parts(parts: &[Part], input: &BillingInput) -> Result<()> {
             .collect();
         if !differ.is_empty() {
             return Err(Error::Reference(format!(
-                "prepared part {place} was made under other definitions than this run's: {} differ; make the prepared dataset again with this configuration",
-                differ.join(", ")
+                "prepared part {place} was made under other definitions than this run's: {} differ{}; make the prepared dataset again with this configuration and these --set/--params values",
+                differ.join(", "),
+                match differ.contains(&"catalog") {
+                    true => " (catalog: its files, or the peak figures taken at the profile's peak_precision and peak_precision_fallback)",
+                    false => "",
+                }
             )));
         }
         for file in &m.files {
-            if !seen.insert(file.sha256.as_str()) {
-                return Err(Error::Reference(format!(
-                    "prepared part {place}: billing file {} has the same content (SHA-256) as another file of the dataset; a file given twice would count its usage twice",
-                    file.display
-                )));
+            if let Some(first) = seen.insert(file.sha256.as_str(), file.display.as_str()) {
+                return Err(Error::input(
+                    Location::file(&file.display),
+                    format!(
+                        "same content (SHA-256) as billing file {first} (prepared part {place}): a file given twice would count its usage twice; remove one of the two"
+                    ),
+                ));
             }
             if last.is_some_and(|l| l.path >= file.path) {
                 return Err(Error::Reference(format!(
@@ -269,6 +290,13 @@ pub fn reload(input: &BillingInput) -> Result<Loaded> {
     const WHY: &str = "stage 2 reads billing files again only to quarantine rows on implausible charge days, or rows whose accelerator has no catalog peak under --allow-stale, with their original values";
     let mut files = Vec::with_capacity(input.files.len());
     for recorded in input.files {
+        let size = std::fs::metadata(&recorded.path).map(|m| m.len());
+        if size.as_ref().is_ok_and(|n| *n != recorded.bytes) {
+            return Err(Error::Reference(format!(
+                "billing file {} changed since stage 1 read it (its size differs); make the prepared dataset again",
+                recorded.display
+            )));
+        }
         let mut again = files::inspect(&recorded.path, Path::new("/")).map_err(|e| {
             Error::Reference(format!(
                 "billing file {} of the prepared dataset cannot be read here ({e}); {WHY}",
