@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! DIR/parts/<part>/part.json                 PartManifest: version, generator, parameters, files
-//!                 /accelerator_usage.parquet one row per identified accelerator usage row
+//!                 /accelerator_usage.parquet merged accelerator usage (compaction)
+//!                 /accelerator_keys.parquet  row_id, _row, merged_row_id of each accelerator row
 //!                 /quarantined.parquet       row_id, _source_file, _row, _rule, _reason
 //!                 /quarantine.parquet        the quarantine table with masked original values
 //!                 /totals.parquet            per currency as read: rows and exact-sum limbs
@@ -36,8 +37,9 @@ pub const COMPLETE: &str = "_SUCCESS";
 /// The part manifest's file name.
 pub const PART_MANIFEST: &str = "part.json";
 /// The tables of a part, by file stem.
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 7] = [
     "accelerator_usage",
+    "accelerator_keys",
     "quarantined",
     "quarantine",
     "totals",

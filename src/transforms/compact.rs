@@ -8,8 +8,10 @@
 //! Two steps, so that the billing pass never holds a wide row per accelerator row: `group`, in the
 //! streaming pass, groups the rows by everything that must be equal and keeps per row only the few
 //! numbers that differ (times, row ids, hours, costs) as lists; `merge` orders each group's rows in
-//! time and merges the runs that follow on, keeping only each billing row's keys (to quarantine it
-//! later, `billing_rows`). Stage 1 ends with merged rows: they are what a prepared dataset holds.
+//! time and merges the runs that follow on, keeping each billing row's keys in a table beside the
+//! merged rows (to quarantine it later, `billing_rows`). A group of one row, which fragmented usage
+//! makes of nearly every row, skips the sorting and grouping. Stage 1 ends with merged rows: they
+//! are what a prepared dataset holds.
 //!
 //! Nothing the queries compute changes: the co-location sweep sees the same running totals at
 //! every instant (an end and a start at one instant net to zero), runs are the same islands, daily
@@ -18,9 +20,11 @@
 
 use polars::prelude::*;
 
+use crate::sources::{ROW, SOURCE_FILE};
+
 /// Columns that must be equal for two rows to merge (besides following on in time): the group key.
 const SAME: &[&str] = &[
-    crate::sources::SOURCE_FILE,
+    SOURCE_FILE,
     "billing_account_id",
     "sub_account_id",
     "resource_id",
@@ -42,7 +46,7 @@ const SAME: &[&str] = &[
 /// Columns kept per row inside a group.
 const PER_ROW: &[&str] = &[
     "row_id",
-    crate::sources::ROW,
+    ROW,
     "start_s",
     "end_s",
     "accelerator_hours",
@@ -69,67 +73,125 @@ pub fn group(usage: LazyFrame) -> LazyFrame {
         .agg(aggs)
 }
 
-/// Per merged row, the `row_id` of each billing row it stands for, as its difference from the
-/// merged row's own `row_id` (so a prepared part's rows move by one offset), in time order.
-pub const ROW_ID_DELTAS: &str = "row_id_deltas";
-/// Per merged row, the file row number (`_row`) of each billing row it stands for, in time order.
-pub const ROW_NUMBERS: &str = "row_numbers";
+/// In the keys table: the `row_id` of the merged row a billing row went into.
+pub const MERGED_ROW_ID: &str = "merged_row_id";
 
-/// The grouped rows merged where they follow on (see the module header): one row per run of
-/// rows, with `source_rows`, and the keys of the billing rows it stands for (`ROW_ID_DELTAS`,
-/// `ROW_NUMBERS`), so they can still be quarantined one by one; ordered by `row_id` (the order of
-/// the billing files). A merged row lies within one UTC day, so the rows before a day boundary
-/// are whole merged rows: `before` takes them.
-pub fn merge(groups: &DataFrame) -> LazyFrame {
+/// The merged usage: one row per run of rows that follow on, and the keys of the billing rows each
+/// stands for, so they can still be quarantined one by one.
+pub struct Merged {
+    /// The `SAME` columns (but `_rate`), `row_id`, `_row` and `start_s` of the first row, `end_s`
+    /// of the last, `source_rows` and the `SUMMED` columns summed in time order; by `row_id`.
+    pub rows: DataFrame,
+    /// One row per billing row: `row_id`, `_row`, `MERGED_ROW_ID`; by `row_id`.
+    pub keys: DataFrame,
+}
+
+/// The grouped rows merged where they follow on (see the module header). A group of one row (on
+/// fragmented usage, nearly all of them) is its own merged row; the others are ordered in time and
+/// cut where a row does not start at the previous one's end. A merged row lies within one UTC
+/// day, so the rows before a day boundary are whole merged rows: `before` takes them.
+pub fn merge(groups: &DataFrame) -> PolarsResult<Merged> {
     let keyed = groups.clone().lazy().with_row_index("_group", None);
-    let mut per_row = vec![col("_group")];
-    per_row.extend(columns(PER_ROW));
-    let follows_on = col("start_s")
-        .eq(col("end_s").shift(lit(1)))
-        .and(col("_group").eq(col("_group").shift(lit(1))))
-        .fill_null(lit(false));
-    let mut aggs = vec![
-        col("_group").first(),
-        col("row_id").first(),
-        col(crate::sources::ROW).first(),
-        col("start_s").first(),
-        col("end_s").last(),
-        len().cast(DataType::Int64).alias("source_rows"),
-        (col("row_id").cast(DataType::Int64) - col("row_id").first().cast(DataType::Int64))
-            .alias(ROW_ID_DELTAS),
-        col(crate::sources::ROW).alias(ROW_NUMBERS),
-    ];
-    aggs.extend(SUMMED.iter().map(|c| col(*c).sum()));
-    let mut key = vec![col("_group")];
-    key.extend(columns(SAME));
-    keyed
-        .clone()
-        .select(per_row)
-        .explode(
+    let explode = |lf: LazyFrame| {
+        lf.explode(
             by_name(PER_ROW.iter().copied(), true, false),
             ExplodeOptions {
                 empty_as_null: false,
                 keep_nulls: false,
             },
         )
-        .sort(["_group", "start_s", "row_id"], Default::default())
-        .with_column(
-            follows_on
-                .not()
-                .cast(DataType::UInt32)
-                .cum_sum(false)
-                .alias("_segment"),
-        )
-        .group_by([col("_segment")])
-        .agg(aggs)
-        .join(
-            keyed.select(key),
-            [col("_group")],
-            [col("_group")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .drop(by_name(["_segment", "_group", "_rate"], true, false))
-        .sort(["row_id"], Default::default())
+    };
+    let singles = explode(keyed.clone().filter(col("rows").eq(lit(1i64))))
+        .with_column(lit(1i64).cast(DataType::Int64).alias("source_rows"));
+    let single_keys =
+        singles
+            .clone()
+            .select([col("row_id"), col(ROW), col("row_id").alias(MERGED_ROW_ID)]);
+    let follows_on = col("start_s")
+        .eq(col("end_s").shift(lit(1)))
+        .and(col("_group").eq(col("_group").shift(lit(1))))
+        .fill_null(lit(false));
+    let mut per_row = vec![col("_group")];
+    per_row.extend(columns(PER_ROW));
+    let runs = explode(
+        keyed
+            .clone()
+            .filter(col("rows").gt(lit(1i64)))
+            .select(per_row),
+    )
+    .sort(["_group", "start_s", "row_id"], Default::default())
+    .with_column(follows_on.not().alias("_first"))
+    .with_columns([
+        col("_first")
+            .cast(DataType::UInt32)
+            .cum_sum(false)
+            .alias("_segment"),
+        when(col("_first"))
+            .then(col("row_id"))
+            .otherwise(lit(NULL).cast(IDX_DTYPE))
+            .fill_null_with_strategy(FillNullStrategy::Forward(None))
+            .alias(MERGED_ROW_ID),
+    ])
+    .cache();
+    let mut aggs = vec![
+        col("_group").first(),
+        col("row_id").first(),
+        col(ROW).first(),
+        col("start_s").first(),
+        col("end_s").last(),
+        len().cast(DataType::Int64).alias("source_rows"),
+    ];
+    aggs.extend(SUMMED.iter().map(|c| col(*c).sum()));
+    let mut key = vec![col("_group")];
+    key.extend(columns(SAME));
+    let merged_runs = runs.clone().group_by([col("_segment")]).agg(aggs).join(
+        keyed.select(key),
+        [col("_group")],
+        [col("_group")],
+        JoinArgs::new(JoinType::Inner),
+    );
+    let rows = concat(
+        [singles, merged_runs].map(|lf| lf.select(merged_columns())),
+        UnionArgs::default(),
+    )?
+    .sort(["row_id"], Default::default());
+    let keys = concat(
+        [
+            single_keys,
+            runs.select([col("row_id"), col(ROW), col(MERGED_ROW_ID)]),
+        ],
+        UnionArgs::default(),
+    )?
+    .sort(["row_id"], Default::default());
+    let opts = rows.get_current_optimizations();
+    let mut out = LazyFrame::collect_all_with_engine(
+        vec![rows.logical_plan, keys.logical_plan],
+        Engine::InMemory,
+        opts,
+    )?
+    .into_iter();
+    match (out.next(), out.next()) {
+        (Some(rows), Some(keys)) => Ok(Merged { rows, keys }),
+        _ => Err(PolarsError::ComputeError(
+            "merge returned too few frames".into(),
+        )),
+    }
+}
+
+/// The columns of a merged row, in order.
+fn merged_columns() -> Vec<Expr> {
+    let mut out: Vec<Expr> = SAME
+        .iter()
+        .filter(|c| **c != "_rate")
+        .map(|c| col(*c))
+        .collect();
+    out.extend(
+        ["row_id", ROW, "start_s", "end_s", "source_rows"]
+            .iter()
+            .chain(SUMMED)
+            .map(|c| col(*c)),
+    );
+    out
 }
 
 /// The merged rows starting before `end_s` (a UTC day boundary: whole merged rows).
@@ -137,24 +199,18 @@ pub fn before(merged: &DataFrame, end_s: i64) -> LazyFrame {
     merged.clone().lazy().filter(col("start_s").lt(lit(end_s)))
 }
 
-/// The billing rows `merged` rows stand for, one per row: `row_id` and `_row`, with the merged
-/// row's other columns.
-pub fn billing_rows(merged: LazyFrame) -> LazyFrame {
-    merged
-        .explode(
-            by_name([ROW_ID_DELTAS, ROW_NUMBERS], true, false),
-            ExplodeOptions {
-                empty_as_null: false,
-                keep_nulls: false,
-            },
+/// The billing rows that `merged` rows (some of [`Merged::rows`]) stand for, from `keys`:
+/// `row_id`, the file and `_row`.
+pub fn billing_rows(merged: LazyFrame, keys: &DataFrame) -> LazyFrame {
+    keys.clone()
+        .lazy()
+        .join(
+            merged.select([col("row_id").alias(MERGED_ROW_ID), col(SOURCE_FILE)]),
+            [col(MERGED_ROW_ID)],
+            [col(MERGED_ROW_ID)],
+            JoinArgs::new(JoinType::Inner),
         )
-        .with_columns([
-            (col("row_id").cast(DataType::Int64) + col(ROW_ID_DELTAS))
-                .cast(IDX_DTYPE)
-                .alias("row_id"),
-            col(ROW_NUMBERS).alias(crate::sources::ROW),
-        ])
-        .drop(by_name([ROW_ID_DELTAS, ROW_NUMBERS], true, false))
+        .select([col("row_id"), col(SOURCE_FILE), col(ROW)])
 }
 
 #[cfg(test)]
@@ -233,7 +289,8 @@ mod tests {
             ("r-2", h, 2 * h, 8.0),
         ]);
         let groups = group(df.lazy()).collect().unwrap();
-        let out = merge(&groups).collect().unwrap();
+        let merged = merge(&groups).unwrap();
+        let out = merged.rows.clone();
         assert_eq!(
             spans(&out),
             [
@@ -255,10 +312,16 @@ mod tests {
         assert_eq!(rows, [2, 3, 6, 7, 8, 9]);
         // Every billing row is still there, by its keys.
         let mut keys: Vec<(u32, i64)> = {
-            let rows = billing_rows(out.lazy()).collect().unwrap();
-            let id = rows.column("row_id").unwrap().idx().unwrap().clone();
+            let rows = billing_rows(out.lazy(), &merged.keys).collect().unwrap();
+            let id = rows
+                .column("row_id")
+                .unwrap()
+                .cast(&DataType::UInt32)
+                .unwrap();
             let row = rows.column("_row").unwrap().i64().unwrap().clone();
-            id.into_no_null_iter()
+            id.u32()
+                .unwrap()
+                .into_no_null_iter()
                 .zip(row.into_no_null_iter())
                 .collect()
         };

@@ -63,9 +63,10 @@ pub struct BilledRows {
     pub egress: DataFrame,
     pub latest_day: Option<i32>,
     pub quarantined: DataFrame,
-    /// The identified accelerator usage, merged where rows follow on (`transforms::compact`), with
-    /// the keys of the billing rows each merged row stands for.
+    /// The identified accelerator usage, merged where rows follow on (`transforms::compact`).
     pub accelerator: DataFrame,
+    /// The keys of the billing rows each merged row stands for (`compact::Merged::keys`).
+    pub accelerator_keys: DataFrame,
 }
 
 /// What the billing stage is given: the files, how to read them, the catalog, the as-of date if
@@ -334,6 +335,8 @@ pub struct Scanned {
     /// The identified accelerator usage, merged where rows follow on (`transforms::compact::merge`),
     /// in row order.
     pub accelerator: DataFrame,
+    /// The keys of the billing rows each merged row stands for (`compact::Merged::keys`).
+    pub accelerator_keys: DataFrame,
 }
 
 impl Scanned {
@@ -406,9 +409,7 @@ impl Scanned {
         };
         let (stats, plain_days, totals, egress) = (next()?, next()?, next()?, next()?);
         let quarantined = in_row_order(next()?)?;
-        let accelerator = compact::merge(&next()?)
-            .collect()
-            .or_internal("merging accelerator usage")?;
+        let merged = compact::merge(&next()?).or_internal("merging accelerator usage")?;
         let rows_read = stats
             .column("read")
             .ok()
@@ -421,7 +422,8 @@ impl Scanned {
             totals,
             egress,
             quarantined,
-            accelerator,
+            accelerator: merged.rows,
+            accelerator_keys: merged.keys,
         })
     }
 }
@@ -453,6 +455,7 @@ impl BilledRows {
                 .max(),
             quarantined: s.quarantined,
             accelerator: s.accelerator,
+            accelerator_keys: s.accelerator_keys,
         };
         if !implausible.is_empty() {
             billed.quarantine_implausible(raw, &implausible)?;
@@ -497,9 +500,11 @@ impl BilledRows {
     /// Moves the accelerator usage where `filter` holds into the quarantine, one row per billing
     /// row, with `rule` and `reason`.
     fn move_to_quarantine(&mut self, filter: Expr, rule: &str, reason: &str) -> Result<()> {
-        let moved = compact::billing_rows(self.accelerator.clone().lazy().filter(filter.clone()))
-            .select(["row_id", sources::SOURCE_FILE, sources::ROW].map(col))
-            .with_columns([lit(rule).alias(RULE), lit(reason).alias(REASON)]);
+        let moved = compact::billing_rows(
+            self.accelerator.clone().lazy().filter(filter.clone()),
+            &self.accelerator_keys,
+        )
+        .with_columns([lit(rule).alias(RULE), lit(reason).alias(REASON)]);
         self.append_quarantine(moved)?;
         self.accelerator = self
             .accelerator

@@ -13,6 +13,7 @@ use crate::fingerprint::sha256_bytes;
 use crate::sources::prepared::{Part, PartFile, PartManifest, VERSION};
 use crate::sources::{billing, files, Loaded};
 use crate::sources::{REASON, ROW, RULE, SOURCE_FILE};
+use crate::transforms::compact;
 use std::path::Path;
 
 /// The program that made a part: `cipwatch <version> (polars <version>)`.
@@ -105,6 +106,7 @@ impl Scanned {
         };
         Ok(vec![
             ("accelerator_usage", self.accelerator.clone()),
+            ("accelerator_keys", self.accelerator_keys.clone()),
             ("quarantined", self.quarantined.clone()),
             ("quarantine", quarantine),
             (
@@ -123,8 +125,7 @@ impl Scanned {
     }
 
     /// The stage 1 result of a whole prepared dataset: the parts' tables combined in the order of
-    /// their files, `row_id` offset by the rows of the parts before (a merged row's billing rows
-    /// are kept as differences from its `row_id`, so they move with it).
+    /// their files, `row_id` (and the keys' `merged_row_id`) offset by the rows of the parts before.
     ///
     /// Errors (exit 4): a part made by another program or under other definitions than `input`'s
     /// (naming which), the same billing file in two parts, parts whose files interleave.
@@ -134,15 +135,16 @@ impl Scanned {
         let mut frames: BTreeMap<&str, Vec<LazyFrame>> = BTreeMap::new();
         for part in parts {
             for (name, df) in &part.tables {
-                let lf = df.clone().lazy();
-                let lf = match df.schema().contains("row_id") {
-                    true => lf.with_column(
-                        (col("row_id").cast(DataType::UInt64) + lit(offset))
-                            .cast(IDX_DTYPE)
-                            .alias("row_id"),
-                    ),
-                    false => lf,
-                };
+                let mut lf = df.clone().lazy();
+                for id in ["row_id", compact::MERGED_ROW_ID] {
+                    if df.schema().contains(id) {
+                        lf = lf.with_column(
+                            (col(id).cast(DataType::UInt64) + lit(offset))
+                                .cast(IDX_DTYPE)
+                                .alias(id),
+                        );
+                    }
+                }
                 frames.entry(name).or_default().push(lf);
             }
             offset += part.manifest.rows_read;
@@ -160,6 +162,10 @@ impl Scanned {
             accelerator: collect(
                 take("accelerator_usage")?.sort(["row_id"], Default::default()),
                 "prepared accelerator usage",
+            )?,
+            accelerator_keys: collect(
+                take("accelerator_keys")?.sort(["row_id"], Default::default()),
+                "prepared accelerator keys",
             )?,
             quarantined: collect(
                 take("quarantined")?.sort(["row_id"], Default::default()),
