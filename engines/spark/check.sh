@@ -4,15 +4,16 @@
 # entities.csv, and the same quarantine counts, as the single-machine run. On data-samples/ and on
 # a generated 1M-row benchmark input split into several Parquet files (one Spark task each).
 #
-#   bash engines/spark/check.sh [BIN]     # BIN: the cipwatch binary (default target/debug/cipwatch)
+#   bash engines/spark/check.sh [BIN]     # BIN: the cipwatch binary (default: the debug build's)
 #
 # Installs PySpark (engines/spark/setup.sh) and DuckDB for the generator into the same virtual
 # environment. Exits non-zero on any difference.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source benches/config.sh
-bin=$(realpath "${1:-target/debug/cipwatch}")
+bin=${1:-${CARGO_TARGET_DIR:-target}/debug/cipwatch}
 [ -x "$bin" ] || cargo build
+bin=$(realpath "$bin")
 py=$(bash engines/spark/setup.sh)
 "$py" -c 'import duckdb' 2>/dev/null || "$(dirname "$py")/pip" install --quiet --disable-pip-version-check duckdb==1.4.1
 work=$(mktemp -d)

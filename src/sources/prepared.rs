@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use super::files::{Format, InputFile};
 use crate::error::{Error, Result};
-use crate::fingerprint::sha256_bytes;
+use crate::fingerprint::sha256_reader;
 
 /// The contract's version: stage 2 refuses a part of another version (exit 4).
 pub const VERSION: u32 = 1;
@@ -77,14 +77,17 @@ pub struct PartManifest {
     pub tables: BTreeMap<String, String>,
 }
 
-/// One part as read: its manifest and its tables by file stem.
+/// One part as found: its manifest and its tables by file stem, as Parquet scans (checked against
+/// the manifest's SHA-256, not yet read: stage 2 reads the accelerator keys only if it must
+/// quarantine accelerator rows).
 pub struct Part {
     pub dir: PathBuf,
     pub manifest: PartManifest,
-    pub tables: BTreeMap<&'static str, DataFrame>,
+    pub tables: BTreeMap<&'static str, LazyFrame>,
 }
 
-/// Reads every complete part of the prepared dataset in `dir`, ordered by their first file's path.
+/// Finds every part of the prepared dataset in `dir`, ordered by their first file's path, each
+/// table checked against its SHA-256.
 ///
 /// Errors (exit 4, the dataset is the reference data of stage 2): no such folder, no complete
 /// part, a manifest or table that cannot be read, a part of another contract version.
@@ -94,17 +97,19 @@ pub fn read(dir: &Path) -> Result<Vec<Part>> {
         let mut tables = BTreeMap::new();
         for name in TABLES {
             let path = part_dir.join(format!("{name}.parquet"));
-            let bytes = std::fs::read(&path).map_err(|e| unreadable(&path, &e))?;
-            if manifest.tables.get(name) != Some(&sha256_bytes(&bytes)) {
+            let hash = std::fs::File::open(&path)
+                .and_then(sha256_reader)
+                .map_err(|e| unreadable(&path, &e))?;
+            if manifest.tables.get(name) != Some(&hash) {
                 return Err(Error::Reference(format!(
                     "prepared dataset: {} is not the table its part.json records (altered or replaced after stage 1); make the prepared dataset again",
                     path.display()
                 )));
             }
-            let df = ParquetReader::new(std::io::Cursor::new(bytes))
-                .finish()
+            let path_text = path.to_string_lossy().to_string();
+            let lf = LazyFrame::scan_parquet(PlRefPath::new(path_text), Default::default())
                 .map_err(|e| unreadable(&path, &e))?;
-            tables.insert(name, df);
+            tables.insert(name, lf);
         }
         parts.push(Part {
             dir: part_dir,

@@ -201,16 +201,14 @@ pub fn before(merged: &DataFrame, end_s: i64) -> LazyFrame {
 
 /// The billing rows that `merged` rows (some of [`Merged::rows`]) stand for, from `keys`:
 /// `row_id`, the file and `_row`.
-pub fn billing_rows(merged: LazyFrame, keys: &DataFrame) -> LazyFrame {
-    keys.clone()
-        .lazy()
-        .join(
-            merged.select([col("row_id").alias(MERGED_ROW_ID), col(SOURCE_FILE)]),
-            [col(MERGED_ROW_ID)],
-            [col(MERGED_ROW_ID)],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .select([col("row_id"), col(SOURCE_FILE), col(ROW)])
+pub fn billing_rows(merged: LazyFrame, keys: LazyFrame) -> LazyFrame {
+    keys.join(
+        merged.select([col("row_id").alias(MERGED_ROW_ID), col(SOURCE_FILE)]),
+        [col(MERGED_ROW_ID)],
+        [col(MERGED_ROW_ID)],
+        JoinArgs::new(JoinType::Inner),
+    )
+    .select([col("row_id"), col(SOURCE_FILE), col(ROW)])
 }
 
 #[cfg(test)]
@@ -312,7 +310,9 @@ mod tests {
         assert_eq!(rows, [2, 3, 6, 7, 8, 9]);
         // Every billing row is still there, by its keys.
         let mut keys: Vec<(u32, i64)> = {
-            let rows = billing_rows(out.lazy(), &merged.keys).collect().unwrap();
+            let rows = billing_rows(out.lazy(), merged.keys.lazy())
+                .collect()
+                .unwrap();
             let id = rows
                 .column("row_id")
                 .unwrap()

@@ -65,8 +65,9 @@ pub struct BilledRows {
     pub quarantined: DataFrame,
     /// The identified accelerator usage, merged where rows follow on (`transforms::compact`).
     pub accelerator: DataFrame,
-    /// The keys of the billing rows each merged row stands for (`compact::Merged::keys`).
-    pub accelerator_keys: DataFrame,
+    /// The keys of the billing rows each merged row stands for (`compact::Merged::keys`), read
+    /// only to quarantine accelerator rows (from a prepared dataset, a Parquet scan).
+    pub accelerator_keys: LazyFrame,
 }
 
 /// What the billing stage is given: the files, how to read them, the catalog, the as-of date if
@@ -335,8 +336,9 @@ pub struct Scanned {
     /// The identified accelerator usage, merged where rows follow on (`transforms::compact::merge`),
     /// in row order.
     pub accelerator: DataFrame,
-    /// The keys of the billing rows each merged row stands for (`compact::Merged::keys`).
-    pub accelerator_keys: DataFrame,
+    /// The keys of the billing rows each merged row stands for (`compact::Merged::keys`), read
+    /// only to quarantine accelerator rows (from a prepared dataset, a Parquet scan).
+    pub accelerator_keys: LazyFrame,
 }
 
 impl Scanned {
@@ -423,7 +425,7 @@ impl Scanned {
             egress,
             quarantined,
             accelerator: merged.rows,
-            accelerator_keys: merged.keys,
+            accelerator_keys: merged.keys.lazy(),
         })
     }
 }
@@ -502,7 +504,7 @@ impl BilledRows {
     fn move_to_quarantine(&mut self, filter: Expr, rule: &str, reason: &str) -> Result<()> {
         let moved = compact::billing_rows(
             self.accelerator.clone().lazy().filter(filter.clone()),
-            &self.accelerator_keys,
+            self.accelerator_keys.clone(),
         )
         .with_columns([lit(rule).alias(RULE), lit(reason).alias(REASON)]);
         self.append_quarantine(moved)?;

@@ -106,7 +106,13 @@ impl Scanned {
         };
         Ok(vec![
             ("accelerator_usage", self.accelerator.clone()),
-            ("accelerator_keys", self.accelerator_keys.clone()),
+            (
+                "accelerator_keys",
+                self.accelerator_keys
+                    .clone()
+                    .collect()
+                    .or_internal("accelerator keys")?,
+            ),
             ("quarantined", self.quarantined.clone()),
             ("quarantine", quarantine),
             (
@@ -134,10 +140,11 @@ impl Scanned {
         let mut offset = 0u64;
         let mut frames: BTreeMap<&str, Vec<LazyFrame>> = BTreeMap::new();
         for part in parts {
-            for (name, df) in &part.tables {
-                let mut lf = df.clone().lazy();
+            for (name, lf) in &part.tables {
+                let mut lf = lf.clone();
+                let schema = lf.collect_schema().map_err(|e| unlike(name, e))?;
                 for id in ["row_id", compact::MERGED_ROW_ID] {
-                    if df.schema().contains(id) {
+                    if schema.contains(id) {
                         lf = lf.with_column(
                             (col(id).cast(DataType::UInt64) + lit(offset))
                                 .cast(IDX_DTYPE)
@@ -163,10 +170,7 @@ impl Scanned {
                 take("accelerator_usage")?.sort(["row_id"], Default::default()),
                 "prepared accelerator usage",
             )?,
-            accelerator_keys: collect(
-                take("accelerator_keys")?.sort(["row_id"], Default::default()),
-                "prepared accelerator keys",
-            )?,
+            accelerator_keys: take("accelerator_keys")?,
             quarantined: collect(
                 take("quarantined")?.sort(["row_id"], Default::default()),
                 "prepared quarantine keys",
@@ -248,7 +252,7 @@ pub fn quarantine_table(
     let stored = concat(
         parts
             .iter()
-            .filter_map(|p| p.tables.get("quarantine").map(|t| t.clone().lazy()))
+            .filter_map(|p| p.tables.get("quarantine").cloned())
             .collect::<Vec<_>>(),
         UnionArgs::default(),
     )
