@@ -46,7 +46,7 @@ results=$(mktemp)
 for _ in $(seq "$repeats"); do
   rm -rf "$data/out"
   measure cipwatch "$bin" -q run --config "$data/cipwatch.toml" --allow-stale >>"$results"
-  measure duckdb python3 benches/duckdb_agg.py "$data" src/catalog >>"$results"
+  measure duckdb python3 benches/duckdb_agg.py "$data" src/config/catalog >>"$results"
 done
 printf '%-8s %8s %12s %12s %10s\n' tool rows wall_s cpu_s rss_mb
 for tool in cipwatch duckdb; do
