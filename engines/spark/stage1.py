@@ -11,7 +11,9 @@ the two engines cannot drift (the parts carry cipwatch's generator and definitio
 stage 2 refuses parts made under other ones). Spark lists the files (a path, a folder or a glob on
 any filesystem Spark reads), schedules the tasks, retries failed ones, and moves the billing bytes
 to the executors for files that are not on a local path. Each executor needs the cipwatch binary
-and the configuration at the paths the job names (ship them with `--files`/an image on a cluster).
+and the configuration at the paths the job names (ship them with `--files`/an image on a cluster),
+and must see the --out folder's parent (local mode, or a shared mount): each task writes its part
+there; only outcomes travel to the driver.
 
 Exit codes: 0 ok; 2 usage; 3 a billing file rejected (cipwatch's message, naming the file);
 4 reference data missing (no job, no Java); 1 internal error.
@@ -96,11 +98,12 @@ def local_path(uri):
     return None
 
 
-def run_task(command, uri, threads, data=None):
-    """One task: cipwatch's stage 1 on one billing file, into a scratch folder, on `threads`
-    threads (Spark's cores per task: Polars would otherwise take every core of the executor for
-    each task); returns the part's files as bytes (so the driver can gather them wherever the
-    executor ran)."""
+def run_task(command, uri, threads, staging, data=None):
+    """One task: cipwatch's stage 1 on one billing file, on `threads` threads (Spark's cores per
+    task: Polars would otherwise take every core of the executor for each task), writing its part
+    into the dataset's staging folder `staging` (cipwatch renames a part into place whole, so a
+    retried or speculative task never leaves half a part). The folder must be one the executors
+    see (local mode, or a shared mount on a cluster); only the outcome travels to the driver."""
     with tempfile.TemporaryDirectory(prefix="cipwatch-stage1-") as scratch:
         path, extra = local_path(uri), []
         if data is not None:
@@ -109,19 +112,12 @@ def run_task(command, uri, threads, data=None):
             with open(path, "wb") as f:
                 f.write(data)
             extra = ["--source-name", uri]
-        prepared = os.path.join(scratch, "prepared")
-        argv = [c.replace("{billing}", path).replace("{prepared}", prepared) for c in command] + extra
+        argv = [c.replace("{billing}", path).replace("{prepared}", staging) for c in command] + extra
         env = dict(os.environ, POLARS_MAX_THREADS=str(threads))
         proc = subprocess.run(argv, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             return {"uri": uri, "rc": proc.returncode, "stderr": proc.stderr.strip()[-4000:]}
-        parts = os.path.join(prepared, "parts")
-        names = [n for n in os.listdir(parts) if not n.startswith(".")]
-        files = {}
-        for n in sorted(os.listdir(os.path.join(parts, names[0]))):
-            with open(os.path.join(parts, names[0], n), "rb") as f:
-                files[n] = f.read()
-        return {"uri": uri, "rc": 0, "part": names[0], "files": files}
+        return {"uri": uri, "rc": 0, "stdout": proc.stdout.strip()}
 
 
 def write_private(path, data):
@@ -140,27 +136,24 @@ def fsync_dir(path):
         os.close(fd)
 
 
-def write_dataset(out, results, summary):
-    """Writes the prepared dataset into a hidden folder beside `out`, complete parts only, then
-    swaps it in (the previous dataset moved aside and removed)."""
-    out = os.path.abspath(out)
+def begin_dataset(out):
+    """A fresh hidden staging folder beside `out` (0700), with its parts/ folder."""
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)
     staging = os.path.join(parent, f".{os.path.basename(out)}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(os.path.join(staging, "parts"), mode=0o700)
     os.chmod(staging, 0o700)
-    for r in results:
-        part = os.path.join(staging, "parts", r["part"])
-        os.mkdir(part, 0o700)
-        for name, data in r["files"].items():
-            if name != "_SUCCESS":
-                write_private(os.path.join(part, name), data)
-        write_private(os.path.join(part, "_SUCCESS"), b"")  # last: the part is complete
-        fsync_dir(part)
+    return staging
+
+
+def commit_dataset(staging, out, summary):
+    """Writes stage1.json into the staging folder, flushes it, and swaps it in for `out` (the
+    previous dataset moved aside and removed)."""
     write_private(os.path.join(staging, "stage1.json"), json.dumps(summary, indent=2).encode())
     fsync_dir(os.path.join(staging, "parts"))
     fsync_dir(staging)
+    parent = os.path.dirname(out)
     aside = None
     if os.path.exists(out):
         aside = os.path.join(parent, f".{os.path.basename(out)}.replaced-{os.getpid()}")
@@ -173,7 +166,8 @@ def write_dataset(out, results, summary):
 
 def main():
     args = parse_args()
-    check_out(os.path.abspath(args.out))
+    out = os.path.abspath(args.out)
+    check_out(out)
     try:
         with open(os.path.join(args.emit, "job.json")) as f:
             job = json.load(f)
@@ -195,17 +189,19 @@ def main():
     local = [(u, n) for u, n in files if local_path(u) is not None and not args.ship_bytes]
     remote = [u for u, _ in files if local_path(u) is None or args.ship_bytes]
     threads = int(sc.getConf().get("spark.task.cpus", "1"))
+    staging = begin_dataset(out)
     results = []
     if local:
         rdd = sc.parallelize([u for u, _ in local], len(local))
-        results += rdd.map(lambda u: run_task(command, u, threads)).collect()
+        results += rdd.map(lambda u: run_task(command, u, threads, staging)).collect()
     if remote:
         rdd = sc.binaryFiles(",".join(remote), minPartitions=len(remote))
-        results += rdd.map(lambda kv: run_task(command, kv[0], threads, kv[1])).collect()
+        results += rdd.map(lambda kv: run_task(command, kv[0], threads, staging, kv[1])).collect()
     engine, master = f"spark {spark.version}", sc.master
     spark.stop()
     failed = [r for r in results if r["rc"] != 0]
     if failed:
+        shutil.rmtree(staging, ignore_errors=True)
         first = failed[0]
         print(first["stderr"], file=sys.stderr)
         fail(first["rc"] if first["rc"] in (2, 3, 4) else 1,
@@ -220,8 +216,8 @@ def main():
         "tasks": len(results),
         "seconds": round(time.time() - started, 1),
     }
-    write_dataset(args.out, results, summary)
-    print(f"stage 1 on Spark ({master}): {len(results)} billing files, {len(results)} tasks; wrote {os.path.abspath(args.out)}")
+    commit_dataset(staging, out, summary)
+    print(f"stage 1 on Spark ({master}): {len(results)} billing files, {len(results)} tasks; wrote {out}")
 
 
 if __name__ == "__main__":
