@@ -292,14 +292,7 @@ fn a_prepared_dataset_does_not_depend_on_the_spelling_of_paths() {
             "prepared",
         ],
     ));
-    let part = std::fs::read_dir(prepared.join("parts"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(part.join("part.json")).unwrap()).unwrap();
+    let manifest = first_part_manifest(&prepared);
     for file in manifest["files"].as_array().unwrap() {
         assert!(file["path"].as_str().unwrap().starts_with('/'), "{file}");
     }
@@ -355,14 +348,18 @@ fn stage1_needs_a_dataset_or_a_spark_job_and_the_job_names_the_definitions_of_th
         .collect();
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     ok(cipwatch(&argv));
-    let part = std::fs::read_dir(prepared.join("parts"))
+    let manifest = first_part_manifest(&prepared);
+    assert_eq!(manifest["parameters"], job["parameters"]);
+    assert_eq!(manifest["generator"], job["generator"]);
+}
+
+/// The `part.json` of the first part of the prepared dataset `dir`.
+fn first_part_manifest(dir: &Path) -> serde_json::Value {
+    let part = std::fs::read_dir(dir.join("parts"))
         .unwrap()
         .next()
         .unwrap()
         .unwrap()
         .path();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(part.join("part.json")).unwrap()).unwrap();
-    assert_eq!(manifest["parameters"], job["parameters"]);
-    assert_eq!(manifest["generator"], job["generator"]);
+    serde_json::from_slice(&std::fs::read(part.join("part.json")).unwrap()).unwrap()
 }
