@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Context, Result};
 use crate::fingerprint::sha256_bytes;
 use crate::sinks::publish::{create_private_dir, sync_dir, sync_file};
-use crate::sinks::tables::{create_private, write_bytes};
+use crate::sinks::tables::write_bytes;
 use crate::sources::prepared::{PartManifest, COMPLETE, PARTS, PART_MANIFEST, TABLES};
 
 /// Writes a part named `name` into `dir/parts/`, replacing a part of that name; with `only`, every
@@ -37,22 +37,17 @@ pub fn write_part(
     }
     create_private_dir(&staging)?;
     debug_assert!(TABLES.iter().all(|t| tables.iter().any(|(n, _)| n == t)));
-    for (stem, df) in tables.iter_mut() {
-        let path = staging.join(format!("{stem}.parquet"));
-        let mut file = create_private(&path)?;
-        ParquetWriter::new(&mut file)
-            .finish(df)
-            .or_internal(format!("writing {}", path.display()))?;
-        file.sync_all()
-            .or_internal(format!("flushing {}", path.display()))?;
-    }
     let mut manifest = manifest.clone();
-    for (stem, _) in tables.iter() {
-        let path = staging.join(format!("{stem}.parquet"));
-        let bytes = std::fs::read(&path).or_internal(format!("reading back {}", path.display()))?;
+    for (stem, df) in tables.iter_mut() {
+        // Encoded in memory, so the bytes hashed are the bytes written (no read-back).
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes)
+            .finish(df)
+            .or_internal(format!("encoding the {stem} table"))?;
         manifest
             .tables
             .insert(stem.to_string(), sha256_bytes(&bytes));
+        write_bytes(&bytes, &staging.join(format!("{stem}.parquet")))?;
     }
     let json = serde_json::to_vec_pretty(&manifest).or_internal("part manifest")?;
     write_bytes(&json, &staging.join(PART_MANIFEST))?;
