@@ -241,9 +241,15 @@ fn cell(column: &str, value: &str) -> serde_json::Value {
 
 /// The reasons column with quoted values masked as free text.
 fn masked_reasons(table: DataFrame) -> Result<DataFrame> {
+    mask_reasons(table, "reason")
+}
+
+/// `table` with its `column` of quarantine reasons masked by value (a reason may quote a cell:
+/// `unit '…' is not a time unit`), as every reason cipwatch writes.
+pub fn mask_reasons(table: DataFrame, column: &str) -> Result<DataFrame> {
     let mut table = table;
     let reasons = table
-        .column("reason")
+        .column(column)
         .and_then(|c| c.str().cloned())
         .or_internal("quarantine reasons")?
         .apply_values(|r| crate::pii::mask_field("reason", r).into());
