@@ -8,7 +8,7 @@
 --            confident        a training-like run with confidence >= min_report_confidence
 --            reportable       foreign (is_foreign from 08_foreign_status; an entity when any member is)
 --                             and the four tests above
---            near_threshold   est_ops >= watch_fraction * training_ops
+--            near_threshold   est_ops >= watch_ops (watch_fraction * training_ops as the decimal product)
 --            rate_test        est_ops <= training_ops and the burn rate held for plausible_run_days
 --                             would exceed training_ops
 --            days_to_crossing at the trailing burn rate; projected_soon within projection_horizon_days
@@ -133,7 +133,7 @@ tested AS (
         COALESCE(s.max_interconnect_gbps > p.interconnect_gbps, FALSE) AS interconnect_met,
         COALESCE(s.training_confidence >= p.min_report_confidence, FALSE) AS confident,
         s.max_interconnect_gbps IS NULL AS interconnect_unknown,
-        COALESCE(s.est_ops >= p.watch_fraction * p.training_ops, FALSE) AS near_threshold,
+        COALESCE(s.est_ops >= p.watch_ops, FALSE) AS near_threshold,
         COALESCE(s.est_ops <= p.training_ops AND s.burn_ops_per_day * p.plausible_run_days > p.training_ops, FALSE) AS rate_test,
         CASE
             WHEN s.est_ops <= p.training_ops AND s.burn_ops_per_day > 0

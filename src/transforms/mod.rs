@@ -34,7 +34,12 @@ pub struct RunValues {
 }
 
 /// Builds the one-row `params` table: every profile parameter (`config::profile::PARAMETERS`,
-/// lists joined by commas) and the run values.
+/// lists joined by commas), the run values and `watch_ops`.
+///
+/// `watch_ops` is `watch_fraction × training_ops` as the double nearest the decimal product (rounded
+/// to [`rounding::SIG_DIGITS`] significant digits): the floating-point product of 0.01 and 1e26 is
+/// 1.0000000000000001e24, so an estimate of exactly 1e24 would fail a test that the profile states as
+/// "at least 1% of training_ops".
 pub fn params_table(p: &Params, run: &RunValues) -> Result<DataFrame> {
     let mut columns: Vec<Column> = p
         .cells()
@@ -47,6 +52,8 @@ pub fn params_table(p: &Params, run: &RunValues) -> Result<DataFrame> {
         .collect();
     columns.push(Column::new("as_of_day".into(), [run.as_of_day as i64]));
     columns.push(Column::new("as_of_end_s".into(), [run.as_of_end_s]));
+    let watch_ops = rounding::round_sig(p.watch_fraction * p.training_ops);
+    columns.push(Column::new("watch_ops".into(), [watch_ops]));
     DataFrame::new(1, columns).map_err(|e| Error::internal("params table", e))
 }
 
