@@ -220,7 +220,10 @@ fn escape(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
 /// only where it would: `\\`, `` ` ``, `*`, `<`, `>`, `|` (table cells), `#` (headings), `~`
 /// (strike-through) always; `_` at a word's edge (inside a word it never makes emphasis, so
 /// `training_ops` stays as written); `]` before `(`, `[` or `:` (a link or a link definition);
-/// `&` when it starts an entity, so `&lt;` stays five characters. Everything else is written as is.
+/// `&` when it starts an entity, so `&lt;` stays five characters. A line break in a value (`\n`,
+/// `\r\n` or `\r`) is written `<br>`, GitHub-flavoured Markdown's line break inside a table cell: a
+/// raw newline would end the table row (or the list item, or the heading) the value stands in, and the
+/// rest of the value would be read as new rows. Everything else is written as is.
 fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut buf = [0u8; 4];
     let mut prev: Option<char> = None;
@@ -230,7 +233,7 @@ fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Result
     while let Some((i, c)) = chars.next() {
         let next = chars.peek().map(|(_, n)| *n);
         let word = |x: Option<char>| x.is_some_and(char::is_alphanumeric);
-        let line_start = matches!(prev, None | Some('\n'));
+        let line_start = matches!(prev, None | Some('\n' | '\r'));
         let meta = match c {
             '\\' | '`' | '*' | '<' | '>' | '|' | '#' | '~' => true,
             '_' => !(word(prev) && word(next)),
@@ -246,9 +249,9 @@ fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Result
         if meta {
             out.write_all(b"\\")?;
         }
-        // A carriage return would end a table row or a line where no line ends.
         match c {
-            '\r' => out.write_all(b" ")?,
+            '\r' if next == Some('\n') => {}
+            '\n' | '\r' => out.write_all(b"<br>")?,
             _ => out.write_all(c.encode_utf8(&mut buf).as_bytes())?,
         }
         prev = Some(c);
@@ -313,7 +316,9 @@ mod tests {
         // Lines of a value that would start a list, a rule or a heading underline.
         assert_eq!(
             md("line1\n---\n- item\n+ item\n1. first\n===\r\n1.4e24 -3 2026-11-26"),
-            "line1\n\\---\n\\- item\n\\+ item\n1\\. first\n\\=== \n1.4e24 -3 2026-11-26"
+            "line1<br>\\---<br>\\- item<br>\\+ item<br>1\\. first<br>\\===<br>1.4e24 -3 2026-11-26"
         );
+        // A line break never ends the table row a value stands in.
+        assert_eq!(md("a\r\n| x | y |\rz"), "a<br>\\| x \\| y \\|<br>z");
     }
 }

@@ -108,6 +108,42 @@ fn markdown_shows_a_hostile_name_as_written_with_markdown_escapes() {
 }
 
 #[test]
+fn a_line_break_in_a_value_never_ends_a_markdown_table_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let owners = std::fs::read_to_string(repo().join("data-samples/cip/beneficial_owners.csv"))
+        .unwrap()
+        .replace(
+            "420000000002,Li Na,",
+            "420000000002,\"Li Na\r\n| Forged Owner | US | 99% | true | verified |\nNext\",",
+        );
+    std::fs::write(dir.path().join("beneficial_owners.csv"), owners).unwrap();
+    let own = dir.path().join("beneficial_owners.csv");
+    let cfg = config_with(dir.path(), &[("beneficial_owners", own.to_str().unwrap())]);
+    let o = cipwatch(&["run", "--config", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(
+        dir.path()
+            .join("out")
+            .join(DAY)
+            .join(format!("{REPORT}.md")),
+    )
+    .unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| Li Na"))
+        .unwrap_or_else(|| panic!("the owner's row: {md}"));
+    assert!(
+        row.starts_with(
+            "| Li Na<br>\\| Forged Owner \\| US \\| 99% \\| true \\| verified \\|<br>Next |"
+        ),
+        "one row, its line breaks as <br> and its pipes escaped: {row}"
+    );
+    assert!(!md
+        .lines()
+        .any(|l| l.starts_with("| Forged") || l.starts_with("Next")));
+}
+
+#[test]
 fn report_states_dates_masks_numbers_and_marks_what_to_complete() {
     let out = tempfile::tempdir().unwrap();
     run_samples(out.path(), &[]);
