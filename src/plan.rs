@@ -598,6 +598,6 @@ fn input(base: &Path, spec: &str) -> Result<Vec<InputFile>> {
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| Error::Usage(format!("--as-of '{s}' is not a date (YYYY-MM-DD)")))
+    crate::config::iso_date(s)
+        .ok_or_else(|| Error::Usage(format!("--as-of '{s}' is not a date (YYYY-MM-DD)")))
 }

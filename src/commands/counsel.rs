@@ -95,8 +95,9 @@ pub fn answers(args: &AnswersArgs) -> Result<i32> {
 }
 
 pub fn filed(args: &FiledArgs) -> Result<i32> {
-    NaiveDate::parse_from_str(&args.date, "%Y-%m-%d")
-        .map_err(|_| Error::Usage(format!("--date '{}' is not a date (YYYY-MM-DD)", args.date)))?;
+    crate::config::iso_date(&args.date).ok_or_else(|| {
+        Error::Usage(format!("--date '{}' is not a date (YYYY-MM-DD)", args.date))
+    })?;
     if args.reference.trim().is_empty() {
         return Err(Error::Usage("--reference is empty".into()));
     }

@@ -74,8 +74,8 @@ pub fn validate(args: &PlanArgs) -> Result<i32> {
 /// Every date from `from` to `to`, inclusive.
 fn backfill_dates(from: &str, to: &str) -> Result<Vec<NaiveDate>> {
     let parse = |s: &str| {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| Error::Usage(format!("'{s}' is not a date (YYYY-MM-DD)")))
+        crate::config::iso_date(s)
+            .ok_or_else(|| Error::Usage(format!("'{s}' is not a date (YYYY-MM-DD)")))
     };
     let (from, to) = (parse(from)?, parse(to)?);
     if to < from {

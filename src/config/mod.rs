@@ -81,7 +81,7 @@ impl RegistryOptions {
         self.exported_at
             .as_deref()
             .map(|d| {
-                NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                iso_date(d).ok_or_else(|| {
                     Error::config(
                         source.describe(),
                         format!("registry.exported_at = '{d}' is not a date (YYYY-MM-DD)"),
@@ -99,6 +99,24 @@ impl Default for RegistryOptions {
             exported_at: None,
         }
     }
+}
+
+/// A date written exactly `YYYY-MM-DD` (four, two and two digits), for the dates people type —
+/// counsel's answers and `--as-of` — which documents print as written: `2026-1-5` is refused, not
+/// printed in a second form. `None` for any other text or an impossible date.
+pub fn iso_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .flatten()
 }
 
 fn default_max_age_days() -> i64 {
@@ -439,5 +457,29 @@ fn parent(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::iso_date;
+
+    #[test]
+    fn dates_people_type_are_exactly_yyyy_mm_dd() {
+        assert_eq!(
+            iso_date("2026-01-05").map(|d| d.to_string()).as_deref(),
+            Some("2026-01-05")
+        );
+        for loose in [
+            "2026-1-5",
+            "2026-01-5",
+            "26-01-05",
+            " 2026-01-05",
+            "2026/01/05",
+            "2026-02-30",
+            "+2026-01-0",
+        ] {
+            assert_eq!(iso_date(loose), None, "{loose}");
+        }
     }
 }

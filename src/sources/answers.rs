@@ -117,8 +117,8 @@ fn first_invalid<'a>(
     }
     dates.iter().find_map(|key| {
         let value = get(key)?;
-        chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
-            .is_err()
+        crate::config::iso_date(value)
+            .is_none()
             .then(|| format!("{key} = '{value}' is not a date (YYYY-MM-DD)"))
     })
 }
@@ -286,4 +286,30 @@ fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str, valid: &[&str]
 /// The valid keys of an answers file.
 pub fn keys() -> Vec<&'static str> {
     FIELDS.iter().chain(FACTS.iter()).copied().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_date_must_be_written_yyyy_mm_dd() {
+        let loose = AccountAnswers {
+            transaction_date: Some("2026-1-5".into()),
+            ..AccountAnswers::default()
+        };
+        assert_eq!(
+            loose.invalid().as_deref(),
+            Some("transaction_date = '2026-1-5' is not a date (YYYY-MM-DD)")
+        );
+        let exact = AccountAnswers {
+            transaction_date: Some(" 2026-01-05 ".into()),
+            ..AccountAnswers::default()
+        };
+        assert_eq!(
+            exact.invalid(),
+            None,
+            "surrounding blanks are not part of the answer"
+        );
+    }
 }
