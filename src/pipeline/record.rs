@@ -82,6 +82,29 @@ pub fn outcome(
     }
 }
 
+/// The answers files named for no account with accelerator use in this run (the flags'
+/// accounts), by file name: their answers are in no report draft, most likely because the file
+/// name misspells the account id. Logged as a count (logs hold no customer values) and listed in
+/// the manifest (`answers.unmatched`).
+pub fn unmatched_answers(plan: &Plan, flags: &[FlagRow]) -> Vec<String> {
+    let known: std::collections::HashSet<&str> =
+        flags.iter().map(|f| f.account_id.as_str()).collect();
+    let unmatched: Vec<String> = plan
+        .answers
+        .orphans(|account| known.contains(account))
+        .into_iter()
+        .map(|account| format!("{account}.toml"))
+        .collect();
+    if !unmatched.is_empty() {
+        tracing::warn!(
+            stage = "documents",
+            files = unmatched.len(),
+            "answers files name no account with accelerator use in this run; their answers are in no report draft (manifest: answers.unmatched)"
+        );
+    }
+    unmatched
+}
+
 /// Renders every document of the run, and with `--pdf` prints the HTML ones (logs one event).
 pub fn documents(
     plan: &Plan,
@@ -272,6 +295,7 @@ pub fn manifest(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Manifest {
         answers: AnswersRecord {
             dir: plan.relative(&plan.answers.dir.display().to_string()),
             files: plan.answers.hashes(),
+            unmatched: unmatched_answers(plan, &outcome.flag_rows),
         },
         inputs: inputs(plan, outcome),
         prepared: plan.prepared.as_ref().map(|dir| PreparedRecord {

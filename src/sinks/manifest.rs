@@ -113,6 +113,9 @@ pub struct AnswersRecord {
     pub dir: String,
     /// Answers file name → SHA-256.
     pub files: BTreeMap<String, String>,
+    /// The answers files named for no account with accelerator use in the run (their answers are
+    /// in no report draft: a misspelt account id?), by file name.
+    pub unmatched: Vec<String>,
 }
 
 /// One input file as read: path, SHA-256 and size in bytes.

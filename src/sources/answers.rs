@@ -254,6 +254,17 @@ impl Answers {
             .unwrap_or_default()
     }
 
+    /// The account ids of answers files that `known` does not know, in file-name order: a file
+    /// named for no account of the run (a misspelt id, or an account with no accelerator use) whose
+    /// answers would otherwise go unshown without a word.
+    pub fn orphans(&self, known: impl Fn(&str) -> bool) -> Vec<&str> {
+        self.accounts
+            .keys()
+            .map(String::as_str)
+            .filter(|account| !known(account))
+            .collect()
+    }
+
     /// File name → SHA-256, for the manifest and the run id.
     pub fn hashes(&self) -> BTreeMap<String, String> {
         let mut out: BTreeMap<String, String> = self

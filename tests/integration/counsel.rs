@@ -446,6 +446,23 @@ fn answers_survive_a_rerun_and_complete_the_checklist() {
     );
     assert!(!cert.contains("TO COMPLETE: how this failed verification was resolved"));
 
+    // A file named for no account of the run (a misspelt id) is listed and logged, never silent.
+    assert_eq!(m["answers"]["unmatched"], serde_json::json!([]));
+    let misspelt = dir.path().join("answers/42000000002.toml");
+    std::fs::copy(&file, &misspelt).unwrap();
+    let o = run_cfg(&cfg, &[]);
+    let m = json(&out.join("2026-11-26/manifest.json"));
+    assert_eq!(
+        m["answers"]["unmatched"],
+        serde_json::json!(["42000000002.toml"])
+    );
+    assert!(
+        stderr(&o).contains("answers files name no account") && !stderr(&o).contains("42000000002"),
+        "a count in the log, no account id: {}",
+        stderr(&o)
+    );
+    std::fs::remove_file(&misspelt).unwrap();
+
     // A misspelt key is an error naming the valid ones.
     std::fs::write(&file, "narative = \"x\"\n").unwrap();
     let o = cipwatch(&["-q", "run", "--config", c]);
