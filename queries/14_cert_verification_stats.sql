@@ -1,5 +1,6 @@
--- Purpose: certification metrics: verifications completed in the period (verified_at within the
---          params.certification_period_days up to the as-of date), verifications failed in the period
+-- Purpose: certification metrics: verifications completed in the period (verified_at from
+--          params.certification_from_day - the day after the last certification, else the profile's
+--          certification_period_days back - to the as-of date), verifications failed in the period
 --          (status failed, account opened in the period: the registry keeps no failure date), and the
 --          median and 90th percentile of days from account opening to verification (verified
 --          customers whose verification falls in the period).
@@ -11,10 +12,10 @@ WITH marked AS (
         c.verification_status,
         c.verified_day - c.opened_day AS days_to_verify,
         c.verification_status = 'verified'
-            AND c.verified_day > p.as_of_day - p.certification_period_days
+            AND c.verified_day >= p.certification_from_day
             AND c.verified_day <= p.as_of_day AS verified_in_period,
         c.verification_status = 'failed'
-            AND c.opened_day > p.as_of_day - p.certification_period_days
+            AND c.opened_day >= p.certification_from_day
             AND c.opened_day <= p.as_of_day AS failed_in_period
     FROM customers AS c
     CROSS JOIN params AS p

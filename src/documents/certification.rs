@@ -17,6 +17,7 @@ use super::Common;
 use crate::error::{Error, Result};
 use crate::sources::answers::{CertificationAnswers, CERTIFICATION_KEYS};
 use crate::transforms::records::records;
+use crate::transforms::{CertificationPeriod, PeriodBasis};
 
 pub const SCHEMA: &str = "cipwatch/cip-certification/1";
 
@@ -28,9 +29,13 @@ pub struct CertificationDoc {
     pub citation: String,
     /// Initial, annual or out-of-cycle, its trigger, and the last certification's date.
     pub kind: Kind,
-    /// The window the figures count: the profile's certification period up to the as-of date.
+    /// The window the figures count, up to the as-of date: from the day after the last
+    /// certification, else the profile's certification period.
     pub period: Window,
-    /// The days from the last certification to the as-of date, when its date is known.
+    /// Where `period` starts ([`PeriodBasis`]).
+    pub period_basis: PeriodBasis,
+    /// The days from the last certification to the as-of date, when its date is known and before
+    /// the as-of date.
     pub days_since_last: Option<i64>,
     /// The three descriptions the rule asks for, by answers-file key.
     pub narratives: Vec<Narrative>,
@@ -314,16 +319,11 @@ pub fn build(
     let stats = stats.into_iter().next().unwrap_or_default();
     let as_of = chrono::NaiveDate::parse_from_str(&common.as_of, "%Y-%m-%d")
         .map_err(|e| Error::internal("as-of", e))?;
-    let period = common.params.certification_period_days - 1;
-    let from = u64::try_from(period)
-        .ok()
-        .and_then(|days| as_of.checked_sub_days(chrono::Days::new(days)))
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "parameter certification_period_days = {} reaches before the first date cipwatch can represent",
-                common.params.certification_period_days
-            ))
-        })?;
+    let period = CertificationPeriod::of(
+        as_of,
+        common.params.certification_period_days,
+        answers.last_certification(),
+    )?;
     let (closed_accounts, past_retention) = retention(results)?;
     let reconciliation =
         records::<Reconciliation>(table(results, "cert_reconciliation")?, "certification")?
@@ -332,8 +332,9 @@ pub fn build(
             .unwrap_or_default()
             .explained();
     let get = |key: &str| answers.get(key).map(String::from);
-    let days_since_last = get("last_certification_date")
-        .and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+    let days_since_last = answers
+        .last_certification()
+        .filter(|d| *d < as_of)
         .map(|d| (as_of - d).num_days());
     Ok(CertificationDoc {
         citation: common.rule.filing.certification_citation.clone(),
@@ -361,9 +362,10 @@ pub fn build(
         past_retention,
         schema: SCHEMA,
         period: Window {
-            from: from.to_string(),
+            from: period.from.to_string(),
             to: common.as_of.clone(),
         },
+        period_basis: period.basis,
         total_customers: customers_by_country.iter().map(|c| c.customers).sum(),
         total_foreign_customers: customers_by_country
             .iter()

@@ -24,7 +24,7 @@ use crate::transforms::billed::{self, BillingInput};
 use crate::transforms::quarantine::{Excluded, InputCount, Ledger};
 use crate::transforms::registry::{self, AgeLimit};
 use crate::transforms::rows::{FlagRow, RunRow};
-use crate::transforms::{self, entities, findings, telemetry, RunValues};
+use crate::transforms::{self, entities, findings, telemetry, CertificationPeriod, RunValues};
 
 /// What a run found, for the summary line, the manifest, `explain` and the tests.
 pub struct Outcome {
@@ -100,7 +100,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         )?,
         None => billed::stage(&billing_input(plan, &catalog), &mut ledger)?,
     };
-    let run = RunValues::of(billing.as_of);
+    let run = RunValues::of(billing.as_of, &certification_period(plan, billing.as_of)?);
     let usage = billing.rows.usage_until(run.as_of_end_s)?;
     record::exclude_after_as_of(&billing, &usage, &mut ledger)?;
     progress.stage("telemetry");
@@ -231,13 +231,24 @@ fn age_limit(plan: &Plan) -> AgeLimit {
     }
 }
 
+/// The certification period of a run as of `as_of`: from the day after counsel's last
+/// certification, else the profile's period. Errors as [`CertificationPeriod::of`].
+pub fn certification_period(plan: &Plan, as_of: NaiveDate) -> Result<CertificationPeriod> {
+    CertificationPeriod::of(
+        as_of,
+        plan.profile.params.certification_period_days,
+        plan.answers.certification.last_certification(),
+    )
+}
+
 impl RunValues {
-    /// The run values of an as-of date.
-    pub fn of(as_of: NaiveDate) -> RunValues {
+    /// The run values of an as-of date and its certification period.
+    pub fn of(as_of: NaiveDate, period: &CertificationPeriod) -> RunValues {
         let day = days_since_epoch(as_of);
         RunValues {
             as_of_day: day,
             as_of_end_s: (day as i64 + 1) * 86_400,
+            certification_from_day: days_since_epoch(period.from),
         }
     }
 }

@@ -183,6 +183,12 @@ impl CertificationAnswers {
         value.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
 
+    /// The last certification's date, when answered (validated as YYYY-MM-DD when read).
+    pub fn last_certification(&self) -> Option<chrono::NaiveDate> {
+        self.get("last_certification_date")
+            .and_then(crate::config::iso_date)
+    }
+
     /// The first answer that is not valid: an unknown type or a date that is not YYYY-MM-DD.
     fn invalid(&self) -> Option<String> {
         first_invalid(

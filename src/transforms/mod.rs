@@ -21,6 +21,8 @@ pub mod telemetry;
 use polars::prelude::*;
 use polars::sql::SQLContext;
 
+use chrono::NaiveDate;
+
 use crate::config::profile::{Cell, Params};
 use crate::error::{Error, Result};
 use queries::{Query, QuerySet};
@@ -31,10 +33,69 @@ pub struct RunValues {
     pub as_of_day: i32,
     /// The exclusive end of the as-of day, in seconds since the Unix epoch.
     pub as_of_end_s: i64,
+    /// The first day of the certification period ([`CertificationPeriod`]), as days since the
+    /// Unix epoch; the period ends with the as-of day.
+    pub certification_from_day: i32,
+}
+
+/// The window the certification's figures count, up to and including the as-of date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertificationPeriod {
+    /// The first day counted.
+    pub from: NaiveDate,
+    pub basis: PeriodBasis,
+}
+
+/// Where the certification period starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodBasis {
+    /// The day after counsel's `last_certification_date` (before the as-of date): nothing since the
+    /// last certification goes uncounted, nothing it covered is counted twice.
+    SinceLastCertification,
+    /// The profile's `certification_period_days` up to the as-of date: no last certification is
+    /// given (an initial certification).
+    Profile,
+    /// The profile's period, because the last certification given is on or after the as-of date
+    /// (a run for an earlier date, e.g. a backfill).
+    ProfileLastNotBefore,
+}
+
+impl CertificationPeriod {
+    /// The period of a run as of `as_of`: from the day after `last_certification` when that is
+    /// before `as_of`, else the `period_days` (≥ 1) ending with `as_of`.
+    ///
+    /// Errors: usage (exit 2) when `period_days` reaches before the first date chrono represents.
+    pub fn of(
+        as_of: NaiveDate,
+        period_days: i64,
+        last_certification: Option<NaiveDate>,
+    ) -> Result<CertificationPeriod> {
+        if let Some(last) = last_certification.filter(|d| *d < as_of) {
+            return Ok(CertificationPeriod {
+                from: last + chrono::Days::new(1),
+                basis: PeriodBasis::SinceLastCertification,
+            });
+        }
+        let from = u64::try_from(period_days - 1)
+            .ok()
+            .and_then(|days| as_of.checked_sub_days(chrono::Days::new(days)))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "parameter certification_period_days = {period_days} reaches before the first date cipwatch can represent"
+                ))
+            })?;
+        let basis = match last_certification {
+            Some(_) => PeriodBasis::ProfileLastNotBefore,
+            None => PeriodBasis::Profile,
+        };
+        Ok(CertificationPeriod { from, basis })
+    }
 }
 
 /// Builds the one-row `params` table: every profile parameter (`config::profile::PARAMETERS`,
-/// lists joined by commas), the run values and `watch_ops`.
+/// lists joined by commas), the run values (`as_of_day`, `as_of_end_s`, `certification_from_day`)
+/// and `watch_ops`.
 ///
 /// `watch_ops` is `watch_fraction × training_ops` as the double nearest the decimal product (rounded
 /// to [`rounding::SIG_DIGITS`] significant digits): the floating-point product of 0.01 and 1e26 is
@@ -52,6 +113,10 @@ pub fn params_table(p: &Params, run: &RunValues) -> Result<DataFrame> {
         .collect();
     columns.push(Column::new("as_of_day".into(), [run.as_of_day as i64]));
     columns.push(Column::new("as_of_end_s".into(), [run.as_of_end_s]));
+    columns.push(Column::new(
+        "certification_from_day".into(),
+        [run.certification_from_day as i64],
+    ));
     let watch_ops = rounding::round_sig(p.watch_fraction * p.training_ops);
     columns.push(Column::new("watch_ops".into(), [watch_ops]));
     DataFrame::new(1, columns).map_err(|e| Error::internal("params table", e))

@@ -418,6 +418,46 @@ fn failed_verifications_are_limited_to_the_period_and_charts_to_what_they_add() 
             .collect()
     };
     assert_eq!(failed(&c), ["420000000010"], "opened 2026-10-30, failed");
+    assert_eq!(c["period_basis"], "profile");
+    // After a certification on 2026-11-01 the period starts the next day: the account opened on
+    // 2026-10-30 was the last certification's to count.
+    let since = tempfile::tempdir().unwrap();
+    let last = "certification_type = \"annual\"\nlast_certification_date = \"2026-11-01\"\n";
+    let day = run_with(since.path(), &[], &[("certification", last)], &[]);
+    let c = json(&day.join(format!("{CERT}.json")));
+    assert_eq!(
+        (
+            &c["period"]["from"],
+            &c["period_basis"],
+            &c["days_since_last"]
+        ),
+        (
+            &serde_json::json!("2026-11-02"),
+            &serde_json::json!("since_last_certification"),
+            &serde_json::json!(25)
+        )
+    );
+    assert_eq!(c["stats"]["failed_in_period"], 0);
+    assert_eq!(failed(&c), Vec::<String>::new());
+    let md = read(&day.join(format!("{CERT}.md")));
+    assert!(
+        md.contains("Figures counted from 2026-11-02 to 2026-11-26\n  (from the day after the last certification)"),
+        "{md}"
+    );
+    // A last certification on or after the as-of date (a run for an earlier day) leaves the
+    // profile's period, and says why.
+    let later = tempfile::tempdir().unwrap();
+    let last = "last_certification_date = \"2026-12-01\"\n";
+    let day = run_with(later.path(), &[], &[("certification", last)], &[]);
+    let c = json(&day.join(format!("{CERT}.json")));
+    assert_eq!(c["period_basis"], "profile_last_not_before");
+    assert_eq!(failed(&c), ["420000000010"]);
+    let md = read(&day.join(format!("{CERT}.md")));
+    assert!(
+        md.contains("2026-12-01 (not before the as-of date)")
+            && md.contains("as the last certification is not before the as-of date)"),
+        "{md}"
+    );
     // Over the last 20 days the failed account (opened 27 days before) is out of the log too.
     let short = tempfile::tempdir().unwrap();
     run_with(

@@ -11,7 +11,7 @@ use polars::prelude::*;
 use serde::Deserialize;
 
 use cipwatch::config::profile::{self, Layer};
-use cipwatch::transforms::{self, queries, RunValues};
+use cipwatch::transforms::{self, queries, CertificationPeriod, RunValues};
 
 use crate::helpers::repo;
 
@@ -230,9 +230,12 @@ fn params(dir: &Path, case: &CaseFile) -> Result<DataFrame, String> {
     let as_of = NaiveDate::parse_from_str(case.as_of.as_deref().unwrap_or(DEFAULT_AS_OF), "%F")
         .map_err(|e| format!("case.toml as_of: {e}"))?;
     let day = epoch_day(as_of);
+    let period = CertificationPeriod::of(as_of, effective.params.certification_period_days, None)
+        .map_err(|e| e.to_string())?;
     let run = RunValues {
         as_of_day: day as i32,
         as_of_end_s: (day + 1) * 86_400,
+        certification_from_day: epoch_day(period.from) as i32,
     };
     transforms::params_table(&effective.params, &run).map_err(|e| e.to_string())
 }
