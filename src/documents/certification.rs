@@ -272,8 +272,22 @@ fn table<'a>(results: &'a [(String, DataFrame)], name: &str) -> Result<&'a DataF
         .ok_or_else(|| Error::config("queries", format!("no query produces the table '{name}'")))
 }
 
-/// Builds the certification; counsel's answers give its type, narratives and officer, and their
-/// `resolutions` (account id → text) fill the resolution log of failed verifications.
+/// The accounts of the period's failed verifications (`cert_failed_verifications`), whose
+/// resolutions counsel answers.
+///
+/// Errors: configuration when no query produces the table; internal when it lacks a column.
+pub fn failed_accounts(
+    results: &[(String, DataFrame)],
+) -> Result<std::collections::BTreeSet<String>> {
+    Ok(records::<Failed>(
+        table(results, "cert_failed_verifications")?,
+        "certification",
+    )?
+    .into_iter()
+    .map(|f| f.account_id)
+    .collect())
+}
+
 /// The failed verifications of the period, each with counsel's resolution where answered.
 fn failed_verifications(
     results: &[(String, DataFrame)],
@@ -303,6 +317,11 @@ fn failed_verifications(
         .collect())
 }
 
+/// Builds the certification; counsel's answers give its type, narratives and officer, and their
+/// `resolutions` (account id → text) fill the resolution log of failed verifications.
+///
+/// Errors: configuration when a `cert_*` table is missing, internal when one lacks a column, usage
+/// when the period reaches before the first representable date.
 pub fn build(
     common: &Common,
     results: &[(String, DataFrame)],

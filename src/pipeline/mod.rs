@@ -55,6 +55,8 @@ pub struct Outcome {
     pub documents: Vec<(String, String)>,
     /// The PDF documents by relative path (`--pdf`).
     pub pdfs: Vec<(String, Vec<u8>)>,
+    /// Counsel's answers no document shows ([`record::unmatched_answers`]).
+    pub unmatched_answers: Vec<String>,
     pub published: Option<PathBuf>,
 }
 
@@ -130,6 +132,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     let usage_enriched = findings::result(&results, "usage_enriched")?;
     let mut outcome = record::outcome(billing, found, links.entities, ledger, usage_enriched);
     outcome.warnings.extend(stale_registry);
+    outcome.unmatched_answers = record::unmatched_answers(plan, &outcome.flag_rows, &results)?;
     outcome.run_id = record::run_id(plan, &catalog, outcome.as_of);
     progress.stage("documents");
     (outcome.documents, outcome.pdfs) =

@@ -78,31 +78,48 @@ pub fn outcome(
         excluded: ledger.excluded,
         documents: Vec::new(),
         pdfs: Vec::new(),
+        unmatched_answers: Vec::new(),
         published: None,
     }
 }
 
-/// The answers files named for no account with accelerator use in this run (the flags'
-/// accounts), by file name: their answers are in no report draft, most likely because the file
-/// name misspells the account id. Logged as a count (logs hold no customer values) and listed in
-/// the manifest (`answers.unmatched`).
-pub fn unmatched_answers(plan: &Plan, flags: &[FlagRow]) -> Vec<String> {
+/// Counsel's answers that reach no document, most likely because an account id is misspelt: each
+/// answers file named for no account with accelerator use in this run (the flags' accounts), as
+/// its file name, and each certification resolution for no failed verification of the period, as
+/// `certification.toml resolutions.<account id>`. Logged as a count (logs hold no customer values)
+/// and listed in the manifest (`answers.unmatched`).
+///
+/// Errors: internal when the failed verifications' table lacks its columns.
+pub fn unmatched_answers(
+    plan: &Plan,
+    flags: &[FlagRow],
+    results: &[(String, DataFrame)],
+) -> Result<Vec<String>> {
     let known: std::collections::HashSet<&str> =
         flags.iter().map(|f| f.account_id.as_str()).collect();
-    let unmatched: Vec<String> = plan
+    let failed = documents::certification::failed_accounts(results)?;
+    let mut unmatched: Vec<String> = plan
         .answers
         .orphans(|account| known.contains(account))
         .into_iter()
         .map(|account| format!("{account}.toml"))
         .collect();
+    unmatched.extend(
+        plan.answers
+            .certification
+            .resolutions
+            .keys()
+            .filter(|account| !failed.contains(account.as_str()))
+            .map(|account| format!("certification.toml resolutions.{account}")),
+    );
     if !unmatched.is_empty() {
         tracing::warn!(
             stage = "documents",
-            files = unmatched.len(),
-            "answers files name no account with accelerator use in this run; their answers are in no report draft (manifest: answers.unmatched)"
+            answers = unmatched.len(),
+            "answers name no account of this run (answers file) or no failed verification of the period (resolution), so no document shows them (manifest: answers.unmatched)"
         );
     }
-    unmatched
+    Ok(unmatched)
 }
 
 /// Renders every document of the run, and with `--pdf` prints the HTML ones (logs one event).
@@ -295,7 +312,7 @@ pub fn manifest(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Manifest {
         answers: AnswersRecord {
             dir: plan.relative(&plan.answers.dir.display().to_string()),
             files: plan.answers.hashes(),
-            unmatched: unmatched_answers(plan, &outcome.flag_rows),
+            unmatched: outcome.unmatched_answers.clone(),
         },
         inputs: inputs(plan, outcome),
         prepared: plan.prepared.as_ref().map(|dir| PreparedRecord {

@@ -428,6 +428,7 @@ fn answers_survive_a_rerun_and_complete_the_checklist() {
             .len(),
         64
     );
+    assert_eq!(m["answers"]["unmatched"], serde_json::json!([]));
 
     // The certification's resolution log is answered the same way.
     ok(cipwatch(&["answers", "certification", "--config", c]));
@@ -445,19 +446,35 @@ fn answers_survive_a_rerun_and_complete_the_checklist() {
         "{cert}"
     );
     assert!(!cert.contains("TO COMPLETE: how this failed verification was resolved"));
+    // A resolution for an account with no failed verification in the period shows nowhere: listed.
+    std::fs::write(
+        &cert_file,
+        read(&cert_file) + "\"42000000010\" = \"Misspelt id.\"\n",
+    )
+    .unwrap();
+    let o = run_cfg(&cfg, &[]);
+    let m = json(&out.join("2026-11-26/manifest.json"));
+    assert_eq!(
+        m["answers"]["unmatched"],
+        serde_json::json!(["certification.toml resolutions.42000000010"])
+    );
+    assert!(stderr(&o).contains("no failed verification of the period"));
 
     // A file named for no account of the run (a misspelt id) is listed and logged, never silent.
-    assert_eq!(m["answers"]["unmatched"], serde_json::json!([]));
     let misspelt = dir.path().join("answers/42000000002.toml");
     std::fs::copy(&file, &misspelt).unwrap();
     let o = run_cfg(&cfg, &[]);
     let m = json(&out.join("2026-11-26/manifest.json"));
     assert_eq!(
         m["answers"]["unmatched"],
-        serde_json::json!(["42000000002.toml"])
+        serde_json::json!([
+            "42000000002.toml",
+            "certification.toml resolutions.42000000010"
+        ])
     );
     assert!(
-        stderr(&o).contains("answers files name no account") && !stderr(&o).contains("42000000002"),
+        stderr(&o).contains("answers name no account of this run")
+            && !stderr(&o).contains("42000000002"),
         "a count in the log, no account id: {}",
         stderr(&o)
     );
