@@ -94,7 +94,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     progress.stage("catalog");
     let catalog = load_catalog(plan.catalog_dir.as_deref(), p)?;
     progress.stage("billing");
-    let billing = match &plan.prepared {
+    let mut billing = match &plan.prepared {
         Some(dir) => billed::stage_prepared(
             &billing_input(plan, &catalog),
             &prepared::read(dir)?,
@@ -105,6 +105,9 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     let run = RunValues::of(billing.as_of, &certification_period(plan, billing.as_of)?);
     let usage = billing.rows.usage_until(run.as_of_end_s)?;
     record::exclude_after_as_of(&billing, &usage, &mut ledger)?;
+    // From here on the usage up to the as-of date stands for it; the queries release that too.
+    billing.rows.accelerator = DataFrame::empty();
+    let identified = findings::accelerator_hours(&usage, "usage")?;
     progress.stage("telemetry");
     let telemetry = telemetry::stage(&plan.inputs.telemetry, run.as_of_end_s, &mut ledger)?;
     progress.stage("registry");
@@ -120,7 +123,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     progress.stage("queries");
     let knowledge = history::Knowledge::load(&plan.output_dir, p)?;
     let tables = transforms::QueryTables {
-        usage: &usage,
+        usage,
         egress: &billing.rows.egress,
         telemetry,
         entity_members: &links.members,
@@ -128,7 +131,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     };
     tables.register(&mut ctx, p, &run)?;
     let results = transforms::run_all(&mut ctx, &plan.queries)?;
-    let found = findings::stage(&results, &usage)?;
+    let found = findings::stage(&results, identified, plan.queries.queries.len())?;
     let usage_enriched = findings::result(&results, "usage_enriched")?;
     let mut outcome = record::outcome(billing, found, links.entities, ledger, usage_enriched);
     outcome.warnings.extend(stale_registry);

@@ -24,20 +24,21 @@ pub struct Findings {
 }
 
 /// The findings stage: presents the query results, reconciles them with the identified usage
-/// (`usage`, whose `accelerator_hours` must all reach an account) and logs one event.
+/// (`identified`: its accelerator-hours, [`accelerator_hours`], which must all reach an account)
+/// and logs one event (`queries`: how many ran).
 ///
 /// Errors: a query set without a `flags` or `training_runs` result (exit 2); a failed
 /// reconciliation (exit 1, a bug).
-pub fn stage(results: &[(String, DataFrame)], usage: &DataFrame) -> Result<Findings> {
+pub fn stage(results: &[(String, DataFrame)], identified: f64, queries: usize) -> Result<Findings> {
     let flags = present_flags(result(results, "flags")?)?;
-    reconcile(usage, &flags)?;
+    reconcile(identified, &flags)?;
     let runs = present_runs(result(results, "training_runs")?)?;
     let flag_rows: Vec<FlagRow> = records(&flags, "flags")?;
     let run_rows: Vec<RunRow> = records(&runs, "training runs")?;
     let levels = count_levels(&flag_rows);
     tracing::info!(
         stage = "queries",
-        queries = results.len(),
+        queries,
         accounts = flags.height(),
         training_runs = runs.height(),
         "queries run"
@@ -155,17 +156,22 @@ fn count_levels(flags: &[FlagRow]) -> BTreeMap<String, u64> {
     levels
 }
 
+/// The accelerator-hours a table holds (`accelerator_hours` summed; `what` names it in an error),
+/// the identified usage's before the queries run, to reconcile with the flags after.
+///
+/// Errors: internal when the column is missing or not numeric.
+pub fn accelerator_hours(df: &DataFrame, what: &str) -> Result<f64> {
+    df.column("accelerator_hours")
+        .and_then(|c| c.cast(&DataType::Float64))
+        .map(|c| c.f64().map(|v| v.sum().unwrap_or(0.0)).unwrap_or(0.0))
+        .or_internal(format!("reconciliation: {what}"))
+}
+
 /// "Used means counted": the accelerator-hours of the identified usage rows must equal the sum
 /// over the accounts' flags rows, else a row was used but reached no account (an internal error,
 /// exit 1, with the difference).
-fn reconcile(usage: &DataFrame, flags: &DataFrame) -> Result<()> {
-    let total = |df: &DataFrame, what: &str| -> Result<f64> {
-        df.column("accelerator_hours")
-            .and_then(|c| c.cast(&DataType::Float64))
-            .map(|c| c.f64().map(|v| v.sum().unwrap_or(0.0)).unwrap_or(0.0))
-            .or_internal(format!("reconciliation: {what}"))
-    };
-    let (identified, accounts) = (total(usage, "usage")?, total(flags, "flags")?);
+fn reconcile(identified: f64, flags: &DataFrame) -> Result<()> {
+    let accounts = accelerator_hours(flags, "flags")?;
     let difference = identified - accounts;
     // Flags are rounded to 12 significant digits per account.
     if difference.abs() > 1e-9 * identified.abs().max(1.0) {
@@ -198,9 +204,10 @@ mod tests {
     fn reconciliation_fails_with_the_difference_when_hours_reach_no_account() {
         let usage = df!("accelerator_hours" => [192.0, 192.0, 16.0]).unwrap();
         let flags = df!("account_id" => ["a", "b"], "accelerator_hours" => [384.0, 16.0]).unwrap();
-        assert!(reconcile(&usage, &flags).is_ok());
+        let identified = accelerator_hours(&usage, "usage").unwrap();
+        assert!(reconcile(identified, &flags).is_ok());
         let lost = df!("account_id" => ["a"], "accelerator_hours" => [384.0]).unwrap();
-        let err = reconcile(&usage, &lost).unwrap_err();
+        let err = reconcile(identified, &lost).unwrap_err();
         assert_eq!(err.exit_code(), crate::error::EXIT_INTERNAL);
         assert!(err.to_string().contains("difference 16"), "{err}");
     }

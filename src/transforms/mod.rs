@@ -143,8 +143,9 @@ pub const REGISTERED_TABLES: &[&str] = &[
 /// (`queries/*.sql`, each file's `Inputs:` header). The CIP registry's tables are registered by
 /// the registry stage.
 pub struct QueryTables<'a> {
-    /// `accelerator_usage`: the identified, compacted accelerator usage up to the as-of date.
-    pub usage: &'a DataFrame,
+    /// `accelerator_usage`: the identified, compacted accelerator usage up to the as-of date, given
+    /// away so that [`run_all`] can release it after its last reader.
+    pub usage: DataFrame,
     /// `account_egress`: internet egress per account.
     pub egress: &'a DataFrame,
     /// `telemetry`: the used telemetry rows up to the as-of date.
@@ -158,7 +159,7 @@ pub struct QueryTables<'a> {
 impl QueryTables<'_> {
     /// Registers the tables and the one-row `params` table.
     pub fn register(self, ctx: &mut SQLContext, p: &Params, run: &RunValues) -> Result<()> {
-        ctx.register("accelerator_usage", self.usage.clone().lazy());
+        ctx.register("accelerator_usage", self.usage.lazy());
         ctx.register("account_egress", self.egress.clone().lazy());
         ctx.register("telemetry", self.telemetry.lazy());
         ctx.register("entity_members", self.entity_members.clone().lazy());
@@ -173,8 +174,31 @@ impl QueryTables<'_> {
     }
 }
 
+/// The query results read after the queries run (findings, documents, `explain`): every other
+/// result, and every registered table, is released once no later query reads it (a test checks
+/// the list against the code that reads results).
+pub const READ_AFTER_QUERIES: &[&str] = &[
+    "usage_enriched",
+    "flags",
+    "training_runs",
+    "cert_customers_by_country",
+    "cert_foreign_owners_by_country",
+    "cert_unverified_foreign",
+    "cert_verification_stats",
+    "cert_foreign_resellers",
+    "cert_failed_verifications",
+    "cert_retention",
+    "cert_reconciliation",
+];
+
 /// Runs every query of the set in order against the registered tables; each result is materialised
-/// once and registered under the query's name. Returns the results by name.
+/// once and registered under the query's name. Returns the results [`READ_AFTER_QUERIES`] names,
+/// by name.
+///
+/// A table (registered, or a result) is unregistered and dropped as soon as no later query's text
+/// names it and nothing after the queries reads it: the accelerator usage, the largest input, is
+/// held only until `usage_enriched` is built from it. A query that names a table in a comment
+/// keeps it alive, never the reverse.
 ///
 /// `CIPWATCH_PROFILE=FILE` (a diagnostic switch, like `CIPWATCH_ENGINE`) runs each query under
 /// Polars' profiler and appends its plan nodes' times to FILE, one `query<TAB>node<TAB>µs` line each.
@@ -184,13 +208,32 @@ impl QueryTables<'_> {
 /// is internal (exit 1) and keeps Polars' error as its cause.
 pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<Vec<(String, DataFrame)>> {
     let profile = std::env::var_os("CIPWATCH_PROFILE");
+    let words: Vec<std::collections::HashSet<String>> =
+        set.queries.iter().map(|q| words(&q.sql)).collect();
     let mut results = Vec::with_capacity(set.queries.len());
-    for q in &set.queries {
+    for (i, q) in set.queries.iter().enumerate() {
         let df = execute(ctx, q, profile.as_deref())?;
         ctx.register(&q.name, df.clone().lazy());
         results.push((q.name.clone(), df));
+        let read_later = |name: &str| {
+            READ_AFTER_QUERIES.contains(&name) || words[i + 1..].iter().any(|w| w.contains(name))
+        };
+        for name in ctx.get_tables() {
+            if !read_later(&name) {
+                ctx.unregister(&name);
+            }
+        }
+        results.retain(|(name, _)| read_later(name));
     }
     Ok(results)
+}
+
+/// The lower-cased words of a statement (runs of letters, digits and `_`), the names it may read.
+fn words(sql: &str) -> std::collections::HashSet<String> {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
 }
 
 /// Runs one query alone on the given tables, each registered under its name (the `params` table

@@ -297,3 +297,25 @@ fn every_source_path_readme_names_exists() {
         "README.md names paths that do not exist: {missing:?}"
     );
 }
+
+#[test]
+fn every_result_read_after_the_queries_is_kept_by_run_all() {
+    let read =
+        Regex::new(r#"(?:result|table)\(&?results, "([a-z_]+)"\)|\|\(n, _\)\| n == "([a-z_]+)""#)
+            .unwrap();
+    let mut names = BTreeSet::new();
+    for text in modules().values() {
+        for c in read.captures_iter(text) {
+            names.insert(c.get(1).or(c.get(2)).unwrap().as_str().to_string());
+        }
+    }
+    assert!(
+        names.contains("flags") && names.contains("cert_retention"),
+        "{names:?}"
+    );
+    let kept: BTreeSet<String> = cipwatch::transforms::READ_AFTER_QUERIES
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    assert_eq!(names, kept, "transforms::READ_AFTER_QUERIES is out of date");
+}
