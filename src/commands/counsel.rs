@@ -118,8 +118,9 @@ pub fn filed(args: &FiledArgs) -> Result<i32> {
     let report = read_json(&format!("{folder}/ai-training-report.json"))?;
     let manifest = read_json("manifest.json")?;
     let filing = Filing {
-        account_id: args.account_id.clone(),
-        reference: args.reference.trim().to_string(),
+        // The log holds ids and references masked by value, as every output does.
+        account_id: filings::key(&args.account_id).into_owned(),
+        reference: crate::pii::redact(args.reference.trim()).into_owned(),
         filed_on: args.date.clone(),
         run_id: manifest["run_id"].as_str().unwrap_or("").to_string(),
         as_of: manifest["as_of"].as_str().unwrap_or("").to_string(),
@@ -179,7 +180,7 @@ pub fn scenarios(args: &ScenariosArgs) -> Result<i32> {
         Format::Json => {
             println!(
                 "{}",
-                serde_json::to_string_pretty(&list).or_internal("scenarios")?
+                crate::pii::masked_json(&list, true).or_internal("scenarios")?
             )
         }
         Format::Text if list.is_empty() => println!(

@@ -93,7 +93,7 @@ pub fn diff(args: &DiffArgs) -> Result<i32> {
         parameters: parameter_changes(&a, &b)?,
     };
     let printed = match args.format {
-        Format::Json => serde_json::to_string_pretty(&d).or_internal("diff")? + "\n",
+        Format::Json => crate::pii::masked_json(&d, true).or_internal("diff")? + "\n",
         Format::Csv => csv(&d)?,
         Format::Text => text(&d),
     };

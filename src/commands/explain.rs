@@ -156,7 +156,7 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
     let p = &plan.profile.params;
     let e = explanation(&flag, &outcome, usage, runs, p);
     let printed = match args.format {
-        Format::Json => serde_json::to_string_pretty(&e).or_internal("explanation")? + "\n",
+        Format::Json => crate::pii::masked_json(&e, true).or_internal("explanation")? + "\n",
         Format::Text | Format::Csv => text(&e, &plan)?,
     };
     print!("{}", crate::pii::redact(&printed));

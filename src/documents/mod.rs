@@ -282,7 +282,7 @@ fn render_reports(
                 Masking::Unmasked => inputs.answers.of(&f.account_id),
             };
             let mut doc = report::build(common, facts, &answers);
-            if let Some(filed) = inputs.filings.get(&f.account_id) {
+            if let Some(filed) = crate::sinks::filings::of(inputs.filings, &f.account_id) {
                 // Filed facts are masked: compared as shown in the masked documents.
                 let now = crate::sinks::filings::facts(&templates::shown(&doc)?);
                 doc.set_filing(filed, crate::sinks::filings::changelog(&filed.facts, &now));

@@ -138,8 +138,7 @@ fn deadlines(
                 kind: kind.into(),
                 days_left: left.days_left,
                 deadline: left.text,
-                filing: filings
-                    .get(&f.account_id)
+                filing: crate::sinks::filings::of(filings, &f.account_id)
                     .map(|x| format!("filed {} ({})", x.filed_on, x.reference))
                     .unwrap_or_else(|| "open".into()),
             })

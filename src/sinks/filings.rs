@@ -71,12 +71,24 @@ pub fn load(out: &Path) -> Result<Vec<Filing>> {
         .collect()
 }
 
-/// The latest filing of each account.
+/// The latest filing of each account, keyed by the account id as the log holds it: masked by value
+/// ([`crate::sinks::history::knowledge_key`]), so that an id that is a card number is never
+/// written out. Look an account up with [`of`].
 pub fn latest(filings: &[Filing]) -> BTreeMap<String, Filing> {
     filings
         .iter()
-        .map(|f| (f.account_id.clone(), f.clone()))
+        .map(|f| (key(&f.account_id).into_owned(), f.clone()))
         .collect()
+}
+
+/// The latest filing of `account` (its id as the data holds it) in [`latest`]'s map.
+pub fn of<'a>(latest: &'a BTreeMap<String, Filing>, account: &str) -> Option<&'a Filing> {
+    latest.get(key(account).as_ref())
+}
+
+/// An account's key in the filing log: its id masked by value, as in `knowledge.json`.
+pub fn key(account: &str) -> std::borrow::Cow<'_, str> {
+    crate::sinks::history::knowledge_key(account)
 }
 
 /// Appends a filing: the whole log is rewritten to a temporary file, synced and renamed into place,
@@ -97,7 +109,7 @@ pub fn append(out: &Path, filing: &Filing) -> Result<()> {
     all.push(filing.clone());
     let mut text = String::new();
     for f in &all {
-        text.push_str(&serde_json::to_string(f).or_internal("filing record")?);
+        text.push_str(&crate::pii::masked_json(f, false).or_internal("filing record")?);
         text.push('\n');
     }
     let tmp = out.join(format!(".{FILINGS}.{}", std::process::id()));

@@ -55,7 +55,7 @@ pub fn append(out: &Path, record: &RunRecord) -> Result<()> {
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
             .or_internal(format!("making {} private", path.display()))?;
     }
-    let line = serde_json::to_string(record).or_internal("run record")? + "\n";
+    let line = crate::pii::masked_json(record, false).or_internal("run record")? + "\n";
     file.write_all(line.as_bytes())
         .and_then(|_| file.sync_all())
         .or_internal(format!("appending to {}", path.display()))?;
@@ -191,7 +191,7 @@ pub fn record_knowledge(
         return Ok(());
     }
     let tmp = out.join(format!(".{KNOWLEDGE}.{}", std::process::id()));
-    let text = serde_json::to_string_pretty(&state).or_internal("knowledge state")? + "\n";
+    let text = crate::pii::masked_json(&state, true).or_internal("knowledge state")? + "\n";
     crate::sinks::tables::write_bytes(text.as_bytes(), &tmp)?;
     crate::sinks::publish::sync_file(&tmp)?;
     std::fs::rename(&tmp, out.join(KNOWLEDGE)).or_internal("saving knowledge state")?;

@@ -153,7 +153,7 @@ impl Manifest {
     /// hashes and numbers are left alone).
     pub fn to_text(&self) -> String {
         let value = ordered(self);
-        let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
+        let text = crate::pii::masked_json(&value, true).unwrap_or_default() + "\n";
         crate::pii::redact(&text).into_owned()
     }
 }

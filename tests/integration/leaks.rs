@@ -9,8 +9,17 @@ use std::path::Path;
 
 use crate::helpers::tree;
 
-/// The decoded text of an output file: Parquet as CSV of its values, anything else as UTF-8.
+/// The decoded text of an output file: Parquet as CSV of its values, JSON (and JSON lines) as
+/// written followed by its strings and keys unescaped (a tab JSON writes `\t` is a tab again), anything
+/// else as UTF-8.
 pub fn decoded(path: &Path, bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    if path
+        .extension()
+        .is_some_and(|e| e == "json" || e == "jsonl")
+    {
+        return json_strings(&text);
+    }
     if path.extension().is_some_and(|e| e == "parquet") {
         let mut df = ParquetReader::new(std::io::Cursor::new(bytes.to_vec()))
             .finish()
@@ -42,6 +51,27 @@ pub fn assert_private_and_masked(root: &Path, secrets: &[&str]) {
         assert_masked(name, name, secrets);
         assert_masked(name, &decoded(&path, bytes), secrets);
     }
+}
+
+/// JSON text (one document, or one per line) followed by every string and key it holds, unescaped.
+pub fn json_strings(text: &str) -> String {
+    fn walk(v: &serde_json::Value, out: &mut String) {
+        match v {
+            serde_json::Value::String(s) => out.push_str(&format!("\n{s}")),
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            serde_json::Value::Object(map) => map.iter().for_each(|(k, v)| {
+                out.push_str(&format!("\n{k}"));
+                walk(v, out)
+            }),
+            _ => {}
+        }
+    }
+    let mut out = text.to_string();
+    let documents = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+    for v in documents.flatten() {
+        walk(&v, &mut out);
+    }
+    out
 }
 
 /// `text` as a reader sees its numbers: full-width digits as ASCII, and spaces (not line breaks),

@@ -382,3 +382,61 @@ fn identifiers_alone_next_to_others_in_owner_columns_and_in_answers_are_masked()
     std::fs::remove_dir_all(&copy).unwrap();
     assert_private_and_masked(&day, &secrets);
 }
+
+#[test]
+fn a_card_split_by_tabs_is_masked_in_json_outputs_and_the_filing_log() {
+    // JSON writes a tab as `\t`: masking its text would miss the card; values are masked first.
+    let dir = tempfile::tempdir().unwrap();
+    let card = "4929\t0000\t1234\t5674";
+    let billing = dir.path().join("billing");
+    std::fs::create_dir_all(&billing).unwrap();
+    for name in ["focus-2026-10.csv", "focus-2026-11.csv"] {
+        let text = std::fs::read_to_string(repo().join("data-samples/billing").join(name)).unwrap();
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        lines[1] = lines[1].replacen(",USD,", &format!(",{card},"), 1);
+        for line in lines.iter_mut().filter(|l| l.starts_with("420000000002,")) {
+            *line = line.replace(",us-east-2b,", &format!(",{card},"));
+        }
+        std::fs::write(billing.join(name), lines.join("\n") + "\n").unwrap();
+    }
+    let cfg = billing_config(dir.path(), &billing, None);
+    let c = cfg.to_str().unwrap();
+    let o = cipwatch(&["-q", "run", "--config", c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    let run = published(&out);
+    let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
+    assert!(
+        manifest.contains("492900******5674"),
+        "the planted currency is in the manifest"
+    );
+    let explained = cipwatch(&["explain", "420000000002", "--config", c, "--format", "json"]);
+    assert!(explained.status.success(), "{}", stderr(&explained));
+    let text = stdout(&explained);
+    assert!(text.contains("492900******5674"), "{text}");
+    assert_masked(
+        "explain --format json",
+        &crate::leaks::json_strings(&text),
+        &[card],
+    );
+    let filed = cipwatch(&[
+        "filed",
+        "420000000002",
+        "--reference",
+        "REF 4929 0000 1234 5674",
+        "--date",
+        "2026-11-27",
+        "--config",
+        c,
+    ]);
+    assert!(filed.status.success(), "{}", stderr(&filed));
+    assert_masked("filed stdout", &stdout(&filed), &["4929 0000 1234 5674"]);
+    let o = cipwatch(&["-q", "run", "--config", c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = std::fs::read_to_string(published(&out).join("summary.md")).unwrap();
+    assert!(
+        summary.contains(&md_mask("REF 492900******5674")),
+        "the filing is found again by its masked log entry: {summary}"
+    );
+    assert_private_and_masked(&out, &[card, "4929 0000 1234 5674"]);
+}
