@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use polars::prelude::*;
 
-use super::columns::{clean, clean_key, epoch_day, epoch_seconds, Check, Cols};
+use super::columns::{clean, clean_key, clean_key_cell, epoch_day, epoch_seconds, Check, Cols};
 use super::distinct::per_distinct;
 use super::files::InputFile;
 use super::focus::{GPU_COUNT_RULE, REQUIRED, SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
@@ -151,7 +151,7 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
         col(ROW),
         c.raw("BillingAccountId").alias("billing_account_id"),
         c.raw("SubAccountId").alias("sub_account_id"),
-        c.raw("ChargeCategory").alias("charge_category"),
+        charge_category(&c).alias("charge_category"),
         c.raw("ChargeClass").alias("charge_class"),
         epoch_seconds(start.clone()).alias("start_s"),
         epoch_seconds(end.clone()).alias("end_s"),
@@ -190,6 +190,48 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
     Ok(scan.lf.clone().select(columns))
 }
 
+/// FOCUS's `ChargeCategory` values (FOCUS 1.0 and later), lower case.
+const CHARGE_CATEGORIES: &[&str] = &["adjustment", "credit", "purchase", "tax", "usage"];
+
+/// `ChargeCategory` as the row checks and identification read it: the characters a key loses
+/// (byte-order mark, zero-width spaces; `columns::clean_key_cell`) removed, trimmed, lower case;
+/// null where empty. Computed once per distinct text: the column repeats a handful of values.
+fn charge_category(c: &Cols) -> Expr {
+    per_distinct(c.raw("ChargeCategory"), DataType::String, |v| {
+        clean_key_cell(v).map(|k| k.to_lowercase())
+    })
+}
+
+/// The checks of `ChargeCategory`: present (`missing_value`), and one of FOCUS's values
+/// (`bad_value`). A row that fails is quarantined, never silently left out of the hours.
+fn charge_category_checks(c: &Cols) -> [Check; 2] {
+    let category = charge_category(c);
+    let known = CHARGE_CATEGORIES
+        .iter()
+        .map(|v| category.clone().eq(lit(*v)))
+        .reduce(|a, b| a.or(b))
+        .unwrap_or(lit(false));
+    [
+        (
+            category.clone().is_null(),
+            "missing_value",
+            format!("{} is empty", c.label("ChargeCategory")).into(),
+        ),
+        (
+            category.is_not_null().and(known.not()),
+            "bad_value",
+            c.quoted(
+                &format!(
+                    "{} must be one of {}, got",
+                    c.label("ChargeCategory"),
+                    CHARGE_CATEGORIES.join("|")
+                ),
+                "ChargeCategory",
+            ),
+        ),
+    ]
+}
+
 /// The key columns of a billing row: an invisible character that cannot be removed quarantines
 /// the row (`bad_key`).
 const KEYS: &[&str] = &["BillingAccountId", "SubAccountId", "ResourceId"];
@@ -210,6 +252,7 @@ fn checks(c: &Cols, start: Expr, end: Expr, opts: &BillingOptions) -> Result<Vec
         format!("{} is empty", c.label("BillingAccountId")).into(),
     )];
     checks.extend(KEYS.iter().map(|k| c.key_check(k)));
+    checks.extend(charge_category_checks(c));
     for name in ["ChargePeriodStart", "ChargePeriodEnd"] {
         checks.push((
             c.blank(name),
@@ -276,8 +319,10 @@ pub fn finish(kept: LazyFrame, max_gpu_count: f64) -> LazyFrame {
         "pricing_category",
     ]
     .map(|name| clean(col(name)).alias(name));
+    // Enumerations lose what a key loses (a byte-order mark, zero-width spaces) before they are
+    // compared: `\u{feff}Correction` is a correction.
     let lowered = ["charge_category", "charge_class"]
-        .map(|name| clean(col(name)).str().to_lowercase().alias(name));
+        .map(|name| clean_key(col(name)).str().to_lowercase().alias(name));
     kept.with_columns(keys)
         .with_columns(cleaned)
         .with_columns(lowered)

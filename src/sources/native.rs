@@ -9,7 +9,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::columns::{ts_type, Cols};
+use super::columns::{clean_key, ts_type, Cols};
 use super::timestamps::{parse_column, typed_to_utc};
 use super::{Scan, ROW};
 use crate::error::{Error, Location, Result};
@@ -230,7 +230,10 @@ fn expression(c: &Cols, rule: &Rule, sources: &[String]) -> Expr {
         e = shift_days(e, days);
     }
     if let Some(map) = &rule.map {
-        let key = e.clone().str().strip_chars(lit(NULL)).str().to_lowercase();
+        // The source value as a key is read (a byte-order mark or zero-width space removed,
+        // trimmed); an empty one stays empty, for the FOCUS checks to quarantine, never mapped to
+        // the default.
+        let key = clean_key(e.clone()).str().to_lowercase();
         let mut mapped = match &rule.default {
             Some(d) if d.is_empty() => null(),
             Some(d) => lit(d.clone()),
@@ -246,7 +249,7 @@ fn expression(c: &Cols, rule: &Rule, sources: &[String]) -> Expr {
                 .then(value)
                 .otherwise(mapped);
         }
-        e = mapped;
+        e = when(key.is_null()).then(null()).otherwise(mapped);
     }
     e
 }

@@ -58,6 +58,46 @@ fn case_01_azure_double_bom_is_one_account() {
     assert!(quarantine(&day).is_empty());
 }
 
+/// Found cases of the kind of case 01, in the charge category: a byte-order mark before the first
+/// data row's first cell, when that cell is `ChargeCategory` (FOCUS) or `ChargeType` (native Azure),
+/// once made the row count no hours, without a word.
+#[test]
+fn a_byte_order_mark_before_the_charge_category_loses_no_hours() {
+    for case in [
+        "f1-focus-bom-before-charge-category",
+        "f2-azure-bom-before-charge-type",
+    ] {
+        let (o, dir) = run_case(case);
+        let day = day(&o, dir.path());
+        assert_eq!(hours_of(&day, ACCOUNT), 384.0, "{case}");
+        assert!(
+            quarantine(&day).is_empty(),
+            "{case}: {:?}",
+            quarantine(&day)
+        );
+    }
+}
+
+/// A zero-width space after `Usage` still reads as usage; an empty `ChargeCategory` is quarantined
+/// (`missing_value`), never counted as used with no hours.
+#[test]
+fn an_empty_charge_category_is_quarantined_and_a_zero_width_space_is_ignored() {
+    let (o, dir) = run_case("f3-focus-charge-category-empty-or-zero-width");
+    let day = day(&o, dir.path());
+    assert_eq!(hours_of(&day, ACCOUNT), 192.0);
+    let q = quarantine(&day);
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(
+        (q[0]["rule"].as_str(), q[0]["row"].as_str()),
+        ("missing_value", "3")
+    );
+    assert!(
+        q[0]["reason"].contains("ChargeCategory is empty"),
+        "{}",
+        q[0]["reason"]
+    );
+}
+
 #[test]
 fn case_03_azure_iso_date_reads_as_daily_rows() {
     let (o, dir) = run_case("03-azure-iso-date");
