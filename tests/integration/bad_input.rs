@@ -335,3 +335,35 @@ fn a_query_failing_while_it_runs_is_internal_with_its_cause_and_a_bug_report_lin
     );
     assert!(err.contains("this is a bug in cipwatch"), "{err}");
 }
+
+#[test]
+fn a_blank_utilization_is_not_read_as_idle() {
+    // Found case: every telemetry row but each resource's first has no avg_utilization. A blank
+    // once weighed as 0% busy and dropped the account from REPORTABLE to WATCH.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("data-samples/telemetry/accelerator-usage.csv"))
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let lines: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut cells: Vec<&str> = l.split(',').collect();
+            if i > 0 && !seen.insert(cells[0].to_string()) {
+                cells[6] = "";
+            }
+            cells.join(",")
+        })
+        .collect();
+    let telemetry = write(
+        dir.path(),
+        "telemetry.csv",
+        (lines.join("\n") + "\n").as_bytes(),
+    );
+    let o = run_with(dir.path(), &[("telemetry", &telemetry)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let day = dir.path().join("out/2026-11-26");
+    let zephyr = flag(&read_csv(&day.join("flags.csv")), "420000000002");
+    assert_eq!(zephyr["level"], "REPORTABLE", "{zephyr:?}");
+    assert!(read_csv(&day.join("quarantine/telemetry.csv")).is_empty());
+}
