@@ -368,9 +368,14 @@ pub fn hours_per_unit(unit: Expr) -> Expr {
     per_distinct(unit, DataType::Float64, unit_hours)
 }
 
-/// Hours in one `unit`: lower-cased and trimmed, a leading block size ("10 Hours", "1000 Requests")
-/// multiplies the unit, and the per-accelerator words ("GPU Hours", "GPU Per Hour", "gpu-hours")
-/// are dropped to leave the time unit, looked up in `UNIT_HOURS`.
+/// The largest block size a unit may state ("10 Hours", "100 Hours", "1000 Hours" are what
+/// exports write): beyond it, or at 0, the unit is not one cipwatch knows (`unknown_unit`), so a
+/// planted "1000000000000 Hours" cannot multiply a row's hours unseen.
+pub const MAX_UNIT_BLOCK: f64 = 10_000.0;
+
+/// Hours in one `unit`: lower-cased and trimmed, a leading block size ("10 Hours", "1000 Requests";
+/// 1 to [`MAX_UNIT_BLOCK`]) multiplies the unit, and the per-accelerator words ("GPU Hours", "GPU
+/// Per Hour", "gpu-hours") are dropped to leave the time unit, looked up in `UNIT_HOURS`.
 fn unit_hours(unit: &str) -> Option<f64> {
     static BLOCK: LazyLock<Option<regex::Regex>> =
         LazyLock::new(|| regex::Regex::new(r"^([0-9]+)\s+").ok());
@@ -380,7 +385,9 @@ fn unit_hours(unit: &str) -> Option<f64> {
     let text = text.trim();
     let (block, rest) = match BLOCK.as_ref()?.captures(text) {
         Some(m) => (
-            m[1].parse::<f64>().ok()?,
+            m[1].parse::<f64>()
+                .ok()
+                .filter(|b| (1.0..=MAX_UNIT_BLOCK).contains(b))?,
             &text[m.get(0).map_or(0, |g| g.end())..],
         ),
         None => (1.0, text),
@@ -391,4 +398,24 @@ fn unit_hours(unit: &str) -> Option<f64> {
         .iter()
         .find(|(_, spellings)| spellings.contains(&key))
         .map(|(per_unit, _)| per_unit * block)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unit_hours;
+
+    #[test]
+    fn a_unit_block_multiplies_within_its_bounds_only() {
+        assert_eq!(unit_hours("1 Hour"), Some(1.0));
+        assert_eq!(unit_hours("100 Hours"), Some(100.0));
+        assert_eq!(unit_hours("10000 GPU Hours"), Some(10_000.0));
+        for unknown in [
+            "0 Hours",
+            "10001 Hours",
+            "1000000000000 Hours",
+            "99999999999999999999999 Hours",
+        ] {
+            assert_eq!(unit_hours(unknown), None, "{unknown}");
+        }
+    }
 }

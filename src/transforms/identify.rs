@@ -317,7 +317,7 @@ fn identification_rules(is_usage: Expr, is_accel: Expr, known: Expr) -> (Expr, E
         (
             is_accel.clone().and(col("hours_per_unit").is_null()),
             "unknown_unit",
-            concat_str([lit("unit '"), col("unit").fill_null(lit("")), lit("' is not a time unit cipwatch knows")], "", false),
+            concat_str([lit("unit '"), col("unit").fill_null(lit("")), lit(format!("' is not a time unit cipwatch knows (a block size, as in '10 Hours', is 1 to {})", crate::sources::billing::MAX_UNIT_BLOCK))], "", false),
         ),
         (
             is_accel.clone().and(gpu_count_rule.clone().eq(lit("bad_number")).fill_null(lit(false))),
