@@ -46,15 +46,24 @@ pub struct InputFile {
 }
 
 /// Resolves `spec` (relative to `base`) to a sorted list of input files: the file itself, every
-/// readable file in a folder, or every match of a glob. Nothing found is an input error.
+/// readable file in a folder, or every match of a glob. Nothing found, or a folder holding a data
+/// file in a form cipwatch does not read (`unreadable_export`), is an input error.
 pub fn resolve(base: &Path, spec: &str) -> Result<Vec<PathBuf>> {
     let joined = base.join(spec);
     let found: Vec<PathBuf> = if joined.is_dir() {
         let entries = std::fs::read_dir(&joined).map_err(|e| {
             Error::input(Location::file(&joined), format!("cannot list folder: {e}"))
         })?;
-        entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
+        let paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        if let Some(unread) = paths.iter().find(|p| unreadable_export(p)) {
+            return Err(Error::input(
+                Location::file(unread),
+                "a data file cipwatch cannot read (expected .csv, .csv.gz or .parquet): its rows \
+                 would be left out unseen; decompress it or move it out of the folder",
+            ));
+        }
+        paths
+            .into_iter()
             .filter(|p| Format::of(p).is_some())
             .collect()
     } else if spec.contains(['*', '?', '[']) {
@@ -77,6 +86,24 @@ pub fn resolve(base: &Path, spec: &str) -> Result<Vec<PathBuf>> {
         ));
     }
     Ok(found)
+}
+
+/// True for a file of a folder that looks like exported data in a form cipwatch does not read
+/// (`.csv.zst`, `.csv.gzip`, `.parquet.bz2`, `.tsv`, `.zip`, …): skipping it would lose its rows
+/// without a word. Hidden files (`.x.parquet.crc`, as Spark writes) and names with neither a data
+/// word nor a compression suffix (`_SUCCESS`, `manifest.json`, `README`) are not data.
+fn unreadable_export(path: &Path) -> bool {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().to_lowercase()) else {
+        return false;
+    };
+    const DATA: &[&str] = &[".csv", ".parquet", ".tsv"];
+    const COMPRESSED: &[&str] = &[
+        ".gz", ".gzip", ".zst", ".zstd", ".bz2", ".xz", ".zip", ".snappy", ".lz4",
+    ];
+    path.is_file()
+        && !name.starts_with('.')
+        && Format::of(path).is_none()
+        && (DATA.iter().any(|d| name.contains(d)) || COMPRESSED.iter().any(|c| name.ends_with(c)))
 }
 
 /// Hashes a file and rejects empty and wrongly encoded text files, streaming (inputs may be larger

@@ -367,3 +367,36 @@ fn a_blank_utilization_is_not_read_as_idle() {
     assert_eq!(zephyr["level"], "REPORTABLE", "{zephyr:?}");
     assert!(read_csv(&day.join("quarantine/telemetry.csv")).is_empty());
 }
+
+#[test]
+fn a_folder_holding_an_export_cipwatch_cannot_read_is_refused() {
+    // Found case: a .csv.zst beside a .csv in the billing folder was skipped without a word, its
+    // rows lost. Notes, manifests and hidden files beside the data are not data.
+    for (extra, refused) in [
+        ("focus-2026-12.csv.zst", true),
+        ("focus-2026-12.csv.gzip", true),
+        ("Manifest.json", false),
+        (".part-0.parquet.crc", false),
+        ("_SUCCESS", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let billing = dir.path().join("billing");
+        std::fs::create_dir_all(&billing).unwrap();
+        for name in ["focus-2026-10.csv", "focus-2026-11.csv"] {
+            std::fs::copy(
+                repo().join("data-samples/billing").join(name),
+                billing.join(name),
+            )
+            .unwrap();
+        }
+        std::fs::write(billing.join(extra), b"\x28\xb5\x2f\xfd not read").unwrap();
+        let o = run_with(dir.path(), &[("billing", billing.to_str().unwrap())]);
+        match refused {
+            true => {
+                assert_eq!(o.status.code(), Some(3), "{extra}: {}", stderr(&o));
+                assert!(stderr(&o).contains(extra), "{}", stderr(&o));
+            }
+            false => assert!(o.status.success(), "{extra}: {}", stderr(&o)),
+        }
+    }
+}
