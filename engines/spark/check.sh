@@ -72,4 +72,6 @@ expect_exit 2 --billing "$work/billing" --out "$work/afile"
 expect_exit 2 --billing "$work/billing" --out "$work/notes"
 [ "$(cat "$work/notes/notes.txt")" = keep ] && [ "$(cat "$work/afile")" = x ]
 expect_exit 3 --billing "$work/billing/*" --out "$work/p-glob"
-echo "driver refusals: --out a file or a foreign folder (exit 2), a glob matching a folder (exit 3)"
+mkdir -p "$work/zst" && cp data-samples/billing/focus-2026-10.csv "$work/zst/" && echo x > "$work/zst/focus-2026-11.csv.zst"
+expect_exit 3 --billing "$work/zst" --out "$work/p-zst"
+echo "driver refusals: --out a file or a foreign folder (exit 2), a glob matching a folder, a folder holding a .csv.zst (exit 3)"

@@ -29,6 +29,16 @@ import tempfile
 import time
 
 BILLING_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+# As cipwatch's own folder listing (sources::files::unreadable_export): a folder's file that looks
+# like data in a form cipwatch does not read is refused, not skipped with its rows.
+DATA_WORDS = (".csv", ".parquet", ".tsv")
+COMPRESSED = (".gz", ".gzip", ".zst", ".zstd", ".bz2", ".xz", ".zip", ".snappy", ".lz4")
+
+
+def unreadable_export(uri):
+    name = uri.rstrip("/").rsplit("/", 1)[-1].lower()
+    return (not name.startswith(".") and not name.endswith(BILLING_SUFFIXES)
+            and (any(w in name for w in DATA_WORDS) or name.endswith(COMPRESSED)))
 
 
 def parse_args():
@@ -69,6 +79,10 @@ def list_billing(spark, specs):
                     n = s.getPath().toString()
                     if s.isFile() and n.lower().endswith(BILLING_SUFFIXES):
                         found[n] = s.getLen()
+                    elif s.isFile() and unreadable_export(n):
+                        fail(3, f"{n}: a data file cipwatch cannot read (expected .csv, .csv.gz or "
+                                f".parquet): its rows would be left out unseen; decompress it or move it "
+                                f"out of the folder")
             elif status.isFile() and name.lower().endswith(BILLING_SUFFIXES):
                 found[name] = status.getLen()
             else:
