@@ -19,10 +19,39 @@ pub struct Lock {
     file: File,
 }
 
+/// The files cipwatch keeps in an output folder, besides the run folders.
+const OWN_FILES: [&str; 4] = [
+    LOCK_FILE,
+    crate::sinks::history::RUNS,
+    crate::sinks::history::KNOWLEDGE,
+    crate::sinks::filings::FILINGS,
+];
+
+/// Refuses (usage, exit 2) an output folder where one of cipwatch's own files exists as something
+/// other than a regular file — a symbolic link, a folder —, before anything is written: following a
+/// link would write elsewhere, and finding out while publishing would leave a run half recorded.
+fn refuse_odd_own_files(out: &Path) -> Result<()> {
+    for name in OWN_FILES {
+        let path = out.join(name);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if !m.file_type().is_file() => {
+                return Err(Error::Usage(format!(
+                    "{} is {}, not a regular file: cipwatch keeps its own files there; remove it or choose another output folder",
+                    path.display(),
+                    if m.file_type().is_symlink() { "a symbolic link" } else { "not a file" }
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 impl Lock {
     /// Takes the lock of `out` (creating the folder), or fails with exit 5 naming the holder.
     pub fn acquire(out: &Path) -> Result<Lock> {
         crate::sinks::publish::create_private_dir(out)?;
+        refuse_odd_own_files(out)?;
         let path = out.join(LOCK_FILE);
         // A holder that is releasing removes the file before unlocking it: a lock taken on that
         // removed file is worthless, so check that the path still names the file locked.

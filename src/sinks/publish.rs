@@ -34,6 +34,7 @@ impl Staging {
         create_private_dir(root)?;
         owner_only(root)?;
         recover(root)?;
+        refuse_foreign(&root.join(name))?;
         let dir = root.join(format!(".staging-{name}-{}", std::process::id()));
         if dir.exists() {
             std::fs::remove_dir_all(&dir).or_internal(format!("clearing {}", dir.display()))?;
@@ -102,6 +103,21 @@ impl Staging {
         sync_dir(&self.root)?;
         pause_at("renamed_in");
         std::fs::remove_dir_all(&aside).or_internal(format!("removing {}", aside.display()))
+    }
+}
+
+/// Refuses (usage, exit 2) to replace what is at a run folder's place unless it is a run folder
+/// cipwatch published (a real folder holding [`SUCCESS`]): a file, a link or someone's own folder
+/// there is left as it is.
+fn refuse_foreign(final_dir: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(final_dir) {
+        Err(_) => Ok(()),
+        Ok(m) if m.file_type().is_dir() && final_dir.join(SUCCESS).is_file() => Ok(()),
+        Ok(_) => Err(Error::Usage(format!(
+            "{} exists and is not a run folder cipwatch published (a folder holding {SUCCESS}); \
+             it is left as it is: move it away or choose another output folder",
+            final_dir.display()
+        ))),
     }
 }
 

@@ -807,3 +807,44 @@ fn a_shared_output_folder_is_refused_and_planted_links_are_not_followed() {
         & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+#[test]
+fn what_is_not_cipwatch_s_own_in_the_output_folder_is_left_alone() {
+    // Found cases: a file where the run folder goes was swapped into a hidden folder; a symbolic
+    // link as runs.jsonl or as the lock made a run publish, then fail as an internal error.
+    let hidden = |out: &Path| -> Vec<String> {
+        std::fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".staging") || n.starts_with(".replaced"))
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_with(dir.path(), &[]);
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join(DAY), b"counsel's notes").unwrap();
+    let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
+    no_panic(&o);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is not a run folder"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join(DAY)).unwrap(), b"counsel's notes");
+    assert_eq!(hidden(&out), Vec::<String>::new());
+    std::fs::remove_file(out.join(DAY)).unwrap();
+
+    let elsewhere = dir.path().join("elsewhere.txt");
+    std::fs::write(&elsewhere, b"kept").unwrap();
+    for own in ["runs.jsonl", ".cipwatch.lock"] {
+        let _ = std::fs::remove_file(out.join(own));
+        std::os::unix::fs::symlink(&elsewhere, out.join(own)).unwrap();
+        let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
+        no_panic(&o);
+        assert_eq!(o.status.code(), Some(2), "{own}: {}", stderr(&o));
+        assert!(stderr(&o).contains("a symbolic link"), "{}", stderr(&o));
+        assert!(!out.join(DAY).exists(), "{own}: nothing is published");
+        assert_eq!(std::fs::read(&elsewhere).unwrap(), b"kept");
+        std::fs::remove_file(out.join(own)).unwrap();
+    }
+    let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
