@@ -1,7 +1,7 @@
 //! Tables as CSV and Parquet, written the same way every time (floats arrive rounded by
 //! `transforms::rounding`, so that a parallel sum's last-bit wobble cannot change the bytes), timestamps as
 //! `YYYY-MM-DDTHH:MM:SSZ`, and CSV text cells that a spreadsheet would run as a formula
-//! (`= + - @`, tab, carriage return) prefixed with `'`. Numbers, and text that is a number, are
+//! (`= + - @`, tab, carriage return) prefixed with `'`, as is each such element of a `;`-joined list. Numbers, and text that is a number, are
 //! left alone. Every text cell is masked (`pii::mask_frame`: card numbers by value, identifier and
 //! registry free-text columns by column) before it is written, in CSV and Parquet alike. Cells
 //! holding quotes, commas, CR or LF are quoted. Files are created readable by their owner only,
@@ -14,7 +14,9 @@ use std::path::Path;
 
 use crate::error::{Context, Result};
 
-/// Text cells starting with a formula trigger get a leading `'`; numeric text does not.
+/// Text cells starting with a formula trigger get a leading `'`; numeric text does not. So does
+/// each element of a `;`-joined list (`accelerators`, `sub_accounts`) that starts with one: a
+/// spreadsheet whose list separator is `;` splits the cell there (`-` only before a non-number).
 pub fn neutralise(df: DataFrame) -> Result<DataFrame> {
     let exprs: Vec<Expr> = df
         .schema()
@@ -24,9 +26,14 @@ pub fn neutralise(df: DataFrame) -> Result<DataFrame> {
                 let c = col(name.clone());
                 let risky = c.clone().str().contains(lit(r"^[=+\-@\t\r]"), false);
                 let numeric = c.clone().cast(DataType::Float64).is_not_null();
+                let elements = c.clone().str().replace_all(
+                    lit(r";([=+@\t\r]|-[^0-9.;])"),
+                    lit(";'${1}"),
+                    false,
+                );
                 when(risky.and(numeric.not()))
-                    .then(concat_str([lit("'"), c.clone()], "", false))
-                    .otherwise(c)
+                    .then(concat_str([lit("'"), elements.clone()], "", false))
+                    .otherwise(elements)
                     .alias(name.clone())
             }
             _ => col(name.clone()),
@@ -108,7 +115,7 @@ mod tests {
 
     #[test]
     fn formulas_are_neutralised_and_numbers_are_not() {
-        let df = df!("t" => ["=HYPERLINK(\"x\")", "+1 call", "-5", "@SUM(A1)", "plain", "-1.5e3"], "n" => [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        let df = df!("t" => ["=HYPERLINK(\"x\")", "+1 call", "-5", "@SUM(A1)", "plain", "-1.5e3", "a;=2+5;-x;-5;@b", "=1;+2"], "n" => [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]).unwrap();
         let out = neutralise(df).unwrap();
         let t: Vec<&str> = out
             .column("t")
@@ -126,7 +133,9 @@ mod tests {
                 "-5",
                 "'@SUM(A1)",
                 "plain",
-                "-1.5e3"
+                "-1.5e3",
+                "a;'=2+5;'-x;-5;'@b",
+                "'=1;'+2"
             ]
         );
         assert_eq!(out.column("n").unwrap().f64().unwrap().get(0), Some(-1.0));
