@@ -85,17 +85,16 @@ fn an_empty_charge_category_is_quarantined_and_a_zero_width_space_is_ignored() {
     let (o, dir) = run_case("f3-focus-charge-category-empty-or-zero-width");
     let day = day(&o, dir.path());
     assert_eq!(hours_of(&day, ACCOUNT), 192.0);
-    let q = quarantine(&day);
+    one_quarantined(&day, "missing_value", "3", "ChargeCategory is empty");
+}
+
+/// Asserts the run quarantined exactly one billing row: its rule, physical line and a part of its
+/// reason.
+fn one_quarantined(day: &Path, rule: &str, row: &str, reason: &str) {
+    let q = quarantine(day);
     assert_eq!(q.len(), 1, "{q:?}");
-    assert_eq!(
-        (q[0]["rule"].as_str(), q[0]["row"].as_str()),
-        ("missing_value", "3")
-    );
-    assert!(
-        q[0]["reason"].contains("ChargeCategory is empty"),
-        "{}",
-        q[0]["reason"]
-    );
+    assert_eq!((q[0]["rule"].as_str(), q[0]["row"].as_str()), (rule, row));
+    assert!(q[0]["reason"].contains(reason), "{}", q[0]["reason"]);
 }
 
 #[test]
@@ -111,11 +110,8 @@ fn case_07_quoted_newline_reports_the_physical_line() {
     let (o, dir) = run_case("07-azure-tags-quoted-newline");
     let day = day(&o, dir.path());
     assert_eq!(hours_of(&day, ACCOUNT), 384.0);
-    let q = quarantine(&day);
-    assert_eq!(q.len(), 1, "{q:?}");
-    assert_eq!(q[0]["rule"], "bad_number");
-    assert_eq!(q[0]["row"], "4", "header = 1, record 1 spans lines 2-3");
-    assert!(q[0]["reason"].contains("Quantity"), "{}", q[0]["reason"]);
+    // Header = line 1, record 1 spans lines 2-3: the bad record is on line 4.
+    one_quarantined(&day, "bad_number", "4", "Quantity");
 }
 
 #[test]
