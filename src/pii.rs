@@ -229,13 +229,26 @@ struct DigitRun {
 /// Most separator characters between two digit groups (`" - "`, two spaces).
 const MAX_SEPARATOR: usize = 3;
 
-/// A digit as ASCII: `0`–`9` and the full-width `０`–`９`.
+/// The zeros of the decimal digit sets people type numbers in (Unicode category Nd, each ten
+/// consecutive code points): Arabic-Indic, Extended Arabic-Indic, N'Ko, Devanagari, Bengali,
+/// Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam, Sinhala, Thai, Lao, Tibetan,
+/// Myanmar, Khmer, Mongolian, full-width, and the mathematical digits.
+const DIGIT_ZEROS: &[u32] = &[
+    0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
+    0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0xFF10, 0x1D7CE, 0x1D7D8,
+    0x1D7E2, 0x1D7EC, 0x1D7F6,
+];
+
+/// A digit as ASCII: `0`–`9`, and a digit of any of the [`DIGIT_ZEROS`] sets (`٤` is `4`).
 fn digit(c: char) -> Option<char> {
-    match c {
-        '0'..='9' => Some(c),
-        '\u{FF10}'..='\u{FF19}' => char::from_u32(c as u32 - 0xFF10 + '0' as u32),
-        _ => None,
+    if c.is_ascii_digit() {
+        return Some(c);
     }
+    let code = c as u32;
+    DIGIT_ZEROS
+        .iter()
+        .find(|zero| (**zero..**zero + 10).contains(&code))
+        .and_then(|zero| char::from_u32(code - zero + '0' as u32))
 }
 
 /// Characters that may stand between the digit groups of a written number: spaces of every
@@ -248,8 +261,18 @@ fn separator(c: char) -> bool {
         || is_invisible_control(c)
 }
 
+/// A dot or underscore between digit groups (`4731.9167.5171.2394`, `4431_8158_4457_0889`): it joins
+/// two groups of [`MIN_WEAK_GROUP`] or more digits only, so that decimals (`2500000000000000.0`)
+/// and IP addresses keep their groups apart.
+fn weak_separator(c: char) -> bool {
+    matches!(c, '.' | '_')
+}
+
+/// The fewest digits on each side of a [`weak_separator`] that joins two groups.
+const MIN_WEAK_GROUP: usize = 3;
+
 /// Every maximal run of digit groups in `text`, the groups joined by up to [`MAX_SEPARATOR`]
-/// separator characters.
+/// separator characters (a [`weak_separator`] only between groups of [`MIN_WEAK_GROUP`] digits).
 fn digit_runs(text: &str) -> Vec<DigitRun> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let end_of = |k: usize| chars.get(k).map_or(text.len(), |(i, _)| *i);
@@ -272,14 +295,27 @@ fn digit_runs(text: &str) -> Vec<DigitRun> {
                 run.digits.push(d);
                 k += 1;
             }
+            let group_digits = chars[..k]
+                .iter()
+                .rev()
+                .take_while(|(_, c)| digit(*c).is_some())
+                .count();
             run.groups.push((group_start, end_of(k)));
             let gap = chars[k..]
                 .iter()
                 .take(MAX_SEPARATOR + 1)
-                .take_while(|(_, c)| separator(*c))
+                .take_while(|(_, c)| separator(*c) || weak_separator(*c))
                 .count();
             let next_is_digit = chars.get(k + gap).is_some_and(|(_, c)| digit(*c).is_some());
             if gap == 0 || gap > MAX_SEPARATOR || !next_is_digit {
+                break;
+            }
+            let weak = chars[k..k + gap].iter().any(|(_, c)| weak_separator(*c));
+            let next_digits = chars[k + gap..]
+                .iter()
+                .take_while(|(_, c)| digit(*c).is_some())
+                .count();
+            if weak && (group_digits < MIN_WEAK_GROUP || next_digits < MIN_WEAK_GROUP) {
                 break;
             }
             k += gap;
@@ -596,6 +632,26 @@ pub fn strings_mut(value: &mut serde_json::Value, f: &mut dyn FnMut(&mut String)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cards_written_with_dots_underscores_or_other_digits_are_masked() {
+        for (text, masked) in [
+            ("card 4731.9167.5171.2394", "card 473191******2394"),
+            ("4431_8158_4457_0889", "443181******0889"),
+            ("\u{664}\u{669}\u{662}\u{669}\u{660}\u{660}\u{660}\u{660}\u{661}\u{662}\u{663}\u{664}\u{665}\u{666}\u{667}\u{664}", "492900******5674"),
+            ("4929 0000-1234.5674", "492900******5674"),
+        ] {
+            assert_eq!(redact(text), masked, "{text}");
+        }
+        for kept in [
+            "2500000000000000.0",
+            "0.4929000012345674",
+            "192.168.100.200",
+            "4929000012345674.5",
+        ] {
+            assert_eq!(redact(kept), kept);
+        }
+    }
 
     #[test]
     fn json_is_masked_before_it_is_escaped() {

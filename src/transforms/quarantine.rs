@@ -267,6 +267,44 @@ fn originals_schema() -> Schema {
     ])
 }
 
+/// A raw column as the text its cells were written with, whatever its type: text as it is; a
+/// whole float without its `.0` (`4112502830217073`, so a card stored as a number is masked like
+/// text); bytes as UTF-8 (lossy); lists, maps and structs as Polars prints them; other types
+/// cast.
+fn original_text(c: &Column) -> PolarsResult<StringChunked> {
+    let dtype = c.dtype();
+    if dtype.is_float() {
+        let values = c.cast(&DataType::Float64)?;
+        let cast = c.cast(&DataType::String)?;
+        let (values, cast) = (values.f64()?, cast.str()?);
+        return Ok(values
+            .iter()
+            .zip(cast.iter())
+            .map(|(v, t)| match v {
+                Some(v) if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e19 => {
+                    Some(format!("{}", v as i128))
+                }
+                _ => t.map(String::from),
+            })
+            .collect::<StringChunked>()
+            .with_name(c.name().clone()));
+    }
+    if dtype.is_nested() || matches!(dtype, DataType::Binary | DataType::BinaryOffset) {
+        let shown: StringChunked = (0..c.len())
+            .map(|i| {
+                c.get(i).ok().and_then(|v| match v {
+                    AnyValue::Null => None,
+                    AnyValue::Binary(b) => Some(String::from_utf8_lossy(b).into_owned()),
+                    AnyValue::BinaryOwned(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+                    other => Some(other.to_string()),
+                })
+            })
+            .collect();
+        return Ok(shown.with_name(c.name().clone()));
+    }
+    Ok(c.cast(&DataType::String)?.str()?.clone())
+}
+
 /// Turns raw rows into (`_source_file`, `_row`, `original_values` JSON).
 fn as_json(raw: &DataFrame, file: &InputFile) -> Result<DataFrame> {
     let names: Vec<String> = raw
@@ -275,22 +313,11 @@ fn as_json(raw: &DataFrame, file: &InputFile) -> Result<DataFrame> {
         .map(|n| n.to_string())
         .filter(|n| n != ROW)
         .collect();
-    let text = raw
-        .clone()
-        .lazy()
-        .select(
-            names
-                .iter()
-                .map(|n| col(n.as_str()).cast(DataType::String))
-                .collect::<Vec<_>>(),
-        )
-        .collect()
-        .or_internal("quarantine originals as text")?;
     let columns: Vec<StringChunked> = names
         .iter()
-        .map(|n| text.column(n).and_then(|c| c.str().cloned()))
+        .map(|n| raw.column(n).and_then(original_text))
         .collect::<PolarsResult<_>>()
-        .or_internal("quarantine originals")?;
+        .or_internal("quarantine originals as text")?;
     let json: Vec<String> = (0..raw.height())
         .map(|i| {
             let object: serde_json::Map<String, serde_json::Value> = names

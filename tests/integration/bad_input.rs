@@ -400,3 +400,51 @@ fn a_folder_holding_an_export_cipwatch_cannot_read_is_refused() {
         }
     }
 }
+
+/// Found cases: a Parquet export with a list, binary or whole-float extra column failed as an
+/// internal error once any of its rows was quarantined (its original values could not be written
+/// as text), and a card stored as a float was written in full as `4112502830217073.0`.
+#[test]
+fn quarantined_parquet_rows_keep_nested_binary_and_numeric_originals_as_masked_text() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let billing = dir.path().join("billing");
+    std::fs::create_dir_all(&billing).unwrap();
+    let source = repo().join("data-samples/billing/focus-2026-11.csv");
+    let mut df = CsvReadOptions::default()
+        .try_into_reader_with_file_path(Some(source))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let n = df.height();
+    let tags: Vec<Series> = (0..n)
+        .map(|_| Series::new("".into(), ["team-a", "prod"]))
+        .collect();
+    df.with_column(Column::new("x_Tags".into(), tags)).unwrap();
+    df.with_column(Column::new("x_Blob".into(), vec![&b"\xff\xfe"[..]; n]))
+        .unwrap();
+    df.with_column(Column::new("x_Ref".into(), vec![4112502830217073.0f64; n]))
+        .unwrap();
+    ParquetWriter::new(std::fs::File::create(billing.join("focus-2026-11.parquet")).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    std::fs::copy(
+        repo().join("data-samples/billing/focus-2026-10.csv"),
+        billing.join("focus-2026-10.csv"),
+    )
+    .unwrap();
+    let o = run_with(dir.path(), &[("billing", billing.to_str().unwrap())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q = read_csv(&dir.path().join("out/2026-11-26/quarantine/billing.csv"));
+    let parquet_row = q
+        .iter()
+        .find(|r| r["source_file"].ends_with(".parquet"))
+        .expect("a quarantined Parquet row");
+    let original = &parquet_row["original_values"];
+    assert!(
+        original.contains("team-a") && original.contains("prod"),
+        "{original}"
+    );
+    assert!(original.contains("411250******7073"), "{original}");
+    assert!(!original.contains("4112502830217073"), "{original}");
+}
