@@ -167,11 +167,14 @@ impl<'a> Cols<'a> {
         })
     }
 
-    /// True where the cell holds something that is not a timestamp (never for a typed timestamp).
+    /// True where the cell holds something that is not a timestamp: for a typed timestamp, an
+    /// instant outside years 1–9999 (`timestamps::typed_to_utc`).
     pub fn bad_timestamp(&self, name: &str) -> Expr {
         match self.schema.get(name) {
             None => lit(false),
-            Some(dt) if dt.is_temporal() => lit(false),
+            Some(dt) if dt.is_temporal() => {
+                col(name).is_not_null().and(self.timestamp(name).is_null())
+            }
             Some(_) => self.blank(name).not().and(self.timestamp(name).is_null()),
         }
     }
@@ -365,11 +368,14 @@ pub fn country_check(c: &Cols, name: &str) -> Check {
 
 /// Checks that a column is present and parses as a timestamp where present.
 pub fn timestamp_check(c: &Cols, name: &str) -> Check {
-    (
-        c.bad_timestamp(name),
-        "bad_timestamp",
-        c.quoted(&format!("{} is not a timestamp:", c.label(name)), name),
-    )
+    let reason = match c.schema.get(name) {
+        // A typed instant is not quoted: formatting one outside chrono's range panics.
+        Some(dt) if dt.is_temporal() => {
+            format!("{} is outside the years 1-9999", c.label(name)).into()
+        }
+        _ => c.quoted(&format!("{} is not a timestamp:", c.label(name)), name),
+    };
+    (c.bad_timestamp(name), "bad_timestamp", reason)
 }
 
 /// A check that `name` is not empty.

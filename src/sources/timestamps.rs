@@ -136,21 +136,48 @@ pub fn ts_type() -> DataType {
 /// A zone-aware `Datetime` holds UTC instants physically, so its physical value is rescaled rather
 /// than formatted to text and parsed back; naive ones (and INT96, read as naive nanoseconds) are
 /// taken as UTC.
+///
+/// A value outside years 1–9999 (`MIN_MICROS`..=`MAX_MICROS`, checked before any rescaling can
+/// overflow) is null: the checks then quarantine its row, and nothing downstream formats an instant
+/// chrono cannot represent (which panics).
 pub fn typed_to_utc(e: Expr, dtype: &DataType) -> Option<Expr> {
-    match dtype {
-        DataType::Date | DataType::Datetime(_, None) => Some(e.cast(ts_type())),
-        DataType::Datetime(unit, Some(_)) => {
-            let physical = e.cast(DataType::Int64);
-            let micros = match unit {
-                TimeUnit::Nanoseconds => physical.floor_div(lit(1_000i64)),
-                TimeUnit::Microseconds => physical,
-                TimeUnit::Milliseconds => physical * lit(1_000i64),
-            };
-            Some(micros.cast(ts_type()))
+    let physical = e.cast(DataType::Int64);
+    let (micros, per_micro, micros_per) = match dtype {
+        DataType::Date => (
+            physical.clone() * lit(86_400_000_000i64),
+            1i64,
+            86_400_000_000i64,
+        ),
+        DataType::Datetime(TimeUnit::Nanoseconds, _) => {
+            (physical.clone().floor_div(lit(1_000i64)), 1_000, 1)
         }
-        _ => None,
-    }
+        DataType::Datetime(TimeUnit::Microseconds, _) => (physical.clone(), 1, 1),
+        DataType::Datetime(TimeUnit::Milliseconds, _) => {
+            (physical.clone() * lit(1_000i64), 1, 1_000)
+        }
+        _ => return None,
+    };
+    // The bounds in the column's own unit: MIN_MICROS × per_micro / micros_per, saturating.
+    let bound = |m: i64| {
+        (m as i128 * per_micro as i128 / micros_per as i128)
+            .clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    };
+    let plausible = physical
+        .clone()
+        .gt_eq(lit(bound(MIN_MICROS)))
+        .and(physical.lt_eq(lit(bound(MAX_MICROS))));
+    Some(
+        when(plausible)
+            .then(micros)
+            .otherwise(lit(NULL).cast(DataType::Int64))
+            .cast(ts_type()),
+    )
 }
+
+/// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in microseconds since the Unix epoch: the
+/// instants a typed timestamp may hold.
+pub const MIN_MICROS: i64 = -62_135_596_800_000_000;
+pub const MAX_MICROS: i64 = 253_402_300_799_999_999;
 
 /// `parse_micros` over a text column, as `ts_type`.
 pub fn parse_column(c: Column) -> PolarsResult<Column> {

@@ -289,6 +289,25 @@ fn original_text(c: &Column) -> PolarsResult<StringChunked> {
             .collect::<StringChunked>()
             .with_name(c.name().clone()));
     }
+    if let Some(micros) = typed_micros(c)? {
+        // Formatted here, not by a cast: an instant outside chrono's range panics there.
+        return Ok(micros
+            .iter()
+            .zip(
+                c.as_materialized_series()
+                    .cast(&DataType::Int64)?
+                    .i64()?
+                    .iter(),
+            )
+            .map(
+                |(us, raw)| match us.and_then(chrono::DateTime::from_timestamp_micros) {
+                    Some(t) => Some(t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string()),
+                    None => raw.map(|r| r.to_string()),
+                },
+            )
+            .collect::<StringChunked>()
+            .with_name(c.name().clone()));
+    }
     if dtype.is_nested() || matches!(dtype, DataType::Binary | DataType::BinaryOffset) {
         let shown: StringChunked = (0..c.len())
             .map(|i| {
@@ -303,6 +322,21 @@ fn original_text(c: &Column) -> PolarsResult<StringChunked> {
         return Ok(shown.with_name(c.name().clone()));
     }
     Ok(c.cast(&DataType::String)?.str()?.clone())
+}
+
+/// A date or datetime column as microseconds since the Unix epoch (null outside years 1–9999,
+/// `timestamps::typed_to_utc`); `None` for any other type.
+fn typed_micros(c: &Column) -> PolarsResult<Option<Int64Chunked>> {
+    let Some(utc) = crate::sources::timestamps::typed_to_utc(col(c.name().clone()), c.dtype())
+    else {
+        return Ok(None);
+    };
+    let df = DataFrame::new(c.len(), vec![c.clone()])?;
+    let out = df
+        .lazy()
+        .select([utc.cast(DataType::Int64).alias("us")])
+        .collect()?;
+    Ok(Some(out.column("us")?.i64()?.clone()))
 }
 
 /// Turns raw rows into (`_source_file`, `_row`, `original_values` JSON).

@@ -448,3 +448,54 @@ fn quarantined_parquet_rows_keep_nested_binary_and_numeric_originals_as_masked_t
     assert!(original.contains("411250******7073"), "{original}");
     assert!(!original.contains("4112502830217073"), "{original}");
 }
+
+/// Found case: one Parquet timestamp in milliseconds around the year 302000 fits an i64 but no
+/// calendar; formatting it panicked. Its row is quarantined (`bad_timestamp`), the rest counts.
+#[test]
+fn a_typed_timestamp_beyond_the_year_9999_is_quarantined_not_a_panic() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let billing = dir.path().join("billing");
+    std::fs::create_dir_all(&billing).unwrap();
+    let source = repo().join("data-samples/billing/focus-2026-11.csv");
+    let mut df = CsvReadOptions::default()
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(source))
+        .unwrap()
+        .finish()
+        .unwrap();
+    for name in ["ChargePeriodStart", "ChargePeriodEnd"] {
+        // Cells that are not RFC 3339 (the sample's odd rows) are left empty.
+        let millis: Vec<Option<i64>> = df
+            .column(name)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match i {
+                0 => Some(9_530_000_000_000_000),
+                _ => v
+                    .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
+                    .map(|t| t.timestamp_millis()),
+            })
+            .collect();
+        let typed = Column::new(name.into(), millis)
+            .cast(&DataType::Datetime(
+                TimeUnit::Milliseconds,
+                Some(TimeZone::UTC),
+            ))
+            .unwrap();
+        df.with_column(typed).unwrap();
+    }
+    ParquetWriter::new(std::fs::File::create(billing.join("focus-2026-11.parquet")).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let o = run_with(dir.path(), &[("billing", billing.to_str().unwrap())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q = read_csv(&dir.path().join("out/2026-11-26/quarantine/billing.csv"));
+    let far: Vec<_> = q.iter().filter(|r| r["row"] == "1").collect();
+    assert_eq!(far.len(), 1, "{q:?}");
+    assert_eq!(far[0]["rule"], "bad_timestamp");
+    assert!(far[0]["reason"].contains("outside the years 1-9999"));
+}
