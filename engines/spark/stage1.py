@@ -35,6 +35,18 @@ DATA_WORDS = (".csv", ".parquet", ".tsv")
 COMPRESSED = (".gz", ".gzip", ".zst", ".zstd", ".bz2", ".xz", ".zip", ".snappy", ".lz4")
 
 
+def holds_data(fs, path):
+    """A non-hidden folder holding, at any depth, a billing file or an unreadable export."""
+    if path.getName().startswith("."):
+        return False
+    files = fs.listFiles(path, True)
+    while files.hasNext():
+        n = files.next().getPath().toString()
+        if n.lower().endswith(BILLING_SUFFIXES) or unreadable_export(n):
+            return True
+    return False
+
+
 def unreadable_export(uri):
     name = uri.rstrip("/").rsplit("/", 1)[-1].lower()
     return (not name.startswith(".") and not name.endswith(BILLING_SUFFIXES)
@@ -79,6 +91,9 @@ def list_billing(spark, specs):
                     n = s.getPath().toString()
                     if s.isFile() and n.lower().endswith(BILLING_SUFFIXES):
                         found[n] = s.getLen()
+                    elif s.isDirectory() and holds_data(fs, s.getPath()):
+                        fail(3, f"{n}: a sub-folder holding data files: cipwatch reads the files of the "
+                                f"folder given, not its sub-folders; name them with a glob or move them up")
                     elif s.isFile() and unreadable_export(n):
                         fail(3, f"{n}: a data file cipwatch cannot read (expected .csv, .csv.gz or "
                                 f".parquet): its rows would be left out unseen; decompress it or move it "

@@ -55,6 +55,14 @@ pub fn resolve(base: &Path, spec: &str) -> Result<Vec<PathBuf>> {
             Error::input(Location::file(&joined), format!("cannot list folder: {e}"))
         })?;
         let paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        if let Some(sub) = paths.iter().find(|p| holds_data(p, 4)) {
+            return Err(Error::input(
+                Location::file(sub),
+                "a sub-folder holding data files: cipwatch reads the files of the folder given, \
+                 not its sub-folders, so their rows would be left out unseen; name them with a \
+                 glob (e.g. billing/*/*.parquet) or move them up",
+            ));
+        }
         if let Some(unread) = paths.iter().find(|p| unreadable_export(p)) {
             return Err(Error::input(
                 Location::file(unread),
@@ -104,6 +112,24 @@ fn unreadable_export(path: &Path) -> bool {
         && !name.starts_with('.')
         && Format::of(path).is_none()
         && (DATA.iter().any(|d| name.contains(d)) || COMPRESSED.iter().any(|c| name.ends_with(c)))
+}
+
+/// True for a non-hidden folder holding, within `depth` levels, a file cipwatch reads or an
+/// [`unreadable_export`] (a partitioned export's `BILLING_PERIOD=2026-11/` folder).
+fn holds_data(path: &Path, depth: usize) -> bool {
+    let hidden = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+    if depth == 0 || hidden || !path.is_dir() {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return false;
+    };
+    entries.filter_map(|e| e.ok().map(|e| e.path())).any(|p| {
+        (p.is_file() && (Format::of(&p).is_some() || unreadable_export(&p)))
+            || holds_data(&p, depth - 1)
+    })
 }
 
 /// Hashes a file and rejects empty and wrongly encoded text files, streaming (inputs may be larger
