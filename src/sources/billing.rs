@@ -132,8 +132,13 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
             "required column missing: neither ConsumedQuantity nor PricingQuantity is present",
         ));
     }
+    // Consumed quantity and unit go together: without its unit (blank `ConsumedUnit`) the row is
+    // read in pricing terms, quantity and unit both.
     let consumed = c.number("ConsumedQuantity");
-    let use_consumed = consumed.clone().is_not_null();
+    let use_consumed = consumed
+        .clone()
+        .is_not_null()
+        .and(c.blank("ConsumedUnit").not());
     let quantity = when(use_consumed.clone())
         .then(consumed)
         .otherwise(c.number("PricingQuantity"));
@@ -378,7 +383,7 @@ pub const MAX_UNIT_BLOCK: f64 = 10_000.0;
 /// Per Hour", "gpu-hours") are dropped to leave the time unit, looked up in `UNIT_HOURS`.
 fn unit_hours(unit: &str) -> Option<f64> {
     static BLOCK: LazyLock<Option<regex::Regex>> =
-        LazyLock::new(|| regex::Regex::new(r"^([0-9]+)\s+").ok());
+        LazyLock::new(|| regex::Regex::new(r"^([0-9]+)(\s+|\s*/\s*)").ok());
     static PER_ACCELERATOR: LazyLock<Option<regex::Regex>> =
         LazyLock::new(|| regex::Regex::new(r"\b(gpus?|per)\b[\s/-]*").ok());
     let text = unit.to_lowercase();
@@ -409,6 +414,10 @@ mod tests {
         assert_eq!(unit_hours("1 Hour"), Some(1.0));
         assert_eq!(unit_hours("100 Hours"), Some(100.0));
         assert_eq!(unit_hours("10000 GPU Hours"), Some(10_000.0));
+        // Azure's "1/Hour", "10/Hour", "1/Day".
+        assert_eq!(unit_hours("1/Hour"), Some(1.0));
+        assert_eq!(unit_hours("10/Hour"), Some(10.0));
+        assert_eq!(unit_hours("1/Day"), Some(24.0));
         for unknown in [
             "0 Hours",
             "10001 Hours",

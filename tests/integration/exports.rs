@@ -78,6 +78,16 @@ fn a_byte_order_mark_before_the_charge_category_loses_no_hours() {
     }
 }
 
+/// Found case: a blank `ConsumedUnit` beside a `ConsumedQuantity` made the row `unknown_unit`;
+/// it is read in pricing terms (`PricingQuantity`, `PricingUnit`).
+#[test]
+fn a_blank_consumed_unit_reads_the_row_in_pricing_terms() {
+    let (o, dir) = run_case("f4-focus-consumed-unit-blank");
+    let day = day(&o, dir.path());
+    assert_eq!(hours_of(&day, ACCOUNT), 384.0);
+    assert!(quarantine(&day).is_empty(), "{:?}", quarantine(&day));
+}
+
 /// A zero-width space after `Usage` still reads as usage; an empty `ChargeCategory` is quarantined
 /// (`missing_value`), never counted as used with no hours.
 #[test]
