@@ -46,7 +46,8 @@ pub fn name(
                 "--scenario '{n}': use letters, digits, '.', '_' and '-' only (not starting with '.')"
             )));
         }
-        return Ok(Some(n.to_string()));
+        // A card typed into the name is masked like any value (its stars become `_`).
+        return Ok(Some(derived(&crate::pii::redact(n))));
     }
     let mut parts: Vec<String> = sets.iter().map(|s| s.replace('=', "-")).collect();
     if let Some(p) = params {
@@ -56,7 +57,7 @@ pub fn name(
     if parts.is_empty() {
         return Ok(None);
     }
-    Ok(Some(derived(&parts.join("_"))))
+    Ok(Some(derived(&crate::pii::redact(&parts.join("_")))))
 }
 
 /// A filesystem-safe name from free text; long names keep a prefix and gain a hash suffix.
@@ -184,6 +185,21 @@ fn file_name(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_in_a_scenario_name_is_masked() {
+        let sets = ["training_ops=4716283910475366".to_string()];
+        assert_eq!(
+            name(None, &sets, None).unwrap().as_deref(),
+            Some("training_ops-471628______5366")
+        );
+        assert_eq!(
+            name(Some("sc-6011873645210984"), &[], None)
+                .unwrap()
+                .as_deref(),
+            Some("sc-601187______0984")
+        );
+    }
 
     #[test]
     fn a_scenario_is_named_from_its_overrides() {
