@@ -173,6 +173,30 @@ impl Mappings {
     }
 }
 
+/// Refuses (exit 3) a header with two columns that a mapping's source name matches (names are
+/// matched ignoring case): which one to read cannot be known, and reading the first would count
+/// whatever it holds (`quantity` beside `Quantity`).
+fn refuse_ambiguous(scan: &Scan, names: &[String]) -> Result<()> {
+    for name in names {
+        let matching: Vec<&str> = scan
+            .schema
+            .iter_names()
+            .filter(|n| n.eq_ignore_ascii_case(name))
+            .map(|n| n.as_str())
+            .collect();
+        if matching.len() > 1 {
+            return Err(Error::input(
+                Location::file(&scan.file.path).row(1).column(matching[1]),
+                format!(
+                    "duplicate column name: {} all name the column {name} (names are matched ignoring case)",
+                    matching.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Rewrites a native scan as a FOCUS-shaped scan (text columns named as FOCUS, plus `_row`).
 pub fn to_focus(scan: &Scan, mapping: &Mapping) -> Result<Scan> {
     let c = Cols::new(&scan.schema);
@@ -185,6 +209,7 @@ pub fn to_focus(scan: &Scan, mapping: &Mapping) -> Result<Scan> {
     let mut exprs = vec![col(ROW)];
     let mut labels = std::collections::BTreeMap::new();
     for (focus, rule) in &mapping.columns {
+        refuse_ambiguous(scan, &rule.from)?;
         let sources: Vec<String> = rule.from.iter().filter_map(|f| resolve(f)).collect();
         if rule.constant.is_none() && sources.is_empty() && REQUIRED.contains(&focus.as_str()) {
             return Err(Error::input(

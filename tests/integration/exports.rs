@@ -115,6 +115,36 @@ fn case_03_azure_iso_date_reads_as_daily_rows() {
     assert!(quarantine(&day).is_empty(), "{:?}", quarantine(&day));
 }
 
+/// Found case: a native header naming a source column twice in different case (`quantity` beside
+/// `Quantity`) read whichever came first: 15,984 hours instead of 384. It is refused, naming both.
+#[test]
+fn a_native_column_named_twice_in_different_case_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("data-samples/cip"), &dir.path().join("cip"));
+    let case = repo().join("tests/cases/exports/03-azure-iso-date");
+    std::fs::copy(case.join("cipwatch.toml"), dir.path().join("cipwatch.toml")).unwrap();
+    let text = std::fs::read_to_string(case.join("billing/azure-ea.csv")).unwrap();
+    let doubled: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("{},{l}", if i == 0 { "quantity" } else { "999" }))
+        .collect();
+    std::fs::create_dir_all(dir.path().join("billing")).unwrap();
+    std::fs::write(
+        dir.path().join("billing/azure-ea.csv"),
+        doubled.join("\n") + "\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("cipwatch.toml");
+    let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("duplicate column name: quantity, Quantity"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn case_07_quoted_newline_reports_the_physical_line() {
     let (o, dir) = run_case("07-azure-tags-quoted-newline");
