@@ -49,6 +49,8 @@ pub struct Loaded {
 /// The row number column: the physical line for CSV (header = line 1, a record spanning lines at
 /// its first line, blank lines not records), the 1-based row for Parquet.
 pub const ROW: &str = "_row";
+/// The name a file's own `_row` column is read under, so that it does not clash with [`ROW`].
+pub const ROW_AS_WRITTEN: &str = "_row_as_written";
 pub const SOURCE_FILE: &str = "_source_file";
 pub const RULE: &str = "_rule";
 pub const REASON: &str = "_reason";
@@ -56,7 +58,43 @@ pub const REASON: &str = "_reason";
 /// Scans one file lazily. CSV columns are all read as text so that validation, not the parser,
 /// decides what a bad cell is; the literal `NULL` and empty cells are nulls. A CSV file with blank
 /// lines is read from memory without them (so no blank line becomes a record), as is a gzip file.
+/// A column of the file named like cipwatch's own line number (`_row`) is kept as
+/// [`ROW_AS_WRITTEN`], an extra column like any other.
 pub fn scan(file: &InputFile) -> Result<Scan> {
+    let located = |e: PolarsError| Error::input(Location::file(&file.path), e);
+    let layout = file.layout.clone().unwrap_or_default();
+    let indexed = open(file, true).and_then(|mut lf| {
+        lf.collect_schema().map_err(located)?;
+        Ok(lf)
+    });
+    let lf = match indexed {
+        Ok(lf) => lf,
+        Err(e) => {
+            let mut plain = open(file, false)?;
+            if !plain.collect_schema().map_err(located)?.contains(ROW) {
+                return Err(e);
+            }
+            let offset = if file.format == Format::Parquet { 1 } else { 2 };
+            plain
+                .rename([ROW], [ROW_AS_WRITTEN], true)
+                .with_row_index(ROW, Some(offset))
+        }
+    };
+    let mut lf = lf;
+    let schema = lf.collect_schema().map_err(located)?;
+    let (lf, schema) = strip_bom(lf, schema.as_ref().clone());
+    let lf = lf.with_column(physical_line(col(ROW).cast(DataType::Int64), &layout));
+    Ok(Scan {
+        file: file.clone(),
+        lf,
+        schema,
+        labels: Default::default(),
+    })
+}
+
+/// The file's lazy frame, with cipwatch's line number (`ROW`: the physical line for CSV, the
+/// row for Parquet) when `index`.
+fn open(file: &InputFile, index: bool) -> Result<LazyFrame> {
     let path_str = file.path.to_string_lossy().to_string();
     let located = |e: PolarsError| Error::input(Location::file(&file.path), e);
     let layout = file.layout.clone().unwrap_or_default();
@@ -67,7 +105,7 @@ pub fn scan(file: &InputFile) -> Result<Scan> {
             .map_parse_options(|o| {
                 o.with_null_values(Some(NullValues::AllColumnsSingle("NULL".into())))
             })
-            .with_row_index(Some(RowIndex {
+            .with_row_index(index.then(|| RowIndex {
                 name: ROW.into(),
                 offset: 2,
             }))
@@ -83,7 +121,7 @@ pub fn scan(file: &InputFile) -> Result<Scan> {
                     .with_has_header(true)
                     .with_infer_schema_length(Some(0))
                     .with_null_values(Some(NullValues::AllColumnsSingle("NULL".into())))
-                    .with_row_index(Some(RowIndex {
+                    .with_row_index(index.then(|| RowIndex {
                         name: ROW.into(),
                         offset: 2,
                     }))
@@ -96,7 +134,7 @@ pub fn scan(file: &InputFile) -> Result<Scan> {
             Format::CsvGz => from_memory(files::gunzip(&file.path)?)?,
             Format::Parquet => {
                 let args = ScanArgsParquet {
-                    row_index: Some(RowIndex {
+                    row_index: index.then(|| RowIndex {
                         name: ROW.into(),
                         offset: 1,
                     }),
@@ -105,16 +143,7 @@ pub fn scan(file: &InputFile) -> Result<Scan> {
                 LazyFrame::scan_parquet(PlRefPath::new(path_str), args).map_err(located)?
             }
         };
-    let mut lf = lf;
-    let schema = lf.collect_schema().map_err(located)?;
-    let (lf, schema) = strip_bom(lf, schema.as_ref().clone());
-    let lf = lf.with_column(physical_line(col(ROW).cast(DataType::Int64), &layout));
-    Ok(Scan {
-        file: file.clone(),
-        lf,
-        schema,
-        labels: Default::default(),
-    })
+    Ok(lf)
 }
 
 /// The physical line of each record from its record number (`record + 2`): unchanged for a

@@ -504,3 +504,47 @@ fn a_typed_timestamp_beyond_the_year_9999_is_quarantined_not_a_panic() {
     assert_eq!(far[0]["rule"], "bad_timestamp");
     assert!(far[0]["reason"].contains("outside the years 1-9999"));
 }
+
+/// Found case: an extra column named like cipwatch's own line number (`_row`) rejected the file
+/// with an engine message. It is an extra column like any other; line numbers stay right.
+#[test]
+fn an_input_column_named_row_is_an_extra_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let billing = dir.path().join("billing");
+    std::fs::create_dir_all(&billing).unwrap();
+    for name in ["focus-2026-10.csv", "focus-2026-11.csv"] {
+        let text = std::fs::read_to_string(repo().join("data-samples/billing").join(name)).unwrap();
+        let lines: Vec<String> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                format!(
+                    "{l},{}",
+                    if i == 0 {
+                        "_row".to_string()
+                    } else {
+                        i.to_string()
+                    }
+                )
+            })
+            .collect();
+        std::fs::write(billing.join(name), lines.join("\n") + "\n").unwrap();
+    }
+    let o = run_with(dir.path(), &[("billing", billing.to_str().unwrap())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q = read_csv(&dir.path().join("out/2026-11-26/quarantine/billing.csv"));
+    let sample = tempfile::tempdir().unwrap();
+    run_samples(sample.path(), &["-q"]);
+    let want = read_csv(&sample.path().join("2026-11-26/quarantine/billing.csv"));
+    let rows = |q: &[std::collections::BTreeMap<String, String>]| -> Vec<(String, String)> {
+        q.iter()
+            .map(|r| (r["row"].clone(), r["rule"].clone()))
+            .collect()
+    };
+    assert_eq!(rows(&q), rows(&want));
+    assert!(
+        q[0]["original_values"].contains("_row_as_written"),
+        "{:?}",
+        q[0]
+    );
+}
