@@ -95,9 +95,15 @@ pub fn answers(args: &AnswersArgs) -> Result<i32> {
 }
 
 pub fn filed(args: &FiledArgs) -> Result<i32> {
-    crate::config::iso_date(&args.date).ok_or_else(|| {
+    let filed_on = crate::config::iso_date(&args.date).ok_or_else(|| {
         Error::Usage(format!("--date '{}' is not a date (YYYY-MM-DD)", args.date))
     })?;
+    let today = chrono::Utc::now().date_naive();
+    if filed_on > today + chrono::Days::new(1) {
+        return Err(Error::Usage(format!(
+            "--date {filed_on} is after today ({today}): record a filing once it is made"
+        )));
+    }
     if args.reference.trim().is_empty() {
         return Err(Error::Usage("--reference is empty".into()));
     }
@@ -117,6 +123,12 @@ pub fn filed(args: &FiledArgs) -> Result<i32> {
     };
     let report = read_json(&format!("{folder}/ai-training-report.json"))?;
     let manifest = read_json("manifest.json")?;
+    let as_of = manifest["as_of"].as_str().and_then(crate::config::iso_date);
+    if let Some(as_of) = as_of.filter(|d| filed_on < *d) {
+        return Err(Error::Usage(format!(
+            "--date {filed_on} is before the filed draft's as-of date {as_of}: a report cannot be filed before the run that drafted it"
+        )));
+    }
     let filing = Filing {
         // The log holds ids and references masked by value, as every output does.
         account_id: filings::key(&args.account_id).into_owned(),

@@ -498,6 +498,21 @@ fn filed_then_a_changed_input_yields_an_updated_draft_with_its_changelog() {
     let out = dir.path().join("out");
     let c = cfg.to_str().unwrap();
     run_cfg(&cfg, &[]);
+    // A filing date before the drafted run, or in the future, is refused.
+    for date in ["2026-11-01", "0000-01-01", "2999-01-01"] {
+        let o = cipwatch(&[
+            "filed",
+            ZEPHYR,
+            "--reference",
+            "R",
+            "--date",
+            date,
+            "--config",
+            c,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{date}: {}", stderr(&o));
+    }
+    assert!(!out.join("filings.jsonl").exists());
     let o = ok(cipwatch(&[
         "filed",
         ZEPHYR,
