@@ -222,23 +222,22 @@ pub fn scenarios(args: &ScenariosArgs) -> Result<i32> {
 
 /// Writes the template for `account` into `dir`; returns its path.
 ///
-/// Errors: usage when the account id is not a plain file name or the file already exists;
+/// The file is `<answers_name>.toml` (`documents::answers_name`: the id itself when it is a plain,
+/// short file name, else its report folder's name).
+///
+/// Errors: usage when the account id is empty or the file already exists;
 /// internal when the folder or file cannot be written.
 pub fn write_template(dir: &Path, account: &str) -> Result<PathBuf> {
-    // A file name holds at most 255 bytes: `<account>.toml` with room to spare.
-    let plain = !account.is_empty()
-        && account.len() <= 200
-        && !account.starts_with('.')
-        && account
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if !plain {
-        return Err(Error::Usage(
-            "the account id must be at most 200 letters, digits, '.', '_' or '-' to name an answers file"
-                .into(),
-        ));
+    if account.trim().is_empty() {
+        return Err(Error::Usage("the account id is empty".into()));
     }
-    let path = dir.join(format!("{account}.toml"));
+    // The account's own id where it is a plain, short file name; its report folder's name
+    // otherwise (bounded, sanitised, with a hash).
+    let name = match account == answers::CERTIFICATION {
+        true => account.to_string(),
+        false => crate::documents::answers_name(account),
+    };
+    let path = dir.join(format!("{name}.toml"));
     if path.exists() {
         return Err(Error::Usage(format!(
             "{} already exists: edit it, or remove it to start again",

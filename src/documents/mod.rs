@@ -278,8 +278,8 @@ fn render_reports(
                 runs: runs.get(&f.account_id).cloned().unwrap_or_default(),
             };
             let answers = match masking {
-                Masking::Masked => inputs.answers.of(&f.account_id).masked(),
-                Masking::Unmasked => inputs.answers.of(&f.account_id),
+                Masking::Masked => answers_of(inputs.answers, &f.account_id).masked(),
+                Masking::Unmasked => answers_of(inputs.answers, &f.account_id),
             };
             let mut doc = report::build(common, facts, &answers);
             if let Some(filed) = crate::sinks::filings::of(inputs.filings, &f.account_id) {
@@ -402,6 +402,22 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>>
 
 /// Longest report folder name: a sanitised id is cut to `FOLDER_PREFIX` characters before the hash.
 const FOLDER_PREFIX: usize = 48;
+
+/// The name of an account's answers file, without `.toml`: its report folder's name
+/// ([`report_folder`]), which is the account id itself for an id of at most 62 letters, digits, `.`,
+/// `_` and `-` (`420000000002`), and a bounded, sanitised name with a hash otherwise (an Azure
+/// billing account `8611abcd-1234:5678ef_2019-05-31`).
+pub fn answers_name(account: &str) -> String {
+    report_folder(account)
+}
+
+/// Counsel's answers for `account`: its file [`answers_name`], or one named by the id itself.
+pub fn answers_of(answers: &Answers, account: &str) -> crate::sources::answers::AccountAnswers {
+    match answers.accounts.contains_key(account) {
+        true => answers.of(account),
+        false => answers.of(&answers_name(account)),
+    }
+}
 
 /// An account id as a folder name, unique per id and at most 62 characters. Letters, digits, `.`,
 /// `_` and `-` are kept and anything else becomes `_`; where that changed the id, or it is longer

@@ -95,8 +95,10 @@ pub fn unmatched_answers(
     flags: &[FlagRow],
     results: &[(String, DataFrame)],
 ) -> Result<Vec<String>> {
-    let known: std::collections::HashSet<&str> =
-        flags.iter().map(|f| f.account_id.as_str()).collect();
+    let known: std::collections::HashSet<String> = flags
+        .iter()
+        .flat_map(|f| [f.account_id.clone(), documents::answers_name(&f.account_id)])
+        .collect();
     let failed = documents::certification::failed_accounts(results)?;
     let mut unmatched: Vec<String> = plan
         .answers

@@ -848,3 +848,38 @@ fn what_is_not_cipwatch_s_own_in_the_output_folder_is_left_alone() {
     let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn an_account_id_that_is_no_file_name_gets_counsel_s_answers() {
+    // Found case: an Azure billing-account id with ':' could not name an answers file, so its
+    // report stayed TO COMPLETE. `answers` names the file as the report folder.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = samples_with(dir.path(), None);
+    let id = "8611abcd-1234:5678ef_2019-05-31";
+    rename_account(dir.path(), "420000000002", id, None, true);
+    let c = cfg.to_str().unwrap();
+    let o = cipwatch_in(dir.path(), &["answers", id, "--config", c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let answers = dir.path().join("answers");
+    let file = std::fs::read_dir(&answers)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "narrative = \"\"",
+        "narrative = \"Answered for a colon id.\"",
+    );
+    std::fs::write(&file, text).unwrap();
+    let o = cipwatch_in(dir.path(), &["-q", "run", "--config", c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let day = dir.path().join("out").join(DAY);
+    let folder = &report_folders(&day)[id];
+    let md = std::fs::read_to_string(day.join(folder).join("ai-training-report.md")).unwrap();
+    assert!(md.contains("Answered for a colon id."), "{md}");
+    assert_eq!(
+        json(&day.join("manifest.json"))["answers"]["unmatched"],
+        serde_json::json!([])
+    );
+}
