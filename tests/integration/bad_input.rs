@@ -548,3 +548,43 @@ fn an_input_column_named_row_is_an_extra_column() {
         q[0]
     );
 }
+
+/// Found case: a correction taking back 100 hours of a resource billed for fewer was netted into
+/// negative accelerator-hours and a run of negative accelerators. It is quarantined
+/// (`over_correction`); the resource keeps the hours it was billed.
+#[test]
+fn a_correction_taking_back_more_than_was_billed_is_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let billing = dir.path().join("billing");
+    std::fs::create_dir_all(&billing).unwrap();
+    std::fs::copy(
+        repo().join("data-samples/billing/focus-2026-10.csv"),
+        billing.join("focus-2026-10.csv"),
+    )
+    .unwrap();
+    let november =
+        std::fs::read_to_string(repo().join("data-samples/billing/focus-2026-11.csv")).unwrap();
+    let correction = "420000000011,Chen Wei,420000000011-01,Chen Wei production,USD,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,2026-11-02T00:00:00Z,2026-11-02T03:00:00Z,Usage,Correction,$0.526 per On Demand Linux g4dn.xlarge Instance Hour,Usage-Based,-100,Hours,-100,Hours,Standard,1.578,-50,1.578,Example Cloud,Example Cloud,Example Cloud Corp.,us-west-2,us-west-2a,i-cw-g4-0,instance,Compute,Amazon Elastic Compute Cloud,SKUF66ABEB9,,";
+    std::fs::write(
+        billing.join("focus-2026-11.csv"),
+        format!("{}\n{correction}\n", november.trim_end()),
+    )
+    .unwrap();
+    let baseline = tempfile::tempdir().unwrap();
+    run_samples(baseline.path(), &["-q"]);
+    let o = run_with(dir.path(), &[("billing", billing.to_str().unwrap())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let day = dir.path().join("out/2026-11-26");
+    assert_eq!(
+        hours_of(&day, "420000000011"),
+        hours_of(&baseline.path().join("2026-11-26"), "420000000011")
+    );
+    let q = read_csv(&day.join("quarantine/billing.csv"));
+    assert!(q.iter().any(|r| r["rule"] == "over_correction"), "{q:?}");
+    let runs = read_csv(&day.join("training_runs.csv"));
+    assert!(
+        runs.iter()
+            .all(|r| !r["accelerator_hours"].starts_with('-')),
+        "no negative run"
+    );
+}

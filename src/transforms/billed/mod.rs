@@ -462,7 +462,35 @@ impl BilledRows {
         if !implausible.is_empty() {
             billed.quarantine_implausible(raw, &implausible)?;
         }
+        billed.quarantine_over_corrections()?;
         Ok(billed)
+    }
+
+    /// Quarantines (`over_correction`) the negative accelerator rows (corrections) of a resource
+    /// whose accelerator-hours they take below zero: a correction can take back usage billed, not
+    /// more, and netting it would publish negative hours and fleets. Nothing to do (one scan of a
+    /// column) when no row is negative.
+    fn quarantine_over_corrections(&mut self) -> Result<()> {
+        let hours = col("accelerator_hours");
+        let any_negative = self
+            .accelerator
+            .column("accelerator_hours")
+            .and_then(|c| c.as_materialized_series().min::<f64>())
+            .or_internal("over-correction check")?
+            .is_some_and(|m| m < 0.0);
+        if !any_negative {
+            return Ok(());
+        }
+        let net = hours
+            .clone()
+            .sum()
+            .over([col("billing_account_id"), col("resource_id")])
+            .or_internal("over-correction check")?;
+        self.move_to_quarantine(
+            hours.lt(lit(0.0)).and(net.lt(lit(-1e-9))),
+            "over_correction",
+            "a correction takes back more accelerator-hours than its resource was billed for",
+        )
     }
 
     /// Quarantines every billing row charged on an implausible day (`implausible_date`): the
