@@ -124,6 +124,7 @@ pub fn sku_text_columns(opts: &BillingOptions) -> (Vec<String>, Vec<String>) {
 /// `finish` on the rows kept.
 fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
     let c = Cols::labelled(&scan.schema, &scan.labels);
+    refuse_nested(scan, opts)?;
     if !c.has("ConsumedQuantity") && !c.has("PricingQuantity") {
         return Err(Error::input(
             Location::file(&scan.file.path)
@@ -193,6 +194,52 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
     );
     columns.extend(first_failure(checks(&c, start, end, opts)?));
     Ok(scan.lf.clone().select(columns))
+}
+
+/// The columns the billing source reads as text or numbers, besides `REQUIRED` and the
+/// configured identification columns.
+const READ_COLUMNS: &[&str] = &[
+    "SubAccountId",
+    "ChargeClass",
+    "ConsumedUnit",
+    "PricingQuantity",
+    "PricingUnit",
+    "BilledCost",
+    "EffectiveCost",
+    "BillingCurrency",
+    "ResourceId",
+    "AvailabilityZone",
+    "RegionId",
+    "PricingCategory",
+    "CommitmentDiscountId",
+    "CapacityReservationId",
+    "CommitmentDiscountStatus",
+    "SkuPriceDetails",
+    "x_BilledPer",
+];
+
+/// Refuses (exit 3, naming file and column) a column cipwatch reads that a Parquet file holds
+/// as a list, map or struct: it is read as text (FOCUS writes `SkuPriceDetails` as a JSON string),
+/// and a nested value has no text to read.
+fn refuse_nested(scan: &Scan, opts: &BillingOptions) -> Result<()> {
+    let read = REQUIRED
+        .iter()
+        .chain(READ_COLUMNS)
+        .map(|n| n.to_string())
+        .chain(opts.instance_type_columns.iter().cloned())
+        .chain(opts.text_columns.iter().cloned());
+    for name in read {
+        if let Some(dt) = scan.schema.get(&name).filter(|dt| dt.is_nested()) {
+            return Err(Error::input(
+                Location::file(&scan.file.path).row(1).column(name.clone()),
+                format!(
+                    "column {} is a nested Parquet value ({dt}); cipwatch reads it as text: write it as a string (FOCUS writes SkuPriceDetails as JSON text)",
+                    scan.labels.get(&name).unwrap_or(&name)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// FOCUS's `ChargeCategory` values (FOCUS 1.0 and later), lower case.
