@@ -133,17 +133,19 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
             "required column missing: neither ConsumedQuantity nor PricingQuantity is present",
         ));
     }
-    // Consumed quantity and unit go together: without its unit (blank `ConsumedUnit`) the row is
-    // read in pricing terms, quantity and unit both.
     let consumed = c.number("ConsumedQuantity");
-    let use_consumed = consumed
-        .clone()
-        .is_not_null()
-        .and(c.blank("ConsumedUnit").not());
+    let use_consumed = consumed.clone().is_not_null();
     let quantity = when(use_consumed.clone())
-        .then(consumed)
+        .then(consumed.clone())
         .otherwise(c.number("PricingQuantity"));
-    let unit = when(use_consumed)
+    // A consumed quantity without its unit (blank `ConsumedUnit`) takes the pricing unit where the
+    // pricing quantity is the same number: the same measure, priced in that unit.
+    let same_measure = c
+        .number("PricingQuantity")
+        .eq(consumed)
+        .fill_null(lit(false));
+    let consumed_unit = use_consumed.and(c.blank("ConsumedUnit").not().or(same_measure.not()));
+    let unit = when(consumed_unit)
         .then(c.raw("ConsumedUnit"))
         .otherwise(c.raw("PricingUnit"));
     let start = c.timestamp("ChargePeriodStart");

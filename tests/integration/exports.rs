@@ -79,9 +79,9 @@ fn a_byte_order_mark_before_the_charge_category_loses_no_hours() {
 }
 
 /// Found case: a blank `ConsumedUnit` beside a `ConsumedQuantity` made the row `unknown_unit`;
-/// it is read in pricing terms (`PricingQuantity`, `PricingUnit`).
+/// with `PricingQuantity` the same number, the quantity is read in `PricingUnit`.
 #[test]
-fn a_blank_consumed_unit_reads_the_row_in_pricing_terms() {
+fn a_blank_consumed_unit_is_read_in_the_pricing_unit_of_the_same_quantity() {
     let (o, dir) = run_case("f4-focus-consumed-unit-blank");
     let day = day(&o, dir.path());
     assert_eq!(hours_of(&day, ACCOUNT), 384.0);
