@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use polars::prelude::*;
 
-use super::columns::{clean, clean_key, clean_key_cell, epoch_day, epoch_seconds, Check, Cols};
+use super::columns::{clean, clean_key, epoch_day, epoch_seconds, Check, Cols};
 use super::distinct::per_distinct;
 use super::files::InputFile;
 use super::focus::{GPU_COUNT_RULE, REQUIRED, SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
@@ -159,7 +159,7 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
         col(ROW),
         c.raw("BillingAccountId").alias("billing_account_id"),
         c.raw("SubAccountId").alias("sub_account_id"),
-        charge_category(&c).alias("charge_category"),
+        c.raw("ChargeCategory").alias("charge_category"),
         c.raw("ChargeClass").alias("charge_class"),
         epoch_seconds(start.clone()).alias("start_s"),
         epoch_seconds(end.clone()).alias("end_s"),
@@ -247,32 +247,37 @@ fn refuse_nested(scan: &Scan, opts: &BillingOptions) -> Result<()> {
 /// FOCUS's `ChargeCategory` values (FOCUS 1.0 and later), lower case.
 const CHARGE_CATEGORIES: &[&str] = &["adjustment", "credit", "purchase", "tax", "usage"];
 
-/// `ChargeCategory` as the row checks and identification read it: the characters a key loses
-/// (byte-order mark, zero-width spaces; `columns::clean_key_cell`) removed, trimmed, lower case;
-/// null where empty. Computed once per distinct text: the column repeats a handful of values.
-fn charge_category(c: &Cols) -> Expr {
-    per_distinct(c.raw("ChargeCategory"), DataType::String, |v| {
-        clean_key_cell(v).map(|k| k.to_lowercase())
-    })
+/// Characters a charge category may carry around its word and still be it: white space and the
+/// invisible ones a key loses (byte-order mark, zero-width spaces; `columns::clean_key_cell`).
+pub const AROUND_CATEGORY: &str = r"[\s\x{feff}\x{200b}-\x{200d}\x{2060}]*";
+
+/// A regex matching a `ChargeCategory` cell that is one of `words`, in any case, with only
+/// [`AROUND_CATEGORY`] around it. Tested without copying the column (the pass reads every row).
+pub fn category_pattern(words: &[&str]) -> String {
+    format!(
+        "(?i)^{AROUND_CATEGORY}({}){AROUND_CATEGORY}$",
+        words.join("|")
+    )
 }
 
 /// The checks of `ChargeCategory`: present (`missing_value`), and one of FOCUS's values
-/// (`bad_value`). A row that fails is quarantined, never silently left out of the hours.
+/// (`bad_value`; a cell of invisible characters only is one). A row that fails is quarantined,
+/// never silently left out of the hours.
 fn charge_category_checks(c: &Cols) -> [Check; 2] {
-    let category = charge_category(c);
-    let known = CHARGE_CATEGORIES
-        .iter()
-        .map(|v| category.clone().eq(lit(*v)))
-        .reduce(|a, b| a.or(b))
-        .unwrap_or(lit(false));
+    let missing = c.blank("ChargeCategory");
+    let known = c
+        .raw("ChargeCategory")
+        .str()
+        .contains(lit(category_pattern(CHARGE_CATEGORIES)), false)
+        .fill_null(lit(false));
     [
         (
-            category.clone().is_null(),
+            missing.clone(),
             "missing_value",
             format!("{} is empty", c.label("ChargeCategory")).into(),
         ),
         (
-            category.is_not_null().and(known.not()),
+            missing.not().and(known.not()),
             "bad_value",
             c.quoted(
                 &format!(

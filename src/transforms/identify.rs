@@ -20,13 +20,17 @@ use crate::sources::distinct::per_text;
 use crate::sources::focus::{GPU_COUNT_RULE, SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
 use crate::sources::{REASON, RULE};
 
-/// Consumption row: `ChargeCategory` is `Usage` in any case (tested without copying the column)
-/// and the row is not an unused commitment (`CommitmentDiscountStatus = Unused`, see
+/// Consumption row: `ChargeCategory` is `Usage` in any case, white space and invisible
+/// characters around it aside (`sources::billing::category_pattern`; tested without copying the
+/// column), and the row is not an unused commitment (`CommitmentDiscountStatus = Unused`, see
 /// `sources::billing`), which FOCUS files as usage although nothing ran.
 pub fn is_usage() -> Expr {
     col("charge_category")
         .str()
-        .contains(lit(r"(?i)^\s*usage\s*$"), false)
+        .contains(
+            lit(crate::sources::billing::category_pattern(&["usage"])),
+            false,
+        )
         .fill_null(lit(false))
         .and(col(UNUSED_COMMITMENT).not())
 }
