@@ -580,8 +580,9 @@ pub fn visible(text: &str) -> Cow<'_, str> {
 }
 
 /// `value` as JSON text (pretty when `pretty`), every string and object key masked by value with
-/// [`redact`] before it is escaped: masking the text afterwards would miss a card whose digits JSON
-/// escapes apart (a tab between groups is written `\t`).
+/// [`redact`] before it is escaped (masking the text afterwards would miss a card whose digits JSON
+/// escapes apart: a tab between groups is written `\t`), and a whole number that is a card replaced
+/// by its mask as a string; other numbers stay numbers.
 ///
 /// Errors: serde's, when `value` does not serialise.
 pub fn masked_json<T: serde::Serialize + ?Sized>(
@@ -597,12 +598,24 @@ pub fn masked_json<T: serde::Serialize + ?Sized>(
     }
 }
 
-/// Masks every string and object key of a JSON value with [`redact`], in place.
+/// Masks every string and object key of a JSON value with [`redact`], and every whole number that
+/// is a card, in place.
 pub fn redact_json(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(s) => {
             if let Cow::Owned(masked) = redact(s) {
                 *s = masked;
+            }
+        }
+        serde_json::Value::Number(n) => {
+            // A whole number that is a card (`--set training_ops=<card>`) becomes its mask, as text.
+            let whole = n.as_u64().map(|v| v.to_string()).or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e19)
+                    .map(|f| format!("{}", f.abs() as u64))
+            });
+            if let Some(digits) = whole.filter(|d| is_card(d)) {
+                *value = serde_json::Value::String(mask_card(&digits));
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
@@ -662,7 +675,7 @@ mod tests {
         let text = masked_json(&value, false).unwrap();
         assert_eq!(
             text,
-            r#"{"492900******5674":["492900******5674",4929000012345674],"zone":"us-east-1a"}"#
+            r#"{"492900******5674":["492900******5674","492900******5674"],"zone":"us-east-1a"}"#
         );
     }
 

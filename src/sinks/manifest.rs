@@ -153,8 +153,9 @@ impl Manifest {
     /// hashes and numbers are left alone).
     pub fn to_text(&self) -> String {
         let value = ordered(self);
-        // Strings and keys are masked by value before they are escaped; numbers stay numbers (a
-        // mask written into a JSON number would leave a file no reader can parse).
+        // Strings and keys are masked by value before they are escaped; a whole number that is a
+        // card becomes its mask as a string, other numbers stay numbers (a mask written into a JSON
+        // number's digits would leave a file no reader can parse).
         crate::pii::masked_json(&value, true).unwrap_or_default() + "\n"
     }
 }
