@@ -93,11 +93,12 @@ pub fn diff(args: &DiffArgs) -> Result<i32> {
         parameters: parameter_changes(&a, &b)?,
     };
     let printed = match args.format {
+        // JSON is masked value by value before it is escaped (see `explain`).
         Format::Json => crate::pii::masked_json(&d, true).or_internal("diff")? + "\n",
-        Format::Csv => csv(&d)?,
-        Format::Text => text(&d),
+        Format::Csv => crate::pii::redact(&csv(&d)?).into_owned(),
+        Format::Text => crate::pii::redact(&text(&d)).into_owned(),
     };
-    print!("{}", crate::pii::redact(&printed));
+    print!("{printed}");
     Ok(EXIT_OK)
 }
 

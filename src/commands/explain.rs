@@ -156,10 +156,12 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
     let p = &plan.profile.params;
     let e = explanation(&flag, &outcome, usage, runs, p);
     let printed = match args.format {
+        // JSON is masked value by value before it is escaped; masking its text again could
+        // write a mask into a number's digits.
         Format::Json => crate::pii::masked_json(&e, true).or_internal("explanation")? + "\n",
-        Format::Text | Format::Csv => text(&e, &plan)?,
+        Format::Text | Format::Csv => crate::pii::redact(&text(&e, &plan)?).into_owned(),
     };
-    print!("{}", crate::pii::redact(&printed));
+    print!("{printed}");
     Ok(EXIT_OK)
 }
 
