@@ -7,7 +7,8 @@
 --          max_interconnect_gbps, rows_without_interconnect, first_usage_s, last_usage_s,
 --          telemetry_accelerator_hours, accelerators, sub_accounts, est_ops_low, peak_colocated_ops_per_s,
 --          peak_colocated_accelerators, burn_ops_per_day, training_runs,
---          training_confidence (of the most confident training-like run), largest_run_est_ops)
+--          training_confidence (of the most confident training-like run), largest_run_est_ops,
+--          catalog_gap_accelerator_hours (estimated at the catalog-gap bound))
 WITH totals AS (
     SELECT
         billing_account_id,
@@ -19,7 +20,10 @@ WITH totals AS (
         SUM(CASE WHEN interconnect_gbps IS NULL THEN 1 ELSE 0 END) AS rows_without_interconnect,
         MIN(start_s) AS first_usage_s,
         MAX(end_s) AS last_usage_s,
-        SUM(CASE WHEN utilization_source = 'telemetry' THEN accelerator_hours ELSE 0 END) AS telemetry_accelerator_hours
+        SUM(CASE WHEN utilization_source = 'telemetry' THEN accelerator_hours ELSE 0 END) AS telemetry_accelerator_hours,
+        -- 'catalog_gap_bound': the accelerator has no peak figure and was estimated at the bound
+        -- (transforms::billed::CATALOG_GAP).
+        SUM(CASE WHEN peak_precision_used = 'catalog_gap_bound' THEN accelerator_hours ELSE 0 END) AS catalog_gap_accelerator_hours
     FROM usage_enriched
     GROUP BY billing_account_id
 ),

@@ -25,6 +25,8 @@
 --          CIP_GAP: foreign, accelerator_hours >= material_accelerator_hours, and the customer is not
 --                 verified or exempt, or was sold through a reseller without a CIP on file.
 --          CLEAR: none of these. The level is the most severe; reasons lists every code that applies.
+--          CATALOG_GAP (a reason, not a level): some of the account's accelerator-hours were estimated
+--          at the catalog-gap bound because the catalog has no peak figure for their accelerator.
 --          knowledge_day: the as-of day of the first published filing run that found the account
 --          REPORTABLE under the same parameters (prior_knowledge), else this run's as-of day: the
 --          provider knows when a run tells it, not when the data crossed (the clock never restarts
@@ -272,7 +274,8 @@ SELECT
         CASE WHEN w.material_use AND w.identity_unverified THEN 'CIP_NOT_VERIFIED' END,
         CASE WHEN w.material_use AND w.reseller_cip_missing THEN 'RESELLER_CIP_MISSING' END,
         CASE WHEN w.foreign_basis = 'no_cip_record' THEN 'NO_CIP_RECORD' END,
-        CASE WHEN w.foreign_basis = 'foreign_beneficial_owner' THEN 'FOREIGN_BENEFICIAL_OWNER' END
+        CASE WHEN w.foreign_basis = 'foreign_beneficial_owner' THEN 'FOREIGN_BENEFICIAL_OWNER' END,
+        CASE WHEN w.catalog_gap_accelerator_hours > 0 THEN 'CATALOG_GAP' END
     ), '') AS reasons,
     CASE WHEN w.reportable THEN w.first_knowledge_day END AS knowledge_day,
     CASE WHEN w.reportable THEN w.first_knowledge_day + w.report_due_days END AS report_due_day,

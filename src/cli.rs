@@ -40,6 +40,8 @@ pub enum Command {
     Filed(commands::counsel::FiledArgs),
     /// List the published what-if scenarios.
     Scenarios(commands::counsel::ScenariosArgs),
+    /// List which instance types and SKUs of the billing the accelerator catalog recognises, and which not (CSV).
+    Catalog(PlanArgs),
     /// Stage 1 alone: write a prepared dataset (run stage 2 with `run --prepared`), or the Spark job.
     Stage1(commands::stage1::Stage1Args),
 }
@@ -55,6 +57,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Answers(args) => commands::counsel::answers(&args),
         Command::Filed(args) => commands::counsel::filed(&args),
         Command::Scenarios(args) => commands::counsel::scenarios(&args),
+        Command::Catalog(args) => commands::catalog::catalog(&args),
         Command::Stage1(args) => commands::stage1::stage1(&args),
     }
 }

@@ -6,6 +6,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    quiet_on_closed_pipe();
     let cli = match cipwatch::cli::Cli::try_parse() {
         Ok(cli) => cli,
         // Help and version go to stdout with exit 0; a bad flag is exit 2. Flag values are
@@ -20,16 +21,76 @@ fn main() {
             std::process::exit(0);
         }
     };
+    let json = cli.log_format == cipwatch::commands::LogFormat::Json;
+    let started = std::time::Instant::now();
     let code = match cipwatch::cli::execute(cli) {
         Ok(code) => code,
         Err(err) => {
-            // Messages name files, rows and columns, not values; masked all the same.
-            eprintln!("cipwatch: {}", cipwatch::pii::redact(&err.to_string()));
-            if err.exit_code() == cipwatch::error::EXIT_INTERNAL {
-                eprintln!("cipwatch: {}", cipwatch::error::BUG_REPORT);
-            }
+            report(&err, json);
             err.exit_code()
         }
     };
+    finished(code, started);
     std::process::exit(code);
+}
+
+/// The last log event of every command: `run_finished` with the exit code, the duration and, for
+/// a run that published, its id, as-of date, levels and folder (no customer values).
+fn finished(exit_code: i32, started: std::time::Instant) {
+    let last = cipwatch::commands::run::last_published();
+    tracing::info!(
+        event = "run_finished",
+        run_id = last.as_ref().map(|l| l.run_id.as_str()).unwrap_or(""),
+        as_of = last.as_ref().map(|l| l.as_of.as_str()).unwrap_or(""),
+        levels = serde_json::to_string(&last.as_ref().map(|l| &l.levels)).unwrap_or_default(),
+        path = last.as_ref().map(|l| l.path.as_str()).unwrap_or(""),
+        duration_s = started.elapsed().as_secs_f64(),
+        exit_code,
+        "finished"
+    );
+}
+
+/// The error on stderr: a `cipwatch: ...` line (and the bug-report line for an internal error),
+/// or with `--log-format json` one JSON log event like every other line. Messages name files,
+/// rows and columns, not values; masked all the same.
+fn report(err: &cipwatch::error::Error, json: bool) {
+    let message = cipwatch::pii::redact(&err.to_string()).into_owned();
+    let internal = err.exit_code() == cipwatch::error::EXIT_INTERNAL;
+    if json {
+        let hint = if internal {
+            cipwatch::error::BUG_REPORT
+        } else {
+            ""
+        };
+        tracing::error!(
+            kind = err.kind(),
+            exit_code = err.exit_code(),
+            hint,
+            "{message}"
+        );
+        return;
+    }
+    eprintln!("cipwatch: {message}");
+    if internal {
+        eprintln!("cipwatch: {}", cipwatch::error::BUG_REPORT);
+    }
+}
+
+/// A reader that stops early (`| head`, a pager closed) closes stdout: Rust's `print!` then
+/// panics on the broken pipe. That is not a failure of the command: end quietly with exit 0, as
+/// `grep` and `git` do. Every other panic keeps the default report.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

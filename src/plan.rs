@@ -7,13 +7,11 @@
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 
-use std::collections::BTreeMap;
-
 use crate::config::link_key::LinkKey;
 use crate::config::{self, profile, BillingOptions, ConfigSource, Provider};
 use crate::documents::{templates::Templates, Drafts};
 use crate::error::{Error, Result};
-use crate::sinks::filings::{self, Filing};
+use crate::sinks::filings::FilingLog;
 use crate::sinks::scenario;
 use crate::sources::answers::Answers;
 use crate::sources::files::{self, InputFile};
@@ -117,8 +115,8 @@ pub struct Plan {
     pub rule_deviations: Vec<String>,
     /// Counsel's answers files, validated.
     pub answers: Answers,
-    /// The latest filing of each account, from `<out>/filings.jsonl`.
-    pub filings: BTreeMap<String, Filing>,
+    /// The filing log, `<out>/filings.jsonl`, with the keys of its tokens.
+    pub filings: FilingLog,
 }
 
 impl PlannedInputs {
@@ -278,13 +276,21 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         .clone()
         .unwrap_or_else(|| base.join(&cfg.output.dir));
     check_output_dir(&output_dir, &config_source, args.out.is_some())?;
+    if let Some(name) = &scenario {
+        let parameters = serde_json::to_value(&profile.provenance)
+            .map_err(|e| Error::internal("the effective parameters", e))?;
+        scenario::check_same_overrides(
+            &scenario::publish_root(&output_dir, Some(name)),
+            &parameters,
+        )?;
+    }
     let inputs = planned_inputs(&cfg.inputs, &base, args.prepared.as_deref())?;
     let catalog_dir = catalog_dir(&cfg.inputs, &base)?;
     let link_key = LinkKey::resolve(
         cfg.links.key_file.as_ref().map(|f| base.join(f)).as_deref(),
         &config_source.describe(),
     )?;
-    let filings = filings::latest(&filings::load(&output_dir)?);
+    let filings = FilingLog::open(&output_dir, &link_key)?;
     Ok(Plan {
         link_key,
         config_base: base.clone(),
@@ -395,6 +401,8 @@ fn named_billing(specs: &[String], base: &Path) -> Result<Vec<InputFile>> {
 
 /// Records `file` under the name it was copied from: a local path or `file:` URI is shown as the
 /// configuration's own files are (relative to its folder); another URI (`s3a://...`) as it is.
+/// Only the name changes: stage 1 reads the file given (the copy), whose SHA-256 and size the
+/// part records.
 fn known_as_name(file: &mut InputFile, name: &str, base: &Path) {
     let local = name
         .strip_prefix("file://")
@@ -403,18 +411,14 @@ fn known_as_name(file: &mut InputFile, name: &str, base: &Path) {
     match local {
         Some(path) => {
             let canonical_base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
-            file.path = PathBuf::from(path);
-            file.display = file
-                .path
+            let path = Path::new(path);
+            file.display = path
                 .strip_prefix(&canonical_base)
-                .unwrap_or(&file.path)
+                .unwrap_or(path)
                 .display()
                 .to_string();
         }
-        None => {
-            file.path = PathBuf::from(name);
-            file.display = name.to_string();
-        }
+        None => file.display = name.to_string(),
     }
 }
 
@@ -457,6 +461,10 @@ fn check_billing_options(billing: &BillingOptions, source: &ConfigSource) -> Res
         (
             "billing.component_sku_pattern",
             &billing.component_sku_pattern,
+        ),
+        (
+            "billing.unused_capacity_pattern",
+            &billing.unused_capacity_pattern,
         ),
     ] {
         regex::Regex::new(&format!("(?i){pattern}"))

@@ -9,11 +9,12 @@ use clap::Args;
 
 use super::Format;
 use crate::config;
+use crate::config::link_key::LinkKey;
 use crate::documents::report_folder;
 use crate::documents::templates::Templates;
 use crate::error::{Context, Error, Result, EXIT_OK};
 use crate::fingerprint::sha256_bytes;
-use crate::sinks::filings::{self, Filing};
+use crate::sinks::filings::{self, Filing, FilingLog};
 use crate::sinks::lock::Lock;
 use crate::sinks::publish::SUCCESS;
 use crate::sinks::scenario;
@@ -129,35 +130,75 @@ pub fn filed(args: &FiledArgs) -> Result<i32> {
             "--date {filed_on} is before the filed draft's as-of date {as_of}: a report cannot be filed before the run that drafted it"
         )));
     }
-    let filing = Filing {
-        // The log holds ids and references masked by value, as every output does.
-        account_id: filings::key(&args.account_id).into_owned(),
-        reference: crate::pii::redact(args.reference.trim()).into_owned(),
+    // Only now, the filing being valid, may the folder's key be made.
+    let token = filing_log(&args.target, &out)?
+        .token(&args.account_id)
+        .ok_or_else(|| Error::bug("the filing log has no key"))?;
+    let reference = crate::pii::redact(args.reference.trim()).into_owned();
+    let mut filing = Filing {
+        // The log holds ids and references masked by value, as every output does, and keys the
+        // filing on a token of the raw id.
+        account_id: crate::pii::redact(&args.account_id).into_owned(),
+        account_token: Some(token),
+        reference,
         filed_on: args.date.clone(),
         run_id: manifest["run_id"].as_str().unwrap_or("").to_string(),
         as_of: manifest["as_of"].as_str().unwrap_or("").to_string(),
         documents,
         facts: filings::facts(&report),
+        ..Filing::default()
     };
+    filings::check_reference(&filings::load(&out)?, &filing)?;
+    let copy = format!("{}/{folder}", crate::documents::FILING_COPY);
+    let archived = crate::sinks::archive::archive(
+        &out,
+        &run,
+        &[folder.clone(), copy],
+        &crate::documents::report_folder(&filing.reference),
+    )?;
+    filing.archive = Some(archived.folder.clone());
+    filing.archived = archived.documents;
+    filing.correction = archived.correction;
     filings::append(&out, &filing)?;
     println!(
-        "recorded: report of run {} (as of {}) filed on {} under reference {} in {}",
+        "recorded: report of run {} (as of {}) filed on {} under reference {}{} in {}; the filed documents are kept in {}",
         filing.run_id,
         filing.as_of,
         filing.filed_on,
         filing.reference,
-        out.join(filings::FILINGS).display()
+        if filing.correction { " (a correction of the earlier filing of that reference)" } else { "" },
+        out.join(filings::FILINGS).display(),
+        out.join(&archived.folder).display()
     );
     Ok(EXIT_OK)
 }
 
-/// The filing run whose draft was filed: the one named, else the latest with a draft in `folder`.
-/// Scenario runs are never candidates.
+/// The filing log of `out` under the deployment's link key (resolved as a run resolves it); where
+/// none is configured, under the output folder's own key, made here if needed. The caller holds
+/// the output folder's lock.
+fn filing_log(target: &OutArgs, out: &Path) -> Result<FilingLog> {
+    let (cfg, source, _, base) = config::load(target.config.as_deref())?;
+    let key_file = cfg.links.key_file.as_ref().map(|f| base.join(f));
+    let link_key = LinkKey::resolve(key_file.as_deref(), &source.describe())?;
+    if link_key.is_ephemeral() {
+        filings::ensure_folder_key(out)?;
+    }
+    FilingLog::open(out, &link_key)
+}
+
+/// The filing run whose draft was filed: the one named (by its as-of date: a scenario's run is
+/// never a filing run), else the latest with a draft in `folder`.
 fn filed_run(out: &Path, run: Option<&str>, folder: &str) -> Result<PathBuf> {
     let has_draft = |dir: &Path| {
         dir.join(SUCCESS).is_file() && dir.join(folder).join(REPORT_FILES[2]).is_file()
     };
     if let Some(as_of) = run {
+        if NaiveDate::parse_from_str(as_of, "%Y-%m-%d").is_err() || as_of.len() != 10 {
+            return Err(Error::Usage(format!(
+                "--run '{as_of}' is not the as-of date (YYYY-MM-DD) of a filing run under {}: a scenario's draft is not for filing",
+                out.display()
+            )));
+        }
         let dir = out.join(as_of);
         return match has_draft(&dir) {
             true => Ok(dir),
@@ -225,12 +266,14 @@ pub fn scenarios(args: &ScenariosArgs) -> Result<i32> {
 /// The file is `<answers_name>.toml` (`documents::answers_name`: the id itself when it is a plain,
 /// short file name, else its report folder's name).
 ///
-/// Errors: usage when the account id is empty or the file already exists;
-/// internal when the folder or file cannot be written.
+/// Errors: usage when the account id is empty or the file already exists; configuration (exit
+/// 2) naming `answers.dir` when `dir` is not a folder; internal when the folder or file cannot be
+/// written.
 pub fn write_template(dir: &Path, account: &str) -> Result<PathBuf> {
     if account.trim().is_empty() {
         return Err(Error::Usage("the account id is empty".into()));
     }
+    answers::check_dir(dir)?;
     // The account's own id where it is a plain, short file name; its report folder's name
     // otherwise (bounded, sanitised, with a hash).
     let name = match account == answers::CERTIFICATION {
@@ -269,8 +312,21 @@ pub fn template(account: &str) -> Result<String> {
     }
     templates.render_plain(
         "answers.toml",
-        &serde_json::json!({ "account": account, "keys": answers::keys() }),
+        &serde_json::json!({ "account": comment_safe(account), "keys": answers::keys() }),
     )
+}
+
+/// `text` as it may stand in a TOML comment: every control character (a line break would end the
+/// comment, and TOML refuses the others) and invisible control written out as `[U+XXXX]`.
+fn comment_safe(text: &str) -> String {
+    text.chars()
+        .map(
+            |c| match c.is_control() || crate::pii::is_invisible_control(c) {
+                true => format!("[U+{:04X}]", c as u32),
+                false => c.to_string(),
+            },
+        )
+        .collect()
 }
 
 #[cfg(test)]
@@ -303,5 +359,20 @@ mod tests {
         let err = Answers::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("line 2, column"), "{err}");
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn an_id_with_control_characters_still_gives_a_template_that_parses() {
+        for id in [
+            "42\n[x]",
+            "42\r\n#",
+            "42\u{0}\u{7f}",
+            "42\u{202E}1",
+            "42\t1",
+        ] {
+            let text = template(id).unwrap();
+            let parsed: std::result::Result<AccountAnswers, _> = toml::from_str(&text);
+            assert!(parsed.is_ok(), "{id:?}: {text}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `cipwatch diff [RUN_A] [RUN_B]`: what changed between two published runs: accounts that became
-//! REPORTABLE, WATCH or CIP_GAP, accounts cleared, estimates that moved by more than a fraction, and
-//! parameters that differ. A run is a folder, or an as-of date under the output folder; by default
+//! REPORTABLE, WATCH or CIP_GAP, accounts cleared, estimates that moved by more than a fraction (the
+//! `--change` threshold, named in the output), the CIP facts and deadlines of accounts in both runs,
+//! input files and quarantine counts, and parameters that differ. A run is a folder, or an as-of date under the output folder; by default
 //! the two latest complete runs there.
 
 use polars::prelude::*;
@@ -50,6 +51,17 @@ struct Change {
     reasons_b: String,
 }
 
+/// One fact that differs between the two runs: of an account flagged in either (its CIP facts,
+/// its deadlines), or of the run (an input's file hashes, an input's quarantined rows).
+#[derive(Debug, Serialize)]
+struct FactChange {
+    /// The account id, or `run` for a fact of the run.
+    subject: String,
+    fact: String,
+    a: String,
+    b: String,
+}
+
 #[derive(Debug, Serialize)]
 struct ParamChange {
     parameter: String,
@@ -61,7 +73,11 @@ struct ParamChange {
 struct Diff {
     run_a: String,
     run_b: String,
+    /// `--change`: the relative change of an estimate that lists an account.
+    change_threshold: f64,
     accounts: Vec<Change>,
+    /// CIP facts and deadlines of accounts in both runs, input files and quarantine counts.
+    facts: Vec<FactChange>,
     parameters: Vec<ParamChange>,
 }
 
@@ -86,10 +102,15 @@ pub fn diff(args: &DiffArgs) -> Result<i32> {
         }
         (None, None) => latest_two(&out)?,
     };
+    let (flags_a, flags_b) = (read_flags(&a)?, read_flags(&b)?);
+    let mut facts = account_facts(&flags_a, &flags_b);
+    facts.extend(run_facts(&read_manifest(&a)?, &read_manifest(&b)?));
     let d = Diff {
         run_a: a.display().to_string(),
         run_b: b.display().to_string(),
-        accounts: account_changes(&read_flags(&a)?, &read_flags(&b)?, args.change),
+        change_threshold: args.change,
+        accounts: account_changes(&flags_a, &flags_b, args.change),
+        facts,
         parameters: parameter_changes(&a, &b)?,
     };
     let printed = match args.format {
@@ -100,6 +121,101 @@ pub fn diff(args: &DiffArgs) -> Result<i32> {
     };
     print!("{printed}");
     Ok(EXIT_OK)
+}
+
+/// The facts of each account flagged in both runs that `diff` compares beyond level and estimate:
+/// CIP and reseller facts and the deadlines.
+fn account_facts(a: &BTreeMap<String, FlagRow>, b: &BTreeMap<String, FlagRow>) -> Vec<FactChange> {
+    let text = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    let facts = |f: &FlagRow| -> [(&'static str, String); 7] {
+        [
+            ("foreign_basis", f.foreign_basis.clone()),
+            ("cip_status", f.cip_status.clone()),
+            ("verification_method", text(f.verification_method.clone())),
+            (
+                "reseller_cip_on_file",
+                text(f.reseller_cip_on_file.map(|v| v.to_string())),
+            ),
+            ("knowledge_date", text(f.knowledge_date.clone())),
+            ("report_due_date", text(f.report_due_date.clone())),
+            ("provisional_due_date", text(f.provisional_due_date.clone())),
+        ]
+    };
+    let mut out = Vec::new();
+    for (id, fa) in a {
+        let Some(fb) = b.get(id) else { continue };
+        for ((fact, va), (_, vb)) in facts(fa).into_iter().zip(facts(fb)) {
+            if va != vb {
+                out.push(FactChange {
+                    subject: id.clone(),
+                    fact: fact.to_string(),
+                    a: va,
+                    b: vb,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The run's own facts that differ: each input's file hashes and quarantined rows.
+fn run_facts(a: &serde_json::Value, b: &serde_json::Value) -> Vec<FactChange> {
+    let inputs = |m: &serde_json::Value| -> BTreeMap<String, (String, String)> {
+        m["inputs"]
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(name, input)| {
+                        let hashes: Vec<&str> = input["files"]
+                            .as_array()
+                            .map(|f| f.iter().filter_map(|f| f["sha256"].as_str()).collect())
+                            .unwrap_or_default();
+                        let quarantined = input["rows"]["rows_quarantined"].to_string();
+                        (name.clone(), (hashes.join(";"), quarantined))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (ia, ib) = (inputs(a), inputs(b));
+    let names: BTreeSet<&String> = ia.keys().chain(ib.keys()).collect();
+    let mut out = Vec::new();
+    for name in names {
+        let (va, vb) = (ia.get(name).cloned(), ib.get(name).cloned());
+        let (va, vb) = (va.unwrap_or_default(), vb.unwrap_or_default());
+        let fact = |what: &str, x: &str, y: &str| FactChange {
+            subject: "run".into(),
+            fact: format!("{name} {what}"),
+            a: x.to_string(),
+            b: y.to_string(),
+        };
+        if va.0 != vb.0 {
+            let short = |h: &str| {
+                h.split(';')
+                    .map(|h| h.get(..12).unwrap_or(h))
+                    .collect::<Vec<_>>()
+                    .join(";")
+            };
+            out.push(fact("files (SHA-256)", &short(&va.0), &short(&vb.0)));
+        }
+        if va.1 != vb.1 {
+            out.push(fact("rows quarantined", &va.1, &vb.1));
+        }
+    }
+    out
+}
+
+/// A run folder's manifest. Errors: usage (exit 2) for a missing or damaged one.
+fn read_manifest(run: &Path) -> Result<serde_json::Value> {
+    let path = run.join("manifest.json");
+    let damaged = |e: &dyn std::fmt::Display| {
+        Error::Usage(format!(
+            "{}: not a run manifest cipwatch wrote ({e})",
+            path.display()
+        ))
+    };
+    let bytes = std::fs::read(&path).map_err(|e| damaged(&e))?;
+    serde_json::from_slice(&bytes).map_err(|e| damaged(&e))
 }
 
 fn locate(out: &Path, run: &str) -> Result<PathBuf> {
@@ -201,15 +317,15 @@ fn account_changes(
 
 fn parameter_changes(a: &Path, b: &Path) -> Result<Vec<ParamChange>> {
     let params = |run: &Path| -> Result<BTreeMap<String, String>> {
-        let path = run.join("manifest.json");
-        let m: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(&path).or_internal(format!("reading {}", path.display()))?,
-        )
-        .or_internal("manifest")?;
+        // A damaged or missing manifest is the run folder's fault, not cipwatch's.
+        let m = read_manifest(run)?;
         let object = m["parameters"].as_object().cloned().unwrap_or_default();
-        let show = |v: &serde_json::Value| match v.as_f64() {
-            Some(f) if f.abs() >= 1e6 => format!("{f:e}"),
-            _ => v.to_string(),
+        let show = |v: &serde_json::Value| {
+            let text = match v.as_f64() {
+                Some(f) if f.abs() >= 1e6 => format!("{f:e}"),
+                _ => v.to_string(),
+            };
+            crate::pii::mask_value(&text)
         };
         let described = |(k, v): (String, serde_json::Value)| {
             let text = format!(
@@ -242,7 +358,13 @@ fn fmt_ops(v: Option<f64>) -> String {
 }
 
 fn text(d: &Diff) -> String {
-    let mut s = format!("A: {}\nB: {}\n\n", d.run_a, d.run_b);
+    let mut s = format!(
+        "A: {}\nB: {}\nestimates compared with --change {} (a relative change above {}%)\n\n",
+        d.run_a,
+        d.run_b,
+        d.change_threshold,
+        d.change_threshold * 100.0
+    );
     if d.accounts.is_empty() {
         s += "No account changed level or estimate.\n";
     } else {
@@ -265,6 +387,14 @@ fn text(d: &Diff) -> String {
                 fmt_ops(c.est_ops_b),
                 delta
             );
+        }
+    }
+    if d.facts.is_empty() {
+        s += "\nCIP facts, deadlines, input files and quarantine counts: identical.\n";
+    } else {
+        s += "\nFacts that differ:\n";
+        for f in &d.facts {
+            s += &format!("  {} {}: {} -> {}\n", f.subject, f.fact, f.a, f.b);
         }
     }
     if d.parameters.is_empty() {

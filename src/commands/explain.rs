@@ -2,7 +2,8 @@
 //! which billing rows (counts, date range, sample source rows) and catalog figures, the arithmetic
 //! from hours to operations, the co-location peak, the runs, each threshold against its measured
 //! value, and the CIP facts. It reruns the pipeline without publishing, so it explains exactly what
-//! a run with the same flags would decide.
+//! a run with the same flags would decide; where the run published for that date was made from
+//! other inputs or settings, it warns (and names a level that differs).
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -146,6 +147,7 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
             shown_id(&args.account_id), outcome.as_of
         ))
         })?;
+    warn_if_published_differs(&plan, &outcome, &flag);
     let usage = usage_groups(&outcome.usage, &flag.account_id)?;
     let runs: Vec<RunRow> = outcome
         .run_rows
@@ -163,6 +165,56 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
     };
     print!("{printed}");
     Ok(EXIT_OK)
+}
+
+/// `explain` reruns the pipeline on today's inputs: where a run of the same as-of date was
+/// published from other inputs or settings (another run id), the explanation may not be of what was
+/// published. Says so on stderr, and names a level that differs (no customer values).
+fn warn_if_published_differs(plan: &plan::Plan, outcome: &pipeline::Outcome, flag: &FlagRow) {
+    let folder = plan.publish_root().join(outcome.as_of.to_string());
+    let Ok(text) = std::fs::read_to_string(folder.join("manifest.json")) else {
+        return;
+    };
+    let published: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let Some(id) = published["run_id"]
+        .as_str()
+        .filter(|id| *id != outcome.run_id)
+    else {
+        return;
+    };
+    let level = published_level(&folder, &flag.account_id)
+        .filter(|l| l != flag.level.as_str())
+        .map(|l| {
+            format!(
+                "; the published level was {l}, this rerun finds {}",
+                flag.level.as_str()
+            )
+        })
+        .unwrap_or_default();
+    eprintln!(
+        "cipwatch: warning: the run published for {} (run {id}) was made from other inputs or settings than this explanation (run {}){level}",
+        outcome.as_of, outcome.run_id
+    );
+}
+
+/// The level `flags.csv` of a published run folder gives an account (ids compared masked, as
+/// published).
+fn published_level(folder: &std::path::Path, account: &str) -> Option<String> {
+    let flags = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(folder.join("flags.csv")))
+        .and_then(|r| r.finish())
+        .ok()?;
+    let ids = flags.column("account_id").ok()?.str().ok()?.clone();
+    let levels = flags.column("level").ok()?.str().ok()?.clone();
+    let masked = crate::pii::redact(account).into_owned();
+    let found = ids
+        .iter()
+        .zip(levels.iter())
+        .find(|(id, _)| *id == Some(masked.as_str()))
+        .and_then(|(_, l)| l.map(String::from));
+    found
 }
 
 /// An account id from the command line as a message may print it: invisible and control

@@ -60,6 +60,7 @@ pub fn stage1(args: &Stage1Args) -> Result<i32> {
                     dir.display()
                 )));
             }
+            crate::sinks::prepared::check_dataset_folder(dir)?;
             let billing = Stage1Billing::Named {
                 specs: &args.billing,
                 known_as: args.source_name.as_deref(),

@@ -106,8 +106,7 @@ fn read_csv(bytes: Vec<u8>, name: &Path, required: &[&str]) -> Result<DataFrame>
 }
 
 /// Joins instance types to accelerators and derives `peak_ops_per_s` (per accelerator) and the
-/// lower-case lookup keys, with Azure aliases (`Standard_ND96isr_H100_v5` is billed as
-/// `ND96isr H100 v5` in meter names).
+/// lower-case lookup keys (`lookup_keys`).
 fn join(
     accelerators: DataFrame,
     instances: DataFrame,
@@ -134,40 +133,93 @@ fn join(
             .alias("peak_precision_used"),
         col("source_url").alias("accelerator_source"),
     ]);
-    let name = col("instance_type").str().to_lowercase();
-    let bare = name.clone().str().strip_prefix(lit("standard_"));
-    let spaced = bare.clone().str().replace_all(lit("_"), lit(" "), true);
-    let inst = instances.lazy().select([
+    let keys = lookup_keys(&instances)?;
+    let inst = instances.lazy().with_row_index("_entry", None).select([
+        col("_entry"),
         col("provider"),
         col("instance_type"),
         col("accelerator"),
         col("accelerators_per_instance").cast(DataType::Float64),
         col("interconnect_gbps").cast(DataType::Float64),
         col("source_url").alias("instance_source"),
-        concat_list([name, bare, spaced])
-            .map_err(|e| Error::internal("catalog", e))?
-            .alias("instance_key"),
     ]);
-    inst.explode(
-        by_name(["instance_key"], true, false),
-        ExplodeOptions {
-            empty_as_null: false,
-            keep_nulls: false,
-        },
+    keys.lazy()
+        .join(
+            inst,
+            [col("_entry")],
+            [col("_entry")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .drop(by_name(["_entry"], true, false))
+        .join(
+            acc,
+            [col("accelerator")],
+            [col("accelerator")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .sort(["instance_key"], Default::default())
+        .collect()
+        .map_err(|e| Error::Reference(format!("catalog: {e}")))
+}
+
+/// The lookup keys of each instance-type entry, lower case: its name, the name without Azure's
+/// `Standard_` prefix, that with `_` as spaces (`Standard_ND96isr_H100_v5` is billed as the meter
+/// `ND96isr H100 v5`), and every spelling in the optional `aliases` column (`;`-separated: the
+/// meter, SKU or product names a provider bills the size under, such as `ND96asr A100 v4` for
+/// `Standard_ND96asr_v4` or `TpuV5p` for a TPU v5p chip). Returns `(_entry, instance_key)` rows.
+///
+/// Errors: exit 4 when one key would name two entries with different accelerators or counts (a
+/// billing row would then be read by whichever came first).
+fn lookup_keys(instances: &DataFrame) -> Result<DataFrame> {
+    let text = |name: &str| -> Result<Vec<Option<String>>> {
+        Ok(match instances.column(name) {
+            Ok(c) => c
+                .str()
+                .map_err(|e| Error::Reference(format!("catalog column {name}: {e}")))?
+                .iter()
+                .map(|v| v.map(String::from))
+                .collect(),
+            Err(_) => vec![None; instances.height()],
+        })
+    };
+    let (names, aliases) = (text("instance_type")?, text("aliases")?);
+    let meaning: Vec<(Option<String>, Option<String>)> = text("accelerator")?
+        .into_iter()
+        .zip(text("accelerators_per_instance")?)
+        .collect();
+    let mut owner: std::collections::BTreeMap<String, u32> = Default::default();
+    for (entry, name) in names.iter().enumerate() {
+        let name = name.as_deref().unwrap_or_default().trim().to_lowercase();
+        let bare = name.strip_prefix("standard_").unwrap_or(&name).to_string();
+        let spaced = bare.replace('_', " ");
+        let extra = aliases[entry].as_deref().unwrap_or_default().split(';');
+        let spellings = [name.clone(), bare, spaced]
+            .into_iter()
+            .chain(extra.map(|a| a.trim().to_lowercase()));
+        for key in spellings.filter(|k| !k.is_empty()) {
+            match owner.get(&key) {
+                Some(&first) if meaning[first as usize] != meaning[entry] => {
+                    return Err(Error::Reference(format!(
+                        "catalog: the spelling '{key}' names both {} and {name} with other accelerators",
+                        names[first as usize].as_deref().unwrap_or_default()
+                    )))
+                }
+                Some(_) => {}
+                None => {
+                    owner.insert(key, entry as u32);
+                }
+            }
+        }
+    }
+    let (keys, entries): (Vec<String>, Vec<u32>) = owner.into_iter().unzip();
+    DataFrame::new(
+        keys.len(),
+        vec![
+            Column::new("_entry".into(), entries),
+            Column::new("instance_key".into(), keys),
+        ],
     )
-    .unique_stable(
-        Some(by_name(["instance_key"], true, false)),
-        UniqueKeepStrategy::First,
-    )
-    .join(
-        acc,
-        [col("accelerator")],
-        [col("accelerator")],
-        JoinArgs::new(JoinType::Left),
-    )
-    .sort(["instance_key"], Default::default())
-    .collect()
-    .map_err(|e| Error::Reference(format!("catalog: {e}")))
+    .map_err(|e| Error::Reference(format!("catalog keys: {e}")))
 }
 
 /// `(?:^|[^a-z0-9])(key1|key2|...)(?:[^a-z0-9]|$)`, longest keys first so that a key never loses to
@@ -180,9 +232,127 @@ fn key_pattern(keys: &[String]) -> String {
     format!("(?:^|[^a-z0-9])({})(?:[^a-z0-9]|$)", alternation.join("|"))
 }
 
+/// The catalog's coverage as a Markdown table: one row per accelerator, one column per provider
+/// (alphabetical), each cell the number of instance types and SKU entries of that provider
+/// carrying it. docs/inputs.md's coverage table is this text (checked by a test).
+pub fn coverage_markdown(catalog: &Catalog) -> Result<String> {
+    let text = |name: &str| -> Result<Vec<String>> {
+        Ok(catalog
+            .instances
+            .column(name)
+            .and_then(|c| c.str().cloned())
+            .map_err(|e| Error::internal("catalog coverage", e))?
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect())
+    };
+    let (providers, types, accelerators) = (
+        text("provider")?,
+        text("instance_type")?,
+        text("accelerator")?,
+    );
+    let mut entries: std::collections::BTreeSet<(String, String, String)> = Default::default();
+    let mut columns: Vec<String> = Vec::new();
+    for i in 0..providers.len() {
+        if !columns.contains(&providers[i]) {
+            columns.push(providers[i].clone());
+        }
+        entries.insert((
+            accelerators[i].clone(),
+            providers[i].clone(),
+            types[i].clone(),
+        ));
+    }
+    columns.sort();
+    let mut rows: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for (accelerator, provider, _) in &entries {
+        let at = columns.iter().position(|c| c == provider).unwrap_or(0);
+        rows.entry(accelerator.as_str())
+            .or_insert_with(|| vec![0; columns.len()])[at] += 1;
+    }
+    let mut out = format!(
+        "| accelerator | {} |\n|---|{}\n",
+        columns.join(" | "),
+        "---|".repeat(columns.len())
+    );
+    for (accelerator, counts) in rows {
+        let cells: Vec<String> = counts
+            .iter()
+            .map(|n| match n {
+                0 => String::new(),
+                n => n.to_string(),
+            })
+            .collect();
+        out.push_str(&format!("| {accelerator} | {} |\n", cells.join(" | ")));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every spelling of every catalog entry (its name, Azure's meter form, each alias), found in
+    /// billing text as identification finds it, leads back to an entry with the same accelerator
+    /// and count: each accelerator is reachable from every spelling of each provider selling it.
+    #[test]
+    fn every_spelling_of_the_catalog_reaches_its_own_entry() {
+        let cat = load(None, "bf16", "fp16").unwrap();
+        let re = regex::Regex::new(&format!("(?i){}", cat.key_pattern)).unwrap();
+        let column = |name: &str| -> Vec<String> {
+            let c = cat
+                .instances
+                .column(name)
+                .unwrap()
+                .cast(&DataType::String)
+                .unwrap();
+            c.str()
+                .unwrap()
+                .iter()
+                .map(|v| v.unwrap_or_default().to_string())
+                .collect()
+        };
+        let (keys, accelerators, counts) = (
+            column("instance_key"),
+            column("accelerator"),
+            column("accelerators_per_instance"),
+        );
+        let meaning = |key: &str| {
+            let i = keys.iter().position(|k| k == key).unwrap();
+            (accelerators[i].clone(), counts[i].clone())
+        };
+        for (i, key) in keys.iter().enumerate() {
+            for text in [
+                format!("{key} running in Americas"),
+                format!("USE2-BoxUsage:{key}"),
+            ] {
+                let found = re
+                    .captures(&text)
+                    .and_then(|m| m.get(1))
+                    .map(|m| m.as_str().to_lowercase());
+                let found = found.unwrap_or_else(|| panic!("'{text}' names no catalog entry"));
+                assert_eq!(
+                    meaning(&found),
+                    (accelerators[i].clone(), counts[i].clone()),
+                    "'{text}' reads as {found}"
+                );
+            }
+        }
+    }
+
+    /// The catalog coverage table in docs/inputs.md is the catalog's own (`coverage_markdown`).
+    #[test]
+    fn docs_state_the_catalogs_coverage() {
+        let cat = load(None, "bf16", "fp16").unwrap();
+        let table = coverage_markdown(&cat).unwrap();
+        let doc =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/inputs.md"))
+                .unwrap();
+        assert!(
+            doc.contains(&table),
+            "docs/inputs.md's coverage table is not:\n{table}"
+        );
+    }
 
     fn lookup(cat: &Catalog, key: &str) -> (String, f64, Option<f64>, Option<f64>) {
         let df = cat
@@ -215,8 +385,9 @@ mod tests {
         assert_eq!(lookup(&cat, "nd96isr h100 v5").0, "nvidia-h100-sxm");
         // V100 has no bf16 figure: the fp16 fallback applies.
         assert_eq!(lookup(&cat, "p3.2xlarge").3, Some(125e12));
-        // b300 has no accelerator row: the instance is known, its peak is not.
-        assert_eq!(lookup(&cat, "p6-b300.48xlarge").3, None);
+        // Meter spellings that are not the size's name come from the catalog's aliases.
+        assert_eq!(lookup(&cat, "nd96asr a100 v4").0, "nvidia-a100-40gb");
+        assert_eq!(lookup(&cat, "tpuv5p").0, "google-tpu-v5p");
     }
 
     #[test]

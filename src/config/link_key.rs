@@ -120,6 +120,31 @@ impl LinkKey {
         key
     }
 
+    /// A key of the caller's own (the filing log's key of an output folder, `sinks::filings`),
+    /// with its fingerprint.
+    pub fn from_secret(secret: Vec<u8>, source: String) -> LinkKey {
+        LinkKey::new(secret, source)
+    }
+
+    /// True for a per-run random key (no key configured): a hash under it means nothing to the
+    /// next run.
+    pub fn is_ephemeral(&self) -> bool {
+        self.info.fingerprint.is_none()
+    }
+
+    /// Lower-case hex of HMAC-SHA-256 under this key of `purpose`, a NUL byte and `value`: a token
+    /// of `value` that cannot be reversed without the key (`purpose` keeps tokens of one value
+    /// for different uses apart).
+    pub fn token(&self, purpose: &str, value: &str) -> String {
+        let mac = self
+            .mac()
+            .chain_update(purpose.as_bytes())
+            .chain_update([0u8])
+            .chain_update(value.as_bytes())
+            .finalize();
+        hex(&mac.into_bytes())
+    }
+
     /// A fresh HMAC-SHA-256 state under this key: clone it for each message.
     pub fn mac(&self) -> Hmac<Sha256> {
         <Hmac<Sha256> as Mac>::new_from_slice(&self.secret).expect("HMAC takes a key of any length")

@@ -1,6 +1,7 @@
 //! The configuration file (`cipwatch.toml`) and the rule profiles. Both are read strictly
 //! (`deny_unknown_fields`): a misspelt key is an error that names it, never a silent default.
 
+pub mod calendar;
 pub mod catalog;
 pub mod link_key;
 pub mod profile;
@@ -205,11 +206,21 @@ pub struct BillingOptions {
     /// bills a VM per SKU: a description's free words never decide.
     #[serde(default = "default_component_sku_pattern")]
     pub component_sku_pattern: String,
+    /// A usage row whose usage type or SKU text matches this bills reserved capacity nobody ran
+    /// (AWS `USE2-UnusedBox:p5.48xlarge`, `Unused Reservation`): it counts no hours, as a FOCUS
+    /// row with `CapacityReservationStatus` or `CommitmentDiscountStatus = Unused`.
+    #[serde(default = "default_unused_capacity_pattern")]
+    pub unused_capacity_pattern: String,
     /// The largest plausible `SkuPriceDetails.GpuCount` (accelerators per instance). A stated
     /// count that is not a whole number in `1..=max_gpu_count` quarantines the row
     /// (`out_of_range`; `bad_number` where it is not a number). Must be in [1, 1e6].
     #[serde(default = "default_max_gpu_count")]
     pub max_gpu_count: f64,
+    /// An accelerator the catalog lists without a peak figure at the profile's precision is
+    /// estimated at this multiple of the catalog's highest peak (`transforms::billed::catalog_gap_bound`),
+    /// its accounts marked `CATALOG_GAP`. Must be in [1, 100].
+    #[serde(default = "default_catalog_gap_factor")]
+    pub catalog_gap_factor: f64,
     /// The plausible magnitude of a quantity (`ConsumedQuantity`, `PricingQuantity`); beyond it a
     /// row is quarantined as `out_of_range`. Must be > 0.
     #[serde(default = "default_max_abs")]
@@ -239,7 +250,9 @@ impl Default for BillingOptions {
             per_accelerator_pattern: default_per_accelerator_pattern(),
             component_pattern: default_component_pattern(),
             component_sku_pattern: default_component_sku_pattern(),
+            unused_capacity_pattern: default_unused_capacity_pattern(),
             max_gpu_count: default_max_gpu_count(),
+            catalog_gap_factor: default_catalog_gap_factor(),
             max_abs_quantity: default_max_abs(),
             max_abs_cost: default_max_abs(),
             earliest_charge_date: default_earliest_charge_date(),
@@ -265,6 +278,12 @@ impl BillingOptions {
             return Err(format!(
                 "billing.max_gpu_count = {} is outside [1, 1e6]",
                 self.max_gpu_count
+            ));
+        }
+        if !(1.0..=100.0).contains(&self.catalog_gap_factor) {
+            return Err(format!(
+                "billing.catalog_gap_factor = {} is outside [1, 100]",
+                self.catalog_gap_factor
             ));
         }
         if !(1..=36_500).contains(&self.max_date_gap_days) {
@@ -301,13 +320,26 @@ impl BillingOptions {
 fn default_per_accelerator_pattern() -> String {
     // "GPU Hours", "GPU Per Hour", "gpu-hours", GCP's "... GPU running in ..."; not a bare "GPU"
     // category word ("Compute - GPU - BM.GPU.H100.8").
-    r"(?-u:\b)gpus?(?:\s*[-/]\s*|\s+)(?:per\s+)?(?:hours?|hrs?|seconds?|minutes?|days?|running|attached)(?-u:\b)"
-        .to_string()
+    // TPUs are billed per chip-hour ("TpuV5p running in Sao Paulo", "TPU7x running in Americas",
+    // "TpuV5e attached to Spot Preemptible VMs running in Singapore", "Tpu v5 lite pod running"):
+    // a TPU generation followed by the SKU's running/attached words.
+    concat!(
+        r"(?-u:\b)gpus?(?:\s*[-/]\s*|\s+)(?:per\s+)?(?:hours?|hrs?|seconds?|minutes?|days?|running|attached)(?-u:\b)",
+        r"|(?-u:\b)tpu[ _-]?v?[0-9]+[a-z]*(?:[ _-](?:lite|pod))*\s+(?:[a-z ]+\s+)?(?:running|attached)(?-u:\b)",
+        r"|(?-u:\b)(?:chip|tpu)[ _-]?(?:hours?|hrs?)(?-u:\b)"
+    )
+    .to_string()
 }
 
 fn default_component_pattern() -> String {
     r"(?-u:\b)(cores?|vcpus?|cpus?|ocpus?|ram|memory|gib|gb|gibibytes?|gigabytes?|bytes?|byte-seconds)(?-u:\b)"
         .to_string()
+}
+
+/// AWS usage types `UnusedBox`/`UnusedDed` (EC2 user guide, "billing and usage reports": "the
+/// unused reserved instance time for Capacity Reservations") and the words of such SKUs.
+fn default_unused_capacity_pattern() -> String {
+    r"(?-u:\b)unused[ _-]?(?:box|ded|dedicated|reservation|reserved|capacity)".to_string()
 }
 
 fn default_component_sku_pattern() -> String {
@@ -316,9 +348,21 @@ fn default_component_sku_pattern() -> String {
     // A meter named after its component ("ND96isr H100 v5 vCPU") ends with the component word.
     concat!(
         r"(?-u:\b)(?:instance\s+(?:cores?|ram)|(?:cores?|ram|memory)\s+running\s+in)(?-u:\b)",
-        r"|(?-u:\b)(?:vcpus?|ocpus?|cores?|ram|memory)\s*$"
+        r"|(?-u:\b)(?:vcpus?|ocpus?|cores?|ram|memory)\s*$",
+        // A commitment or reservation fee names the GPU it buys ("Commitment v1: Nvidia H100 80GB
+        // GPU in Americas for 1 Year", "... recurring fee"): bought, not run.
+        r"|^\s*commitment(?-u:\b)|(?-u:\b)(?:commitment|upfront|recurring|reservation)\s+fee(?-u:\b)",
+        // A software licence billed by the hour beside a GPU ("NVIDIA AI Enterprise license",
+        // "Licensing Fee for NVIDIA RTX Virtual Workstation"): not accelerator time.
+        r"|(?-u:\b)licen[cs](?:e|es|ing)(?-u:\b)"
     )
     .to_string()
+}
+
+/// A new generation has so far at most doubled the dense peak of the one before (V100 125, A100
+/// 312, H100 989.5, B200 2250 dense BF16 TFLOPS: catalog `accelerators.csv`).
+fn default_catalog_gap_factor() -> f64 {
+    2.0
 }
 
 fn default_max_gpu_count() -> f64 {
@@ -343,9 +387,16 @@ fn default_max_outlier_share() -> f64 {
 }
 
 fn default_instance_type_columns() -> Vec<String> {
-    ["x_InstanceType", "x_UsageType", "x_SkuMeterName"]
-        .map(String::from)
-        .to_vec()
+    // x_SkuDetails: Microsoft's FOCUS export states the ARM size there (`"ServiceType":
+    // "Standard_ND96asr_v4"`) where the meter name is not the size (`ND96asr A100 v4`).
+    [
+        "x_InstanceType",
+        "x_UsageType",
+        "x_SkuMeterName",
+        "x_SkuDetails",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 fn default_text_columns() -> Vec<String> {
@@ -366,7 +417,12 @@ fn default_hint_pattern() -> String {
         // AWS GPU families (gr6 and gr6f are G6 variants with NVIDIA L4); every Azure N-series size
         // (NC, ND, NV, NG: AMD Radeon Pro V620) has GPUs.
         r"|(?-u:\b)(p[2-9][a-z]*|g[2-9][a-z]*|gr[0-9][a-z]*|trn[0-9][a-z]*|inf[0-9][a-z]*|dl[0-9][a-z]*)(-[a-z0-9]+)?\.[a-z0-9]*large(?-u:\b)",
-        r"|(?-u:\b)BM\.GPU|(?-u:\b)VM\.GPU|(?-u:\b)Standard_N[A-Z]"
+        r"|(?-u:\b)BM\.GPU|(?-u:\b)VM\.GPU|(?-u:\b)Standard_N[A-Z]",
+        // Azure N-series meter spellings: "NC24rs v3", "ND96asr A100 v4", "ND128isrNDRGB200v6".
+        r"|(?-u:\b)N[CDGV]C?[0-9]+[a-z0-9]*?(?:[ _][a-z0-9]+)*?[ _]?v[0-9](?-u:\b)",
+        // GPU-hour units and GPU clouds' per-GPU products ("8xH100", "gpu_8x_h100").
+        r"|(?-u:\b)(?:l4|l40s?|t4|v100|a10g?|b300|gb300|mi[0-9]{3}x?|rtx)(?-u:\b)",
+        r"|(?-u:\b)[0-9]+x[_-]?(?:h100|h200|a100|b200|b300|gb200|l40s)"
     )
     .to_string()
 }

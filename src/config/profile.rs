@@ -29,9 +29,17 @@ struct ProfileFile {
     source: String,
     status: String,
     #[serde(default)]
+    status_date: String,
+    #[serde(default)]
+    status_source: String,
+    #[serde(default)]
     filing: FilingInfo,
     parameters: toml::Table,
 }
+
+/// What a profile's `status` may say of the rule it encodes. Only `in force` binds a provider;
+/// every other profile's documents and summary line carry the RULE NOT IN FORCE banner.
+pub const STATUSES: [&str; 5] = ["in force", "proposed", "withdrawn", "guidance", "bill"];
 
 /// Where the documents go and under which rule text: the profile's `[filing]` table (all text,
 /// printed as written; empty when the profile gives none).
@@ -125,7 +133,7 @@ const fn non_negative(max: f64, unit: &'static str) -> Valid {
 
 /// Declares `Params` and, next to each field, its valid values and its meaning: `PARAMETERS` is
 /// the one table of parameters, read by the range check, the SQL `params` table, `--set`'s list of
-/// valid keys, `--dry-run` and README.md's parameter table (a test compares them). Each profile
+/// valid keys, `--dry-run` and docs/configuration.md's parameter table (a test compares them). Each profile
 /// file gives every parameter's value.
 macro_rules! parameters {
     ($( $name:ident : $ty:ty => $valid:expr, $doc:literal; )*) => {
@@ -252,7 +260,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The type in words, for messages and README.md's table.
+    /// The type in words, for messages and docs/configuration.md's table.
     pub fn describe(self) -> &'static str {
         match self {
             Kind::Integer => "a whole number",
@@ -401,8 +409,9 @@ pub const LINK_TYPES: &[&str] = &[
     "sub_account",
 ];
 
-/// README.md's parameter table (Markdown): one row per parameter of [`PARAMETERS`] with its type,
-/// valid values, each embedded profile's value and its meaning. A test checks README.md holds it.
+/// docs/configuration.md's parameter table (Markdown): one row per parameter of [`PARAMETERS`]
+/// with its type, valid values, each embedded profile's value and its meaning. A test checks
+/// docs/configuration.md holds it.
 pub fn markdown_table() -> Result<String> {
     let profiles: Vec<(&str, toml::Table)> = EMBEDDED
         .iter()
@@ -431,7 +440,7 @@ pub fn markdown_table() -> Result<String> {
     Ok(out)
 }
 
-/// A profile value as README.md shows it: `1e26`, `bf16`, lists comma-separated.
+/// A profile value as docs/configuration.md shows it: `1e26`, `bf16`, lists comma-separated.
 fn cell_text(v: &toml::Value) -> String {
     match v {
         toml::Value::Array(items) => items.iter().map(cell_text).collect::<Vec<_>>().join(", "),
@@ -448,7 +457,12 @@ pub struct ProfileInfo {
     pub version: String,
     pub title: String,
     pub source: String,
+    /// One of [`STATUSES`].
     pub status: String,
+    /// When the status was reached (`2025-12`, `2025-12-16`), as the source dates it.
+    pub status_date: String,
+    /// Where the status is stated (a Federal Register notice, the Unified Agenda, a secondary source).
+    pub status_source: String,
     /// `embedded` or the file it was read from.
     pub origin: String,
     pub filing: FilingInfo,
@@ -472,11 +486,13 @@ pub struct EffectiveProfile {
 impl Provenance {
     /// The value as a person reads it (`1e24`, not `1000000000000000000000000.0`).
     pub fn display(&self) -> String {
-        match &self.value {
+        let shown = match &self.value {
             toml::Value::Float(f) if f.abs() >= 1e6 => format!("{f:e}"),
             toml::Value::String(s) => s.clone(),
             other => other.to_string(),
-        }
+        };
+        // A card typed into `--set` is shown masked, also in scientific notation.
+        crate::pii::mask_value(&shown)
     }
 }
 
@@ -507,16 +523,60 @@ pub fn load(spec: &str, base: &Path) -> Result<(ProfileInfo, toml::Table)> {
     };
     let file: ProfileFile =
         toml::from_str(&text).map_err(|e| Error::toml(format!("profile {spec}"), &text, &e))?;
+    if !STATUSES.contains(&file.status.as_str()) {
+        return Err(Error::config(
+            format!("profile {spec}"),
+            format!(
+                "status '{}' is not one of: {}",
+                file.status,
+                STATUSES.join(", ")
+            ),
+        ));
+    }
     let info = ProfileInfo {
         name: file.name,
         version: file.version,
         title: file.title,
         source: file.source,
         status: file.status,
+        status_date: file.status_date,
+        status_source: file.status_source,
         origin,
         filing: file.filing,
     };
     Ok((info, file.parameters))
+}
+
+impl ProfileInfo {
+    /// True when the rule the profile encodes binds a provider (`status = "in force"`).
+    pub fn in_force(&self) -> bool {
+        self.status == "in force"
+    }
+
+    /// The status with its date: `withdrawn (2025-12)`.
+    pub fn standing(&self) -> String {
+        match self.status_date.as_str() {
+            "" => self.status.clone(),
+            d => format!("{} ({d})", self.status),
+        }
+    }
+
+    /// The banner of a profile that is not in force (`None` for one that is): the rule, its status
+    /// with date and source, and what its numbers are good for.
+    pub fn not_in_force_banner(&self) -> Option<String> {
+        (!self.in_force()).then(|| {
+            format!(
+                "RULE NOT IN FORCE: profile {} ({}) is {}{}; its numbers serve internal screening, not a legal obligation",
+                self.name,
+                self.title,
+                self.standing(),
+                match self.status_source.as_str() {
+                    "" => String::new(),
+                    src => format!("; source: {src}"),
+                }
+            )
+        })
+    }
 }
 
 /// Applies the override layers to the profile's parameters and checks the result.
@@ -633,6 +693,31 @@ mod tests {
 
     fn nprm() -> (ProfileInfo, toml::Table) {
         load("nprm-2024", Path::new(".")).unwrap()
+    }
+
+    /// A profile states its rule's status from a fixed list; one not in force has a banner.
+    #[test]
+    fn a_profile_states_its_status_and_a_withdrawn_one_has_a_banner() {
+        let (info, _) = nprm();
+        assert!(!info.in_force());
+        assert_eq!(info.standing(), "withdrawn (2025-12)");
+        assert!(info
+            .not_in_force_banner()
+            .unwrap()
+            .starts_with("RULE NOT IN FORCE: profile nprm-2024"));
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string("src/config/profiles/nprm-2024.toml")
+            .unwrap()
+            .replace("status = \"withdrawn\"", "status = \"probably fine\"");
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, text).unwrap();
+        let e = load(path.to_str().unwrap(), Path::new(".")).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
+        assert!(
+            e.to_string()
+                .contains("status 'probably fine' is not one of"),
+            "{e}"
+        );
     }
 
     #[test]

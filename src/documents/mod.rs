@@ -1,7 +1,7 @@
 //! Documents for counsel: one AI-training report draft per reportable foreign account (and, with
 //! `--drafts watch`, per WATCH account), the CIP certification, and the run summary, each as
 //! Markdown and self-contained HTML from Tera templates, reports and certification also as JSON
-//! (the view model itself, schema in README.md); with `--pdf` every HTML document also as PDF
+//! (the view model itself, schema in docs/documents.md); with `--pdf` every HTML document also as PDF
 //! (`sinks::pdf`), and with `--filing-copy` an unmasked copy of the filing documents under
 //! [`FILING_COPY`]. View models carry facts and codes; the words are the templates'
 //! (`templates/partials/words.tera`). View models are built from masked registry rows, and every
@@ -19,11 +19,12 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
 use crate::config::profile::{EffectiveProfile, Params, ProfileInfo};
 use crate::config::Provider;
 use crate::error::{Context, Result};
-use crate::sinks::filings::Filing;
+use crate::sinks::filings::Filed;
 use crate::sources::answers::Answers;
 use crate::transforms::quarantine::InputCount;
 use crate::transforms::records::records;
@@ -79,8 +80,8 @@ pub struct DocInputs<'a> {
     pub counts: &'a BTreeMap<String, InputCount>,
     /// Counsel's answers, merged into the report drafts.
     pub answers: &'a Answers,
-    /// The latest filing of each account.
-    pub filings: &'a BTreeMap<String, Filing>,
+    /// The latest filing of each account made on or before the as-of date.
+    pub filings: &'a Filed,
     /// The run that first found each account REPORTABLE under these parameters, by the account's
     /// knowledge key (`history::knowledge_key`), from `knowledge.json` before this run.
     pub first_runs: BTreeMap<String, String>,
@@ -97,7 +98,13 @@ pub struct Setting<'a> {
 }
 
 /// The facts every document states about the run.
-pub fn common(plan: &Setting, as_of: &str, run_id: &str, warnings: &[String]) -> Common {
+pub fn common(
+    plan: &Setting,
+    as_of: &str,
+    run_id: &str,
+    warnings: &[String],
+    catalog_gaps: &[String],
+) -> Common {
     let profile_source = format!(
         "profile {}@{}",
         plan.profile.info.name, plan.profile.info.version
@@ -122,18 +129,26 @@ pub fn common(plan: &Setting, as_of: &str, run_id: &str, warnings: &[String]) ->
         run_id: run_id.to_string(),
         cipwatch_version: env!("CARGO_PKG_VERSION").to_string(),
         warnings: warnings.to_vec(),
-        banners: banners(plan.scenario, plan.rule_deviations),
+        banners: banners(plan, catalog_gaps),
         scenario: plan.scenario.map(String::from),
         not_assessed: plan.rule_deviations.to_vec(),
     }
 }
 
-/// The banners of a scenario run and of a run under thresholds other than the rule's.
-fn banners(scenario: Option<&str>, deviations: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
+/// The banners of a run under a profile whose rule is not in force, of a scenario run, of a run
+/// under thresholds other than the rule's, and of a run that estimated an accelerator the catalog
+/// has no figure for at the conservative bound.
+fn banners(plan: &Setting, catalog_gaps: &[String]) -> Vec<String> {
+    let (scenario, deviations) = (plan.scenario, plan.rule_deviations);
+    let mut out: Vec<String> = plan
+        .profile
+        .info
+        .not_in_force_banner()
+        .into_iter()
+        .collect();
     if let Some(name) = scenario {
         out.push(format!(
-            "SCENARIO {name}: a what-if run with parameters other than the configuration's; not a filing run, not for filing"
+            "SCENARIO {name}: a what-if run (other parameters than the configuration's, or an as-of date before the latest filing run's); not a filing run, not for filing"
         ));
     }
     if !deviations.is_empty() {
@@ -142,16 +157,23 @@ fn banners(scenario: Option<&str>, deviations: &[String]) -> Vec<String> {
             deviations.join("; ")
         ));
     }
+    if !catalog_gaps.is_empty() {
+        out.push(format!(
+            "CATALOG GAP: no peak figure for {}; estimated at the conservative bound (accounts marked CATALOG_GAP)",
+            catalog_gaps.join(", ")
+        ));
+    }
     out
 }
 
 /// What a run asks of the documents beyond the default masked set.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Extras {
+pub struct Extras<'a> {
     /// `--filing-copy`: an unmasked copy of the filing documents under [`FILING_COPY`].
     pub filing_copy: bool,
-    /// `--pdf`: a PDF of every HTML document (`sinks::pdf`).
-    pub pdf: bool,
+    /// `--pdf`: a PDF of every HTML document (`sinks::pdf`), printed in a scratch folder made
+    /// inside this folder (the run's publish root).
+    pub pdf: Option<&'a Path>,
 }
 
 /// Documents by relative path: text (Markdown, HTML, JSON) and PDF bytes.
@@ -166,25 +188,30 @@ pub fn render_outputs(
     common: &Common,
     inputs: &DocInputs,
     drafts: Drafts,
-    extras: Extras,
+    extras: Extras<'_>,
 ) -> Result<Rendered> {
     let mut texts = render_all(templates, common, inputs, drafts, Masking::Masked)?;
     if extras.filing_copy {
+        let mut unmasked = common.clone();
+        unmasked.banners.insert(0, UNMASKED_BANNER.to_string());
         texts.extend(render_all(
             templates,
-            common,
+            &unmasked,
             inputs,
             drafts,
             Masking::Unmasked,
         )?);
     }
-    let pdfs = if extras.pdf {
-        crate::sinks::pdf::print_all(&texts, &common.as_of)?
-    } else {
-        Vec::new()
+    let pdfs = match extras.pdf {
+        Some(scratch) => crate::sinks::pdf::print_all(&texts, &common.as_of, scratch)?,
+        None => Vec::new(),
     };
     Ok((texts, pdfs))
 }
+
+/// The banner on every page of the unmasked filing copy.
+pub const UNMASKED_BANNER: &str =
+    "UNMASKED FILING COPY: personal data in full, for the filing only; keep it as the filing itself";
 
 /// The folder of the unmasked filing copy inside a run folder (`run --filing-copy`).
 pub const FILING_COPY: &str = "filing-copy-UNMASKED";
@@ -228,7 +255,44 @@ pub fn render_all(
     Ok(out)
 }
 
-/// The report drafts of the `wanted` accounts, each as Markdown, HTML and JSON.
+/// The registry rows of the drafted accounts, as the documents show them (masked or not).
+struct RegistryViews {
+    customers: HashMap<String, CustomerRow>,
+    owners: HashMap<String, Vec<OwnerRow>>,
+    access: HashMap<String, Vec<AccessRow>>,
+}
+
+impl RegistryViews {
+    fn of(inputs: &DocInputs, accounts: &[String], masking: Masking) -> Result<RegistryViews> {
+        let rows = |df: &DataFrame| only(df, accounts, "account_id", masking);
+        let customers = records::<CustomerRow>(&rows(inputs.customers)?, "customers")?
+            .into_iter()
+            .map(|c| (c.account_id.clone(), c))
+            .collect();
+        let owners = group(
+            records::<OwnerRow>(&rows(inputs.owners)?, "beneficial owners")?,
+            |o| o.account_id.clone(),
+        );
+        let mut access = group(
+            records::<AccessRow>(&rows(inputs.access)?, "access log")?,
+            |a| a.account_id.clone(),
+        );
+        for list in access.values_mut() {
+            list.sort_by(|a, b| {
+                (&a.accessed_at, &a.ip_address).cmp(&(&b.accessed_at, &b.ip_address))
+            });
+        }
+        Ok(RegistryViews {
+            customers,
+            owners,
+            access,
+        })
+    }
+}
+
+/// The report drafts of the `wanted` accounts, each as Markdown, HTML and JSON. A filed account's
+/// status (FILED, or UPDATED REPORT with its changelog) compares the masked view with the filed
+/// facts, which are masked: the unmasked filing copy states the same status as the masked report.
 fn render_reports(
     templates: &Templates,
     common: &Common,
@@ -237,23 +301,11 @@ fn render_reports(
     masking: Masking,
 ) -> Result<Vec<(String, String)>> {
     let accounts: Vec<String> = wanted.iter().map(|f| f.account_id.clone()).collect();
-    let rows = |df: &DataFrame| only(df, &accounts, "account_id", masking);
-    let customers: HashMap<String, CustomerRow> =
-        records::<CustomerRow>(&rows(inputs.customers)?, "customers")?
-            .into_iter()
-            .map(|c| (c.account_id.clone(), c))
-            .collect();
-    let owners = group(
-        records::<OwnerRow>(&rows(inputs.owners)?, "beneficial owners")?,
-        |o| o.account_id.clone(),
-    );
-    let mut access = group(
-        records::<AccessRow>(&rows(inputs.access)?, "access log")?,
-        |a| a.account_id.clone(),
-    );
-    for list in access.values_mut() {
-        list.sort_by(|a, b| (&a.accessed_at, &a.ip_address).cmp(&(&b.accessed_at, &b.ip_address)));
-    }
+    let views = RegistryViews::of(inputs, &accounts, masking)?;
+    let masked_views = match masking {
+        Masking::Masked => None,
+        Masking::Unmasked => Some(RegistryViews::of(inputs, &accounts, Masking::Masked)?),
+    };
     let runs = group(
         inputs
             .runs
@@ -264,27 +316,34 @@ fn render_reports(
         |r: &RunRow| r.account_id.clone(),
     );
     let measured = measured_utilization(inputs.results)?;
+    let build = |f: &FlagRow, views: &RegistryViews, masking: Masking| {
+        let key = crate::sinks::history::knowledge_key(&f.account_id);
+        let facts = report::AccountFacts {
+            flag: f,
+            first_run: inputs.first_runs.get(key.as_ref()).cloned(),
+            measured_utilization: measured.get(&f.account_id).copied(),
+            customer: views.customers.get(&f.account_id),
+            owners: views.owners.get(&f.account_id).cloned().unwrap_or_default(),
+            access: views.access.get(&f.account_id).cloned().unwrap_or_default(),
+            runs: runs.get(&f.account_id).cloned().unwrap_or_default(),
+        };
+        let answers = match masking {
+            Masking::Masked => answers_of(inputs.answers, &f.account_id).masked(),
+            Masking::Unmasked => answers_of(inputs.answers, &f.account_id),
+        };
+        report::build(common, facts, &answers)
+    };
     let reports: Vec<Vec<(String, String)>> = wanted
         .par_iter()
         .map(|f| {
-            let key = crate::sinks::history::knowledge_key(&f.account_id);
-            let facts = report::AccountFacts {
-                flag: f,
-                first_run: inputs.first_runs.get(key.as_ref()).cloned(),
-                measured_utilization: measured.get(&f.account_id).copied(),
-                customer: customers.get(&f.account_id),
-                owners: owners.get(&f.account_id).cloned().unwrap_or_default(),
-                access: access.get(&f.account_id).cloned().unwrap_or_default(),
-                runs: runs.get(&f.account_id).cloned().unwrap_or_default(),
-            };
-            let answers = match masking {
-                Masking::Masked => answers_of(inputs.answers, &f.account_id).masked(),
-                Masking::Unmasked => answers_of(inputs.answers, &f.account_id),
-            };
-            let mut doc = report::build(common, facts, &answers);
-            if let Some(filed) = crate::sinks::filings::of(inputs.filings, &f.account_id) {
+            let mut doc = build(f, &views, masking);
+            if let Some(filed) = inputs.filings.of(&f.account_id) {
                 // Filed facts are masked: compared as shown in the masked documents.
-                let now = crate::sinks::filings::facts(&templates::shown(&doc)?);
+                let masked = match &masked_views {
+                    Some(v) => templates::shown(&build(f, v, Masking::Masked))?,
+                    None => templates::shown(&doc)?,
+                };
+                let now = crate::sinks::filings::facts(&masked);
                 doc.set_filing(filed, crate::sinks::filings::changelog(&filed.facts, &now));
             }
             let dir = format!("reports/{}", report_folder(&f.account_id));
@@ -358,9 +417,12 @@ fn render_three<T: Serialize>(
     charts: &BTreeMap<String, String>,
     masking: Masking,
 ) -> Result<Vec<(String, String)>> {
-    let json = serde_json::to_string_pretty(&templates::shown_as(doc, masking)?)
-        .or_internal("document JSON")?
-        + "\n";
+    let mut shown = templates::shown_as(doc, masking)?;
+    if masking == Masking::Masked {
+        // A whole number that is a card (`--set training_ops=<card>`) becomes its mask, as text.
+        crate::pii::redact_json(&mut shown);
+    }
+    let json = serde_json::to_string_pretty(&shown).or_internal("document JSON")? + "\n";
     let render =
         |ext: &str| templates.render_as(&format!("{template}.{ext}"), doc, charts, masking);
     Ok(vec![

@@ -231,6 +231,8 @@ pub struct Deadline {
     pub overdue: bool,
     /// `12 days left`, `due today` or `OVERDUE by 3 days`.
     pub text: String,
+    /// Where the due date falls on a weekend or a US federal holiday (`config::calendar`).
+    pub note: Option<String>,
 }
 
 /// The filed version of the report.
@@ -269,7 +271,8 @@ pub struct AccountFacts<'a> {
 /// Days left (or overdue) from `as_of` to `due`, both YYYY-MM-DD; `None` if either is not a date.
 pub fn deadline(as_of: &str, due: &str) -> Option<Deadline> {
     let parse = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
-    let days_left = (parse(due)? - parse(as_of)?).num_days();
+    let due_day = parse(due)?;
+    let days_left = (due_day - parse(as_of)?).num_days();
     let text = match days_left {
         d if d < 0 => format!("OVERDUE by {} day{}", -d, if d == -1 { "" } else { "s" }),
         0 => "due today".to_string(),
@@ -280,6 +283,7 @@ pub fn deadline(as_of: &str, due: &str) -> Option<Deadline> {
         days_left,
         overdue: days_left < 0,
         text,
+        note: crate::config::calendar::due_date_note(due_day),
     })
 }
 

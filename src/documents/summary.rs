@@ -9,7 +9,7 @@ use super::charts::{bars, Bar};
 use super::filters::sci;
 use super::report::deadline;
 use super::Common;
-use crate::sinks::filings::Filing;
+use crate::sinks::filings::Filed;
 use crate::transforms::quarantine::InputCount;
 use crate::transforms::rows::FlagRow;
 
@@ -65,7 +65,7 @@ pub fn build(
     common: &Common,
     flags: &[FlagRow],
     counts: &BTreeMap<String, InputCount>,
-    filings: &BTreeMap<String, Filing>,
+    filings: &Filed,
 ) -> SummaryDoc {
     let levels = LEVELS
         .iter()
@@ -115,11 +115,7 @@ pub fn build(
 }
 
 /// The deadlines table: REPORTABLE accounts by due date, then WATCH accounts with a provisional one.
-fn deadlines(
-    common: &Common,
-    flags: &[FlagRow],
-    filings: &BTreeMap<String, Filing>,
-) -> Vec<DeadlineLine> {
+fn deadlines(common: &Common, flags: &[FlagRow], filings: &Filed) -> Vec<DeadlineLine> {
     let mut lines: Vec<DeadlineLine> = flags
         .iter()
         .filter_map(|f| {
@@ -138,7 +134,8 @@ fn deadlines(
                 kind: kind.into(),
                 days_left: left.days_left,
                 deadline: left.text,
-                filing: crate::sinks::filings::of(filings, &f.account_id)
+                filing: filings
+                    .of(&f.account_id)
                     .map(|x| format!("filed {} ({})", x.filed_on, x.reference))
                     .unwrap_or_else(|| "open".into()),
             })

@@ -121,6 +121,35 @@ pub fn mask_frame(
     Ok(out)
 }
 
+/// The registry's tables as the queries see them: payment, identity-number and telephone columns
+/// masked by their kind ([`mask_field`]), every other column as read (the queries join on account
+/// ids and group by country; names stay for the certification's filing copy). So a `--queries`
+/// override selecting a national ID or a payment number gets its mask, whatever it calls it.
+///
+/// Errors: only Polars' own, when a column cannot be read as text.
+pub fn mask_identifier_columns(
+    df: &polars::prelude::DataFrame,
+) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    let mut out = df.clone();
+    for (name, dtype) in df.schema().iter() {
+        let column = name.as_str();
+        let identifier = matches!(
+            field_kind(column),
+            FieldKind::Payment | FieldKind::Identifier | FieldKind::Phone
+        );
+        if dtype != &DataType::String || !identifier {
+            continue;
+        }
+        let masked = df
+            .column(name)?
+            .str()?
+            .apply(|v| v.map(|v| Cow::Owned(mask_field(column, v))));
+        out.with_column(masked.into_series().into())?;
+    }
+    Ok(out)
+}
+
 /// The masking a column's values get. Names are compared in lower case; a name the registry
 /// duplicates (Polars renames it `x_duplicated_0`) keeps its kind.
 pub fn field_kind(column: &str) -> FieldKind {
@@ -142,9 +171,15 @@ pub fn field_kind(column: &str) -> FieldKind {
     }
 }
 
-/// `value` of `column` as it may appear in an output.
+/// `value` of `column` as it may appear in an output. A registry field holds text, not a
+/// measurement: a number written alone in it (`4929000012345674.0`, `4.929000012345674E15`, as
+/// spreadsheets store long numbers) is masked by its integer part ([`mask_number_alone`]).
 pub fn mask_field(column: &str, value: &str) -> String {
-    match field_kind(column) {
+    let kind = field_kind(column);
+    if let Some(masked) = mask_number_alone(column, kind, value) {
+        return masked;
+    }
+    match kind {
         FieldKind::Payment => mask_payment(value),
         FieldKind::Identifier => mask_identifier(value),
         FieldKind::Key => redact(value).into_owned(),
@@ -156,6 +191,57 @@ pub fn mask_field(column: &str, value: &str) -> String {
         FieldKind::Phone => mask_tokens(&redact(value), 16).into_owned(),
         FieldKind::FreeText => mask_tokens(&redact(value), 9).into_owned(),
     }
+}
+
+/// A value that is not customer data but may have been typed as one (a `--set` parameter): card
+/// numbers masked by value ([`redact`]), also when the value is a number written with a decimal
+/// point or an exponent (`4.929000012345674e15`).
+pub fn mask_value(value: &str) -> String {
+    mask_number_alone("", FieldKind::Key, value).unwrap_or_else(|| redact(value).into_owned())
+}
+
+/// A value that is a decimal or scientific number and nothing else, masked by its integer part:
+/// a card there keeps first 6 / last 4 digits; in a registry free-text column
+/// ([`FREE_TEXT_COLUMNS`]) nine or more digits, and in a telephone column more than 15, keep
+/// their last 4 (another column's number, a cost in a quarantine file, is a measurement). `None`
+/// for any other value (or kind), which the column's own rule masks.
+fn mask_number_alone(column: &str, kind: FieldKind, value: &str) -> Option<String> {
+    if matches!(kind, FieldKind::Payment | FieldKind::Identifier) {
+        return None;
+    }
+    let digits = integer_digits(value.trim())?;
+    if is_card(&digits) {
+        return Some(mask_card(&digits));
+    }
+    let free_text = FREE_TEXT_COLUMNS.contains(&column.to_ascii_lowercase().as_str());
+    let longest = match kind {
+        FieldKind::FreeText if free_text => 8,
+        FieldKind::Phone => 15,
+        _ => return None,
+    };
+    (digits.len() > longest).then(|| mask_identifier(&digits))
+}
+
+/// The written digits of the integer part of `text` when it is a number written with a decimal
+/// point or an exponent (`+4929000012345674.0`, `4.929000012345674e15`), leading zeros dropped;
+/// `None` for anything else (a plain integer is handled as text).
+fn integer_digits(text: &str) -> Option<String> {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let notation = mantissa.contains('.') || unsigned.len() != mantissa.len();
+    let empty = whole.is_empty() && fraction.is_empty();
+    if !notation || empty || !plain(whole) || !plain(fraction) {
+        return None;
+    }
+    // Only the digits written count: an exponent's implied zeros hide nothing.
+    let shift = usize::try_from(exponent.max(0)).unwrap_or(0);
+    let digits: String = whole.chars().chain(fraction.chars().take(shift)).collect();
+    Some(digits.trim_start_matches('0').to_string())
 }
 
 /// True for nine or more ASCII digits and nothing else (white space around aside).
@@ -555,6 +641,29 @@ mod tests {
             mask_field("legal_name", "Zephyr 6011000099887766 Pte Ltd"),
             "Zephyr 601100******7766 Pte Ltd"
         );
+    }
+
+    #[test]
+    fn a_card_written_as_a_decimal_or_in_scientific_notation_is_masked() {
+        for (value, masked) in [
+            ("4929000012345674.0", "492900******5674"),
+            ("4.929000012345674E15", "492900******5674"),
+            ("+6011000099887766.00", "601100******7766"),
+            ("5454540000111125.", "545454******1125"),
+        ] {
+            for column in ["telephone", "legal_name", "payment_source", "reseller_id"] {
+                assert_eq!(mask_field(column, value), masked, "{column} {value}");
+            }
+        }
+        assert_eq!(mask_field("address", "987654321098.5"), "********1098");
+        assert_eq!(mask_field("BilledCost", "987654321098.5"), "987654321098.5");
+        assert_eq!(
+            mask_field("BilledCost", "4929000012345674.0"),
+            "492900******5674"
+        );
+        assert_eq!(mask_field("telephone", "6512345678.0"), "6512345678.0");
+        assert_eq!(mask_field("legal_name", "12.5"), "12.5");
+        assert_eq!(mask_field("legal_name", "1e400"), "1e400");
     }
 
     #[test]

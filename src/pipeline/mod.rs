@@ -39,6 +39,13 @@ pub struct Outcome {
     pub tables: Vec<(String, DataFrame)>,
     /// Why this run's results are qualified (`--allow-stale` let a stale input through).
     pub warnings: Vec<String>,
+    /// Instance types estimated at the catalog-gap bound (`billed::catalog_gap_bound`): the run
+    /// publishes, then ends with exit 4 so the operator adds the figures.
+    pub catalog_gaps: Vec<String>,
+    /// Knowledge dates this filing run moves earlier (`record::clock_changes`).
+    pub knowledge_moved: Vec<String>,
+    /// Due dates that differ from those of the folder this run republishes.
+    pub deadlines_changed: Vec<String>,
     pub run_id: String,
     /// The flags and training-run tables as typed rows, parsed once for documents, audit and `explain`.
     pub flag_rows: Vec<FlagRow>,
@@ -61,6 +68,26 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The exit code of a run that published: 0, or 4 (reference data missing) when some
+    /// accelerator was estimated at the catalog-gap bound and `--allow-stale` did not accept it,
+    /// so a scheduler sees that the catalog needs a figure although every account was published.
+    pub fn exit_code(&self, allow_stale: bool) -> i32 {
+        match self.catalog_gaps.is_empty() || allow_stale {
+            true => crate::error::EXIT_OK,
+            false => crate::error::EXIT_REFERENCE,
+        }
+    }
+
+    /// The operator's message for a catalog gap (`None` without one).
+    pub fn catalog_gap_message(&self) -> Option<String> {
+        (!self.catalog_gaps.is_empty()).then(|| {
+            format!(
+                "the catalog has no peak op/s at the profile's precision for {}: estimated at the conservative bound and published, those accounts marked CATALOG_GAP; add the figures to the catalog ([inputs] catalog)",
+                self.catalog_gaps.join(", ")
+            )
+        })
+    }
+
     /// The one line `run` prints: as-of date, run id, accounts per level, quarantined rows and
     /// where the run was published.
     pub fn summary_line(&self) -> String {
@@ -94,14 +121,16 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     progress.stage("catalog");
     let catalog = load_catalog(plan.catalog_dir.as_deref(), p)?;
     progress.stage("billing");
-    let mut billing = match &plan.prepared {
-        Some(dir) => billed::stage_prepared(
-            &billing_input(plan, &catalog),
-            &prepared::read(dir)?,
-            &mut ledger,
-        )?,
+    let parts = plan.prepared.as_deref().map(prepared::read).transpose()?;
+    let mut billing = match &parts {
+        Some(parts) => billed::stage_prepared(&billing_input(plan, &catalog), parts, &mut ledger)?,
         None => billed::stage(&billing_input(plan, &catalog), &mut ledger)?,
     };
+    let part_tables = parts
+        .as_deref()
+        .map(billed::prepared::table_hashes)
+        .unwrap_or_default();
+    drop(parts);
     let run = RunValues::of(billing.as_of, &certification_period(plan, billing.as_of)?);
     let usage = billing.rows.usage_until(run.as_of_end_s)?;
     record::exclude_after_as_of(&billing, &usage, &mut ledger)?;
@@ -122,12 +151,14 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     )?;
     progress.stage("queries");
     let knowledge = history::Knowledge::load(&plan.output_dir, p)?;
+    let prior_knowledge = knowledge.prior_table(run.as_of_day, &links.members)?;
+    let prior_fingerprint = record::earlier_knowledge(&prior_knowledge, run.as_of_day)?;
     let tables = transforms::QueryTables {
         usage,
         egress: &billing.rows.egress,
         telemetry,
         entity_members: &links.members,
-        prior_knowledge: knowledge.prior_table(run.as_of_day, &links.members)?,
+        prior_knowledge,
     };
     tables.register(&mut ctx, p, &run)?;
     let results = transforms::run_all(&mut ctx, &plan.queries)?;
@@ -136,7 +167,16 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     let mut outcome = record::outcome(billing, found, links.entities, ledger, usage_enriched);
     outcome.warnings.extend(stale_registry);
     outcome.unmatched_answers = record::unmatched_answers(plan, &outcome.flag_rows, &results)?;
-    outcome.run_id = record::run_id(plan, &catalog, outcome.as_of);
+    outcome.run_id = record::run_id(
+        plan,
+        &catalog,
+        outcome.as_of,
+        &record::RunFacts {
+            earlier_knowledge: prior_fingerprint,
+            prepared_tables: part_tables,
+        },
+    );
+    record::clock_changes(plan, &knowledge, &mut outcome)?;
     progress.stage("documents");
     (outcome.documents, outcome.pdfs) =
         record::documents(plan, &outcome, &registry, &results, &knowledge)?;
@@ -173,7 +213,8 @@ pub fn stage1(plan: &Stage1Plan, dir: &std::path::Path, only: bool) -> Result<St
     let bill = billed::load(&input)?;
     let scanned = billed::Scanned::collect(&bill, &catalog, &plan.billing)?;
     let table = transforms::quarantine::table(&bill, &scanned.quarantined)?;
-    let manifest = billed::prepared::manifest(&input, &bill.formats, scanned.rows_read);
+    let manifest =
+        billed::prepared::manifest(&input, &bill.files, &bill.formats, scanned.rows_read);
     let name = billed::prepared::part_name(&manifest.files);
     let outcome = Stage1Outcome {
         part: PathBuf::new(),
@@ -204,7 +245,7 @@ pub fn load_catalog(
 }
 
 /// What stage 1 alone is given: the stage 1 plan's files and definitions (no as-of date: stage 2
-/// takes it; no `--allow-stale`: the catalog check is stage 2's).
+/// takes it; the catalog-gap bound is stage 2's).
 pub fn stage1_input<'a>(plan: &'a Stage1Plan, catalog: &'a catalog::Catalog) -> BillingInput<'a> {
     BillingInput {
         files: &plan.billing_files,
@@ -213,7 +254,6 @@ pub fn stage1_input<'a>(plan: &'a Stage1Plan, catalog: &'a catalog::Catalog) -> 
         format: plan.billing_format.as_deref(),
         catalog,
         as_of: None,
-        allow_stale: false,
     }
 }
 
@@ -225,7 +265,6 @@ fn billing_input<'a>(plan: &'a Plan, catalog: &'a catalog::Catalog) -> BillingIn
         format: plan.billing_format.as_deref(),
         catalog,
         as_of: plan.as_of,
-        allow_stale: plan.allow_stale,
     }
 }
 

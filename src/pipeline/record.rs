@@ -68,7 +68,10 @@ pub fn outcome(
         counts: ledger.counts,
         levels: found.levels,
         tables,
-        warnings: billing.warning.into_iter().collect(),
+        warnings: Vec::new(),
+        catalog_gaps: billing.catalog_gaps,
+        knowledge_moved: Vec::new(),
+        deadlines_changed: Vec::new(),
         run_id: String::new(),
         flag_rows: found.flag_rows,
         run_rows: found.run_rows,
@@ -139,7 +142,15 @@ pub fn documents(
         rule_deviations: &plan.rule_deviations,
     };
     let as_of = outcome.as_of.to_string();
-    let common = documents::common(&setting, &as_of, &outcome.run_id, &outcome.warnings);
+    let common = documents::common(
+        &setting,
+        &as_of,
+        &outcome.run_id,
+        &outcome.warnings,
+        &outcome.catalog_gaps,
+    );
+    // A backfill shows the filings known on its as-of date, not later ones.
+    let filed = plan.filings.as_of(Some(outcome.as_of));
     let inputs = DocInputs {
         flags: &outcome.flag_rows,
         runs: &outcome.run_rows,
@@ -149,12 +160,13 @@ pub fn documents(
         results,
         counts: &outcome.counts,
         answers: &plan.answers,
-        filings: &plan.filings,
+        filings: &filed,
         first_runs: knowledge.first_runs(),
     };
+    let root = plan.publish_root();
     let extras = documents::Extras {
         filing_copy: plan.filing_copy,
-        pdf: plan.pdf,
+        pdf: plan.pdf.then_some(root.as_path()),
     };
     let rendered =
         documents::render_outputs(&plan.templates, &common, &inputs, plan.drafts, extras)?;
@@ -198,6 +210,73 @@ pub fn knowledge(plan: &Plan, knowledge: &Knowledge, outcome: &Outcome) -> Resul
     Ok(())
 }
 
+/// The changes a filing run makes to what counsel relies on, set on `outcome` for the manifest
+/// and logged as warnings (counts only; the manifest holds the masked ids): knowledge dates moved
+/// earlier (a filing run dated before the one that recorded them, `run --filing`), and due dates
+/// that differ from those of the folder this run republishes.
+pub fn clock_changes(plan: &Plan, knowledge: &Knowledge, outcome: &mut Outcome) -> Result<()> {
+    if plan.scenario.is_some() {
+        return Ok(());
+    }
+    outcome.knowledge_moved = knowledge.moved_earlier(&reportable(&outcome.flag_rows));
+    if !outcome.knowledge_moved.is_empty() {
+        tracing::warn!(
+            stage = "publish",
+            accounts = outcome.knowledge_moved.len(),
+            "KNOWLEDGE DATE MOVED EARLIER by a filing run dated before the one that recorded it: the due dates move earlier too (see the manifest's knowledge_moved)"
+        );
+    }
+    let previous = plan
+        .publish_root()
+        .join(outcome.as_of.to_string())
+        .join("flags.csv");
+    outcome.deadlines_changed = deadline_changes(&previous, &outcome.flag_rows)?;
+    if !outcome.deadlines_changed.is_empty() {
+        tracing::warn!(
+            stage = "publish",
+            accounts = outcome.deadlines_changed.len(),
+            "this run republishes its as-of date with other due dates than the folder it replaces (see the manifest's deadlines_changed)"
+        );
+    }
+    Ok(())
+}
+
+/// Where the due dates of `flags` differ from those of the published `flags.csv` at `previous`
+/// (none when there is none), as `masked id: old -> new` (`none` for no due date).
+fn deadline_changes(previous: &std::path::Path, flags: &[FlagRow]) -> Result<Vec<String>> {
+    if !previous.is_file() {
+        return Ok(Vec::new());
+    }
+    let old = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(previous.to_path_buf()))
+        .and_then(|r| r.finish())
+        .or_internal(format!("reading {}", previous.display()))?;
+    let column = |name: &str| -> Vec<Option<String>> {
+        old.column(name)
+            .ok()
+            .and_then(|c| c.str().ok().cloned())
+            .map(|c| c.iter().map(|v| v.map(String::from)).collect())
+            .unwrap_or_default()
+    };
+    let before: std::collections::BTreeMap<String, Option<String>> = column("account_id")
+        .into_iter()
+        .zip(column("report_due_date"))
+        .filter_map(|(a, d)| Some((a?, d)))
+        .collect();
+    let shown = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".into());
+    Ok(flags
+        .iter()
+        .filter_map(|f| {
+            let id = crate::pii::redact(&f.account_id).into_owned();
+            let old = before.get(&id).cloned().flatten();
+            (old != f.report_due_date)
+                .then(|| format!("{id}: {} -> {}", shown(&old), shown(&f.report_due_date)))
+        })
+        .collect())
+}
+
 /// (account, knowledge date) of the REPORTABLE accounts.
 fn reportable(flags: &[FlagRow]) -> Vec<(String, String)> {
     flags
@@ -208,8 +287,48 @@ fn reportable(flags: &[FlagRow]) -> Vec<(String, String)> {
 }
 
 /// The run id of a plan's run on an as-of date ([`manifest::run_id`] of [`identity`]).
-pub fn run_id(plan: &Plan, catalog: &Catalog, as_of: NaiveDate) -> String {
-    manifest::run_id(&identity(plan, catalog, &as_of.to_string()))
+pub fn run_id(plan: &Plan, catalog: &Catalog, as_of: NaiveDate, facts: &RunFacts) -> String {
+    let mut identity = identity(plan, catalog, &as_of.to_string());
+    identity["earlier_knowledge"] = json!(facts.earlier_knowledge);
+    if !facts.prepared_tables.is_empty() {
+        identity["prepared_tables"] = json!(facts.prepared_tables);
+    }
+    manifest::run_id(&identity)
+}
+
+/// What a run's identity takes from the run itself, beyond the plan: the knowledge dates earlier
+/// runs recorded ([`earlier_knowledge`]) and, for a run from a prepared dataset, its parts' table
+/// hashes (absent from a single run's identity, so both share an id when nothing was changed).
+pub struct RunFacts {
+    pub earlier_knowledge: String,
+    pub prepared_tables: Vec<String>,
+}
+
+/// The knowledge dates earlier filing runs recorded before `as_of_day` for this run's accounts,
+/// as text (`account:day` lines, sorted): they change the documents' due dates, so they are part
+/// of the run's identity. A date this run records itself (the as-of day) is not, so a rerun keeps
+/// its id.
+pub fn earlier_knowledge(prior: &DataFrame, as_of_day: i32) -> Result<String> {
+    let earlier = prior
+        .clone()
+        .lazy()
+        .filter(col("knowledge_day").lt(lit(as_of_day as i64)))
+        .sort(["account_id"], Default::default())
+        .collect()
+        .or_internal("prior knowledge")?;
+    let ids = earlier.column("account_id").and_then(|c| c.str().cloned());
+    let days = earlier
+        .column("knowledge_day")
+        .and_then(|c| c.i64().cloned());
+    let (Ok(ids), Ok(days)) = (ids, days) else {
+        return Ok(String::new());
+    };
+    Ok(ids
+        .iter()
+        .zip(days.iter())
+        .map(|(a, d)| format!("{}:{}", a.unwrap_or_default(), d.unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 /// What makes a run the run it is: versions, as-of date, input contents, effective parameter
@@ -239,7 +358,7 @@ pub fn identity(plan: &Plan, catalog: &Catalog, as_of: &str) -> Value {
         "templates": plan.templates.hashes,
         "mappings": plan.mappings.hashes,
         "answers": plan.answers.hashes(),
-        "filed": plan.filings.values().map(|f| (&f.account_id, &f.reference, &f.filed_on, &f.run_id)).collect::<Vec<_>>(),
+        "filed": plan.filings.as_of(crate::config::iso_date(as_of)).records().map(|f| (&f.account_id, &f.reference, &f.filed_on, &f.run_id)).collect::<Vec<_>>(),
         "provider": plan.provider,
         "billing": plan.billing,
         "billing_format": plan.billing_format,
@@ -326,6 +445,9 @@ pub fn manifest(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Manifest {
         report_folders: report_folders(plan, outcome),
         allow_stale: plan.allow_stale,
         warnings: outcome.warnings.clone(),
+        catalog_gaps: outcome.catalog_gaps.clone(),
+        knowledge_moved: outcome.knowledge_moved.clone(),
+        deadlines_changed: outcome.deadlines_changed.clone(),
         excluded: outcome.excluded.clone(),
         outputs: Vec::new(),
     }

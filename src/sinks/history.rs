@@ -27,6 +27,20 @@ pub struct RunRecord {
     pub levels: BTreeMap<String, u64>,
     pub exit_code: i32,
     pub error: Option<String>,
+    /// When and where the run ran (absent from lines written before these were recorded).
+    #[serde(flatten, default)]
+    pub timing: Timing,
+}
+
+/// When a run started (UTC, RFC 3339), how long it took (seconds) and on which host.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Timing {
+    #[serde(default)]
+    pub started_at: String,
+    #[serde(default)]
+    pub duration_s: f64,
+    #[serde(default)]
+    pub host: String,
 }
 
 /// The hash of the effective parameter values (not their sources).
@@ -121,6 +135,23 @@ impl Knowledge {
             .unwrap_or_default()
     }
 
+    /// The accounts whose recorded knowledge date `reportable` (account, date) would move
+    /// earlier (a filing run dated before the one that recorded it), as `masked id: old → new`.
+    pub fn moved_earlier(&self, reportable: &[(String, String)]) -> Vec<String> {
+        let Some(known) = self.state.get(&self.params) else {
+            return Vec::new();
+        };
+        reportable
+            .iter()
+            .filter_map(|(account, date)| {
+                let key = knowledge_key(account);
+                let old = known.get(key.as_ref())?;
+                (date < &old.knowledge_date)
+                    .then(|| format!("{key}: {} -> {date}", old.knowledge_date))
+            })
+            .collect()
+    }
+
     /// Records the knowledge dates of a filing run's REPORTABLE accounts ([`record_knowledge`]).
     pub fn record(&self, out: &Path, reportable: &[(String, String)], run_id: &str) -> Result<()> {
         record_knowledge(out, &self.params, reportable, run_id)
@@ -153,6 +184,17 @@ pub fn prior_table(
         }
     }
     df!("account_id" => ids, "knowledge_day" => days).or_internal("prior knowledge")
+}
+
+/// The as-of date of the latest filing run that succeeded, from `<out>/runs.jsonl` (a scenario
+/// keeps its own history under its folder), or `None` before the first.
+pub fn latest_filing_as_of(out: &Path) -> Option<chrono::NaiveDate> {
+    let text = std::fs::read_to_string(out.join(RUNS)).ok()?;
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<RunRecord>(l).ok())
+        .filter(|r| r.run_id.is_some())
+        .filter_map(|r| r.as_of.as_deref().and_then(crate::config::iso_date))
+        .max()
 }
 
 /// An account's key in `knowledge.json`: the account id, masked by value (`pii::redact`) so that

@@ -20,11 +20,12 @@ pub struct Lock {
 }
 
 /// The files cipwatch keeps in an output folder, besides the run folders.
-const OWN_FILES: [&str; 4] = [
+const OWN_FILES: [&str; 5] = [
     LOCK_FILE,
     crate::sinks::history::RUNS,
     crate::sinks::history::KNOWLEDGE,
     crate::sinks::filings::FILINGS,
+    crate::sinks::filings::FOLDER_KEY,
 ];
 
 /// Refuses (usage, exit 2) an output folder where one of cipwatch's own files exists as something
@@ -135,7 +136,8 @@ fn holder_text(holder: &str) -> String {
     }
 }
 
-fn host() -> String {
+/// This machine's host name (`/proc/sys/kernel/hostname`), or `unknown`.
+pub fn host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())

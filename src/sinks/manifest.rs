@@ -59,6 +59,12 @@ pub struct Manifest {
     pub report_folders: Vec<(String, String)>,
     pub allow_stale: bool,
     pub warnings: Vec<String>,
+    /// Instance types whose accelerator has no peak figure, estimated at the catalog-gap bound.
+    pub catalog_gaps: Vec<String>,
+    /// Knowledge dates this filing run moved earlier (`masked id: old -> new`).
+    pub knowledge_moved: Vec<String>,
+    /// Due dates that differ from those of the folder this run replaced (`masked id: old -> new`).
+    pub deadlines_changed: Vec<String>,
     /// Rows and values a stage left out on purpose, with the reason (never a quarantine: those
     /// are in `inputs.*.rows`).
     pub excluded: Vec<Excluded>,

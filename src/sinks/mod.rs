@@ -4,6 +4,7 @@
 //! counsel's filing log (`filings`) and the scenario folders (`scenario`) live beside it. `pdf`
 //! prints the HTML documents to PDF with headless Chromium.
 
+pub mod archive;
 pub mod filings;
 pub mod history;
 pub mod lock;
@@ -13,4 +14,5 @@ pub mod pdf;
 pub mod prepared;
 pub mod publish;
 pub mod scenario;
+pub mod status;
 pub mod tables;

@@ -32,7 +32,7 @@ impl Staging {
     /// dead runs. The caller holds the output folder's lock.
     pub fn begin(root: &Path, name: &str) -> Result<Staging> {
         create_private_dir(root)?;
-        owner_only(root)?;
+        owner_only_unless_shared(root)?;
         recover(root)?;
         refuse_foreign(&root.join(name))?;
         let dir = root.join(format!(".staging-{name}-{}", std::process::id()));
@@ -182,12 +182,30 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         .or_internal(format!("creating {}", dir.display()))
 }
 
-/// Makes an existing folder (the output root, which may have been made by someone else) readable
-/// by its owner only: it holds the run history and the knowledge clock.
-fn owner_only(dir: &Path) -> Result<()> {
+/// Makes an existing output folder (which may have been made by someone else) readable by its
+/// owner only, with a warning: it holds the run history and the knowledge clock. A folder shared
+/// with a group on purpose (group-writable, or setgid so that files inherit its group) is left as
+/// it is, with a warning: its permissions are its owner's decision, and everything cipwatch writes
+/// inside is owner-only anyway (folders 0700, files 0600). A folder every user may write to is
+/// refused before the run (`plan`).
+///
+/// Errors: internal when the permissions cannot be changed.
+fn owner_only_unless_shared(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).map_or(0, |m| m.permissions().mode()) & 0o7777;
+        if mode & 0o077 == 0 {
+            return Ok(());
+        }
+        let shown = crate::pii::redact(&dir.display().to_string()).into_owned();
+        if mode & 0o2020 != 0 {
+            tracing::warn!(
+                "{shown} is shared with its group (mode {mode:o}): left as it is; cipwatch's files and folders inside are owner-only"
+            );
+            return Ok(());
+        }
+        tracing::warn!("{shown} could be read by others (mode {mode:o}): made owner-only (700)");
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .or_internal(format!("making {} private", dir.display()))?;
     }
@@ -197,7 +215,8 @@ fn owner_only(dir: &Path) -> Result<()> {
 /// Cleans up after runs that died, called by the lock holder (so every other run's hidden folder
 /// is a dead run's, whatever its process id): a `.replaced-<name>-<pid>` folder whose `<name>` is
 /// absent (killed between the two renames) is put back; every other `.staging-*` and `.replaced-*`
-/// folder not of this process is removed.
+/// folder not of this process (the PDF scratch `.staging-pdf…-<pid>` too) is removed, or left with
+/// a warning when it cannot be removed yet (a dead run's browser still writing into it).
 pub fn recover(root: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(root) else {
         return Ok(());
@@ -235,9 +254,12 @@ pub fn recover(root: &Path) -> Result<()> {
             std::fs::rename(entry.path(), &final_dir)
                 .or_internal(format!("restoring {}", final_dir.display()))?;
             sync_dir(root)?;
-        } else {
-            std::fs::remove_dir_all(entry.path())
-                .or_internal(format!("removing stale {}", entry.path().display()))?;
+        } else if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+            // A dead run's browser may still be writing its PDF scratch: left for the next run.
+            tracing::warn!(
+                kind,
+                "a dead run's hidden folder could not be removed yet: {e}"
+            );
         }
     }
     Ok(())

@@ -1,8 +1,12 @@
 //! What-if runs kept apart from the filing run. A run whose parameters come from `--set` or
 //! `--params` (or that is named with `--scenario`) is a scenario: it publishes under
 //! `<out>/scenarios/<name>/<as-of>/` with its own `runs.jsonl`, never replaces the filing run's
-//! folder and never writes the knowledge clock or the filing log. Also: the threshold-honesty
-//! check (regulatory numbers in force that differ from the rule profile's).
+//! folder and never writes the knowledge clock or the filing log. A scenario's folder holds the
+//! runs of one set of overrides: a run whose name is taken by a scenario made with other overrides
+//! (two `--params` files of one name, `--scenario` naming another run's scenario) is refused
+//! ([`check_same_overrides`]) rather than replacing it, and an explicit name holding a card
+//! number (which would be masked, so that two such names would share a folder) is refused. Also:
+//! the threshold-honesty check (regulatory numbers in force that differ from the rule profile's).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,8 +32,8 @@ pub const REGULATORY: [&str; 4] = [
 /// The scenario name of a run, or `None` for a filing run: `explicit` (checked), else one derived
 /// from the `--set` flags and the `--params` file when any is given.
 ///
-/// Errors: usage, when an explicit name has characters other than letters, digits, `.`, `_`, `-`
-/// or starts with `.`.
+/// Errors: usage, when an explicit name has characters other than letters, digits, `.`, `_`, `-`,
+/// starts with `.`, or holds a card number.
 pub fn name(
     explicit: Option<&str>,
     sets: &[String],
@@ -46,8 +50,14 @@ pub fn name(
                 "--scenario '{n}': use letters, digits, '.', '_' and '-' only (not starting with '.')"
             )));
         }
-        // A card typed into the name is masked like any value (its stars become `_`).
-        return Ok(Some(derived(&crate::pii::redact(n))));
+        // Masked, two names differing in a card's hidden digits would share one folder.
+        if crate::pii::redact(n) != n {
+            return Err(Error::Usage(format!(
+                "--scenario '{}': a scenario name must not hold a card number",
+                crate::pii::redact(n)
+            )));
+        }
+        return Ok(Some(derived(n)));
     }
     let mut parts: Vec<String> = sets.iter().map(|s| s.replace('=', "-")).collect();
     if let Some(p) = params {
@@ -112,6 +122,80 @@ pub fn deviations(rule: &toml::Table, effective: &BTreeMap<String, Provenance>) 
         .collect()
 }
 
+/// Refuses (usage, exit 2) a run that would publish into the scenario folder `root` when its
+/// latest complete run was made with other overrides than `parameters` (the run's effective
+/// parameters as the manifest records them): the folder's runs would silently mix two what-ifs.
+///
+/// Errors: usage naming the folder and both sets of overrides.
+pub fn check_same_overrides(root: &Path, parameters: &serde_json::Value) -> Result<()> {
+    let Some(latest) = sorted_dirs(root)
+        .into_iter()
+        .rev()
+        .find(|run| run.join(SUCCESS).is_file())
+    else {
+        return Ok(());
+    };
+    let theirs = overrides(&read_manifest(&latest)["parameters"]);
+    let ours = overrides(parameters);
+    if theirs == ours {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "scenario folder {} holds a what-if made with other overrides ({}; this run: {}): name this one with --scenario NAME, or remove that folder",
+        crate::pii::redact(&root.display().to_string()),
+        listed(&theirs),
+        listed(&ours)
+    )))
+}
+
+/// Overrides as `key=value`, a card in a value masked (also in scientific notation).
+fn shown(overrides: &[(String, String)]) -> Vec<String> {
+    overrides
+        .iter()
+        .map(|(k, v)| format!("{k}={}", crate::pii::mask_value(v)))
+        .collect()
+}
+
+/// A list of overrides as messages show it.
+fn listed(overrides: &[(String, String)]) -> String {
+    match overrides.is_empty() {
+        true => "none".into(),
+        false => shown(overrides).join(", "),
+    }
+}
+
+/// A run's manifest, or JSON null when it cannot be read.
+fn read_manifest(run: &Path) -> serde_json::Value {
+    std::fs::read(run.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// The overrides among a manifest's `parameters` (values from `--set` or a `--params` file), as
+/// key and value (as written, unmasked: for comparing), in key order.
+fn overrides(parameters: &serde_json::Value) -> Vec<(String, String)> {
+    let Some(params) = parameters.as_object() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = params
+        .iter()
+        .filter(|(_, p)| {
+            let source = p["source"].as_str().unwrap_or("");
+            source == "--set" || source.starts_with("params ")
+        })
+        .map(|(k, p)| {
+            let value = match p["value"].as_f64() {
+                Some(v) if v.abs() >= 1e6 => format!("{v:e}"),
+                _ => p["value"].to_string(),
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// One published scenario run, for `cipwatch scenarios`.
 #[derive(Debug, serde::Serialize)]
 pub struct Listed {
@@ -131,26 +215,8 @@ pub fn list(output_dir: &Path) -> Result<Vec<Listed>> {
             if !run.join(SUCCESS).is_file() {
                 continue;
             }
-            let manifest: serde_json::Value = std::fs::read(run.join("manifest.json"))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or_default();
-            let overrides = manifest["parameters"]
-                .as_object()
-                .map(|params| {
-                    params
-                        .iter()
-                        .filter(|(_, p)| {
-                            let source = p["source"].as_str().unwrap_or("");
-                            source == "--set" || source.starts_with("params ")
-                        })
-                        .map(|(k, p)| match p["value"].as_f64() {
-                            Some(v) if v.abs() >= 1e6 => format!("{k}={v:e}"),
-                            _ => format!("{k}={}", p["value"]),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let manifest = read_manifest(&run);
+            let overrides = shown(&overrides(&manifest["parameters"]));
             found.push(Listed {
                 scenario: name.clone(),
                 as_of: file_name(&run),
@@ -193,11 +259,9 @@ mod tests {
             name(None, &sets, None).unwrap().as_deref(),
             Some("training_ops-471628______5366")
         );
-        assert_eq!(
-            name(Some("sc-6011873645210984"), &[], None)
-                .unwrap()
-                .as_deref(),
-            Some("sc-601187______0984")
+        assert!(
+            name(Some("sc-6011873645210984"), &[], None).is_err(),
+            "names that mask alike would share a folder"
         );
     }
 

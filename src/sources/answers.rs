@@ -212,15 +212,17 @@ pub struct Answers {
 impl Answers {
     /// Reads and validates every `*.toml` of `dir` (a missing folder holds no answers).
     ///
-    /// Errors: configuration (exit 2) naming the file, for unreadable or invalid TOML and unknown keys.
+    /// Errors: configuration (exit 2) naming `answers.dir` when `dir` is not a folder or cannot be
+    /// listed ([`check_dir`]); naming the file, for unreadable or invalid TOML and unknown keys.
     pub fn load(dir: &Path) -> Result<Answers> {
         let mut answers = Answers {
             dir: dir.to_path_buf(),
             ..Answers::default()
         };
-        let Ok(entries) = std::fs::read_dir(dir) else {
+        if !check_dir(dir)? {
             return Ok(answers);
-        };
+        }
+        let entries = std::fs::read_dir(dir).map_err(|e| dir_error(dir, e))?;
         let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "toml"))
@@ -283,6 +285,28 @@ impl Answers {
         }
         out
     }
+}
+
+/// Whether the answers folder `dir` exists (a missing one holds no answers yet).
+///
+/// Errors: configuration (exit 2) naming `answers.dir` when `dir` is a file or anything else but
+/// a folder, or cannot be inspected: taken silently as "no answers", every TO COMPLETE block of
+/// every report would stay open.
+pub fn check_dir(dir: &Path) -> Result<bool> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(true),
+        Ok(_) => Err(Error::config(
+            "answers.dir",
+            format!("{} is a file, not a folder", dir.display()),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(dir_error(dir, e)),
+    }
+}
+
+/// The answers folder cannot be read.
+fn dir_error(dir: &Path, err: std::io::Error) -> Error {
+    Error::config("answers.dir", format!("{}: {err}", dir.display()))
 }
 
 /// One answers file, read strictly.

@@ -14,7 +14,7 @@ use super::distinct::per_distinct;
 use super::files::InputFile;
 use super::focus::{GPU_COUNT_RULE, REQUIRED, SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
 use super::native::{to_focus, Mappings};
-use super::{first_failure, load_files, Loaded, Scan, ROW};
+use super::{assemble, first_failure, prepare_files, versions, Loaded, Scan, SupersededFile, ROW};
 use crate::config::BillingOptions;
 use crate::error::{Error, Location, Result};
 
@@ -40,7 +40,9 @@ const UNIT_HOURS: &[(f64, &[&str])] = &[
 ];
 
 /// Loads billing files: FOCUS as is, native exports through their mapping. `format` forces one
-/// format for every file; without it each file's format is detected from its header.
+/// format for every file; without it each file's format is detected from its header. An earlier
+/// delivery of an AWS report whose newer delivery is also given is left out (`versions`), named in
+/// the result's `superseded`.
 pub fn load(
     files: Vec<InputFile>,
     opts: &BillingOptions,
@@ -58,7 +60,28 @@ pub fn load(
         }
     };
     refuse_repeated_files(&files)?;
-    load_files("billing", files, REQUIRED, prepare, |s| canonical(s, opts))
+    let prepared = prepare_files(&files, prepare)?;
+    let scans: Vec<Scan> = prepared.iter().map(|p| p.scan.clone()).collect();
+    let superseded = versions::superseded(&files, &scans)?;
+    let left_out: Vec<SupersededFile> = superseded
+        .iter()
+        .map(|s| SupersededFile {
+            file: files[s.file].display.clone(),
+            by: files[s.by].display.clone(),
+            rows: s.rows,
+        })
+        .collect();
+    let dropped: std::collections::BTreeSet<usize> = superseded.iter().map(|s| s.file).collect();
+    let (files, prepared): (Vec<InputFile>, Vec<super::Prepared>) = files
+        .into_iter()
+        .zip(prepared)
+        .enumerate()
+        .filter(|(i, _)| !dropped.contains(i))
+        .map(|(_, pair)| pair)
+        .unzip();
+    let mut loaded = assemble("billing", files, prepared, REQUIRED, |s| canonical(s, opts))?;
+    loaded.superseded = left_out;
+    Ok(loaded)
 }
 
 /// Refuses (exit 3) billing input holding the same file content twice (same SHA-256: an export
@@ -177,10 +200,8 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
             .and(c.blank("CapacityReservationId"))
             .not()
             .alias("reserved_capacity"),
-        c.raw("CommitmentDiscountStatus")
-            .str()
-            .contains(lit(r"(?i)^\s*unused\s*$"), false)
-            .fill_null(lit(false))
+        unused(&c, "CommitmentDiscountStatus")
+            .or(unused(&c, "CapacityReservationStatus"))
             .alias(UNUSED_COMMITMENT),
         c.raw("x_BilledPer")
             .str()
@@ -196,6 +217,17 @@ fn canonical(scan: &Scan, opts: &BillingOptions) -> Result<LazyFrame> {
     );
     columns.extend(first_failure(checks(&c, start, end, opts)?));
     Ok(scan.lf.clone().select(columns))
+}
+
+/// True where the status column `name` says `Unused` (any case, white space around it): FOCUS's
+/// `CommitmentDiscountStatus` (hours of a commitment nobody used) and `CapacityReservationStatus`
+/// (FOCUS 1.1+: the idle part of a capacity reservation, "MUST be Unused when the charge represents
+/// the unused portion of a capacity reservation"). Either way nothing ran.
+fn unused(c: &Cols, name: &str) -> Expr {
+    c.raw(name)
+        .str()
+        .contains(lit(r"(?i)^\s*unused\s*$"), false)
+        .fill_null(lit(false))
 }
 
 /// The columns the billing source reads as text or numbers, besides `REQUIRED` and the
@@ -216,6 +248,7 @@ const READ_COLUMNS: &[&str] = &[
     "CommitmentDiscountId",
     "CapacityReservationId",
     "CommitmentDiscountStatus",
+    "CapacityReservationStatus",
     "SkuPriceDetails",
     "x_BilledPer",
 ];

@@ -1,6 +1,9 @@
 //! Finding, fingerprinting and sanity-checking input files before any parser sees them: a path may
 //! name a file, a folder or a glob; each file is hashed for the manifest; empty files, UTF-16 and
 //! invalid UTF-8 are rejected with the file and line, rather than surfacing as a parser's riddle.
+//! Input bombs are refused here too (exit 3): a `.csv.gz` that decompresses beyond
+//! [`MAX_GZ_RATIO`] times its size (and [`MIN_GZ_LIMIT`]), a Parquet file whose footer declares
+//! more than 1 MiB a row on average; the CSV limits per record and column are the layout pass's.
 
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -158,14 +161,26 @@ pub fn inspect(path: &Path, base: &Path) -> Result<InputFile> {
     }
     let mut text = TextCheck::default();
     let mut csv = CsvChecker::new();
+    let limit = match format {
+        Format::CsvGz => max_decompressed(bytes),
+        _ => u64::MAX,
+    };
+    let mut seen = 0u64;
     let mut check = |c: &[u8]| {
+        seen += c.len() as u64;
+        if seen > limit {
+            return Err(decompression_bomb(path, limit));
+        }
         text.feed(path, c)?;
         csv.feed(path, c)
     };
     let text_bytes = match format {
         Format::Csv => stream(path, open()?, &mut check)?,
         Format::CsvGz => stream(path, flate2::read::MultiGzDecoder::new(open()?), &mut check)?,
-        Format::Parquet => 1,
+        Format::Parquet => {
+            check_parquet_sizes(path, bytes)?;
+            1
+        }
     };
     if text_bytes == 0 {
         return Err(Error::input(
@@ -196,6 +211,67 @@ pub fn inspect(path: &Path, base: &Path) -> Result<InputFile> {
         bytes,
         layout,
     })
+}
+
+/// How many times its own size a `.csv.gz` may grow when decompressed (text compresses 5 to 20
+/// times; a decompression bomb thousands of times).
+pub const MAX_GZ_RATIO: u64 = 200;
+/// Decompressed size a `.csv.gz` may always reach, whatever its ratio: 1 GiB.
+pub const MIN_GZ_LIMIT: u64 = 1 << 30;
+
+/// The most bytes a `.csv.gz` of `compressed` bytes may decompress to.
+fn max_decompressed(compressed: u64) -> u64 {
+    compressed.saturating_mul(MAX_GZ_RATIO).max(MIN_GZ_LIMIT)
+}
+
+/// The error of a `.csv.gz` that decompresses beyond [`max_decompressed`].
+fn decompression_bomb(path: &Path, limit: u64) -> Error {
+    Error::input(
+        Location::file(path),
+        format!(
+            "decompresses to more than {} MiB, over {MAX_GZ_RATIO} times its size (the limit of a .csv.gz): a damaged or hostile file",
+            limit >> 20
+        ),
+    )
+}
+
+/// A Parquet file's row groups, as its footer declares them, must stay within the CSV limits: on
+/// average at most [`super::layout::MAX_RECORD_BYTES`] per row, and no more than a `.csv.gz` of
+/// its size may decompress to ([`max_decompressed`]) in all. Checked before any page is read, so
+/// a small file declaring a huge dictionary or cell (a 50 MB string in 13 KB) is refused, not
+/// allocated.
+///
+/// Errors: input (exit 3) naming the file and the row group; a footer that cannot be read is
+/// left for the reader to report.
+fn check_parquet_sizes(path: &Path, file_bytes: u64) -> Result<()> {
+    use polars::prelude::{ParquetReader, SerReader};
+    let Ok(file) = std::fs::File::open(path) else {
+        return Ok(());
+    };
+    let mut reader = ParquetReader::new(file);
+    let Ok(metadata) = reader.get_metadata() else {
+        return Ok(());
+    };
+    let limit = max_decompressed(file_bytes);
+    let mut total = 0u64;
+    for (i, group) in metadata.row_groups.iter().enumerate() {
+        let size = group.total_byte_size() as u64;
+        total = total.saturating_add(size);
+        let per_row = size / (group.num_rows().max(1) as u64);
+        if per_row > super::layout::MAX_RECORD_BYTES || total > limit {
+            return Err(Error::input(
+                Location::file(path),
+                format!(
+                    "row group {} declares {} MiB of values ({} rows): beyond the limits of a file (1 MiB a row on average, {} MiB in all)",
+                    i + 1,
+                    size >> 20,
+                    group.num_rows(),
+                    limit >> 20
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Feeds `reader` to `each` in 1 MiB chunks; returns the number of bytes read.

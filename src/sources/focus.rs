@@ -11,7 +11,9 @@ pub const REQUIRED: &[&str] = &[
     "ChargeCategory",
 ];
 
-/// The billing column that is true on unused-commitment rows.
+/// The billing column that is true on rows of capacity nobody used: an unused commitment
+/// (`CommitmentDiscountStatus = Unused`) or the idle part of a capacity reservation
+/// (`CapacityReservationStatus = Unused`).
 pub const UNUSED_COMMITMENT: &str = "_unused_commitment";
 
 /// The billing column that is true on the rows of a format that bills one VM as one row per SKU

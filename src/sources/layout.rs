@@ -5,10 +5,20 @@
 //! record) and the physical line each record starts on, so that a quarantined row is reported at
 //! its line in the file (header = line 1; a record spanning lines because of a quoted newline at
 //! its first line). Errors name the file, the line and at most a column name, never a cell value.
+//!
+//! Limits, so that a hostile file is rejected (exit 3) within seconds instead of running for hours
+//! or exhausting memory in the parser: a record (a line, or the lines of one quoted record) holds
+//! at most [`MAX_RECORD_BYTES`], and the header at most [`MAX_COLUMNS`] columns. The decompressed
+//! size of a `.csv.gz` is bounded where the file is read (`files::inspect`).
 
 use std::path::Path;
 
 use crate::error::{Error, Location, Result};
+
+/// Most bytes one record (the header included) may hold: 1 MiB.
+pub const MAX_RECORD_BYTES: u64 = 1 << 20;
+/// Most columns a file may have.
+pub const MAX_COLUMNS: u64 = 10_000;
 
 /// Where each data record of a CSV file starts, and which byte ranges are blank lines.
 #[derive(Debug, Clone, Default)]
@@ -105,6 +115,7 @@ impl CsvChecker {
                 let skip = next.unwrap_or(rest.len());
                 i += skip;
                 self.offset += skip as u64;
+                self.check_record_size(path)?;
                 if i == chunk.len() {
                     break;
                 }
@@ -116,7 +127,25 @@ impl CsvChecker {
         Ok(())
     }
 
+    /// The record being read must stay within [`MAX_RECORD_BYTES`].
+    fn check_record_size(&self, path: &Path) -> Result<()> {
+        if self.offset.saturating_sub(self.record_offset) <= MAX_RECORD_BYTES {
+            return Ok(());
+        }
+        Err(Error::input(
+            Location::file(path).row(self.record_line),
+            format!(
+                "a record of more than {} MiB (the limit of one record; a runaway quote or a damaged file?)",
+                MAX_RECORD_BYTES >> 20
+            ),
+        ))
+    }
+
     fn byte(&mut self, path: &Path, b: u8) -> Result<()> {
+        if self.seen == 0 {
+            // The header is read byte by byte (it is kept): its size is checked here.
+            self.check_record_size(path)?;
+        }
         if self.in_quotes {
             if self.quote_pending {
                 self.quote_pending = false;
@@ -146,6 +175,12 @@ impl CsvChecker {
             b',' => {
                 self.end_field();
                 self.fields += 1;
+                if self.fields > MAX_COLUMNS {
+                    return Err(Error::input(
+                        Location::file(path).row(self.record_line),
+                        format!("more than {MAX_COLUMNS} columns (the limit of a file)"),
+                    ));
+                }
                 self.field_start = true;
                 self.content = true;
             }
@@ -288,6 +323,24 @@ mod tests {
             "a,b\n1,\"x\ny\"\n2,z\n3,w\r\n"
         );
         assert!(layout("a,b\n1,2\n3,4").unwrap().is_regular());
+    }
+
+    #[test]
+    fn records_and_columns_beyond_the_limits_are_rejected_naming_the_line() {
+        let huge = format!(
+            "a,b\n1,2\n3,{}\n",
+            "x".repeat(MAX_RECORD_BYTES as usize + 1)
+        );
+        let e = layout(&huge).unwrap_err().to_string();
+        assert!(e.contains("row 3") && e.contains("MiB"), "{e}");
+        let quoted = format!("a,b\n1,\"{}\"\n", "y\n".repeat(MAX_RECORD_BYTES as usize));
+        let e = layout(&quoted).unwrap_err().to_string();
+        assert!(e.contains("row 2"), "{e}");
+        let wide = format!("{}\n", vec!["c"; MAX_COLUMNS as usize + 1].join(","));
+        let e = layout(&wide).unwrap_err().to_string();
+        assert!(e.contains("row 1") && e.contains("columns"), "{e}");
+        let long_header = format!("{}\n", "h".repeat(MAX_RECORD_BYTES as usize + 1));
+        assert!(layout(&long_header).is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod prepared;
 pub mod registry;
 pub mod telemetry;
 pub mod timestamps;
+pub mod versions;
 
 use polars::prelude::*;
 use std::io::Cursor;
@@ -44,6 +45,18 @@ pub struct Loaded {
     pub formats: Vec<String>,
     pub rows: LazyFrame,
     pub raw: Vec<Scan>,
+    /// Files of the input left out because a newer delivery of the same report holds their
+    /// lines (billing only: `versions`).
+    pub superseded: Vec<SupersededFile>,
+}
+
+/// A file left out of an input as an earlier version of another: its name, the newer file's, and
+/// its rows (for the manifest's `excluded`).
+#[derive(Debug, Clone)]
+pub struct SupersededFile {
+    pub file: String,
+    pub by: String,
+    pub rows: u64,
 }
 
 /// The row number column: the physical line for CSV (header = line 1, a record spanning lines at
@@ -343,17 +356,50 @@ pub fn load_files(
     prepare: impl Fn(&Scan) -> Result<(Scan, String)>,
     canonical: impl Fn(&Scan) -> Result<LazyFrame>,
 ) -> Result<Loaded> {
+    let prepared = prepare_files(&files, prepare)?;
+    assemble(name, files, prepared, required, canonical)
+}
+
+/// A file scanned as read (`raw`), prepared (a native export mapped to FOCUS names) and the
+/// format it was read as.
+pub struct Prepared {
+    pub raw: Scan,
+    pub scan: Scan,
+    pub format: String,
+}
+
+/// Scans and prepares each file (lazily: nothing is read beyond the header and layout).
+pub fn prepare_files(
+    files: &[InputFile],
+    prepare: impl Fn(&Scan) -> Result<(Scan, String)>,
+) -> Result<Vec<Prepared>> {
+    files
+        .iter()
+        .map(|file| {
+            let raw = scan(file)?;
+            let (scan, format) = prepare(&raw)?;
+            Ok(Prepared { raw, scan, format })
+        })
+        .collect()
+}
+
+/// The input of `files` (each with its prepared scan, in the same order): required columns
+/// checked, canonical columns built, every file's rows in one lazy frame.
+pub fn assemble(
+    name: &'static str,
+    files: Vec<InputFile>,
+    prepared: Vec<Prepared>,
+    required: &[&str],
+    canonical: impl Fn(&Scan) -> Result<LazyFrame>,
+) -> Result<Loaded> {
     let mut raw = Vec::with_capacity(files.len());
     let mut frames = Vec::with_capacity(files.len());
     let mut formats = Vec::with_capacity(files.len());
-    for file in &files {
-        let s = scan(file)?;
-        let (prepared, format) = prepare(&s)?;
-        require(&prepared, required)?;
-        frames
-            .push(canonical(&prepared)?.with_column(lit(file.display.clone()).alias(SOURCE_FILE)));
-        raw.push(s);
-        formats.push(format);
+    for (file, p) in files.iter().zip(prepared) {
+        require(&p.scan, required)?;
+        frames.push(canonical(&p.scan)?.with_column(lit(file.display.clone()).alias(SOURCE_FILE)));
+        raw.push(p.raw);
+        formats.push(p.format);
     }
     let rows = concat(
         frames,
@@ -369,6 +415,7 @@ pub fn load_files(
         formats,
         rows,
         raw,
+        superseded: Vec::new(),
     })
 }
 

@@ -18,6 +18,12 @@
 //! ```
 //! `row_id` counts from 0 within a part; stage 2 orders the parts by their first file's path (as
 //! a single-machine run orders the billing files) and adds each part's offset.
+//!
+//! Parts are checked against each other and against the billing files before stage 2 uses them:
+//! a part whose local billing file no longer exists or has another size now, or two parts holding
+//! a file of the same name, is stale (its file was deleted, replaced or staged again) and refused
+//! (exit 4) naming the part, rather than counting a month twice. Files recorded under a URI
+//! (`--source-name s3a://…`) live elsewhere and are not checked here.
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -90,7 +96,8 @@ pub struct Part {
 /// table checked against its SHA-256.
 ///
 /// Errors (exit 4, the dataset is the reference data of stage 2): no such folder, no complete
-/// part, a manifest or table that cannot be read, a part of another contract version.
+/// part, a manifest or table that cannot be read, a part of another contract version, a stale
+/// part.
 pub fn read(dir: &Path) -> Result<Vec<Part>> {
     let mut parts = Vec::new();
     for (part_dir, manifest) in manifests(dir)? {
@@ -175,7 +182,62 @@ fn manifests(dir: &Path) -> Result<Vec<(PathBuf, PartManifest)>> {
         )));
     }
     parts.sort_by(|a, b| first_path(&a.1).cmp(first_path(&b.1)));
+    check_current(dir, &parts)?;
     Ok(parts)
+}
+
+/// Refuses a stale part: one whose local billing file is gone or has another size than when it
+/// was staged, or one holding a file another part holds too (by its shown name).
+fn check_current(dir: &Path, parts: &[(PathBuf, PartManifest)]) -> Result<()> {
+    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+    for (part, manifest) in parts {
+        for file in &manifest.files {
+            if let Some(problem) = changed_since_staged(file) {
+                return Err(stale(
+                    dir,
+                    part,
+                    format!("its billing file {} {problem}", file.display),
+                ));
+            }
+            if let Some(other) = seen.insert(&file.display, part) {
+                let problem = format!(
+                    "it holds {} as part {} does: the file was staged twice (once before it changed?)",
+                    file.display,
+                    other.display()
+                );
+                return Err(stale(dir, part, problem));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How a part's local billing file differs from what stage 1 read, if it does: gone, or another
+/// size. `None` too for a file recorded under a URI, which lives elsewhere.
+fn changed_since_staged(file: &PartFile) -> Option<String> {
+    if file.display.contains("://") {
+        return None;
+    }
+    match std::fs::metadata(&file.path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some(format!("({}) no longer exists", file.path.display()))
+        }
+        Ok(meta) if meta.len() != file.bytes => Some(format!(
+            "was replaced ({} bytes now, {} when staged)",
+            meta.len(),
+            file.bytes
+        )),
+        _ => None,
+    }
+}
+
+/// The error of a stale part.
+fn stale(dir: &Path, part: &Path, problem: String) -> Error {
+    Error::Reference(format!(
+        "prepared dataset {}: part {} is stale: {problem}; remove the part or make the prepared dataset again",
+        dir.display(),
+        part.display()
+    ))
 }
 
 fn unreadable(path: &Path, e: &dyn std::fmt::Display) -> Error {

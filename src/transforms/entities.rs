@@ -1,6 +1,7 @@
 //! Entities: billing accounts that belong together. Accounts are linked when they share a payment
 //! instrument, a national ID, a beneficial owner (normalised name and country), an address
-//! (normalised), an IP address used for administration within a window, or a FOCUS sub-account.
+//! (normalised: Unicode NFKC, combining marks left over dropped, letters and digits only, upper
+//! case, so NFC, NFD and full-width spellings compare equal), an IP address used for administration within a window, or a FOCUS sub-account.
 //! Identifiers are compared as keyed hashes (HMAC-SHA-256 under the plan's secret link key), never
 //! raw, and no hash leaves this module: the evidence of a link is its type, an opaque link id
 //! numbered within the run (`L1`, `L2`, …) and the counterpart account. IP addresses are compared
@@ -419,10 +420,15 @@ fn ip_links(access: &[Access], window_days: f64, max: usize) -> (Vec<Link>, u64)
     (links, too_shared)
 }
 
-/// Letters and digits only, upper case: "12 Main St." and "12 MAIN ST" compare equal.
+/// Letters and digits only, upper case, in one Unicode form: "12 Main St." and "12 MAIN ST"
+/// compare equal, and so do "José" written precomposed (NFC) or with a combining accent (NFD),
+/// and "Ａｒｊｕｎ" in full-width letters (compatibility composition, NFKC; combining marks that
+/// compose with nothing are dropped).
 fn alnum(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphanumeric())
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    s.nfkc()
+        .filter(|c| c.is_alphanumeric() && !is_combining_mark(*c))
         .flat_map(char::to_uppercase)
         .collect()
 }
@@ -455,6 +461,18 @@ impl Forest {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_compare_in_one_unicode_form() {
+        let nfc = "Jos\u{e9} N\u{fa}\u{f1}ez";
+        let nfd = "Jose\u{301} Nu\u{301}n\u{303}ez";
+        assert_eq!(super::alnum(nfc), super::alnum(nfd));
+        assert_eq!(
+            super::alnum("\u{ff21}\u{ff52}\u{ff4a}\u{ff55}\u{ff4e} Menon"),
+            super::alnum("Arjun MENON")
+        );
+        assert_eq!(super::alnum("12 Main St."), "12MAINST");
+    }
+
     use super::*;
 
     fn event(account: &str, ip: &str, at: &str, action: &str) -> Access {

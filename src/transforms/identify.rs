@@ -35,8 +35,9 @@ pub fn is_usage() -> Expr {
         .and(col(UNUSED_COMMITMENT).not())
 }
 
-/// What `mark` writes in `instance_key` for a row whose text names no catalog instance type but
-/// hints at an accelerator (never a catalog key: those are instance names).
+/// What `mark` writes in `instance_key`, followed by the text that matched, for a row whose text
+/// names no catalog instance type but hints at an accelerator (never a catalog key: those are
+/// instance names and spellings, none starting with it).
 const HINT: &str = "?";
 
 fn compile(pattern: &str) -> Result<Arc<Regex>> {
@@ -58,11 +59,12 @@ fn texts(c: &[Column], first: usize, rows: usize) -> PolarsResult<Vec<&StringChu
 }
 
 /// The catalog key named by the identification text (the first column, in priority order, that
-/// names one, lower case), else `HINT` where any column hints at an accelerator, else null.
+/// names one, lower case), else `HINT` and the hinting text (`?NC24rs v3`) of the first column that
+/// hints at an accelerator, else null.
 fn key_or_hint(columns: &[String], key: Arc<Regex>, hint: Arc<Regex>) -> Expr {
     let found = move |v: &str| match key.captures(v).and_then(|m| m.get(1)) {
         Some(m) => Some(m.as_str().to_lowercase()),
-        None => hint.is_match(v).then(|| HINT.to_string()),
+        None => hint.find(v).map(|m| format!("{HINT}{}", m.as_str())),
     };
     let found = move |v: &str| found(&strip_invisible(v));
     let inputs: Vec<Expr> = columns.iter().map(|c| col(c.as_str())).collect();
@@ -78,7 +80,7 @@ fn key_or_hint(columns: &[String], key: Arc<Regex>, hint: Arc<Regex>) -> Expr {
                     let mut hinted = None;
                     for (index, results) in &per_column {
                         match index[row].and_then(|i| results[i as usize].as_deref()) {
-                            Some(HINT) => hinted = Some(HINT),
+                            Some(hint) if hint.starts_with(HINT) => hinted = hinted.or(Some(hint)),
                             Some(key) => return Some(key),
                             None => {}
                         }
@@ -149,7 +151,8 @@ pub fn mark(
     );
     Ok(rows.with_column(found.alias("instance_key")).with_columns([
         col("instance_key")
-            .eq(lit(HINT))
+            .str()
+            .starts_with(lit(HINT))
             .fill_null(lit(false))
             .alias("_hint"),
         col(RULE)
@@ -168,6 +171,9 @@ pub struct Basis {
     /// bills a VM as one row per SKU, anything but a GPU SKU: it is neither instance- nor
     /// accelerator-time and never counts.
     pub component: Expr,
+    /// The row's SKU or usage type says it bills capacity nobody ran (`USE2-UnusedBox:...`,
+    /// `Unused Reservation`): never accelerator time, as `CapacityReservationStatus = Unused`.
+    pub unused_capacity: Expr,
 }
 
 /// The patterns `Basis::from_patterns` reads a row's unit and SKU identity with.
@@ -180,6 +186,8 @@ pub struct BasisPatterns<'a> {
     pub component_sku: &'a str,
     /// The catalog's instance-type pattern, to tell where a structured column names the type.
     pub instance_key: &'a str,
+    /// Usage type or SKU text of idle reserved capacity (`UnusedBox`, `Unused Reservation`).
+    pub unused_capacity: &'a str,
 }
 
 impl Basis {
@@ -215,15 +223,26 @@ impl Basis {
             )
         };
         let unit_component = in_unit(p.component_unit)?;
+        let sku_component = in_sku(p.component_sku)?;
+        // A component or fee SKU ("Commitment v1: Nvidia H100 80GB GPU running in ...") is never
+        // accelerator time, whatever GPU words it carries.
         let per_accelerator = in_unit(p.per_accelerator)?
-            .or(in_sku(p.per_accelerator)?.and(unit_component.clone().not()));
+            .or(in_sku(p.per_accelerator)?.and(unit_component.clone().not()))
+            .and(sku_component.clone().not());
         let component = per_accelerator
             .clone()
             .not()
-            .and(unit_component.or(in_sku(p.component_sku)?).or(split));
+            .and(unit_component.or(sku_component).or(split));
+        let every_text: Vec<String> = sku_id
+            .iter()
+            .chain(description)
+            .chain(structured)
+            .cloned()
+            .collect();
         Ok(Basis {
             per_accelerator,
             component,
+            unused_capacity: matches_where(lit(true), &every_text, p.unused_capacity)?,
         })
     }
 }
@@ -245,7 +264,8 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
     ]);
     let is_usage = col("charge_category")
         .eq(lit("usage"))
-        .and(col(UNUSED_COMMITMENT).not());
+        .and(col(UNUSED_COMMITMENT).not())
+        .and(col("_unused_capacity").not());
     let known = col("accelerator").is_not_null();
     let is_accel = is_usage
         .clone()
@@ -255,6 +275,11 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
     rows.with_columns([
         basis.per_accelerator.alias("_per_accelerator"),
         basis.component.alias("_component"),
+        basis.unused_capacity.alias("_unused_capacity"),
+        col("instance_key")
+            .str()
+            .strip_prefix(lit(HINT))
+            .alias("_hint_text"),
     ])
     .with_column(
         when(col("_hint"))
@@ -292,6 +317,8 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
             "_keep",
             "_per_accelerator",
             "_component",
+            "_unused_capacity",
+            "_hint_text",
             SPLIT_SKU_ROWS,
             GPU_COUNT_RULE,
         ],
@@ -303,7 +330,8 @@ pub fn identify(rows: LazyFrame, catalog: &Catalog, basis: Basis) -> LazyFrame {
 /// The identification rules as `(_rule, _reason)` expressions: a row that has no rule yet gets
 /// the first of these that applies (an accelerator usage row without a quantity, with a negative
 /// one that is not a correction, in a unit that is not time, with a bad `GpuCount`; a usage row
-/// that looks like an accelerator instance the catalog does not know).
+/// that looks like an accelerator instance the catalog does not know and is not a component or
+/// fee row).
 fn identification_rules(is_usage: Expr, is_accel: Expr, known: Expr) -> (Expr, Expr) {
     let hint = col("_hint");
     let unset = col(RULE).is_null();
@@ -334,9 +362,17 @@ fn identification_rules(is_usage: Expr, is_accel: Expr, known: Expr) -> (Expr, E
             lit("SkuPriceDetails GpuCount is not a whole number of accelerators within [billing] max_gpu_count"),
         ),
         (
-            is_usage.and(known.not()).and(hint),
+            is_usage.and(known.not()).and(hint).and(col("_component").not()),
             "unrecognised_accelerator",
-            lit("usage row looks like an accelerator instance but names no instance type in the catalog"),
+            concat_str(
+                [
+                    lit("usage row looks like an accelerator ('"),
+                    col("_hint_text").fill_null(lit("")),
+                    lit("') but names no instance type or SKU spelling in the catalog"),
+                ],
+                "",
+                false,
+            ),
         ),
     ];
     let (mut rule, mut reason) = (col(RULE), col(REASON));

@@ -1,8 +1,14 @@
 //! The SQL files of `queries/`: embedded in the binary, replaceable one by one from a folder
 //! (`--queries DIR`, where a file named like an embedded one replaces it; any other `.sql` file
 //! there is an error, so a misspelt override never goes unnoticed). Every file must carry the
-//! header comment (Purpose, Inputs, Output) and hold one statement.
+//! header comment (Purpose, Inputs, Output) and hold one statement, a `SELECT` (or `WITH`) that
+//! reads tables by name only: Polars SQL's table functions (`read_csv('/any/file')`,
+//! `read_parquet`, `read_ipc`, `read_json`) and every other source that is not a table, and
+//! statements that change the tables (`CREATE TABLE`, `DROP`, …), are refused, so an override
+//! cannot read anything the run did not register (names it does not know fail when it plans).
 
+use sqlparser::ast::{Statement, TableFactor, Visit, Visitor};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -138,6 +144,8 @@ pub fn load(dir: Option<&Path>) -> Result<QuerySet> {
 
 fn make(stem: &str, sql: String, origin: String) -> Result<Query> {
     check_header(stem, &sql, &origin)?;
+    reads_tables_only(&sql)
+        .map_err(|problem| Error::config(format!("query {stem}.sql ({origin})"), problem))?;
     let name = stem
         .split_once('_')
         .map(|(_, n)| n)
@@ -188,6 +196,63 @@ fn check_header(stem: &str, sql: &str, origin: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks that `sql` is one query that reads tables by name only; the error says what else it
+/// does (a table function, another kind of source, another kind of statement). Text Polars'
+/// parser (the same one, with the same options) cannot parse is left for planning to report.
+fn reads_tables_only(sql: &str) -> std::result::Result<(), String> {
+    let options = sqlparser::parser::ParserOptions {
+        trailing_commas: true,
+        ..Default::default()
+    };
+    let parsed = sqlparser::parser::Parser::new(&sqlparser::dialect::GenericDialect)
+        .with_options(options)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements());
+    let Ok(statements) = parsed else {
+        return Ok(());
+    };
+    for statement in &statements {
+        if !matches!(statement, Statement::Query(_)) {
+            let text = statement.to_string();
+            let words: Vec<&str> = text.split_whitespace().take(2).collect();
+            return Err(format!(
+                "a query file holds one SELECT (or WITH) statement, not {}",
+                words.join(" ")
+            ));
+        }
+        if let ControlFlow::Break(problem) = statement.visit(&mut TablesOnly) {
+            return Err(problem);
+        }
+    }
+    Ok(())
+}
+
+/// Breaks at the first source of rows that is not a table named plainly (a table function, or a
+/// function, JSON or XML table): each could read a file or compute rows outside the inputs.
+struct TablesOnly;
+
+impl Visitor for TablesOnly {
+    type Break = String;
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<String> {
+        let refused = match factor {
+            TableFactor::Table { name, args, .. } => args.as_ref().map(|_| name.to_string()),
+            TableFactor::Derived { .. }
+            | TableFactor::NestedJoin { .. }
+            | TableFactor::UNNEST { .. }
+            | TableFactor::Pivot { .. }
+            | TableFactor::Unpivot { .. } => None,
+            other => Some(other.to_string().chars().take(40).collect()),
+        };
+        match refused {
+            None => ControlFlow::Continue(()),
+            Some(what) => ControlFlow::Break(format!(
+                "reads from {what}(…): a query reads the registered tables only (table functions such as read_csv, read_parquet, read_ipc and read_json are refused)"
+            )),
+        }
+    }
+}
+
 /// The text with the contents of single-quoted string literals removed.
 fn outside_strings(sql: &str) -> String {
     let mut in_string = false;
@@ -236,5 +301,26 @@ mod tests {
         let literal =
             "-- Purpose: a\n-- Inputs: b\n-- Output: c\nSELECT STRING_AGG(x, ';') FROM t;";
         assert!(make("01_x", literal.into(), "t".into()).is_ok());
+    }
+
+    #[test]
+    fn table_functions_and_other_statements_are_refused() {
+        let header = "-- Purpose: a\n-- Inputs: b\n-- Output: c\n";
+        for body in [
+            "SELECT * FROM read_csv('/etc/passwd')",
+            "SELECT * FROM READ_PARQUET('x.parquet') AS p",
+            "SELECT a.x FROM params AS a JOIN read_ipc('x.arrow') AS b ON a.x = b.x",
+            "SELECT * FROM (SELECT * FROM read_json('x.json')) AS t",
+            "WITH t AS (SELECT * FROM read_csv('s.csv')) SELECT * FROM t",
+            "SELECT (SELECT COUNT(*) FROM read_csv('s.csv')) AS n FROM params",
+            "SELECT * FROM params WHERE x IN (SELECT x FROM read_csv('s.csv'))",
+            "CREATE TABLE t AS SELECT * FROM params",
+            "DROP TABLE params",
+        ] {
+            let err = make("01_x", format!("{header}{body}"), "t".into());
+            assert!(err.is_err(), "{body}");
+        }
+        let ok = format!("{header}WITH t AS (SELECT * FROM params) SELECT * FROM t, telemetry");
+        assert!(make("01_x", ok, "t".into()).is_ok());
     }
 }

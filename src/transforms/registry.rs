@@ -113,7 +113,10 @@ impl Registry {
 }
 
 /// The registry stage: loads and splits the CIP registry's tables (counts and quarantine into the
-/// ledger) and registers them for the queries; logs one event with its counts.
+/// ledger) and registers them for the queries, their payment, identity-number and telephone
+/// columns masked (`pii::mask_identifier_columns`: no query reads them, and an override must not
+/// publish them); logs one event with its counts. The returned tables are as read (entity links
+/// compare keyed hashes of the raw values).
 pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -> Result<Registry> {
     let loaded = registry::load_customers(files.customers.to_vec())?;
     let (customers, customers_quarantined) = ledger.split(&loaded)?;
@@ -133,10 +136,10 @@ pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -
         ])
         .collect()
         .or_internal("customer days")?;
-    ctx.register("customers", customers.clone().lazy());
+    ctx.register("customers", for_queries(&customers)?);
     let loaded = registry::load_beneficial_owners(files.beneficial_owners.to_vec())?;
     let (owners, owners_quarantined) = ledger.split(&loaded)?;
-    ctx.register("beneficial_owners", owners.clone().lazy());
+    ctx.register("beneficial_owners", for_queries(&owners)?);
     let doubtful = owners_quarantined
         .lazy()
         .select([col("account_id")])
@@ -152,7 +155,7 @@ pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -
             .with_columns([day_of("accessed_at", "accessed_day")]),
     );
     let loaded = registry::load_resellers(files.resellers.to_vec())?;
-    ctx.register("resellers", ledger.split(&loaded)?.0.lazy());
+    ctx.register("resellers", for_queries(&ledger.split(&loaded)?.0)?);
     tracing::info!(
         stage = "registry",
         customers = customers.height(),
@@ -165,6 +168,13 @@ pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -
         owners,
         access,
     })
+}
+
+/// A registry table as the queries see it: identifier columns masked.
+fn for_queries(df: &DataFrame) -> Result<LazyFrame> {
+    crate::pii::mask_identifier_columns(df)
+        .map(DataFrame::lazy)
+        .or_internal("masking the registry for the queries")
 }
 
 /// The epoch day of a timestamp column, as `alias`.

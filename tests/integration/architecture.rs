@@ -1,6 +1,7 @@
 //! The code's shape, checked: no import cycles between modules, no function over 100 lines, and
-//! README.md's lists of code facts (the parameter table, the tables registered for the queries,
-//! the source tree) agree with the code.
+//! the documentation's lists of code facts (the parameter table in docs/configuration.md, the tables
+//! registered for the queries in docs/documents.md, the source tree in CONTRIBUTING.md) agree with
+//! the code; the paths and links the documents name exist, and README links every page of docs/.
 
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -191,22 +192,22 @@ fn no_function_is_over_100_lines_outside_the_sample_generator() {
     assert!(long.is_empty(), "functions over 100 lines: {long:?}");
 }
 
-/// README.md's text between `<!-- NAME:begin ... -->` and `<!-- NAME:end -->`; with
-/// `UPDATE_README=1` a generated section (`wanted`) is rewritten instead (under a lock: the tests
-/// run in parallel).
-fn readme_section(name: &str, wanted: Option<&str>) -> String {
-    static README: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = README.lock().unwrap_or_else(|e| e.into_inner());
-    let path = repo().join("README.md");
+/// The text of `file` (relative to the repository) between `<!-- NAME:begin ... -->` and
+/// `<!-- NAME:end -->`; with `UPDATE_DOCS=1` a generated section (`wanted`) is rewritten instead
+/// (under a lock: the tests run in parallel).
+fn doc_section(file: &str, name: &str, wanted: Option<&str>) -> String {
+    static DOCS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = DOCS.lock().unwrap_or_else(|e| e.into_inner());
+    let path = repo().join(file);
     let text = std::fs::read_to_string(&path).unwrap();
     let begin = text
         .find(&format!("<!-- {name}:begin"))
-        .expect("begin marker");
+        .unwrap_or_else(|| panic!("{file}: no {name}:begin marker"));
     let body = begin + text[begin..].find("-->\n").unwrap() + 4;
     let end = text
         .find(&format!("<!-- {name}:end -->"))
-        .expect("end marker");
-    if let (Some(wanted), Some(_)) = (wanted, std::env::var_os("UPDATE_README")) {
+        .unwrap_or_else(|| panic!("{file}: no {name}:end marker"));
+    if let (Some(wanted), Some(_)) = (wanted, std::env::var_os("UPDATE_DOCS")) {
         let updated = format!("{}{wanted}{}", &text[..body], &text[end..]);
         std::fs::write(&path, updated).unwrap();
         return wanted.to_string();
@@ -214,24 +215,51 @@ fn readme_section(name: &str, wanted: Option<&str>) -> String {
     text[body..end].to_string()
 }
 
+/// Every Markdown document of the tree a reader is sent to: README.md, CONTRIBUTING.md,
+/// benches/RESULTS.md and every `.md` under docs/ (relative paths, sorted).
+fn documents() -> Vec<String> {
+    let mut out = vec![
+        "README.md".to_string(),
+        "CONTRIBUTING.md".to_string(),
+        "benches/RESULTS.md".to_string(),
+    ];
+    let mut stack = vec![repo().join("docs")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                let rel = path.strip_prefix(repo()).unwrap();
+                out.push(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 #[test]
-fn readme_parameter_table_is_the_declared_parameter_table() {
+fn docs_parameter_table_is_the_declared_parameter_table() {
     let wanted = cipwatch::config::profile::markdown_table().unwrap();
     assert_eq!(
-        readme_section("parameters", Some(&wanted)),
+        doc_section("docs/configuration.md", "parameters", Some(&wanted)),
         wanted,
-        "README.md's parameter table differs from src/config/profile.rs: UPDATE_README=1 cargo test --test integration architecture"
+        "docs/configuration.md's parameter table differs from src/config/profile.rs: UPDATE_DOCS=1 cargo test --test integration architecture"
     );
 }
 
 #[test]
-fn readme_lists_the_tables_registered_for_the_queries_and_query_headers_name_only_those() {
+fn docs_list_the_tables_registered_for_the_queries_and_query_headers_name_only_those() {
     let registered = cipwatch::transforms::REGISTERED_TABLES;
     let wanted = format!(
         "Tables registered before the queries: `{}`.\n",
         registered.join(", ")
     );
-    assert_eq!(readme_section("tables", Some(&wanted)), wanted);
+    assert_eq!(
+        doc_section("docs/documents.md", "tables", Some(&wanted)),
+        wanted
+    );
     let mut known: BTreeSet<String> = registered.iter().map(|t| t.to_string()).collect();
     let set = cipwatch::transforms::queries::load(None).unwrap();
     let bracketed = Regex::new(r"\([^)]*\)").unwrap();
@@ -259,8 +287,8 @@ fn readme_lists_the_tables_registered_for_the_queries_and_query_headers_name_onl
 }
 
 #[test]
-fn readme_source_tree_names_every_top_level_module_and_only_existing_paths() {
-    let tree = readme_section("tree", None);
+fn contributing_source_tree_names_every_top_level_module_and_only_existing_paths() {
+    let tree = doc_section("CONTRIBUTING.md", "tree", None);
     let paths: Vec<&str> = tree
         .lines()
         .filter_map(|l| l.split_whitespace().next())
@@ -269,7 +297,7 @@ fn readme_source_tree_names_every_top_level_module_and_only_existing_paths() {
     for p in &paths {
         assert!(
             repo().join(p).exists(),
-            "README.md's tree names {p}, which does not exist"
+            "CONTRIBUTING.md's tree names {p}, which does not exist"
         );
     }
     for entry in std::fs::read_dir(repo().join("src")).unwrap() {
@@ -277,24 +305,66 @@ fn readme_source_tree_names_every_top_level_module_and_only_existing_paths() {
         let listed = paths
             .iter()
             .any(|p| p.trim_end_matches('/') == format!("src/{}", name.trim_end_matches('/')));
-        assert!(listed, "README.md's tree does not list src/{name}");
+        assert!(listed, "CONTRIBUTING.md's tree does not list src/{name}");
     }
 }
 
 #[test]
-fn every_source_path_readme_names_exists() {
-    let text = std::fs::read_to_string(repo().join("README.md")).unwrap();
+fn every_source_path_the_docs_name_exists() {
     let path = Regex::new(r"`((?:src|queries|templates|tests|benches)/[A-Za-z0-9_./-]*)`").unwrap();
-    let missing: Vec<&str> = path
-        .captures_iter(&text)
-        .map(|c| c.get(1).unwrap().as_str())
-        // Name patterns (`queries/NN_name.sql`, `queries/11_…`) are not paths.
-        .filter(|p| !p.contains("NN") && !p.ends_with('_'))
-        .filter(|p| !repo().join(p).exists())
-        .collect();
+    let mut missing = Vec::new();
+    for doc in documents() {
+        let text = std::fs::read_to_string(repo().join(&doc)).unwrap();
+        missing.extend(
+            path.captures_iter(&text)
+                .map(|c| c.get(1).unwrap().as_str().to_string())
+                // Name patterns (`queries/NN_name.sql`, `queries/11_…`) are not paths.
+                .filter(|p| !p.contains("NN") && !p.ends_with('_'))
+                .filter(|p| !repo().join(p).exists())
+                .map(|p| format!("{doc}: {p}")),
+        );
+    }
     assert!(
         missing.is_empty(),
-        "README.md names paths that do not exist: {missing:?}"
+        "the docs name paths that do not exist: {missing:?}"
+    );
+}
+
+#[test]
+fn every_relative_link_in_the_docs_reaches_a_file_and_readme_links_every_doc() {
+    let link = Regex::new(r"\]\(([^)\s]+)\)").unwrap();
+    let mut broken = Vec::new();
+    let mut from_readme = BTreeSet::new();
+    for doc in documents() {
+        let text = std::fs::read_to_string(repo().join(&doc)).unwrap();
+        let dir = Path::new(&doc).parent().unwrap();
+        for c in link.captures_iter(&text) {
+            let target = c.get(1).unwrap().as_str();
+            let file = target.split('#').next().unwrap();
+            if file.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let resolved = repo().join(dir).join(file);
+            if !resolved.exists() {
+                broken.push(format!("{doc}: {target}"));
+            } else if doc == "README.md" {
+                let rel = resolved.canonicalize().unwrap();
+                from_readme.insert(rel);
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links to files that do not exist: {broken:?}"
+    );
+    let unlinked: Vec<String> = documents()
+        .into_iter()
+        .filter(|d| d != "README.md")
+        .filter(|d| !from_readme.contains(&repo().join(d).canonicalize().unwrap()))
+        .collect();
+    assert!(
+        unlinked.is_empty(),
+        "README.md links no page of: {unlinked:?}"
     );
 }
 

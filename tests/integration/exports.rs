@@ -1,4 +1,4 @@
-//! Billing exports as real tools write them: the handed cases of issue 12, copied under
+//! Billing exports as real tools write them: the handed cases, copied under
 //! `tests/cases/exports/<case>/` (billing folder and configuration; their CIP registry is the
 //! sample registry). Each runs as the case says and asserts the value its `expect.txt` gives.
 //! Also the hostile case of a NaN quantity, rebuilt from the samples as its `make.py` does.
@@ -225,4 +225,143 @@ fn hostile_12_nan_quantity_is_quarantined_as_bad_number() {
         rows["rows_used"].as_u64().unwrap() + rows["rows_quarantined"].as_u64().unwrap()
     );
     assert_eq!(rows["quarantined_by_rule"]["bad_number"], 1);
+}
+
+/// Handed cases of today's line semantics, each with the value its `expect.txt` gives for
+/// 420000000002 and no quarantine: the idle part of a capacity reservation
+/// (`CapacityReservationStatus = Unused`) counts nothing (r3-01: 192, not 384); a new instance type
+/// whose accelerator the catalog now has (r3-09: 192 B300-hours + 192 H100-hours); Cloud TPU
+/// billed per chip-hour without a machine-type label (r3-11: 96 TPU v5p chip-hours); a GCP usage
+/// correction nets against the original (r3-16: 192 - 192 + 96); an Azure meter that is not the
+/// size's name (r3-20: `ND96asr A100 v4` is `Standard_ND96asr_v4`, 384); an NCv3 size (r3-21: 192
+/// V100-hours).
+#[test]
+fn round_three_export_cases_count_every_hour_once() {
+    for (case, hours, accelerators) in [
+        ("r3-01-focus12-capres-unused", 192.0, "nvidia-h100-sxm"),
+        (
+            "r3-09-aws-cur-p6-b300",
+            384.0,
+            "nvidia-b300;nvidia-h100-sxm",
+        ),
+        ("r3-11-gcp-tpu-v5p-no-label", 96.0, "google-tpu-v5p"),
+        ("r3-16-gcp-usage-correction", 96.0, "nvidia-h100-sxm"),
+        (
+            "r3-20-azure-focus10-nd-a100-v4-meter",
+            384.0,
+            "nvidia-a100-40gb",
+        ),
+        (
+            "r3-21-azure-focus10-ncv3-uncatalogued",
+            192.0,
+            "nvidia-v100-pcie-16gb",
+        ),
+    ] {
+        let (o, dir) = run_case(case);
+        let day = day(&o, dir.path());
+        assert_eq!(hours_of(&day, ACCOUNT), hours, "{case}");
+        assert_eq!(
+            flag(&read_csv(&day.join("flags.csv")), ACCOUNT)["accelerators"],
+            accelerators,
+            "{case}"
+        );
+        assert!(
+            quarantine(&day).is_empty(),
+            "{case}: {:?}",
+            quarantine(&day)
+        );
+    }
+}
+
+/// The embedded catalog's two files in `dir/catalog`, without the rows for which `drop` holds
+/// (a row's first two cells joined by a comma, e.g. `azure,Standard_NC24rs_v3`).
+fn catalog_without(dir: &Path, drop: impl Fn(&str) -> bool) -> PathBuf {
+    let folder = dir.join("catalog");
+    std::fs::create_dir_all(&folder).unwrap();
+    for name in ["accelerators.csv", "instance-types.csv"] {
+        let text = std::fs::read_to_string(repo().join("src/config/catalog").join(name)).unwrap();
+        let kept: Vec<&str> = text.lines().filter(|l| !drop(l)).collect();
+        std::fs::write(folder.join(name), kept.join("\n") + "\n").unwrap();
+    }
+    folder
+}
+
+/// Runs a handed export case as of 2026-11-26 (a case whose every row is quarantined has no
+/// charge date to take it from) with its configuration pointing at `catalog`.
+fn run_case_with_catalog(
+    name: &str,
+    catalog: impl Fn(&Path) -> PathBuf,
+) -> (Output, tempfile::TempDir) {
+    let case = repo().join("tests/cases/exports").join(name);
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("data-samples/cip"), &dir.path().join("cip"));
+    copy_dir(&case.join("billing"), &dir.path().join("billing"));
+    let folder = catalog(dir.path());
+    let text = std::fs::read_to_string(case.join("cipwatch.toml"))
+        .unwrap()
+        .replace(
+            "[inputs]\n",
+            &format!("[inputs]\ncatalog = {:?}\n", folder.to_str().unwrap()),
+        );
+    let cfg = dir.path().join("cipwatch.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let o = cipwatch(&[
+        "-q",
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--as-of",
+        "2026-11-26",
+    ]);
+    (o, dir)
+}
+
+/// r3-21 with a catalog that lacks the NCv3 sizes: a GPU size spelt as Azure's meter (`NC24rs v3`)
+/// is never silently not an accelerator: both rows are quarantined `unrecognised_accelerator`,
+/// naming the text that made them look so.
+#[test]
+fn an_uncatalogued_azure_gpu_meter_is_quarantined_never_silent() {
+    let (o, dir) = run_case_with_catalog("r3-21-azure-focus10-ncv3-uncatalogued", |d| {
+        catalog_without(d, |l| l.contains("_v3,"))
+    });
+    let day = day(&o, dir.path());
+    assert_eq!(hours_of(&day, ACCOUNT), 0.0);
+    let q = quarantine(&day);
+    assert_eq!(q.len(), 2, "{q:?}");
+    for row in &q {
+        assert_eq!(row["rule"], "unrecognised_accelerator", "{row:?}");
+        assert!(row["reason"].contains("NC24rs"), "{row:?}");
+    }
+}
+
+/// r3-09 with a catalog whose B300 has no figures: the run publishes every account (the B300
+/// account estimated at the conservative bound, marked CATALOG_GAP, its H100 hours counted as
+/// usual), says so on every document, and ends with exit 4 so the operator adds the figure.
+#[test]
+fn a_catalog_gap_is_bounded_published_and_reported_by_exit_code() {
+    let (o, dir) = run_case_with_catalog("r3-09-aws-cur-p6-b300", |d| {
+        catalog_without(d, |l| l.starts_with("nvidia-b300,"))
+    });
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("p6-b300.48xlarge (nvidia-b300)"),
+        "{}",
+        stderr(&o)
+    );
+    let out = dir.path().join("out");
+    let day = published(&out);
+    let flags = read_csv(&day.join("flags.csv"));
+    let row = flag(&flags, ACCOUNT);
+    assert_eq!(row["accelerator_hours"].parse::<f64>().unwrap(), 384.0);
+    assert!(row["reasons"].contains("CATALOG_GAP"), "{row:?}");
+    // Never lower than the catalog's best accelerator could do: 192 h at twice the highest peak
+    // is above 384 h of H100s.
+    let upper: f64 = row["upper_ops"].parse().unwrap();
+    assert!(upper > 384.0 * 3600.0 * 989.5e12, "{upper}");
+    let m = manifest_of(&out);
+    assert_eq!(m["catalog_gaps"][0], "p6-b300.48xlarge (nvidia-b300)");
+    let summary = std::fs::read_to_string(day.join("summary.md")).unwrap();
+    assert!(summary.contains("CATALOG GAP"), "{summary}");
+    let runs = std::fs::read_to_string(out.join("runs.jsonl")).unwrap();
+    assert!(runs.contains("\"exit_code\":4"), "{runs}");
 }

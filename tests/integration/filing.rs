@@ -1,4 +1,4 @@
-//! Filing-ready documents (issue 15): every item of the report (proposed § 7.308) and of the
+//! Filing-ready documents: every item of the report (proposed § 7.308) and of the
 //! certification (§§ 7.302-7.303) present from the data or named as an answer to give, the
 //! reconciliation, Markdown escaping, the PDFs and the unmasked filing copy.
 

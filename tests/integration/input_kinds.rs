@@ -1,4 +1,4 @@
-//! Each kind of real-export quirk (issue 12) and of broken billing input (issue 11: numbers, CSV
+//! Each kind of real-export quirk and of broken billing input (numbers, CSV
 //! reader errors, implausible dates), in every format it applies to: FOCUS and the five native
 //! formats, built here row by row from one GPU usage row per format, plus telemetry and the
 //! registry where the kind applies to them.
@@ -270,7 +270,7 @@ fn rules(day: &Path, input: &str) -> Vec<String> {
         .collect()
 }
 
-// --- issue 12, kind 1: invisible characters in keys ---------------------------------------------
+// --- kind 1: invisible characters in keys ---------------------------------------------
 
 #[test]
 fn invisible_characters_in_billing_keys_are_removed_in_every_format() {
@@ -344,7 +344,7 @@ fn invisible_characters_in_registry_and_telemetry_keys_are_removed_the_same_way(
     assert_eq!(added("telemetry"), ["3:bad_key"]);
 }
 
-// --- issue 12, kind 2: one timestamp parser ----------------------------------------------------
+// --- kind 2: one timestamp parser ----------------------------------------------------
 
 #[test]
 fn odd_timestamp_forms_parse_in_every_format_and_others_are_bad_timestamp() {
@@ -499,7 +499,7 @@ fn registry_and_telemetry_timestamps_use_the_same_parser() {
     );
 }
 
-// --- issue 12, kind 4: native line types count usage once --------------------------------------
+// --- kind 4: native line types count usage once --------------------------------------
 
 #[test]
 fn native_line_types_count_usage_once_in_every_format() {
@@ -552,7 +552,8 @@ fn native_line_types_count_usage_once_in_every_format() {
                 ("regular", true),
                 ("tax", false),
                 ("credit", false),
-                ("adjustment", false),
+                // A correction of usage billed earlier: its quantity is netted (here positive).
+                ("adjustment", true),
                 ("rounding_error", false),
             ],
         ),
@@ -694,7 +695,7 @@ fn a_repeated_aws_line_item_id_is_quarantined_as_duplicate_line_item() {
 #[test]
 fn gpu_instance_types_missing_from_the_catalog_are_unrecognised_accelerators() {
     let f = fmt("focus");
-    let types = ["gr6.8xlarge", "gr6f.4xlarge", "Standard_NG32ads_V620_v1"];
+    let types = ["g7.2xlarge", "dl2q.24xlarge", "Standard_NG32ads_V620_v1"];
     let mut rows = vec![f.row(&[])];
     rows.extend(types.iter().map(|t| {
         let description = format!("$10.00 per On Demand Linux {t} Instance Hour");
@@ -722,7 +723,7 @@ fn a_focus_unused_commitment_row_is_not_usage() {
     assert_eq!(hours_of(&day, ACCOUNT), 2.0 * f.hours);
 }
 
-// --- issue 12, kind 5: a resource billed as several rows ---------------------------------------
+// --- kind 5: a resource billed as several rows ---------------------------------------
 
 #[test]
 fn component_rows_never_count_and_gpu_rows_are_gpu_hours() {
@@ -848,7 +849,7 @@ fn gcp_rows_tagged_with_a_gpu_machine_count_only_as_gpu_skus() {
     assert!(rules(&day, "billing").is_empty());
 }
 
-// --- issue 12, kind 6: physical lines and blank lines -----------------------------------------
+// --- kind 6: physical lines and blank lines -----------------------------------------
 
 #[test]
 fn quarantine_rows_are_physical_lines_and_blank_lines_are_not_records() {
@@ -947,7 +948,7 @@ fn telemetry_rows_are_physical_lines() {
     );
 }
 
-// --- issue 11, kind 3: numbers -----------------------------------------------------------------
+// --- kind 3: numbers -----------------------------------------------------------------
 
 #[test]
 fn nan_inf_overflow_and_implausible_magnitudes_are_quarantined() {
@@ -1036,7 +1037,7 @@ fn telemetry_numbers_are_checked_like_billing() {
     );
 }
 
-// --- issue 11, kind 5: CSV reader errors ---------------------------------------------------------
+// --- kind 5: CSV reader errors ---------------------------------------------------------
 
 /// A cell value that must never reach stderr.
 const PLANTED: &str = "PLANTED-CELL-7731";
@@ -1108,7 +1109,7 @@ fn csv_reader_errors_exit_3_naming_file_and_line_in_billing_and_registry() {
     }
 }
 
-// --- issue 11, kind 7 (billing): implausible dates --------------------------------------------
+// --- kind 7 (billing): implausible dates --------------------------------------------
 
 #[test]
 fn a_far_future_billing_row_is_quarantined_not_the_as_of_date() {
@@ -1145,7 +1146,7 @@ fn a_far_future_billing_row_is_quarantined_not_the_as_of_date() {
     assert_eq!(hours_of(&day, ACCOUNT), 100.0 * f.hours);
 }
 
-// --- issue 12, kind 3: used means counted --------------------------------------------------------
+// --- kind 3: used means counted --------------------------------------------------------
 
 /// A query that loses an account's rows (here a replaced `07_account_compute.sql` that drops one
 /// account) makes the in-run reconciliation fail: exit 1, naming the difference, nothing published.

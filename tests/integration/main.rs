@@ -4,6 +4,7 @@
 
 mod architecture;
 mod bad_input;
+mod clock;
 mod counsel;
 mod documents;
 mod evasion;
@@ -14,10 +15,13 @@ mod helpers;
 mod hostile;
 mod input_kinds;
 mod leaks;
+mod line_kinds;
 mod native;
+mod operator;
 mod pii;
 mod query_cases;
 mod robust;
+mod round3;
 mod samples;
 mod stage1;
 mod workflow;

@@ -1,6 +1,6 @@
-//! Trust under hostile and broken input (issue 11): nulls from SQL, empty registries, parameter and
+//! Trust under hostile and broken input: nulls from SQL, empty registries, parameter and
 //! config ranges, registry freshness, report folders, the lock and the output folder, and the
-//! hostile cases handed with the issue (inputs copied under `tests/cases/hostile/`).
+//! handed hostile cases (inputs copied under `tests/cases/hostile/`).
 
 use crate::helpers::*;
 use std::collections::BTreeMap;
@@ -750,7 +750,7 @@ mod paused {
             }
             for n in names(out.path(), false) {
                 assert!(
-                    [DAY, "knowledge.json", "runs.jsonl"].contains(&n.as_str()),
+                    [DAY, "knowledge.json", "runs.jsonl", "status.json"].contains(&n.as_str()),
                     "{what}: {n}"
                 );
             }

@@ -115,7 +115,7 @@ fn the_unmodified_rule_makes_the_training_account_watch() {
     assert_eq!(manifest["parameters"]["training_ops"]["value"], 1e26);
     assert_eq!(
         manifest["parameters"]["report_due_days"]["source"],
-        "profile nprm-2024@2024-01-29.1"
+        "profile nprm-2024@2024-01-29.2"
     );
 }
 
@@ -212,7 +212,7 @@ fn reruns_give_the_same_bytes_and_replace_the_previous_outputs() {
     entries.sort();
     assert_eq!(
         entries,
-        [AS_OF, "knowledge.json", "runs.jsonl"],
+        [AS_OF, "knowledge.json", "runs.jsonl", "status.json"],
         "no staging, replaced or lock file is left behind"
     );
     assert!(ta.contains_key("_SUCCESS"));

@@ -1,4 +1,4 @@
-//! Stage 1 apart from stage 2 (issue 17): `cipwatch stage1` writes a prepared dataset, one part for
+//! Stage 1 apart from stage 2: `cipwatch stage1` writes a prepared dataset, one part for
 //! all files or one part per file (what each Spark task writes), and `run --prepared` runs stage 2
 //! from it with the single-machine run's bytes; a dataset made under other definitions, by another
 //! version or holding a file twice is refused (exit 4, saying which). The Spark driver itself is
@@ -169,11 +169,13 @@ fn implausible_dates_are_quarantined_from_a_prepared_dataset_as_in_a_single_run(
     let out = tmp.path().join("out");
     ok(run_prepared(&cfg, &prepared, &out));
     assert_same_tables(&published(&single), &published(&out));
+    // Its billing file gone, the part is stale (stage 2 would read it again for the implausible
+    // charge days): refused naming the part and the file.
     std::fs::remove_file(billing.join("b.csv")).unwrap();
     let o = run_prepared(&cfg, &prepared, &tmp.path().join("out-2"));
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("billing/b.csv") && stderr(&o).contains("implausible charge days"),
+        stderr(&o).contains("billing/b.csv") && stderr(&o).contains("is stale"),
         "{}",
         stderr(&o)
     );
@@ -225,6 +227,20 @@ fn a_prepared_dataset_made_otherwise_is_refused_saying_how() {
     )
     .unwrap();
     refused(&prepared, &cfg, "version 99");
+    // A part whose row count was edited (part.json is not hashed): not consistent with its tables.
+    let edited = tmp.path().join("edited");
+    ok(stage1(&cfg, &edited, &[]));
+    let part = std::fs::read_dir(edited.join("parts"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(part.join("part.json")).unwrap()).unwrap();
+    m["rows_read"] = serde_json::json!(m["rows_read"].as_u64().unwrap() - 10);
+    std::fs::write(part.join("part.json"), m.to_string()).unwrap();
+    refused(&edited, &cfg, "is not consistent");
     // No dataset at all.
     refused(&tmp.path().join("none"), &cfg, "cannot list parts/");
     // A part whose writing did not finish, and a table replaced after stage 1.

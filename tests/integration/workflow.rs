@@ -410,7 +410,7 @@ fn kill_9_during_a_run_leaves_the_previous_outputs_untouched() {
         visible.sort();
         assert_eq!(
             visible,
-            [DAY, "knowledge.json", "runs.jsonl"],
+            [DAY, "knowledge.json", "runs.jsonl", "status.json"],
             "no half-written folder is visible"
         );
     }

@@ -71,7 +71,7 @@ pub struct BilledRows {
 }
 
 /// What the billing stage is given: the files, how to read them, the catalog, the as-of date if
-/// the command named one, and whether `--allow-stale` lets a missing peak figure through.
+/// the command named one.
 pub struct BillingInput<'a> {
     pub files: &'a [InputFile],
     pub options: &'a BillingOptions,
@@ -81,7 +81,6 @@ pub struct BillingInput<'a> {
     pub catalog: &'a Catalog,
     /// `--as-of`; else the latest plausible charge date in the billing data.
     pub as_of: Option<NaiveDate>,
-    pub allow_stale: bool,
 }
 
 /// The billing stage's result.
@@ -94,8 +93,9 @@ pub struct Billing {
     pub formats: BTreeMap<String, String>,
     /// Per currency totals of every row read, as JSON records for the manifest.
     pub totals: Vec<serde_json::Value>,
-    /// Set when `--allow-stale` let a missing peak figure through.
-    pub warning: Option<String>,
+    /// The instance types (`p6-b300.48xlarge (nvidia-b300)`) whose accelerator has no peak figure
+    /// at the profile's precision, estimated at the catalog-gap bound ([`catalog_gap_bound`]).
+    pub catalog_gaps: Vec<String>,
 }
 
 /// The billing stage: reads every billing file (FOCUS or native, through its mapping) in one
@@ -105,6 +105,7 @@ pub struct Billing {
 /// Errors: input errors (exit 3) naming file, line and column; a missing peak figure (exit 4).
 pub fn stage(input: &BillingInput, ledger: &mut Ledger) -> Result<Billing> {
     let bill = load(input)?;
+    record_superseded(&bill, ledger);
     let scanned = Scanned::collect(&bill, input.catalog, input.options)?;
     let rows = BilledRows::finish(scanned, input.options, &|| Ok(bill.clone()))?;
     let formats = formats(&bill);
@@ -136,6 +137,29 @@ pub fn stage_prepared(
             crate::transforms::quarantine::table(&prepared::reload(input)?, missing)
         })
     })
+}
+
+/// Records each billing file left out as an earlier delivery of a report (`sources::versions`)
+/// in the ledger's exclusions, and logs their count (file names are not customer values).
+pub fn record_superseded(bill: &Loaded, ledger: &mut Ledger) {
+    for s in &bill.superseded {
+        ledger.excluded.push(crate::transforms::quarantine::Excluded {
+            stage: "billing",
+            what: "billing rows of a superseded report version",
+            reason: format!(
+                "{} is an earlier delivery of the report in {}: the newest version of a billing period wins",
+                s.file, s.by
+            ),
+            count: s.rows,
+        });
+    }
+    if !bill.superseded.is_empty() {
+        tracing::warn!(
+            stage = "billing",
+            files = bill.superseded.len(),
+            "billing files left out as earlier deliveries of a report (see the manifest's excluded)"
+        );
+    }
 }
 
 /// The billing files of `input`, read lazily (nothing is scanned until a pass runs).
@@ -170,7 +194,8 @@ fn conclude(
         Some(d) => (d, "--as-of"),
         None => (rows.latest_day()?, "latest charge date in billing"),
     };
-    let warning = rows.check_reference(input.allow_stale)?;
+    let bound = catalog_gap_bound(input.catalog, input.options.catalog_gap_factor)?;
+    let catalog_gaps = rows.bound_catalog_gaps(bound)?;
     let count = InputCount::from_quarantine(rows.rows_read, &rows.quarantined)?;
     tracing::info!(
         stage = "billing",
@@ -188,8 +213,31 @@ fn conclude(
         as_of_source,
         formats,
         totals,
-        warning,
+        catalog_gaps,
     })
+}
+
+/// What `peak_precision_used` says on a row estimated at the catalog-gap bound.
+pub const CATALOG_GAP: &str = "catalog_gap_bound";
+
+/// The conservative peak (op/s per accelerator) for an accelerator the catalog lists without a
+/// figure: the highest peak of any accelerator in the catalog at the profile's precision, times
+/// `[billing] catalog_gap_factor` (default 2: a new generation has so far at most doubled the
+/// dense peak of the one before), so the estimate is never below what the unknown part could do.
+///
+/// Errors: exit 4 when the catalog holds no peak figure at all.
+pub fn catalog_gap_bound(catalog: &Catalog, factor: f64) -> Result<f64> {
+    let highest = catalog
+        .instances
+        .column("peak_ops_per_s")
+        .ok()
+        .and_then(|c| c.f64().ok().and_then(|v| v.max()));
+    match highest {
+        Some(peak) => Ok(peak * factor),
+        None => Err(Error::Reference(
+            "the catalog holds no accelerator with a peak figure at the profile's precision".into(),
+        )),
+    }
 }
 
 /// The engine for the pass over every billing row: streaming (bounded memory), unless
@@ -358,6 +406,7 @@ impl Scanned {
                 component_unit: &opts.component_pattern,
                 component_sku: &opts.component_sku_pattern,
                 instance_key: &catalog.key_pattern,
+                unused_capacity: &opts.unused_capacity_pattern,
             },
         )?;
         let id_columns = billing::id_columns(opts);
@@ -585,10 +634,13 @@ impl BilledRows {
             })
     }
 
-    /// Fails closed when an identified accelerator has no peak figure at the profile's precision.
-    /// Fails closed when an identified accelerator has no peak figure at the profile's precision;
-    /// with `--allow-stale` its rows are quarantined instead and a warning is returned.
-    pub fn check_reference(&mut self, allow_stale: bool) -> Result<Option<String>> {
+    /// Estimates an identified accelerator that has no peak figure at the profile's precision
+    /// (a catalog gap: a new instance type whose accelerator the catalog lists without figures) at
+    /// `bound` op/s per accelerator, the conservative bound, and marks its rows'
+    /// `peak_precision_used` as [`CATALOG_GAP`]; every other row is untouched, so one new GPU never
+    /// hides the other accounts' results. Returns the gaps as `instance type (accelerator)`, in
+    /// first-seen order (empty when the catalog covers every row).
+    pub fn bound_catalog_gaps(&mut self, bound: f64) -> Result<Vec<String>> {
         let no_peak = col("peak_ops_per_s").is_null();
         let missing = self
             .accelerator
@@ -609,10 +661,7 @@ impl BilledRows {
             .unique_stable(None, UniqueKeepStrategy::First)
             .collect()
             .or_internal("catalog check")?;
-        if missing.height() == 0 {
-            return Ok(None);
-        }
-        let list: Vec<String> = missing
+        let gaps: Vec<String> = missing
             .column("what")
             .or_internal("catalog check")?
             .str()
@@ -621,23 +670,26 @@ impl BilledRows {
             .flatten()
             .map(String::from)
             .collect();
-        let message = format!(
-            "the catalog has no peak op/s at the profile's precision for accelerators seen in billing: {}",
-            list.join(", ")
-        );
-        if !allow_stale {
-            return Err(Error::Reference(format!(
-                "{message} (--allow-stale quarantines their rows instead)"
-            )));
+        if gaps.is_empty() {
+            return Ok(gaps);
         }
-        self.move_to_quarantine(
-            no_peak,
-            "catalog_missing_peak",
-            "the catalog has no peak op/s for this accelerator at the profile's precision",
-        )?;
-        Ok(Some(format!(
-            "--allow-stale: {message}; their rows were quarantined"
-        )))
+        self.accelerator = self
+            .accelerator
+            .clone()
+            .lazy()
+            .with_columns([
+                when(no_peak.clone())
+                    .then(lit(bound))
+                    .otherwise(col("peak_ops_per_s"))
+                    .alias("peak_ops_per_s"),
+                when(no_peak)
+                    .then(lit(CATALOG_GAP))
+                    .otherwise(col("peak_precision_used"))
+                    .alias("peak_precision_used"),
+            ])
+            .collect()
+            .or_internal("catalog gap bound")?;
+        Ok(gaps)
     }
 
     /// The accelerator usage the queries see: rows starting before `end_s`, compacted (contiguous

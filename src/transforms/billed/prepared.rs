@@ -55,10 +55,15 @@ pub fn parameters(input: &BillingInput) -> BTreeMap<String, String> {
     ])
 }
 
-/// The manifest of a part: `files` read by `input` (in order, with their formats), `rows_read`.
-pub fn manifest(input: &BillingInput, formats: &[String], rows_read: u64) -> PartManifest {
-    let files = input
-        .files
+/// The manifest of a part: the `files` stage 1 read under `input`'s definitions (in order, with
+/// their `formats`; an earlier delivery of a report left out is not among them), `rows_read`.
+pub fn manifest(
+    input: &BillingInput,
+    files: &[files::InputFile],
+    formats: &[String],
+    rows_read: u64,
+) -> PartManifest {
+    let files = files
         .iter()
         .zip(formats)
         .map(|(f, format)| PartFile {
@@ -234,7 +239,7 @@ fn check_parts(parts: &[Part], input: &BillingInput) -> Result<()> {
                     ),
                 ));
             }
-            if last.is_some_and(|l| l.path >= file.path) {
+            if last.is_some_and(|l| l.display >= file.display) {
                 return Err(Error::Reference(format!(
                     "prepared part {place}: its billing file {} comes before a file of another part; each part must hold files in path order, one part after another",
                     file.display
@@ -242,8 +247,42 @@ fn check_parts(parts: &[Part], input: &BillingInput) -> Result<()> {
             }
             last = Some(file);
         }
+        check_rows_read(part)?;
     }
     Ok(())
+}
+
+/// A part is consistent with itself: the rows its `part.json` says were read are the rows its
+/// totals table counts (every row read is in the totals, used or quarantined). A part whose
+/// counts were edited, or whose totals lost rows with the hashes updated, is refused (exit 4).
+fn check_rows_read(part: &Part) -> Result<()> {
+    let place = part.dir.display();
+    let counted = match part.tables.get("totals") {
+        Some(totals) => totals
+            .clone()
+            .select([col("rows").cast(DataType::UInt64).sum().alias("rows")])
+            .collect()
+            .ok()
+            .and_then(|df| df.column("rows").ok()?.get(0).ok()?.extract::<u64>()),
+        None => None,
+    };
+    match counted {
+        Some(rows) if rows == part.manifest.rows_read => Ok(()),
+        counted => Err(Error::Reference(format!(
+            "prepared part {place} is not consistent: part.json says {} rows were read, its totals table counts {}; make the prepared dataset again",
+            part.manifest.rows_read,
+            counted.map_or("none".to_string(), |r| r.to_string())
+        ))),
+    }
+}
+
+/// The SHA-256 of every table of `parts`, in their order: part of a prepared run's identity, so
+/// a part's tables changed (with their hashes) give another run id.
+pub fn table_hashes(parts: &[Part]) -> Vec<String> {
+    parts
+        .iter()
+        .flat_map(|p| p.manifest.tables.values().cloned())
+        .collect()
 }
 
 /// The quarantine table of a prepared run: the parts' tables, plus the rows stage 2 quarantined
