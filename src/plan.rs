@@ -401,8 +401,8 @@ fn named_billing(specs: &[String], base: &Path) -> Result<Vec<InputFile>> {
 
 /// Records `file` under the name it was copied from: a local path or `file:` URI is shown as the
 /// configuration's own files are (relative to its folder); another URI (`s3a://...`) as it is.
-/// Only the name changes: stage 1 reads the file given (the copy), whose SHA-256 and size the
-/// part records.
+/// Stage 1 reads the file given (the copy), whose SHA-256 and size the part records; the part
+/// records the name as the file's place (`origin`), where stage 2 finds it again.
 fn known_as_name(file: &mut InputFile, name: &str, base: &Path) {
     let local = name
         .strip_prefix("file://")
@@ -417,8 +417,12 @@ fn known_as_name(file: &mut InputFile, name: &str, base: &Path) {
                 .unwrap_or(path)
                 .display()
                 .to_string();
+            file.origin = Some(path.to_path_buf());
         }
-        None => file.display = name.to_string(),
+        None => {
+            file.display = name.to_string();
+            file.origin = Some(PathBuf::from(name));
+        }
     }
 }
 

@@ -251,9 +251,10 @@ fn latest_two(out: &Path) -> Result<(PathBuf, PathBuf)> {
     match runs.as_slice() {
         [.., a, b] => Ok((a.clone(), b.clone())),
         _ => Err(Error::Usage(format!(
-            "{} holds fewer than two complete filing runs to compare: publish another as-of date \
-             (`cipwatch run --as-of YYYY-MM-DD`, or a backfill with --from/--to), or name two runs \
-             (`cipwatch diff RUN_A RUN_B`; a scenario is scenarios/NAME/AS_OF)",
+            "{} holds fewer than two complete filing runs to compare: name two runs \
+             (`cipwatch diff RUN_A RUN_B`; a scenario is scenarios/NAME/AS_OF, a backfill's past days \
+             scenarios/backfill/AS_OF), or publish another filing run (a later as-of date, or \
+             `cipwatch run --as-of YYYY-MM-DD --filing`)",
             out.display()
         ))),
     }

@@ -46,6 +46,9 @@ pub struct InputFile {
     pub bytes: u64,
     /// A CSV file's layout (records, their physical lines, blank lines); `None` for Parquet.
     pub layout: Option<std::sync::Arc<CsvLayout>>,
+    /// Where the file lives when this is a copy of it (`stage1 --source-name`: a path or a URI):
+    /// what a prepared part records as the file's place, while stage 1 reads `path`, the copy.
+    pub origin: Option<PathBuf>,
 }
 
 /// Resolves `spec` (relative to `base`) to a sorted list of input files: the file itself, every
@@ -210,6 +213,7 @@ pub fn inspect(path: &Path, base: &Path) -> Result<InputFile> {
         sha256,
         bytes,
         layout,
+        origin: None,
     })
 }
 

@@ -142,6 +142,7 @@ pub fn billing_files(dir: &Path) -> Result<Vec<InputFile>> {
                 sha256: f.sha256,
                 bytes: f.bytes,
                 layout: None,
+                origin: None,
             });
         }
     }

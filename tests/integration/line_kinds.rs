@@ -347,6 +347,7 @@ fn gcp_row<'a>(
 
 fn gcp_file(dir: &Path) {
     let ct5p = r#"[{"key":"compute.googleapis.com/machine_spec","value":"ct5p-hightpu-4t"}]"#;
+    let unused = r#"[{"key":"compute.googleapis.com/machine_spec","value":"ct5p-hightpu-4t"},{"key":"compute.googleapis.com/is_unused_reservation","value":"true"}]"#;
     write_csv(
         dir,
         "gcp.csv",
@@ -366,6 +367,21 @@ fn gcp_file(dir: &Path) {
                 "Commitment v1: Nvidia H100 80GB GPU in Americas for 1 Year",
                 "[]",
                 "24",
+                "regular",
+            ),
+            // Idle reserved capacity, as the system label marks it: 96 - only the used row counts.
+            gcp_row(
+                "530000000004",
+                "TpuV5p running in Sao Paulo",
+                ct5p,
+                "96",
+                "regular",
+            ),
+            gcp_row(
+                "530000000004",
+                "TpuV5p running in Sao Paulo",
+                unused,
+                "96",
                 "regular",
             ),
             // A usage correction: 96 - 48 = 48 chip-hours.
@@ -610,6 +626,7 @@ fn every_kind_of_line_counts_or_is_quarantined_in_every_format() {
         ("530000000001", 96.0),
         ("530000000002", 0.0),
         ("530000000003", 48.0),
+        ("530000000004", 96.0),
         ("540000000001", 192.0),
         ("540000000002", 0.0),
         ("540000000003", 96.0),

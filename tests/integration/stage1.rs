@@ -92,7 +92,26 @@ fn stage_two_from_a_prepared_dataset_gives_the_single_machine_bytes() {
         std::fs::read_dir(per_file.join("parts")).unwrap().count(),
         2
     );
-    for (name, dir) in [("whole", &whole), ("per-file", &per_file)] {
+    // As the Spark driver ships a file: stage 1 reads a copy that is gone afterwards, named
+    // with --source-name; the part records the original's place, where stage 2 finds it.
+    let shipped = tmp.path().join("shipped");
+    for f in sample_billing() {
+        let copy = tmp.path().join("copy").join(f.file_name().unwrap());
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &copy).unwrap();
+        let (copy_s, name) = (copy.to_str().unwrap(), f.to_str().unwrap());
+        ok(stage1(
+            &cfg,
+            &shipped,
+            &["--part", "--billing", copy_s, "--source-name", name],
+        ));
+        std::fs::remove_file(&copy).unwrap();
+    }
+    for (name, dir) in [
+        ("whole", &whole),
+        ("per-file", &per_file),
+        ("shipped", &shipped),
+    ] {
         let out = tmp.path().join(format!("out-{name}"));
         ok(run_prepared(&cfg, dir, &out));
         assert_same_tables(&published(&single), &published(&out));

@@ -67,8 +67,12 @@ pub fn manifest(
         .iter()
         .zip(formats)
         .map(|(f, format)| PartFile {
-            // Absolute, so stage 2 finds the file again from any folder.
-            path: std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()),
+            // Where the file lives (not the copy stage 1 read, which may be gone), absolute, so
+            // stage 2 finds it again from any folder.
+            path: match &f.origin {
+                Some(origin) => origin.clone(),
+                None => std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()),
+            },
             display: f.display.clone(),
             sha256: f.sha256.clone(),
             bytes: f.bytes,
