@@ -200,12 +200,7 @@ fn warn_if_published_differs(plan: &plan::Plan, outcome: &pipeline::Outcome, fla
 /// The level `flags.csv` of a published run folder gives an account (ids compared masked, as
 /// published).
 fn published_level(folder: &std::path::Path, account: &str) -> Option<String> {
-    let flags = CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .try_into_reader_with_file_path(Some(folder.join("flags.csv")))
-        .and_then(|r| r.finish())
-        .ok()?;
+    let flags = crate::sinks::tables::read_text_csv(&folder.join("flags.csv")).ok()?;
     let ids = flags.column("account_id").ok()?.str().ok()?.clone();
     let levels = flags.column("level").ok()?.str().ok()?.clone();
     let masked = crate::pii::redact(account).into_owned();

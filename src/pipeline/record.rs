@@ -247,11 +247,7 @@ fn deadline_changes(previous: &std::path::Path, flags: &[FlagRow]) -> Result<Vec
     if !previous.is_file() {
         return Ok(Vec::new());
     }
-    let old = CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .try_into_reader_with_file_path(Some(previous.to_path_buf()))
-        .and_then(|r| r.finish())
+    let old = crate::sinks::tables::read_text_csv(previous)
         .or_internal(format!("reading {}", previous.display()))?;
     let column = |name: &str| -> Vec<Option<String>> {
         old.column(name)

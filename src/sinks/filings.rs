@@ -259,16 +259,7 @@ pub fn append(out: &Path, filing: &Filing) -> Result<()> {
         text.push_str(&crate::pii::masked_json(f, false).or_internal("filing record")?);
         text.push('\n');
     }
-    let tmp = out.join(format!(".{FILINGS}.{}", std::process::id()));
-    crate::sinks::tables::write_bytes(text.as_bytes(), &tmp)?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .or_internal("syncing the filing log")?;
-    std::fs::rename(&tmp, out.join(FILINGS)).or_internal("saving the filing log")?;
-    if let Ok(dir) = std::fs::File::open(out) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    crate::sinks::publish::write_atomically(out, FILINGS, text.as_bytes())
 }
 
 /// Refuses (usage, exit 2) a filing of an account already filed under another reference: an

@@ -232,12 +232,8 @@ pub fn record_knowledge(
     if !changed {
         return Ok(());
     }
-    let tmp = out.join(format!(".{KNOWLEDGE}.{}", std::process::id()));
     let text = crate::pii::masked_json(&state, true).or_internal("knowledge state")? + "\n";
-    crate::sinks::tables::write_bytes(text.as_bytes(), &tmp)?;
-    crate::sinks::publish::sync_file(&tmp)?;
-    std::fs::rename(&tmp, out.join(KNOWLEDGE)).or_internal("saving knowledge state")?;
-    crate::sinks::publish::sync_dir(out)
+    crate::sinks::publish::write_atomically(out, KNOWLEDGE, text.as_bytes())
 }
 
 #[cfg(test)]

@@ -265,6 +265,17 @@ pub fn recover(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Replaces `dir/name` with `bytes` atomically: written (0600) to a temporary file beside it,
+/// flushed, renamed over the old one, and the folder flushed. The one way cipwatch rewrites its
+/// own files in the output folder (`knowledge.json`, `status.json`).
+pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+    crate::sinks::tables::write_bytes(bytes, &tmp)?;
+    sync_file(&tmp)?;
+    std::fs::rename(&tmp, dir.join(name)).or_internal(format!("saving {name}"))?;
+    sync_dir(dir)
+}
+
 /// Flushes a file's content to disk.
 pub fn sync_file(path: &Path) -> Result<()> {
     std::fs::File::open(path)

@@ -85,10 +85,6 @@ impl Status {
     /// Writes `<out>/status.json` (0600) atomically: a temporary file, flushed, renamed.
     pub fn write(&self, out: &Path) -> Result<()> {
         let text = crate::pii::masked_json(self, true).or_internal("status")? + "\n";
-        let tmp = out.join(format!(".{STATUS}.{}", std::process::id()));
-        crate::sinks::tables::write_bytes(text.as_bytes(), &tmp)?;
-        crate::sinks::publish::sync_file(&tmp)?;
-        std::fs::rename(&tmp, out.join(STATUS)).or_internal("saving status.json")?;
-        crate::sinks::publish::sync_dir(out)
+        crate::sinks::publish::write_atomically(out, STATUS, text.as_bytes())
     }
 }
