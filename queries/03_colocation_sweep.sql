@@ -1,19 +1,19 @@
 -- Purpose: how many accelerators (and op/s at peak) each account had running at once in each
 --          co-location group: a sweep over start (+) and end (-) events, netted per instant so that
 --          one resource ending as another starts does not count twice.
--- Inputs:  usage_enriched
+-- Inputs:  usage_slots
 -- Output:  colocation_sweep(billing_account_id, colocation_group, ts, running_accelerators,
 --          running_ops_per_s) - the running totals from each event instant on
 WITH events AS (
     SELECT billing_account_id, colocation_group, start_s AS ts,
            concurrent_accelerators AS d_accelerators,
-           concurrent_accelerators * peak_ops_per_s AS d_ops_per_s
-    FROM usage_enriched
+           concurrent_ops_per_s AS d_ops_per_s
+    FROM usage_slots
     UNION ALL
     SELECT billing_account_id, colocation_group, end_s AS ts,
            -concurrent_accelerators AS d_accelerators,
-           -(concurrent_accelerators * peak_ops_per_s) AS d_ops_per_s
-    FROM usage_enriched
+           -concurrent_ops_per_s AS d_ops_per_s
+    FROM usage_slots
 ),
 net AS (
     SELECT billing_account_id, colocation_group, ts,

@@ -9,24 +9,24 @@
 --          egress is at most low_egress_gb_per_accelerator_hour; only where billing shows egress).
 --          training-like: a large fleet for long, with at least two of the other five;
 --          inference-like: a small or unsteady fleet; else mixed. Confidence: share of the seven signals.
--- Inputs:  usage_enriched, colocation_sweep, account_egress, params
+-- Inputs:  usage_slots, colocation_sweep, account_egress, params
 -- Output:  training_runs(billing_account_id, colocation_group, run_seq, run_start_s, run_end_s,
 --          duration_hours, accelerator_hours, est_ops, est_ops_low, upper_ops, accelerators,
 --          instance_types, peak_accelerators, peak_ops_per_s, max_interconnect_gbps, ongoing,
 --          class, confidence, class_reasons, training_like)
 WITH ordered AS (
     SELECT
-        billing_account_id, colocation_group, row_id, start_s, end_s, accelerator_hours, est_ops,
-        est_ops_low, upper_ops, accelerator, instance_type, interconnect_gbps, committed,
+        billing_account_id, colocation_group, first_row_id, start_s, end_s, accelerator_hours, est_ops,
+        est_ops_low, upper_ops, accelerator, instance_type, interconnect_gbps, committed, merged_rows,
         CASE WHEN utilization_source = 'telemetry' THEN est_ops END AS measured_ops,
         CASE WHEN utilization_source = 'telemetry' THEN upper_ops END AS measured_upper_ops,
-        MAX(end_s) OVER (PARTITION BY billing_account_id, colocation_group ORDER BY start_s, end_s, row_id) AS reach_s
-    FROM usage_enriched
+        MAX(end_s) OVER (PARTITION BY billing_account_id, colocation_group ORDER BY start_s, end_s, first_row_id) AS reach_s
+    FROM usage_slots
 ),
 marked AS (
     SELECT
         o.*,
-        LAG(o.reach_s) OVER (PARTITION BY o.billing_account_id, o.colocation_group ORDER BY o.start_s, o.end_s, o.row_id) AS prev_reach_s
+        LAG(o.reach_s) OVER (PARTITION BY o.billing_account_id, o.colocation_group ORDER BY o.start_s, o.end_s, o.first_row_id) AS prev_reach_s
     FROM ordered AS o
 ),
 flagged AS (
@@ -39,7 +39,7 @@ flagged AS (
 numbered AS (
     SELECT
         f.*,
-        SUM(f.starts_run) OVER (PARTITION BY f.billing_account_id, f.colocation_group ORDER BY f.start_s, f.end_s, f.row_id) AS run_seq
+        SUM(f.starts_run) OVER (PARTITION BY f.billing_account_id, f.colocation_group ORDER BY f.start_s, f.end_s, f.first_row_id) AS run_seq
     FROM flagged AS f
 ),
 runs AS (
@@ -54,7 +54,7 @@ runs AS (
         STRING_AGG(DISTINCT accelerator, ';' ORDER BY accelerator) AS accelerators,
         STRING_AGG(DISTINCT instance_type, ';' ORDER BY instance_type) AS instance_types,
         MAX(interconnect_gbps) AS max_interconnect_gbps,
-        SUM(CASE WHEN committed THEN 1 ELSE 0 END) AS committed_rows,
+        SUM(CASE WHEN committed THEN merged_rows ELSE 0 END) AS committed_rows,
         SUM(measured_ops) / NULLIF(SUM(measured_upper_ops), 0) AS measured_utilization
     FROM numbered
     GROUP BY billing_account_id, colocation_group, run_seq
@@ -89,7 +89,7 @@ peaks AS (
 ),
 account_hours AS (
     SELECT billing_account_id, SUM(accelerator_hours) AS accelerator_hours
-    FROM usage_enriched
+    FROM usage_slots
     GROUP BY billing_account_id
 ),
 low_egress AS (

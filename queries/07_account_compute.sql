@@ -2,7 +2,7 @@
 --          upper-bound operations, peak co-located op/s, best interconnect, how much of the estimate
 --          rests on telemetry, and the trailing burn rate over params.burn_window_days. (The day the
 --          running estimate first exceeds training_ops is a decision test: 10_flags.sql.)
--- Inputs:  usage_enriched, colocation_peak, daily_ops, training_runs, params
+-- Inputs:  usage_slots, colocation_peak, daily_ops, training_runs, params
 -- Output:  account_compute(billing_account_id, accelerator_hours, est_ops, upper_ops,
 --          max_interconnect_gbps, rows_without_interconnect, first_usage_s, last_usage_s,
 --          telemetry_accelerator_hours, accelerators, sub_accounts, est_ops_low, peak_colocated_ops_per_s,
@@ -17,26 +17,26 @@ WITH totals AS (
         SUM(est_ops_low) AS est_ops_low,
         SUM(upper_ops) AS upper_ops,
         MAX(interconnect_gbps) AS max_interconnect_gbps,
-        SUM(CASE WHEN interconnect_gbps IS NULL THEN 1 ELSE 0 END) AS rows_without_interconnect,
+        SUM(CASE WHEN interconnect_gbps IS NULL THEN merged_rows ELSE 0 END) AS rows_without_interconnect,
         MIN(start_s) AS first_usage_s,
         MAX(end_s) AS last_usage_s,
         SUM(CASE WHEN utilization_source = 'telemetry' THEN accelerator_hours ELSE 0 END) AS telemetry_accelerator_hours,
         -- 'catalog_gap_bound': the accelerator has no peak figure and was estimated at the bound
         -- (transforms::billed::CATALOG_GAP).
         SUM(CASE WHEN peak_precision_used = 'catalog_gap_bound' THEN accelerator_hours ELSE 0 END) AS catalog_gap_accelerator_hours
-    FROM usage_enriched
+    FROM usage_slots
     GROUP BY billing_account_id
 ),
 -- The lists are built from the distinct values first: a DISTINCT inside the aggregate de-duplicates
 -- within each account's rows one group at a time, many times slower over millions of rows.
 accelerators AS (
     SELECT billing_account_id, STRING_AGG(accelerator, ';' ORDER BY accelerator) AS accelerators
-    FROM (SELECT DISTINCT billing_account_id, accelerator FROM usage_enriched)
+    FROM (SELECT DISTINCT billing_account_id, accelerator FROM usage_slots)
     GROUP BY billing_account_id
 ),
 sub_accounts AS (
     SELECT billing_account_id, STRING_AGG(sub_account_id, ';' ORDER BY sub_account_id) AS sub_accounts
-    FROM (SELECT DISTINCT billing_account_id, sub_account_id FROM usage_enriched)
+    FROM (SELECT DISTINCT billing_account_id, sub_account_id FROM usage_slots)
     GROUP BY billing_account_id
 ),
 burn AS (

@@ -1,8 +1,8 @@
 -- Purpose: compute and evasion patterns per entity (accounts linked by strong links, see
 --          README "Detection"): the entity's summed estimate (and its interval), its peak co-located
 --          op/s (an upper bound: the sum over member accounts of their peaks in one placement),
---          best interconnect, burn rate, whether any member is foreign (foreign_status.is_foreign; an
---          account without a CIP record counts as foreign), and two structuring patterns among
+--          best interconnect, burn rate, how many members are subjects of the profile's tests
+--          (foreign_status.is_subject; an account without a CIP record counts as one), and two structuring patterns among
 --          members with large fleets: synchronised runs (in one placement, starting within
 --          params.sync_tolerance_hours) and fleet handovers (a run on the same instance types and a
 --          peak within params.handover_size_tolerance starting within params.handover_gap_hours
@@ -10,7 +10,7 @@
 -- Inputs:  account_compute, entity_members, foreign_status, colocation_sweep, training_runs, params
 -- Output:  entity_compute(entity_id, entity_size, entity_est_ops, entity_est_ops_low,
 --          entity_upper_ops, max_member_est_ops, entity_burn_ops_per_day,
---          entity_max_interconnect_gbps, entity_training_confidence, foreign_members,
+--          entity_max_interconnect_gbps, entity_training_confidence, subject_members,
 --          entity_peak_ops_per_s, synchronized_pairs, handovers)
 --          The decision tests on these figures (and the entity's crossing day) are in 10_flags.sql.
 WITH members AS (
@@ -18,10 +18,10 @@ WITH members AS (
     FROM account_compute AS a
     INNER JOIN entity_members AS m ON a.billing_account_id = m.account_id
 ),
-foreignness AS (
+subjectness AS (
     SELECT
         m.entity_id,
-        SUM(CASE WHEN COALESCE(f.is_foreign, TRUE) THEN 1 ELSE 0 END) AS foreign_members
+        SUM(CASE WHEN COALESCE(f.is_subject, TRUE) THEN 1 ELSE 0 END) AS subject_members
     FROM entity_members AS m
     LEFT JOIN foreign_status AS f ON m.account_id = f.account_id
     GROUP BY m.entity_id
@@ -86,12 +86,12 @@ totals AS (
 )
 SELECT
     t.*,
-    COALESCE(f.foreign_members, 0) AS foreign_members,
+    COALESCE(f.subject_members, 0) AS subject_members,
     pk.entity_peak_ops_per_s,
     COALESCE(s.synchronized_pairs, 0) AS synchronized_pairs,
     COALESCE(h.handovers, 0) AS handovers
 FROM totals AS t
-LEFT JOIN foreignness AS f ON t.entity_id = f.entity_id
+LEFT JOIN subjectness AS f ON t.entity_id = f.entity_id
 LEFT JOIN entity_peaks AS pk ON t.entity_id = pk.entity_id
 LEFT JOIN synchronized AS s ON t.entity_id = s.entity_id
 LEFT JOIN handed_over AS h ON t.entity_id = h.entity_id

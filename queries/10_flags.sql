@@ -6,8 +6,10 @@
 --            peak_met         peak co-located op/s >= cluster_peak_ops_per_s
 --            interconnect_met max_interconnect_gbps > interconnect_gbps
 --            confident        a training-like run with confidence >= min_report_confidence
---            reportable       foreign (is_foreign from 08_foreign_status; an entity when any member is)
---                             and the four tests above
+--            reportable       a subject (is_subject from 08_foreign_status: the profile's subject
+--                             test; an entity when any member is) and the four tests above
+--          A threshold of 0 is no floor: cluster_peak_ops_per_s = 0 and interconnect_gbps = 0 are met
+--          also where the figure is unknown; training_ops = 0 is met by any estimate above 0.
 --            near_threshold   est_ops >= watch_ops (watch_fraction * training_ops as the decimal product)
 --            rate_test        est_ops <= training_ops and the burn rate held for plausible_run_days
 --                             would exceed training_ops
@@ -17,12 +19,12 @@
 --          An account reads its own subject's tests and its entity's.
 --          REPORTABLE: the account's subject is reportable; or it is a member of a reportable entity
 --                 (ENTITY_OVER_THRESHOLD).
---          WATCH: foreign (or in a foreign entity), not reportable, and any of: near_threshold;
+--          WATCH: a subject (or in an entity with a subject), not reportable, and any of: near_threshold;
 --                 projected_soon; ops_met without the cluster tests or without a confident
---                 training-like run; rate_test; for its foreign entity: ops_met, near_threshold with no
+--                 training-like run; rate_test; for its subject entity: ops_met, near_threshold with no
 --                 member near it, rate_test; split (the entity's ops_met with no member's),
 --                 synchronised or handed-over runs among linked accounts.
---          CIP_GAP: foreign, accelerator_hours >= material_accelerator_hours, and the customer is not
+--          CIP_GAP: a subject, accelerator_hours >= material_accelerator_hours, and the customer is not
 --                 verified or exempt, or was sold through a reseller without a CIP on file.
 --          CLEAR: none of these. The level is the most severe; reasons lists every code that applies.
 --          CATALOG_GAP (a reason, not a level): some of the account's accelerator-hours were estimated
@@ -33,7 +35,9 @@
 --          and is never backdated). crossing_day: the day the estimate (the account's, or for an
 --          entity-reportable account the entity's) first exceeded training_ops, shown beside it.
 --          provisional_due_day: for a WATCH account meeting every test but the operations total,
---          its projected crossing day plus report_due_days.
+--          the due day of its projected crossing day.
+--          Due days follow params.deadline: `days` adds report_due_days to the day; `quarterly` adds
+--          after_quarter_days to the last day of the day's calendar quarter; `none` gives none.
 -- Inputs:  account_compute, daily_ops, foreign_status, entity_members, entity_compute, prior_knowledge,
 --          params
 -- Output:  flags(one row per account: compute and interval, entity, foreign determination, CIP and
@@ -45,6 +49,8 @@ WITH accounts AS (
         a.*,
         COALESCE(f.foreign_basis, 'no_cip_record') AS foreign_basis,
         COALESCE(f.is_foreign, TRUE) AS is_foreign,
+        COALESCE(f.subject_basis, 'no_cip_record') AS subject_basis,
+        COALESCE(f.is_subject, TRUE) AS is_subject,
         COALESCE(f.verification_status, 'no_record') AS cip_status,
         f.verification_method,
         f.reseller_id,
@@ -66,6 +72,9 @@ WITH accounts AS (
         COALESCE(k.knowledge_day, p.as_of_day) AS first_knowledge_day,
         p.as_of_day AS as_of_day,
         p.report_due_days AS report_due_days,
+        p.deadline AS deadline,
+        p.after_quarter_days AS after_quarter_days,
+        p.subject AS subject,
         'account' AS account_kind,
         'entity' AS entity_kind
     FROM account_compute AS a
@@ -79,7 +88,7 @@ subjects AS (
     SELECT
         'account' AS subject_kind,
         billing_account_id AS subject_id,
-        is_foreign,
+        is_subject,
         est_ops,
         peak_colocated_ops_per_s AS peak_ops_per_s,
         max_interconnect_gbps,
@@ -90,7 +99,7 @@ subjects AS (
     SELECT
         'entity' AS subject_kind,
         entity_id AS subject_id,
-        foreign_members > 0 AS is_foreign,
+        subject_members > 0 AS is_subject,
         entity_est_ops AS est_ops,
         entity_peak_ops_per_s AS peak_ops_per_s,
         entity_max_interconnect_gbps AS max_interconnect_gbps,
@@ -131,8 +140,8 @@ tested AS (
     SELECT
         s.*,
         COALESCE(s.est_ops > p.training_ops, FALSE) AS ops_met,
-        COALESCE(s.peak_ops_per_s >= p.cluster_peak_ops_per_s, FALSE) AS peak_met,
-        COALESCE(s.max_interconnect_gbps > p.interconnect_gbps, FALSE) AS interconnect_met,
+        COALESCE(s.peak_ops_per_s >= p.cluster_peak_ops_per_s, p.cluster_peak_ops_per_s = 0) AS peak_met,
+        COALESCE(s.max_interconnect_gbps > p.interconnect_gbps, p.interconnect_gbps = 0) AS interconnect_met,
         COALESCE(s.training_confidence >= p.min_report_confidence, FALSE) AS confident,
         s.max_interconnect_gbps IS NULL AS interconnect_unknown,
         COALESCE(s.est_ops >= p.watch_ops, FALSE) AS near_threshold,
@@ -148,7 +157,7 @@ tested AS (
 decided AS (
     SELECT
         t.*,
-        t.is_foreign AND t.ops_met AND t.peak_met AND t.interconnect_met AND t.confident AS reportable,
+        t.is_subject AND t.ops_met AND t.peak_met AND t.interconnect_met AND t.confident AS reportable,
         COALESCE(t.days_to_crossing <= t.horizon_days, FALSE) AS projected_soon
     FROM tested AS t
 ),
@@ -178,7 +187,7 @@ joined AS (
         t.crossing_day,
         et.crossing_day AS entity_crossing_day,
         t.reportable AS account_reportable,
-        COALESCE(et.is_foreign, FALSE) AS in_foreign_entity,
+        COALESCE(et.is_subject, FALSE) AS in_subject_entity,
         COALESCE(et.reportable, FALSE) AS entity_reportable,
         COALESCE(et.ops_met, FALSE) AS entity_ops_met,
         COALESCE(et.ops_met AND NOT mt.member_ops_met, FALSE) AS split,
@@ -200,17 +209,52 @@ levelled AS (
     SELECT
         t.*,
         t.account_reportable OR t.entity_reportable AS reportable,
-        t.is_foreign AND t.material_use AND (t.identity_unverified OR t.reseller_cip_missing) AS cip_gap
+        t.is_subject AND t.material_use AND (t.identity_unverified OR t.reseller_cip_missing) AS cip_gap
     FROM tested_accounts AS t
 ),
 watched AS (
     SELECT
         l.*,
-        (l.is_foreign OR l.in_foreign_entity) AND NOT l.reportable AND (
-            (l.is_foreign AND (l.near_threshold OR l.projected_soon OR l.ops_met OR l.rate_test))
-            OR (l.in_foreign_entity AND (l.entity_ops_met OR l.entity_near OR l.entity_rate OR l.synchronized OR l.handover))
+        (l.is_subject OR l.in_subject_entity) AND NOT l.reportable AND (
+            (l.is_subject AND (l.near_threshold OR l.projected_soon OR l.ops_met OR l.rate_test))
+            OR (l.in_subject_entity AND (l.entity_ops_met OR l.entity_near OR l.entity_rate OR l.synchronized OR l.handover))
         ) AS watch
     FROM levelled AS l
+),
+-- The days deadlines count from (knowledge; a WATCH account's projected crossing within the
+-- horizon), each one's year, quarter and day of the year, and the last day of its calendar quarter
+-- (for `deadline = quarterly`): the day before the year began, plus the day of the year the
+-- quarter ends on (90, 181, 273, 365; one more after February in a leap year).
+based AS (
+    SELECT
+        w.*,
+        CAST(w.first_knowledge_day AS BIGINT) AS knowledge_base_day,
+        CASE WHEN w.projected_soon THEN CAST(w.as_of_day + w.days_to_crossing AS BIGINT) END AS projected_base_day
+    FROM watched AS w
+),
+dated AS (
+    SELECT
+        b.*,
+        DATE_PART('year', CAST(b.knowledge_base_day AS DATE)) AS knowledge_year,
+        DATE_PART('quarter', CAST(b.knowledge_base_day AS DATE)) AS knowledge_quarter,
+        DATE_PART('doy', CAST(b.knowledge_base_day AS DATE)) AS knowledge_doy,
+        DATE_PART('year', CAST(b.projected_base_day AS DATE)) AS projected_year,
+        DATE_PART('quarter', CAST(b.projected_base_day AS DATE)) AS projected_quarter,
+        DATE_PART('doy', CAST(b.projected_base_day AS DATE)) AS projected_doy
+    FROM based AS b
+),
+quartered AS (
+    SELECT
+        d.*,
+        d.knowledge_base_day - d.knowledge_doy
+            + CASE d.knowledge_quarter WHEN 1 THEN 90 WHEN 2 THEN 181 WHEN 3 THEN 273 ELSE 365 END
+            + CASE WHEN d.knowledge_quarter > 1 AND ((d.knowledge_year % 4 = 0 AND d.knowledge_year % 100 <> 0) OR d.knowledge_year % 400 = 0) THEN 1 ELSE 0 END
+            AS knowledge_quarter_end_day,
+        d.projected_base_day - d.projected_doy
+            + CASE d.projected_quarter WHEN 1 THEN 90 WHEN 2 THEN 181 WHEN 3 THEN 273 ELSE 365 END
+            + CASE WHEN d.projected_quarter > 1 AND ((d.projected_year % 4 = 0 AND d.projected_year % 100 <> 0) OR d.projected_year % 400 = 0) THEN 1 ELSE 0 END
+            AS projected_quarter_end_day
+    FROM dated AS d
 )
 SELECT
     w.billing_account_id AS account_id,
@@ -255,6 +299,14 @@ SELECT
     END AS level,
     NULLIF(CONCAT_WS(';',
         CASE WHEN NOT w.is_foreign THEN 'US_PERSON' END,
+        CASE WHEN w.subject = 'country_group' THEN
+            CASE w.subject_basis
+                WHEN 'headquarters_in_group' THEN 'HEADQUARTERS_IN_GROUP'
+                WHEN 'parent_in_group' THEN 'PARENT_IN_GROUP'
+                WHEN 'headquarters_unknown' THEN 'HEADQUARTERS_UNKNOWN'
+                WHEN 'not_in_group' THEN 'NOT_IN_COUNTRY_GROUP'
+            END
+        END,
         CASE WHEN w.ops_met THEN 'OPS_OVER_THRESHOLD' END,
         CASE WHEN w.peak_met THEN 'CLUSTER_PEAK_MET' END,
         CASE WHEN w.interconnect_met THEN 'INTERCONNECT_MET' END,
@@ -278,15 +330,23 @@ SELECT
         CASE WHEN w.catalog_gap_accelerator_hours > 0 THEN 'CATALOG_GAP' END
     ), '') AS reasons,
     CASE WHEN w.reportable THEN w.first_knowledge_day END AS knowledge_day,
-    CASE WHEN w.reportable THEN w.first_knowledge_day + w.report_due_days END AS report_due_day,
+    CASE WHEN w.reportable THEN
+        CASE w.deadline
+            WHEN 'days' THEN w.first_knowledge_day + w.report_due_days
+            WHEN 'quarterly' THEN w.knowledge_quarter_end_day + w.after_quarter_days
+        END
+    END AS report_due_day,
     CASE
         WHEN w.account_reportable THEN w.crossing_day
         WHEN w.entity_reportable THEN w.entity_crossing_day
     END AS crossing_day,
     CASE
         WHEN w.watch AND w.projected_soon AND w.peak_met AND w.interconnect_met AND w.confident
-        THEN w.as_of_day + w.days_to_crossing + w.report_due_days
+        THEN CASE w.deadline
+            WHEN 'days' THEN w.as_of_day + w.days_to_crossing + w.report_due_days
+            WHEN 'quarterly' THEN w.projected_quarter_end_day + w.after_quarter_days
+        END
     END AS provisional_due_day,
     CASE WHEN w.projected_soon THEN w.as_of_day + w.days_to_crossing END AS projected_crossing_day,
     w.days_to_crossing
-FROM watched AS w
+FROM quartered AS w

@@ -42,6 +42,9 @@ pub enum Command {
     Scenarios(commands::counsel::ScenariosArgs),
     /// List which instance types and SKUs of the billing the accelerator catalog recognises, and which not (CSV).
     Catalog(PlanArgs),
+    /// Run baseline and candidate thresholds (--set/--params) over each as-of date of --from..--to
+    /// and write which accounts each flags first, and when, to <out>/backtests/ (CSV and a chart).
+    Backtest(commands::backtest::BacktestArgs),
     /// Stage 1 alone: write a prepared dataset (run stage 2 with `run --prepared`), or the Spark job.
     Stage1(commands::stage1::Stage1Args),
 }
@@ -58,6 +61,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Filed(args) => commands::counsel::filed(&args),
         Command::Scenarios(args) => commands::counsel::scenarios(&args),
         Command::Catalog(args) => commands::catalog::catalog(&args),
+        Command::Backtest(args) => commands::backtest::backtest(&args),
         Command::Stage1(args) => commands::stage1::stage1(&args),
     }
 }

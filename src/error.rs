@@ -238,7 +238,7 @@ mod tests {
     #[test]
     fn a_query_that_does_not_plan_is_a_config_error_with_its_cause() {
         let io = std::io::Error::other("column 'x' not found");
-        let err = Error::config_caused("query 02_usage_enriched.sql (embedded)", io);
+        let err = Error::config_caused("query 02_usage_slots.sql (embedded)", io);
         assert_eq!(err.exit_code(), EXIT_USAGE);
         assert!(err.to_string().contains("column 'x' not found"), "{err}");
         assert!(err.source().is_some());

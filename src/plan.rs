@@ -254,7 +254,10 @@ impl Plan {
 pub fn build(args: &PlanArgs) -> Result<Plan> {
     let (cfg, config_source, text, base) = config::load(args.config.as_deref())?;
     let as_of = args.as_of.as_deref().map(parse_date).transpose()?;
-    let (profile, rule) = resolve_profile(&cfg, &config_source, &base, args)?;
+    let (mut profile, rule) = resolve_profile(&cfg, &config_source, &base, args)?;
+    if let Some(file) = &cfg.inputs.country_groups {
+        profile.use_country_groups(&config::country_groups::load(&base.join(file))?);
+    }
     let rule_deviations = scenario::deviations(&rule, &profile.provenance);
     let scenario = scenario::name(
         args.scenario.as_deref(),

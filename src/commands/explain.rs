@@ -135,7 +135,8 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
         ));
     }
     let plan = plan::build(&args.common)?;
-    let outcome = pipeline::run(&plan, false, &Progress::hidden())?;
+    let outcome =
+        pipeline::run_explaining(&plan, false, &Progress::hidden(), Some(&args.account_id))?;
     let flag = outcome
         .flag_rows
         .iter()
@@ -148,7 +149,7 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
         ))
         })?;
     warn_if_published_differs(&plan, &outcome, &flag);
-    let usage = usage_groups(&outcome.usage, &flag.account_id)?;
+    let usage = usage_groups(&outcome.usage, &outcome.usage_rows, &flag.account_id)?;
     let runs: Vec<RunRow> = outcome
         .run_rows
         .iter()
@@ -303,31 +304,37 @@ fn explanation(
     }
 }
 
-/// The account's usage rows grouped by instance type, with the arithmetic's inputs.
-fn usage_groups(usage: &DataFrame, account: &str) -> Result<Vec<UsageGroup>> {
+/// The account's usage grouped by instance type, with the arithmetic's inputs: sums from its
+/// usage slots, and the first three usage rows in time (file:row) from its own rows.
+fn usage_groups(slots: &DataFrame, rows: &DataFrame, account: &str) -> Result<Vec<UsageGroup>> {
+    let by_type = [col("instance_type"), col("accelerator")];
     let sample = concat_str(
         [col(SOURCE_FILE), lit(":"), col(ROW).cast(DataType::String)],
         "",
         true,
     );
-    let df = usage
+    let samples = rows
+        .clone()
+        .lazy()
+        .sort(["start_s", "row_id"], Default::default())
+        .group_by(by_type.clone())
+        .agg([sample
+            .head(Some(3))
+            .str()
+            .join(", ", true)
+            .alias("sample_rows")]);
+    let df = slots
         .clone()
         .lazy()
         .filter(col("billing_account_id").eq(lit(account)))
-        .sort(["start_s", "row_id"], Default::default())
-        .group_by_stable([col("instance_type"), col("accelerator")])
+        .group_by(by_type.clone())
         .agg([
             col("source_rows").sum().alias("rows"),
             col("start_s").min().alias("first_s"),
             col("end_s").max().alias("last_s"),
-            sample
-                .head(Some(3))
-                .str()
-                .join(", ", true)
-                .alias("sample_rows"),
-            col("accelerators")
-                .mean()
-                .alias("accelerators_per_instance"),
+            (col("accelerators").sum().cast(DataType::Float64)
+                / col("merged_rows").sum().cast(DataType::Float64))
+            .alias("accelerators_per_instance"),
             col("accelerator_hours").sum(),
             col("peak_ops_per_s").first(),
             col("peak_precision_used").first(),
@@ -340,8 +347,14 @@ fn usage_groups(usage: &DataFrame, account: &str) -> Result<Vec<UsageGroup>> {
             col("upper_ops").sum(),
             col("est_ops").sum(),
         ])
+        .join(
+            samples,
+            by_type.clone(),
+            by_type,
+            JoinArgs::new(JoinType::Left),
+        )
         .with_columns([iso("first_s", "first_start"), iso("last_s", "last_end")])
-        .sort(["instance_type"], Default::default())
+        .sort(["instance_type", "accelerator"], Default::default())
         .collect()
         .or_internal("explaining usage")?;
     records(&df, "usage")
@@ -365,7 +378,10 @@ struct TextView<'a> {
     shown_runs: Vec<&'a RunRow>,
     more_runs: usize,
     watch_fraction: f64,
+    /// The profile's deadline: its kind and the days of each kind.
+    deadline: &'a str,
     report_due_days: i64,
+    after_quarter_days: i64,
 }
 
 /// The explanation in plain words, from the `explain.txt` template.
@@ -379,7 +395,9 @@ fn text(e: &Explanation, plan: &plan::Plan) -> Result<String> {
         more_runs: runs.len().saturating_sub(SHOWN_RUNS),
         shown_runs: runs.into_iter().take(SHOWN_RUNS).collect(),
         watch_fraction: p.watch_fraction,
+        deadline: &p.deadline,
         report_due_days: p.report_due_days,
+        after_quarter_days: p.after_quarter_days,
     };
     plan.templates
         .render_with("explain.txt", &view, &Default::default())

@@ -1,9 +1,10 @@
 //! The subcommands: `run` (and backfill, dry run, validate), `explain`, `diff` and counsel's
 //! `answers`, `filed` and `scenarios`, `catalog` (what the accelerator catalog recognises in the
-//! billing), and `stage1` (the per-row stage alone, for a
+//! billing), `backtest` (candidate thresholds against the profile over a range of dates), and `stage1` (the per-row stage alone, for a
 //! distributed engine). Each turns its
 //! flags into a plan and calls the library; results go to stdout, logs to stderr.
 
+pub mod backtest;
 pub mod catalog;
 pub mod counsel;
 pub mod diff;

@@ -242,7 +242,10 @@ fn report_catalog_gap(plan: &Plan, outcome: &pipeline::Outcome) -> i32 {
 }
 
 /// Every date from `from` to `to`, inclusive.
-fn backfill_dates(from: &str, to: &str) -> Result<Vec<NaiveDate>> {
+/// The dates of `--from`..`--to`, both included, in order.
+///
+/// Errors: usage, for a date that is not YYYY-MM-DD or `to` before `from`.
+pub(crate) fn backfill_dates(from: &str, to: &str) -> Result<Vec<NaiveDate>> {
     let parse = |s: &str| {
         crate::config::iso_date(s)
             .ok_or_else(|| Error::Usage(format!("'{s}' is not a date (YYYY-MM-DD)")))

@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod catalog;
+pub mod country_groups;
 pub mod link_key;
 pub mod profile;
 
@@ -150,6 +151,9 @@ pub struct Inputs {
     pub resellers: String,
     /// A folder holding `accelerators.csv` and `instance-types.csv`; the embedded catalog if absent.
     pub catalog: Option<String>,
+    /// A country-groups file (the columns of `src/config/country-groups.csv`); the embedded table
+    /// if absent. Read only by a profile whose `subject` is `country_group`.
+    pub country_groups: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -16,9 +16,21 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "bis-702.7-2024",
         include_str!("profiles/bis-702.7-2024.toml"),
     ),
+    (
+        "bis-d5-guidance-2025",
+        include_str!("profiles/bis-d5-guidance-2025.toml"),
+    ),
+    (
+        "eu-ai-act-gpai-2025",
+        include_str!("profiles/eu-ai-act-gpai-2025.toml"),
+    ),
 ];
 
 const PRECISIONS: &[&str] = &["bf16", "fp16", "fp8", "fp32"];
+/// Who a profile's tests apply to (`subject`).
+pub const SUBJECTS: &[&str] = &["foreign", "country_group", "all"];
+/// The kinds of deadline (`deadline`).
+pub const DEADLINES: &[&str] = &["days", "quarterly", "none"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +55,7 @@ pub const STATUSES: [&str; 5] = ["in force", "proposed", "withdrawn", "guidance"
 
 /// Where the documents go and under which rule text: the profile's `[filing]` table (all text,
 /// printed as written; empty when the profile gives none).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilingInfo {
     /// Who receives the report and the certification.
@@ -58,6 +70,34 @@ pub struct FilingInfo {
     /// The rule text the CIP certification rests on.
     #[serde(default)]
     pub certification_citation: String,
+    /// What the AI-training document is: `filing` (a report to the authority, the default),
+    /// `memo` (an internal red-flag memo to the compliance file) or `advisory` (a letter advising
+    /// the customer); one of [`DOCUMENTS`]. Left out of records when `filing`.
+    #[serde(default = "default_document", skip_serializing_if = "is_filing")]
+    pub document: String,
+}
+
+impl Default for FilingInfo {
+    fn default() -> Self {
+        FilingInfo {
+            addressee: String::new(),
+            omb_control_number: String::new(),
+            report_citation: String::new(),
+            certification_citation: String::new(),
+            document: default_document(),
+        }
+    }
+}
+
+/// The kinds of AI-training document a profile's `[filing] document` may name.
+pub const DOCUMENTS: &[&str] = &["filing", "memo", "advisory"];
+
+fn default_document() -> String {
+    "filing".to_string()
+}
+
+fn is_filing(document: &String) -> bool {
+    document == "filing"
 }
 
 /// The valid values of one parameter, declared next to its field in `Params` (the only list).
@@ -75,6 +115,10 @@ pub enum Valid {
     OneOf(&'static [&'static str]),
     /// A list of `LINK_TYPES`.
     Links,
+    /// A list of EAR country groups ([`crate::config::country_groups::GROUPS`]).
+    CountryGroups,
+    /// A list of ISO 3166-1 alpha-2 country codes (two upper-case letters).
+    Countries,
 }
 
 /// Whole days from 0 to ten years.
@@ -112,15 +156,6 @@ const POSITIVE_FRACTION: Valid = Valid::Between {
     max: 1.0,
     unit: "a fraction",
 };
-/// A threshold: greater than 0 and at most `max`.
-const fn positive(max: f64, unit: &'static str) -> Valid {
-    Valid::Between {
-        min: 0.0,
-        min_open: true,
-        max,
-        unit,
-    }
-}
 /// A quantity from 0 to `max`.
 const fn non_negative(max: f64, unit: &'static str) -> Valid {
     Valid::Between {
@@ -136,12 +171,19 @@ const fn non_negative(max: f64, unit: &'static str) -> Valid {
 /// valid keys, `--dry-run` and docs/configuration.md's parameter table (a test compares them). Each profile
 /// file gives every parameter's value.
 macro_rules! parameters {
-    ($( $name:ident : $ty:ty => $valid:expr, $doc:literal; )*) => {
+    (@default) => { None };
+    (@default $d:literal) => { Some($d) };
+    ($( $name:ident : $ty:ty $(= $default:literal)? => $valid:expr, $doc:literal; )*) => {
         /// The typed parameters every stage reads; see [`PARAMETERS`] for each one's meaning.
-        #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+        #[derive(Debug, Clone, Deserialize, PartialEq)]
         #[serde(deny_unknown_fields)]
         pub struct Params {
             $( #[doc = $doc] pub $name: $ty, )*
+            /// Derived, not a parameter: the country codes of `subject_country_groups` (from the
+            /// country-groups table, [`crate::config::country_groups`]) and `subject_countries`,
+            /// sorted; set by [`resolve`] and [`EffectiveProfile::use_country_groups`].
+            #[serde(skip)]
+            pub subject_country_codes: Vec<String>,
         }
 
         /// Every parameter, in declaration order.
@@ -151,8 +193,38 @@ macro_rules! parameters {
                 valid: $valid,
                 kind: <$ty as Value>::KIND,
                 doc: $doc,
+                default: parameters!(@default $($default)?),
             }, )*
         ];
+
+        /// Every parameter with its value, in declaration order. When every parameter that has a
+        /// declared default is at it (a profile that uses none of them, as `nprm-2024`), those are
+        /// left out, so its records (the run identity, the documents' JSON) are what they were
+        /// before they were declared; otherwise every parameter is written.
+        impl Serialize for Params {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let at_default = |default: Option<&'static str>, v: toml::Value| {
+                    default.is_some_and(|d| v == parse_literal(d))
+                };
+                let legacy = true $( && {
+                    let default: Option<&'static str> = parameters!(@default $($default)?);
+                    default.is_none()
+                        || at_default(default, toml::Value::try_from(&self.$name).map_err(serde::ser::Error::custom)?)
+                } )*;
+                let mut map = s.serialize_map(None)?;
+                $(
+                    let default: Option<&'static str> = parameters!(@default $($default)?);
+                    if !(legacy && default.is_some()) {
+                        map.serialize_entry(stringify!($name), &self.$name)?;
+                    }
+                )*
+                if !self.subject_country_codes.is_empty() {
+                    map.serialize_entry("subject_country_codes", &self.subject_country_codes)?;
+                }
+                map.end()
+            }
+        }
 
         impl Params {
             /// Each parameter's value checked against its declared range, in declaration order.
@@ -162,23 +234,34 @@ macro_rules! parameters {
             }
 
             /// Each parameter's name and value as one SQL cell, in declaration order (lists
-            /// joined by commas).
+            /// joined by commas), then the derived `subject_country_codes`.
             pub fn cells(&self) -> Vec<(&'static str, Cell)> {
-                vec![ $( (stringify!($name), self.$name.cell()), )* ]
+                vec![ $( (stringify!($name), self.$name.cell()), )*
+                    ("subject_country_codes", Cell::Text(self.subject_country_codes.join(","))) ]
             }
         }
     };
 }
 
 parameters! {
-    training_ops: f64 => positive(1e40, "operations"),
-        "The rule's test: estimated operations must be greater than this.";
-    cluster_peak_ops_per_s: f64 => positive(1e30, "op/s"),
-        "The rule's test: the co-located cluster's theoretical peak must be at least this.";
-    interconnect_gbps: f64 => positive(1e6, "Gbit/s"),
-        "The rule's test: the cluster's interconnect must be faster than this.";
+    training_ops: f64 => non_negative(1e40, "operations"),
+        "The rule's test: estimated operations must be greater than this (0: no floor, every subject with accelerator use meets it).";
+    cluster_peak_ops_per_s: f64 => non_negative(1e30, "op/s"),
+        "The rule's test: the co-located cluster's theoretical peak must be at least this (0: no cluster test).";
+    interconnect_gbps: f64 => non_negative(1e6, "Gbit/s"),
+        "The rule's test: the cluster's interconnect must be faster than this (0: no interconnect test, an unknown one included).";
+    subject: String = "\"foreign\"" => Valid::OneOf(SUBJECTS),
+        "Who the rule's tests apply to: `foreign` (the customer, or a beneficial owner, is foreign; unknown counts as foreign), `country_group` (headquarters or ultimate parent in `subject_country_groups` or `subject_countries`; no headquarters on file counts as in), `all` (every customer).";
+    subject_country_groups: Vec<String> = "[]" => Valid::CountryGroups,
+        "With `subject = country_group`: the EAR country groups (`src/config/country-groups.csv`) whose countries make a customer a subject.";
+    subject_countries: Vec<String> = "[]" => Valid::Countries,
+        "With `subject = country_group`: further countries (ISO 3166-1 alpha-2) that make a customer a subject.";
+    deadline: String = "\"days\"" => Valid::OneOf(DEADLINES),
+        "The deadline's kind: `days` (`report_due_days` after knowledge), `quarterly` (`after_quarter_days` after the calendar quarter of knowledge ends), `none` (no due date).";
     report_due_days: i64 => DAYS,
-        "The rule's deadline: a report is due this many days after the provider has knowledge.";
+        "With `deadline = days`: a report is due this many days after the provider has knowledge.";
+    after_quarter_days: i64 = "15" => DAYS,
+        "With `deadline = quarterly`: a report is due this many days after the calendar quarter of knowledge ends.";
     peak_precision: String => Valid::OneOf(PRECISIONS),
         "The catalog's peak figure that counts as peak (`peak_dense_<p>_tflops`).";
     peak_precision_fallback: String => Valid::OneOf(PRECISIONS),
@@ -239,6 +322,9 @@ pub struct Parameter {
     pub kind: Kind,
     /// What the parameter means, in one sentence.
     pub doc: &'static str,
+    /// The value (a TOML literal) a profile that does not give the parameter takes; `None` for a
+    /// parameter every profile must give.
+    pub default: Option<&'static str>,
 }
 
 /// A parameter's value as one cell of the SQL `params` table.
@@ -318,6 +404,20 @@ impl Value for Vec<String> {
     fn check(&self, key: &str, valid: &Valid) -> Result<()> {
         match valid {
             Valid::Links if self.iter().all(|l| LINK_TYPES.contains(&l.as_str())) => Ok(()),
+            Valid::CountryGroups
+                if self
+                    .iter()
+                    .all(|g| crate::config::country_groups::GROUPS.contains(&g.as_str())) =>
+            {
+                Ok(())
+            }
+            Valid::Countries
+                if self
+                    .iter()
+                    .all(|c| crate::config::country_groups::is_country_code(c)) =>
+            {
+                Ok(())
+            }
             _ => Err(valid.refusal(key, &format!("{self:?}"))),
         }
     }
@@ -354,6 +454,11 @@ impl Valid {
             }
             Valid::OneOf(words) => format!("one of {}", words.join(", ")),
             Valid::Links => format!("a list of {}", LINK_TYPES.join(", ")),
+            Valid::CountryGroups => format!(
+                "a list of {}",
+                crate::config::country_groups::GROUPS.join(", ")
+            ),
+            Valid::Countries => "a list of ISO 3166-1 alpha-2 codes".to_string(),
         }
     }
 
@@ -426,7 +531,11 @@ pub fn markdown_table() -> Result<String> {
     for p in PARAMETERS {
         let values: Vec<String> = profiles
             .iter()
-            .map(|(_, t)| t.get(p.name).map(cell_text).unwrap_or_default())
+            .map(|(_, t)| match (t.get(p.name), p.default) {
+                (Some(v), _) => cell_text(v),
+                (None, Some(d)) => cell_text(&parse_literal(d)),
+                (None, None) => String::new(),
+            })
             .collect();
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {} |\n",
@@ -466,6 +575,10 @@ pub struct ProfileInfo {
     /// `embedded` or the file it was read from.
     pub origin: String,
     pub filing: FilingInfo,
+    /// Under `subject = country_group`: the country-groups table the subject test read, as cited
+    /// (source and date; [`crate::config::country_groups::CountryGroups::citation`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_groups: Option<String>,
 }
 
 /// One effective parameter value and where it came from.
@@ -533,6 +646,16 @@ pub fn load(spec: &str, base: &Path) -> Result<(ProfileInfo, toml::Table)> {
             ),
         ));
     }
+    if !DOCUMENTS.contains(&file.filing.document.as_str()) {
+        return Err(Error::config(
+            format!("profile {spec}"),
+            format!(
+                "[filing] document '{}' is not one of: {}",
+                file.filing.document,
+                DOCUMENTS.join(", ")
+            ),
+        ));
+    }
     let info = ProfileInfo {
         name: file.name,
         version: file.version,
@@ -543,6 +666,7 @@ pub fn load(spec: &str, base: &Path) -> Result<(ProfileInfo, toml::Table)> {
         status_source: file.status_source,
         origin,
         filing: file.filing,
+        country_groups: None,
     };
     Ok((info, file.parameters))
 }
@@ -595,6 +719,11 @@ pub fn resolve(info: ProfileInfo, base: toml::Table, layers: &[Layer]) -> Result
         })
         .collect();
     let mut table = base;
+    for p in PARAMETERS {
+        if let (None, Some(d)) = (table.get(p.name), p.default) {
+            table.insert(p.name.to_string(), parse_literal(d));
+        }
+    }
     for layer in layers {
         for (key, value) in &layer.values {
             if !PARAMETERS.iter().any(|p| p.name == key) {
@@ -619,11 +748,47 @@ pub fn resolve(info: ProfileInfo, base: toml::Table, layers: &[Layer]) -> Result
     let params = Params::deserialize(toml::Value::Table(table))
         .map_err(|e| Error::config(format!("profile {} parameters", info.name), e.message()))?;
     params.check_ranges()?;
-    Ok(EffectiveProfile {
+    if params.subject == "country_group"
+        && params.subject_country_groups.is_empty()
+        && params.subject_countries.is_empty()
+    {
+        return Err(Error::Usage(
+            "parameter subject = country_group names no country: give subject_country_groups or subject_countries".into(),
+        ));
+    }
+    let mut profile = EffectiveProfile {
         info,
         params,
         provenance,
-    })
+    };
+    profile.use_country_groups(crate::config::country_groups::embedded());
+    Ok(profile)
+}
+
+impl EffectiveProfile {
+    /// Expands the subject's country groups with `groups` (the embedded table, or the one the
+    /// configuration names) into `params.subject_country_codes`, and records the table's citation
+    /// in the profile's identity when the subject test reads it.
+    pub fn use_country_groups(&mut self, groups: &crate::config::country_groups::CountryGroups) {
+        let p = &mut self.params;
+        let uses = p.subject == "country_group";
+        p.subject_country_codes = match uses {
+            true => groups.expand(&p.subject_country_groups, &p.subject_countries),
+            false => Vec::new(),
+        };
+        self.info.country_groups = (uses && !p.subject_country_groups.is_empty())
+            .then(|| format!("{} [{}]", groups.citation(), groups.origin));
+    }
+}
+
+/// The value a parameter takes when no profile or layer gives it (`None` for a parameter every
+/// profile must give, and for a name that is no parameter).
+pub fn default_value(name: &str) -> Option<toml::Value> {
+    PARAMETERS
+        .iter()
+        .find(|p| p.name == name)
+        .and_then(|p| p.default)
+        .map(parse_literal)
 }
 
 /// Checks each parameter's TOML type before the typed read, so a mistyped value is refused with
@@ -731,6 +896,66 @@ mod tests {
         let (info, base) = load("bis-702.7-2024", Path::new(".")).unwrap();
         let b = resolve(info, base, &[]).unwrap();
         assert_eq!(b.params.interconnect_gbps, 300.0);
+    }
+
+    /// A profile file without the subject and deadline parameters takes their defaults and its
+    /// records leave them out; the new profiles state theirs; a country-group subject names a country.
+    #[test]
+    fn subject_and_deadline_default_and_the_new_profiles_state_theirs() {
+        let (info, base) = nprm();
+        assert!(!base.contains_key("subject"));
+        let p = resolve(info, base, &[]).unwrap();
+        assert_eq!(
+            (p.params.subject.as_str(), p.params.deadline.as_str()),
+            ("foreign", "days")
+        );
+        assert_eq!(p.info.filing.document, "filing");
+        let json = serde_json::to_value(&p.params).unwrap();
+        assert!(json.get("subject").is_none() && json.get("deadline").is_none());
+        assert!(json.get("report_due_days").is_some());
+        let (info, base) = load("bis-d5-guidance-2025", Path::new(".")).unwrap();
+        let d5 = resolve(info, base, &[]).unwrap();
+        assert_eq!(d5.params.subject, "country_group");
+        assert!(d5.params.subject_country_codes.contains(&"CN".to_string()));
+        assert!(d5.params.subject_country_codes.contains(&"MO".to_string()));
+        assert_eq!(d5.info.filing.document, "memo");
+        assert!(d5
+            .info
+            .country_groups
+            .as_deref()
+            .unwrap()
+            .contains("2025-05-13"));
+        let json = serde_json::to_value(&d5.params).unwrap();
+        assert_eq!(json["deadline"], "none");
+        let (info, base) = load("bis-702.7-2024", Path::new(".")).unwrap();
+        let b = resolve(info, base, &[]).unwrap();
+        assert_eq!(
+            (b.params.subject.as_str(), b.params.deadline.as_str()),
+            ("all", "quarterly")
+        );
+        assert_eq!(b.params.after_quarter_days, 15);
+        let (info, base) = load("eu-ai-act-gpai-2025", Path::new(".")).unwrap();
+        let eu = resolve(info, base, &[]).unwrap();
+        assert_eq!(
+            (eu.params.training_ops, eu.params.report_due_days),
+            (1e25, 14)
+        );
+        assert_eq!(eu.info.filing.document, "advisory");
+        for (sets, why) in [
+            (vec!["subject=country_group"], "names no country"),
+            (vec!["subject_country_groups=[\"D:9\"]"], "out of range"),
+            (vec!["subject_countries=[\"Macau\"]"], "out of range"),
+            (vec!["deadline=monthly"], "out of range"),
+        ] {
+            let (info, base) = nprm();
+            let sets: Vec<String> = sets.into_iter().map(String::from).collect();
+            let layers = [Layer {
+                source: "--set".into(),
+                values: parse_sets(&sets).unwrap(),
+            }];
+            let e = resolve(info, base, &layers).unwrap_err().to_string();
+            assert!(e.contains(why), "{sets:?}: {e}");
+        }
     }
 
     #[test]

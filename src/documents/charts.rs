@@ -176,6 +176,77 @@ pub fn bars(
     svg
 }
 
+/// Line series over labelled points (dates), on a linear value axis from 0 with `axis` as its
+/// label: one polyline and one legend entry per series, dashed for every second series. Labels
+/// of the first and last point are written under the axis.
+pub fn lines(title: &str, labels: &[String], series: &[(&str, Vec<f64>)], axis: &str) -> String {
+    let (width, left, top, plot_h) = (720.0, 60.0, 46.0, 220.0);
+    let plot_w = width - left - 20.0;
+    let legend_top = top + plot_h + 40.0;
+    let height = legend_top + 20.0 * series.len() as f64 + 10.0;
+    let values: Vec<f64> = series.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+    let scale = Axis::new(&values, false);
+    let points = labels.len().max(2) - 1;
+    let x_of = |i: usize| left + plot_w * i as f64 / points as f64;
+    let y_of = |v: f64| top + plot_h * (1.0 - scale.fraction(v));
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{t}\">\
+         <text x=\"0\" y=\"18\" class=\"chart-title\">{t}</text>",
+        t = escape(title)
+    );
+    for tick in scale.ticks() {
+        let y = y_of(tick);
+        svg.push_str(&format!(
+            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{x2}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
+             <text x=\"{tx}\" y=\"{ty:.1}\" text-anchor=\"end\" font-size=\"11\">{tick}</text>",
+            x2 = left + plot_w,
+            tx = left - 6.0,
+            ty = y + 4.0
+        ));
+    }
+    svg.push_str(&format!(
+        "<text x=\"0\" y=\"{y:.1}\" font-size=\"11\">{a}</text>",
+        y = top - 8.0,
+        a = escape(axis)
+    ));
+    if let (Some(first), Some(last)) = (labels.first(), labels.last()) {
+        let y = top + plot_h + 18.0;
+        svg.push_str(&format!(
+            "<text x=\"{left}\" y=\"{y}\" font-size=\"11\">{f}</text>\
+             <text x=\"{x}\" y=\"{y}\" text-anchor=\"end\" font-size=\"11\">{l}</text>",
+            x = left + plot_w,
+            f = escape(first),
+            l = escape(last)
+        ));
+    }
+    for (n, (name, values)) in series.iter().enumerate() {
+        let dash = if n % 2 == 1 {
+            " stroke-dasharray=\"6 4\""
+        } else {
+            ""
+        };
+        let colour = ["#1f4e79", "#1f4e79", "#b8860b", "#b8860b"][n % 4];
+        let path: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x_of(i), y_of(*v)))
+            .collect();
+        let y = legend_top + 20.0 * n as f64;
+        svg.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{dash} points=\"{p}\"/>\
+             <line x1=\"{left}\" y1=\"{y}\" x2=\"{lx}\" y2=\"{y}\" stroke=\"{colour}\" stroke-width=\"2\"{dash}/>\
+             <text x=\"{tx}\" y=\"{ty}\" font-size=\"12\">{name}</text>",
+            p = path.join(" "),
+            lx = left + 30.0,
+            tx = left + 38.0,
+            ty = y + 4.0,
+            name = escape(name)
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 fn escape(s: &str) -> String {
     let mut out = Vec::with_capacity(s.len());
     escape_html(s, &mut out).expect("writing to memory");

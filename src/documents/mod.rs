@@ -361,17 +361,17 @@ fn render_reports(
 }
 
 /// Each account's utilisation measured by telemetry, weighted by operations: the estimated over
-/// the upper-bound operations of its `usage_enriched` rows whose utilisation came from telemetry
+/// the upper-bound operations of its `usage_slots` rows whose utilisation came from telemetry
 /// (`utilization_source = 'telemetry'`, queries/02). Accounts without telemetry are absent.
 ///
-/// Errors: configuration when no query produces `usage_enriched`; internal when it lacks a column.
+/// Errors: configuration when no query produces `usage_slots`; internal when it lacks a column.
 fn measured_utilization(results: &[(String, DataFrame)]) -> Result<HashMap<String, f64>> {
     let usage = results
         .iter()
-        .find(|(n, _)| n == "usage_enriched")
+        .find(|(n, _)| n == "usage_slots")
         .map(|(_, df)| df)
         .ok_or_else(|| {
-            crate::error::Error::config("queries", "no query produces the table 'usage_enriched'")
+            crate::error::Error::config("queries", "no query produces the table 'usage_slots'")
         })?;
     let sums = usage
         .clone()

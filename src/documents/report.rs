@@ -260,7 +260,7 @@ pub struct AccountFacts<'a> {
     pub flag: &'a FlagRow,
     /// The run that first found the account REPORTABLE, when an earlier run did.
     pub first_run: Option<String>,
-    /// Operations-weighted measured utilisation (`usage_enriched`, telemetry rows).
+    /// Operations-weighted measured utilisation (`usage_slots`, telemetry rows).
     pub measured_utilization: Option<f64>,
     pub customer: Option<&'a CustomerRow>,
     pub owners: Vec<OwnerRow>,

@@ -50,8 +50,13 @@ pub struct Outcome {
     /// The flags and training-run tables as typed rows, parsed once for documents, audit and `explain`.
     pub flag_rows: Vec<FlagRow>,
     pub run_rows: Vec<RunRow>,
-    /// The identified, enriched accelerator usage rows (for `explain`).
+    /// The identified accelerator usage in slots (`queries/02_usage_slots.sql`: per account,
+    /// co-location group, charge period and instance type), for `explain` and `cipwatch catalog`.
     pub usage: DataFrame,
+    /// The usage rows of the one account [`run_explaining`] was asked about (file, row, start,
+    /// instance type, accelerator), for the sample rows `explain` cites; empty otherwise, so no
+    /// run holds every usage row past the queries.
+    pub usage_rows: DataFrame,
     /// Per currency: rows, billed cost and quantity of all billing rows read (reconciliation).
     pub billing_totals: Vec<serde_json::Value>,
     /// The format each billing file was read as.
@@ -115,6 +120,18 @@ impl Outcome {
 ///
 /// Errors: as each stage's (usage or config 2, input 3, reference data 4, internal 1).
 pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
+    run_explaining(plan, publish, progress, None)
+}
+
+/// [`run`], also keeping the usage rows of `account` (`Outcome::usage_rows`) for `explain`.
+///
+/// Errors: as [`run`].
+pub fn run_explaining(
+    plan: &Plan,
+    publish: bool,
+    progress: &Progress,
+    account: Option<&str>,
+) -> Result<Outcome> {
     let p = &plan.profile.params;
     let mut ledger = Ledger::default();
     let mut ctx = SQLContext::new();
@@ -137,6 +154,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     // From here on the usage up to the as-of date stands for it; the queries release that too.
     billing.rows.accelerator = DataFrame::empty();
     let identified = findings::accelerator_hours(&usage, "usage")?;
+    let usage_rows = record::usage_rows(&usage, account)?;
     progress.stage("telemetry");
     let telemetry = telemetry::stage(&plan.inputs.telemetry, run.as_of_end_s, &mut ledger)?;
     progress.stage("registry");
@@ -163,8 +181,9 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     tables.register(&mut ctx, p, &run)?;
     let results = transforms::run_all(&mut ctx, &plan.queries)?;
     let found = findings::stage(&results, identified, plan.queries.queries.len())?;
-    let usage_enriched = findings::result(&results, "usage_enriched")?;
-    let mut outcome = record::outcome(billing, found, links.entities, ledger, usage_enriched);
+    let usage_slots = findings::result(&results, "usage_slots")?;
+    let mut outcome = record::outcome(billing, found, links.entities, ledger, usage_slots);
+    outcome.usage_rows = usage_rows;
     outcome.warnings.extend(stale_registry);
     outcome.unmatched_answers = record::unmatched_answers(plan, &outcome.flag_rows, &results)?;
     outcome.run_id = record::run_id(

@@ -18,6 +18,7 @@ use crate::sinks::manifest::{
 };
 use crate::sinks::output::Publication;
 use crate::sources::files::InputFile;
+use crate::sources::{ROW, SOURCE_FILE};
 use crate::transforms::billed::Billing;
 use crate::transforms::findings::Findings;
 use crate::transforms::quarantine::Ledger;
@@ -48,13 +49,36 @@ pub fn exclude_after_as_of(
     Ok(())
 }
 
+/// The usage rows of `account` (file, row, row id, start, instance type, accelerator), or none.
+///
+/// Errors: internal when the usage lacks one of those columns.
+pub fn usage_rows(usage: &DataFrame, account: Option<&str>) -> Result<DataFrame> {
+    let Some(account) = account else {
+        return Ok(DataFrame::empty());
+    };
+    usage
+        .clone()
+        .lazy()
+        .filter(col("billing_account_id").eq(lit(account)))
+        .select([
+            col(SOURCE_FILE),
+            col(ROW),
+            col("row_id"),
+            col("start_s"),
+            col("instance_type"),
+            col("accelerator"),
+        ])
+        .collect()
+        .or_internal("the explained account's usage rows")
+}
+
 /// The outcome of the stages up to the findings (documents, run id and publication come later).
 pub fn outcome(
     billing: Billing,
     found: Findings,
     entities: DataFrame,
     ledger: Ledger,
-    usage_enriched: DataFrame,
+    usage_slots: DataFrame,
 ) -> Outcome {
     let mut tables = vec![
         ("flags".to_string(), found.flags),
@@ -75,7 +99,8 @@ pub fn outcome(
         run_id: String::new(),
         flag_rows: found.flag_rows,
         run_rows: found.run_rows,
-        usage: usage_enriched,
+        usage: usage_slots,
+        usage_rows: DataFrame::empty(),
         billing_totals: billing.totals,
         billing_formats: billing.formats,
         excluded: ledger.excluded,

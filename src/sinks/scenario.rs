@@ -20,13 +20,18 @@ use crate::sinks::publish::SUCCESS;
 pub const SCENARIOS: &str = "scenarios";
 /// Longest default scenario name before it is shortened with a hash.
 const MAX_NAME: usize = 64;
-/// The rule profile's regulatory numbers: the thresholds and the reporting period. The other
-/// parameters are cipwatch's screening policy.
-pub const REGULATORY: [&str; 4] = [
+/// The rule profile's regulatory parameters: the thresholds, who the tests apply to and the
+/// deadline. The other parameters are cipwatch's screening policy.
+pub const REGULATORY: [&str; 9] = [
     "training_ops",
     "cluster_peak_ops_per_s",
     "interconnect_gbps",
+    "subject",
+    "subject_country_groups",
+    "subject_countries",
+    "deadline",
     "report_due_days",
+    "after_quarter_days",
 ];
 
 /// The scenario name of a run, or `None` for a filing run: `explicit` (checked), else one derived
@@ -106,8 +111,16 @@ pub fn deviations(rule: &toml::Table, effective: &BTreeMap<String, Provenance>) 
     REGULATORY
         .iter()
         .filter_map(|key| {
-            let (now, was) = (effective.get(*key)?, rule.get(*key)?);
-            if number(&now.value) == number(was) {
+            let was = rule
+                .get(*key)
+                .cloned()
+                .or_else(|| crate::config::profile::default_value(key))?;
+            let (now, was) = (effective.get(*key)?, &was);
+            let same = match (number(&now.value), number(was)) {
+                (Some(a), Some(b)) => a == b,
+                _ => now.value == *was,
+            };
+            if same {
                 return None;
             }
             let shown = |v: &toml::Value| {

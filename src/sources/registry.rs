@@ -31,6 +31,11 @@ pub const CUSTOMERS: &[&str] = &[
     "closed_at",
     "reseller_id",
 ];
+/// Optional columns of `customers`: the country (ISO 3166-1 alpha-2) of the customer's headquarters
+/// and of its ultimate parent, read by a profile whose subject test is `country_group`
+/// (`queries/08_foreign_status.sql`). Checked like `country`; a registry without them still loads
+/// (every headquarters is then unknown, which that test counts as in the groups).
+pub const CUSTOMERS_OPTIONAL: &[&str] = &["headquarters_country", "ultimate_parent_country"];
 pub const BENEFICIAL_OWNERS: &[&str] = &[
     "account_id",
     "name",
@@ -98,6 +103,9 @@ fn customers(scan: &Scan) -> Result<LazyFrame> {
         &["documentary", "non_documentary"],
     ));
     checks.push(country_check(&c, "country"));
+    for name in CUSTOMERS_OPTIONAL {
+        checks.push(country_check(&c, name));
+    }
     for name in ["verified_at", "opened_at", "closed_at"] {
         checks.push(timestamp_check(&c, name));
     }
@@ -125,6 +133,14 @@ fn customers(scan: &Scan) -> Result<LazyFrame> {
         stamp("opened_at"),
         stamp("closed_at"),
         c.key("reseller_id").alias("reseller_id"),
+        c.text("headquarters_country")
+            .str()
+            .to_uppercase()
+            .alias("headquarters_country"),
+        c.text("ultimate_parent_country")
+            .str()
+            .to_uppercase()
+            .alias("ultimate_parent_country"),
         rule,
         reason,
     ]))

@@ -178,7 +178,7 @@ impl QueryTables<'_> {
 /// result, and every registered table, is released once no later query reads it (a test checks
 /// the list against the code that reads results).
 pub const READ_AFTER_QUERIES: &[&str] = &[
-    "usage_enriched",
+    "usage_slots",
     "flags",
     "training_runs",
     "cert_customers_by_country",
@@ -197,7 +197,7 @@ pub const READ_AFTER_QUERIES: &[&str] = &[
 ///
 /// A table (registered, or a result) is unregistered and dropped as soon as no later query's text
 /// names it and nothing after the queries reads it: the accelerator usage, the largest input, is
-/// held only until `usage_enriched` is built from it. A query that names a table in a comment
+/// held only until `usage_slots` is built from it. A query that names a table in a comment
 /// keeps it alive, never the reverse.
 ///
 /// `CIPWATCH_PROFILE=FILE` (a diagnostic switch, like `CIPWATCH_ENGINE`) runs each query under

@@ -22,8 +22,8 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../queries/01_resource_telemetry.sql"),
     ),
     (
-        "02_usage_enriched",
-        include_str!("../../queries/02_usage_enriched.sql"),
+        "02_usage_slots",
+        include_str!("../../queries/02_usage_slots.sql"),
     ),
     (
         "03_colocation_sweep",

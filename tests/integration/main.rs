@@ -19,6 +19,7 @@ mod line_kinds;
 mod native;
 mod operator;
 mod pii;
+mod profiles;
 mod query_cases;
 mod robust;
 mod round3;

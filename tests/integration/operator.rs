@@ -304,3 +304,86 @@ fn diff_shows_cip_facts_inputs_and_names_its_threshold() {
         .iter()
         .any(|f| f["fact"] == "cip_status"));
 }
+
+/// `backtest` runs the profile and a candidate over each date with their own clocks: a candidate
+/// threshold above the sample's compute never makes the account REPORTABLE, so the baseline flags
+/// it first on 2026-11-21 and the candidate not at all; the daily counts say the same per date,
+/// and nothing of the filing run is written.
+#[test]
+fn backtest_compares_first_flagged_dates_and_leaves_the_filing_run_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = cipwatch(&[
+        "-q",
+        "backtest",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-22",
+        "--set",
+        "training_ops=1e28",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let folder = out.join("backtests/2026-11-20_2026-11-22_training_ops-1e28");
+    assert_eq!(stdout(&o).trim(), folder.to_str().unwrap());
+    let accounts = read_csv(&folder.join("accounts.csv"));
+    let a = flag(&accounts, "420000000002");
+    assert_eq!(a["baseline_first_reportable"], "2026-11-21", "{a:?}");
+    assert_eq!(a["candidate_first_reportable"], "", "{a:?}");
+    assert_eq!(a["reportable_days_earlier"], "", "{a:?}");
+    assert_eq!(a["baseline_last_level"], "REPORTABLE", "{a:?}");
+    assert_ne!(a["candidate_last_level"], "REPORTABLE", "{a:?}");
+    let daily = read_csv(&folder.join("daily_levels.csv"));
+    assert_eq!(daily.len(), 6, "{daily:?}");
+    let reportable: Vec<(&str, &str, &str)> = daily
+        .iter()
+        .map(|r| {
+            (
+                r["as_of"].as_str(),
+                r["side"].as_str(),
+                r["reportable"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reportable,
+        [
+            ("2026-11-20", "baseline", "0"),
+            ("2026-11-20", "candidate", "0"),
+            ("2026-11-21", "baseline", "1"),
+            ("2026-11-21", "candidate", "0"),
+            ("2026-11-22", "baseline", "1"),
+            ("2026-11-22", "candidate", "0"),
+        ]
+    );
+    assert!(std::fs::read_to_string(folder.join("daily_levels.svg"))
+        .unwrap()
+        .starts_with("<svg"));
+    let mut written: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        ["backtests"],
+        "a backtest publishes no run and moves no clock"
+    );
+    let no_candidate = cipwatch(&[
+        "-q",
+        "backtest",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-21",
+    ]);
+    assert_eq!(
+        no_candidate.status.code(),
+        Some(2),
+        "{}",
+        stderr(&no_candidate)
+    );
+}
