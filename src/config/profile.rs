@@ -67,7 +67,8 @@ pub struct FilingInfo {
     /// The rule text the AI-training report rests on.
     #[serde(default)]
     pub report_citation: String,
-    /// The rule text the CIP certification rests on.
+    /// The rule text the CIP certification rests on; empty (left out) when the rule has no annual
+    /// certification, and then no certification is drafted.
     #[serde(default)]
     pub certification_citation: String,
     /// What the AI-training document is: `filing` (a report to the authority, the default),

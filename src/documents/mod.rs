@@ -85,6 +85,8 @@ pub struct DocInputs<'a> {
     /// The run that first found each account REPORTABLE under these parameters, by the account's
     /// knowledge key (`history::knowledge_key`), from `knowledge.json` before this run.
     pub first_runs: BTreeMap<String, String>,
+    /// `screening.csv` (with `[screening]`): its candidates are shown in their accounts' reports.
+    pub screening: Option<&'a DataFrame>,
 }
 
 /// What the run's plan says that every document repeats: who files, under which rule profile and
@@ -229,15 +231,19 @@ pub fn render_all(
     let flags = inputs.flags;
     let wanted = drafted(flags, drafts);
     let mut out = render_reports(templates, common, inputs, &wanted, masking)?;
-    let cert = certification::build(common, inputs.results, &inputs.answers.certification)?;
-    out.extend(render_three(
-        templates,
-        &cert,
-        "certification/cip-certification",
-        "cip-certification",
-        &certification::charts(&cert),
-        masking,
-    )?);
+    // Only a profile whose rule has an annual certification (`[filing] certification_citation`)
+    // gets one: guidance, an advisory or a reporting rule without a CIP has none.
+    if !common.rule.filing.certification_citation.trim().is_empty() {
+        let cert = certification::build(common, inputs.results, &inputs.answers.certification)?;
+        out.extend(render_three(
+            templates,
+            &cert,
+            "certification/cip-certification",
+            "cip-certification",
+            &certification::charts(&cert),
+            masking,
+        )?);
+    }
     if masking == Masking::Unmasked {
         return Ok(out
             .into_iter()
@@ -260,6 +266,7 @@ struct RegistryViews {
     customers: HashMap<String, CustomerRow>,
     owners: HashMap<String, Vec<OwnerRow>>,
     access: HashMap<String, Vec<AccessRow>>,
+    screening: HashMap<String, Vec<report::ScreeningRow>>,
 }
 
 impl RegistryViews {
@@ -282,10 +289,26 @@ impl RegistryViews {
                 (&a.accessed_at, &a.ip_address).cmp(&(&b.accessed_at, &b.ip_address))
             });
         }
+        let screening = match inputs.screening {
+            Some(table) => {
+                let candidates = table
+                    .clone()
+                    .lazy()
+                    .filter(col("candidate"))
+                    .collect()
+                    .or_internal("screening candidates")?;
+                group(
+                    records::<report::ScreeningRow>(&rows(&candidates)?, "screening")?,
+                    |s| s.account_id.clone(),
+                )
+            }
+            None => HashMap::new(),
+        };
         Ok(RegistryViews {
             customers,
             owners,
             access,
+            screening,
         })
     }
 }
@@ -326,6 +349,11 @@ fn render_reports(
             owners: views.owners.get(&f.account_id).cloned().unwrap_or_default(),
             access: views.access.get(&f.account_id).cloned().unwrap_or_default(),
             runs: runs.get(&f.account_id).cloned().unwrap_or_default(),
+            screening: views
+                .screening
+                .get(&f.account_id)
+                .cloned()
+                .unwrap_or_default(),
         };
         let answers = match masking {
             Masking::Masked => answers_of(inputs.answers, &f.account_id).masked(),

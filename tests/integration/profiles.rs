@@ -112,6 +112,8 @@ fn nprm_2024_foreign_customers_15_days_filing() {
     assert!(report.contains("# Report of a transaction that could train a large AI model"));
     assert!(report.contains("15 days after the knowledge date"));
     assert!(report.contains("## 2. The foreign person"));
+    // The NPRM has an annual CIP certification: it is drafted.
+    assert!(run.join("certification/cip-certification.md").is_file());
 }
 
 /// BIS's 702.7 proposal: every account is a subject (no foreign test), the 300 Gbit/s cluster
@@ -133,6 +135,10 @@ fn bis_702_7_all_accounts_quarterly_deadline() {
         report.contains("**2027-01-15**")
             && report.contains("15 days after the calendar quarter of the knowledge date ends"),
         "{report}"
+    );
+    assert!(
+        !run.join("certification").exists(),
+        "702.7 is a reporting rule without a CIP certification"
     );
     // No foreign test: a US customer meeting every number is flagged (WATCH: it has no
     // training-like run to make it REPORTABLE).
@@ -200,6 +206,8 @@ fn bis_d5_guidance_country_groups_no_floor_memo() {
     assert!(report.contains("# Red-flag memo"), "{report}");
     assert!(report.contains("- Addressee: Export compliance file (internal)"));
     assert!(report.contains("none: the rule profile sets no deadline"));
+    // Guidance has no annual certification: none is drafted.
+    assert!(!run.join("certification").exists());
     let manifest = manifest_of(&dir.path().join("out"));
     let cited = manifest["profile"]["country_groups"].as_str().unwrap();
     assert!(
@@ -229,6 +237,7 @@ fn eu_ai_act_all_customers_advisory() {
     );
     assert!(report.contains("- Addressee: The customer, as the model's developer"));
     assert!(report.contains("14 days after the knowledge date"));
+    assert!(!run.join("certification").exists(), "an advisory has no certification");
     // Without the override, the sample's largest run (1.4e24) is WATCH with a provisional date.
     let dir = tempfile::tempdir().unwrap();
     let run = run_profile(dir.path(), "eu-ai-act-gpai-2025", "");
