@@ -15,7 +15,9 @@ use super::charts::{bars, worth_drawing, Bar};
 use super::report::Window;
 use super::Common;
 use crate::error::{Error, Result};
-use crate::sources::answers::{CertificationAnswers, CERTIFICATION_KEYS};
+use crate::sources::answers::{
+    CertificationAnswers, ATTESTATIONS, CERTIFICATION_KEYS, DEFAULT_DECLARATION,
+};
 use crate::transforms::records::records;
 use crate::transforms::{CertificationPeriod, PeriodBasis};
 
@@ -57,12 +59,26 @@ pub struct CertificationDoc {
     pub closed_accounts: Vec<Retention>,
     /// The closed accounts whose purge-eligible date has passed by the as-of date.
     pub past_retention: Vec<Retention>,
-    /// The attestations the provider signs, by code (their words are the template's `attestation`).
-    pub attestations: Vec<String>,
+    /// The attestations the provider signs, in order, each with whether the officer has confirmed
+    /// it (answers file `attestations`); the words are the template's `attestation`.
+    pub attestations: Vec<Attestation>,
+    /// The declaration above the signature: counsel's (`declaration`), else the default.
+    pub declaration: Declaration,
 }
 
-/// The annual certification's attestations (proposed § 7.303), in order.
-const ATTESTATIONS: [&str; 5] = ["reviewed", "services", "threats", "complies", "resolutions"];
+/// One attestation: its code and whether the answers confirm it.
+#[derive(Debug, Serialize)]
+pub struct Attestation {
+    pub code: String,
+    pub confirmed: bool,
+}
+
+/// The declaration above the signature and whether it is counsel's wording.
+#[derive(Debug, Serialize)]
+pub struct Declaration {
+    pub text: String,
+    pub answered: bool,
+}
 
 /// The certification's type (`initial`, `annual`, `out_of_cycle`), trigger and last date.
 #[derive(Debug, Serialize)]
@@ -253,11 +269,28 @@ pub struct Failed {
 fn missing(answers: &CertificationAnswers) -> Vec<String> {
     CERTIFICATION_KEYS
         .iter()
-        .filter(|k| **k != "resolutions")
+        .filter(|k| !matches!(**k, "resolutions" | "declaration" | "attestations"))
         .filter(|k| **k != "trigger" || answers.get("certification_type") == Some("out_of_cycle"))
         .filter(|k| answers.get(k).is_none())
         .map(|k| k.to_string())
+        .chain(
+            ATTESTATIONS
+                .iter()
+                .any(|a| !answers.attestations.iter().any(|c| c == a))
+                .then(|| "attestations".to_string()),
+        )
         .collect()
+}
+
+/// The run's facts as the certification shows them: its banners without those about the
+/// compute estimate (thresholds other than the rule's, a catalog gap), on which no figure of the
+/// certification depends.
+fn certification_common(common: &Common) -> Common {
+    let mut common = common.clone();
+    common
+        .banners
+        .retain(|b| !super::COMPUTE_BANNERS.iter().any(|p| b.starts_with(p)));
+    common
 }
 
 fn to_complete() -> String {
@@ -400,8 +433,18 @@ pub fn build(
         unverified_foreign,
         stats,
         failed_verifications: failed_verifications(results, answers)?,
-        attestations: ATTESTATIONS.map(String::from).to_vec(),
-        common: common.clone(),
+        attestations: ATTESTATIONS
+            .iter()
+            .map(|code| Attestation {
+                code: code.to_string(),
+                confirmed: answers.attestations.iter().any(|a| a == code),
+            })
+            .collect(),
+        declaration: Declaration {
+            text: get("declaration").unwrap_or_else(|| DEFAULT_DECLARATION.to_string()),
+            answered: get("declaration").is_some(),
+        },
+        common: certification_common(common),
     })
 }
 

@@ -137,6 +137,13 @@ pub fn common(
     }
 }
 
+/// The opening words of the banners about the compute estimate (thresholds other than the rule's,
+/// a catalog gap): documents none of whose figures depend on the estimate (the certification) leave
+/// them out.
+pub const COMPUTE_BANNERS: [&str; 2] = [NOT_ASSESSED, CATALOG_GAP_BANNER];
+const NOT_ASSESSED: &str = "NOT ASSESSED UNDER THE RULE'S THRESHOLDS";
+const CATALOG_GAP_BANNER: &str = "CATALOG GAP";
+
 /// The banners of a run under a profile whose rule is not in force, of a scenario run, of a run
 /// under thresholds other than the rule's, and of a run that estimated an accelerator the catalog
 /// has no figure for at the conservative bound.
@@ -154,14 +161,11 @@ fn banners(plan: &Setting, catalog_gaps: &[String]) -> Vec<String> {
         ));
     }
     if !deviations.is_empty() {
-        out.push(format!(
-            "NOT ASSESSED UNDER THE RULE'S THRESHOLDS: {}",
-            deviations.join("; ")
-        ));
+        out.push(format!("{NOT_ASSESSED}: {}", deviations.join("; ")));
     }
     if !catalog_gaps.is_empty() {
         out.push(format!(
-            "CATALOG GAP: no peak figure for {}; estimated at the conservative bound (accounts marked CATALOG_GAP)",
+            "{CATALOG_GAP_BANNER}: no peak figure for {}; estimated at the conservative bound (accounts marked CATALOG_GAP)",
             catalog_gaps.join(", ")
         ));
     }
@@ -243,6 +247,18 @@ pub fn render_all(
             &certification::charts(&cert),
             masking,
         )?);
+        // The working paper beside it (not filed): the reconciliation with the run's summary.
+        for ext in ["md", "html"] {
+            out.push((
+                format!("certification/cip-certification-annex.{ext}"),
+                templates.render_as(
+                    &format!("cip-certification-annex.{ext}"),
+                    &cert,
+                    &BTreeMap::new(),
+                    masking,
+                )?,
+            ));
+        }
     }
     if masking == Masking::Unmasked {
         return Ok(out

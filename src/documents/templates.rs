@@ -40,6 +40,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         "cip-certification.html",
         include_str!("../../templates/cip-certification.html"),
     ),
+    (
+        "cip-certification-annex.md",
+        include_str!("../../templates/cip-certification-annex.md"),
+    ),
+    (
+        "cip-certification-annex.html",
+        include_str!("../../templates/cip-certification-annex.html"),
+    ),
     ("summary.md", include_str!("../../templates/summary.md")),
     ("summary.html", include_str!("../../templates/summary.html")),
 ];

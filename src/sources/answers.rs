@@ -144,15 +144,29 @@ pub struct CertificationAnswers {
     pub officer_name: Option<String>,
     pub officer_title: Option<String>,
     pub signature_date: Option<String>,
+    /// The declaration above the officer's signature; [`DEFAULT_DECLARATION`] when not given.
+    pub declaration: Option<String>,
+    /// The attestations the officer has confirmed, by code ([`ATTESTATIONS`]); the others are
+    /// shown "to confirm".
+    #[serde(default)]
+    pub attestations: Vec<String>,
     #[serde(default)]
     pub resolutions: BTreeMap<String, String>,
 }
+
+/// The annual certification's attestations (proposed § 7.303), by code, in order; their words are
+/// the template's (`words.tera`, `attestation`).
+pub const ATTESTATIONS: [&str; 5] = ["reviewed", "services", "threats", "complies", "resolutions"];
+
+/// The declaration above the certifying officer's signature when the answers give none (counsel
+/// may replace it with `declaration` in `certification.toml`).
+pub const DEFAULT_DECLARATION: &str = "I certify that, to the best of my knowledge and belief after reasonable inquiry, the information in this certification is true, accurate and complete.";
 
 /// The valid certification types (proposed § 7.302: initial, annual, out-of-cycle update).
 pub const CERTIFICATION_TYPES: [&str; 3] = ["initial", "annual", "out_of_cycle"];
 
 /// The keys of `certification.toml`, in the order the template lists them.
-pub const CERTIFICATION_KEYS: [&str; 10] = [
+pub const CERTIFICATION_KEYS: [&str; 12] = [
     "certification_type",
     "trigger",
     "last_certification_date",
@@ -162,6 +176,8 @@ pub const CERTIFICATION_KEYS: [&str; 10] = [
     "officer_name",
     "officer_title",
     "signature_date",
+    "declaration",
+    "attestations",
     "resolutions",
 ];
 
@@ -178,6 +194,7 @@ impl CertificationAnswers {
             "officer_name" => &self.officer_name,
             "officer_title" => &self.officer_title,
             "signature_date" => &self.signature_date,
+            "declaration" => &self.declaration,
             _ => &None,
         };
         value.as_deref().map(str::trim).filter(|s| !s.is_empty())
@@ -189,8 +206,19 @@ impl CertificationAnswers {
             .and_then(crate::config::iso_date)
     }
 
-    /// The first answer that is not valid: an unknown type or a date that is not YYYY-MM-DD.
+    /// The first answer that is not valid: an unknown type, a date that is not YYYY-MM-DD or an
+    /// attestation code that is not one of [`ATTESTATIONS`].
     fn invalid(&self) -> Option<String> {
+        if let Some(code) = self
+            .attestations
+            .iter()
+            .find(|c| !ATTESTATIONS.contains(&c.as_str()))
+        {
+            return Some(format!(
+                "attestations: '{code}' is not one of {}",
+                ATTESTATIONS.join(", ")
+            ));
+        }
         first_invalid(
             |k| self.get(k),
             ("certification_type", &CERTIFICATION_TYPES),

@@ -152,6 +152,11 @@ fn the_threshold_banner_appears_under_overridden_thresholds_only() {
     let run = out.path().join("2026-11-26");
     let docs = documents(&run);
     for (path, text) in &docs {
+        if path.starts_with("certification/") {
+            // None of the certification's figures depends on the compute thresholds.
+            assert!(!text.contains(RULE_BANNER), "{path}");
+            continue;
+        }
         let times = text.matches(RULE_BANNER).count();
         assert!(
             times >= 2,
@@ -751,6 +756,53 @@ fn a_scenario_refuses_an_unmasked_filing_copy() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("--filing-copy is for filing runs"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// The certification's attestations print TO CONFIRM until the officer confirms them in the
+/// answers file, and its declaration above the signature is counsel's wording once given (the
+/// default, marked for review, before); an unknown attestation code is a configuration error.
+#[test]
+fn certification_attestations_are_to_confirm_until_answered_and_the_declaration_is_counsels() {
+    let (dir, cfg) = workspace();
+    let out = dir.path().join("out");
+    let c = cfg.to_str().unwrap();
+    run_cfg(&cfg, &[]);
+    let cert_md = out.join("2026-11-26/certification/cip-certification.md");
+    let before = read(&cert_md);
+    assert_eq!(before.matches("**TO CONFIRM**").count(), 5, "{before}");
+    assert!(before.contains("Declaration (default wording, to be reviewed by counsel"));
+    ok(cipwatch(&["answers", "certification", "--config", c]));
+    let cert_file = dir.path().join("answers/certification.toml");
+    let template = read(&cert_file);
+    assert!(template.contains("attestations = []"), "{template}");
+    let answered = template
+        .replace(
+            "attestations = []",
+            "attestations = [\"reviewed\", \"services\"]",
+        )
+        .replace(
+            "declaration = \"\"",
+            "declaration = \"I, the officer, declare this certification true.\"",
+        );
+    std::fs::write(&cert_file, &answered).unwrap();
+    run_cfg(&cfg, &[]);
+    let after = read(&cert_md);
+    assert_eq!(after.matches("**TO CONFIRM**").count(), 3, "{after}");
+    assert!(after.contains("1. The CIP has been reviewed during the period."));
+    assert!(after.contains("*I, the officer, declare this certification true.*"));
+    assert!(!after.contains("Declaration (default wording"));
+    std::fs::write(
+        &cert_file,
+        answered.replace("\"services\"]", "\"servces\"]"),
+    )
+    .unwrap();
+    let o = cipwatch(&["-q", "run", "--config", c]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("'servces' is not one of"),
         "{}",
         stderr(&o)
     );
