@@ -2,7 +2,8 @@
 //! turned into one validated, typed value before any data is read (inputs resolved to files and
 //! hashed, queries, templates and mappings loaded, the link key found), so a bad flag fails in
 //! milliseconds with exit code 2. The pipeline hands each stage its part of the plan as typed
-//! values; no stage reads flags, the environment or the configuration itself.
+//! values; no stage reads flags or the configuration itself, and the environment only through the
+//! variables `config::env` declares (the browser, diagnostic switches, debug-build test hooks).
 
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};

@@ -18,9 +18,9 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 /// The environment variable holding the key itself.
-pub const KEY_ENV: &str = "CIPWATCH_LINK_KEY";
+pub const KEY_ENV: &str = super::env::LINK_KEY;
 /// The environment variable naming a file that holds the key.
-pub const KEY_FILE_ENV: &str = "CIPWATCH_LINK_KEY_FILE";
+pub const KEY_FILE_ENV: &str = super::env::LINK_KEY_FILE;
 /// Fewest bytes a key may have.
 pub const MIN_KEY_BYTES: usize = 16;
 /// Bytes of a per-run random key.
@@ -58,11 +58,11 @@ impl LinkKey {
     /// Errors: `Error::Config` when a key file cannot be read or a key is shorter than
     /// [`MIN_KEY_BYTES`]; `Error::Internal` when the operating system has no randomness to give.
     pub fn resolve(key_file: Option<&Path>, config: &str) -> Result<LinkKey> {
-        if let Some(key) = std::env::var_os(KEY_ENV).filter(|k| !k.is_empty()) {
+        if let Some(key) = super::env::get(KEY_ENV) {
             let key = key.into_encoded_bytes();
             return LinkKey::checked(key, format!("environment {KEY_ENV}"), config);
         }
-        let file = std::env::var_os(KEY_FILE_ENV)
+        let file = super::env::get(KEY_FILE_ENV)
             .filter(|f| !f.is_empty())
             .map(|f| {
                 (

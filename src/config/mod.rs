@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod catalog;
 pub mod country_groups;
+pub mod env;
 pub mod link_key;
 pub mod profile;
 

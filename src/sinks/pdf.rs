@@ -33,7 +33,7 @@ use crate::error::{Context, Error, Result};
 pub const SETUP: &str = "tests/browser/setup.sh";
 
 /// Environment variable naming the browser to use instead of `chromium` on `PATH`.
-pub const BROWSER_ENV: &str = "CIPWATCH_CHROMIUM";
+pub const BROWSER_ENV: &str = crate::config::env::CHROMIUM;
 
 /// The policy every printed page carries: nothing is loaded from outside the page (no file, no
 /// frame, no object, no script); its own styles and `data:` images and fonts only.
@@ -69,7 +69,7 @@ pub fn browser() -> Result<PathBuf> {
             "PDF documents need Chromium, which was not found as an executable file (set {BROWSER_ENV} or run bash {SETUP})"
         ))
     };
-    if let Some(path) = std::env::var_os(BROWSER_ENV) {
+    if let Some(path) = crate::config::env::get(BROWSER_ENV) {
         let path = PathBuf::from(path);
         return executable(&path).then_some(path).ok_or_else(missing);
     }

@@ -142,7 +142,9 @@ fn exchange(a: &Path, b: &Path) -> bool {
     ) else {
         return false;
     };
-    if cfg!(debug_assertions) && std::env::var_os("CIPWATCH_TEST_NO_EXCHANGE").is_some() {
+    if cfg!(debug_assertions)
+        && crate::config::env::get(crate::config::env::TEST_NO_EXCHANGE).is_some()
+    {
         return false;
     }
     // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
@@ -332,7 +334,7 @@ pub fn pause_at(step: &str) {
     if !cfg!(debug_assertions) {
         return;
     }
-    if std::env::var("CIPWATCH_TEST_PAUSE_AT").as_deref() == Ok(step) {
+    if crate::config::env::text(crate::config::env::TEST_PAUSE_AT).as_deref() == Some(step) {
         eprintln!("cipwatch-test: paused at {step}");
         loop {
             std::thread::sleep(std::time::Duration::from_secs(1));

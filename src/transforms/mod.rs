@@ -207,7 +207,7 @@ pub const READ_AFTER_QUERIES: &[&str] = &[
 /// error naming the file (exit 2); a failure while executing one (out of memory, a compute error)
 /// is internal (exit 1) and keeps Polars' error as its cause.
 pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<Vec<(String, DataFrame)>> {
-    let profile = std::env::var_os("CIPWATCH_PROFILE");
+    let profile = crate::config::env::get(crate::config::env::PROFILE);
     let words: Vec<std::collections::HashSet<String>> =
         set.queries.iter().map(|q| words(&q.sql)).collect();
     let mut results = Vec::with_capacity(set.queries.len());

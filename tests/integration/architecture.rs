@@ -389,3 +389,48 @@ fn every_result_read_after_the_queries_is_kept_by_run_all() {
         .collect();
     assert_eq!(names, kept, "transforms::READ_AFTER_QUERIES is out of date");
 }
+
+/// Every `.rs` file under src/ (relative paths) with its text.
+fn source_files() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![repo().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path.strip_prefix(repo()).unwrap().display().to_string();
+                out.push((rel, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The environment is read in one place: `config::env` declares every variable, the docs' table
+/// of them is generated from it, and no other file calls `std::env::var` (but for `PATH`, to find
+/// the browser).
+#[test]
+fn environment_variables_are_declared_once_and_documented() {
+    let wanted = cipwatch::config::env::docs_table();
+    assert_eq!(
+        doc_section("docs/operations.md", "environment", Some(&wanted)),
+        wanted,
+        "docs/operations.md's table of environment variables differs from src/config/env.rs: UPDATE_DOCS=1 cargo test --test integration architecture"
+    );
+    let call = Regex::new(r#"std::env::var(_os)?\(([^)]*)\)"#).unwrap();
+    for (file, text) in source_files() {
+        if file == "src/config/env.rs" {
+            continue;
+        }
+        for c in call.captures_iter(&text) {
+            assert_eq!(
+                &c[2], "\"PATH\"",
+                "{file} reads the environment itself: {}",
+                &c[0]
+            );
+        }
+    }
+}

@@ -243,8 +243,8 @@ pub fn catalog_gap_bound(catalog: &Catalog, factor: f64) -> Result<f64> {
 /// The engine for the pass over every billing row: streaming (bounded memory), unless
 /// `CIPWATCH_ENGINE=in-memory` asks for Polars' in-memory engine (the flags must not differ).
 fn engine() -> Engine {
-    match std::env::var("CIPWATCH_ENGINE").as_deref() {
-        Ok("in-memory") => Engine::InMemory,
+    match crate::config::env::text(crate::config::env::ENGINE).as_deref() {
+        Some("in-memory") => Engine::InMemory,
         _ => Engine::Streaming,
     }
 }
