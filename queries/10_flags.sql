@@ -29,6 +29,9 @@
 --          CLEAR: none of these. The level is the most severe; reasons lists every code that applies.
 --          CATALOG_GAP (a reason, not a level): some of the account's accelerator-hours were estimated
 --          at the catalog-gap bound because the catalog has no peak figure for their accelerator.
+--          SANCTIONS_CANDIDATE and OWNED_50PCT_LISTED (reasons, not levels): the screening stage
+--          (screening_candidates; empty without [screening]) found a candidate for review among the
+--          account's customer, owners or reseller, and candidate owners' shares summing to 50% or more.
 --          knowledge_day: the as-of day of the first published filing run that found the account
 --          REPORTABLE under the same parameters (prior_knowledge), else this run's as-of day: the
 --          provider knows when a run tells it, not when the data crossed (the clock never restarts
@@ -39,7 +42,7 @@
 --          Due days follow params.deadline: `days` adds report_due_days to the day; `quarterly` adds
 --          after_quarter_days to the last day of the day's calendar quarter; `none` gives none.
 -- Inputs:  account_compute, daily_ops, foreign_status, entity_members, entity_compute, prior_knowledge,
---          params
+--          screening_candidates, params
 -- Output:  flags(one row per account: compute and interval, entity, foreign determination, CIP and
 --          reseller facts, tests, level, reasons, knowledge_day, report_due_day, crossing_day,
 --          provisional_due_day,
@@ -70,6 +73,8 @@ WITH accounts AS (
         COALESCE(e.synchronized_pairs > 0, FALSE) AS synchronized,
         COALESCE(e.handovers > 0, FALSE) AS handover,
         COALESCE(k.knowledge_day, p.as_of_day) AS first_knowledge_day,
+        sc.account_id IS NOT NULL AS sanctions_candidate,
+        COALESCE(sc.owned_50pct_listed, FALSE) AS owned_50pct_listed,
         p.as_of_day AS as_of_day,
         p.report_due_days AS report_due_days,
         p.deadline AS deadline,
@@ -82,6 +87,7 @@ WITH accounts AS (
     LEFT JOIN entity_members AS em ON a.billing_account_id = em.account_id
     LEFT JOIN entity_compute AS e ON em.entity_id = e.entity_id
     LEFT JOIN prior_knowledge AS k ON a.billing_account_id = k.account_id
+    LEFT JOIN screening_candidates AS sc ON a.billing_account_id = sc.account_id
     CROSS JOIN params AS p
 ),
 subjects AS (
@@ -327,7 +333,9 @@ SELECT
         CASE WHEN w.material_use AND w.reseller_cip_missing THEN 'RESELLER_CIP_MISSING' END,
         CASE WHEN w.foreign_basis = 'no_cip_record' THEN 'NO_CIP_RECORD' END,
         CASE WHEN w.foreign_basis = 'foreign_beneficial_owner' THEN 'FOREIGN_BENEFICIAL_OWNER' END,
-        CASE WHEN w.catalog_gap_accelerator_hours > 0 THEN 'CATALOG_GAP' END
+        CASE WHEN w.catalog_gap_accelerator_hours > 0 THEN 'CATALOG_GAP' END,
+        CASE WHEN w.sanctions_candidate THEN 'SANCTIONS_CANDIDATE' END,
+        CASE WHEN w.owned_50pct_listed THEN 'OWNED_50PCT_LISTED' END
     ), '') AS reasons,
     CASE WHEN w.reportable THEN w.first_knowledge_day END AS knowledge_day,
     CASE WHEN w.reportable THEN

@@ -47,6 +47,23 @@ pub enum Command {
     Backtest(commands::backtest::BacktestArgs),
     /// Stage 1 alone: write a prepared dataset (run stage 2 with `run --prepared`), or the Spark job.
     Stage1(commands::stage1::Stage1Args),
+    /// The screening benchmark (benches/screening.sh): synthetic customers screened by name
+    /// against synthetic list entries; prints the time of each step.
+    #[command(hide = true)]
+    ScreeningBench(ScreeningBenchArgs),
+}
+
+/// `cipwatch screening-bench`: sizes and seed of the synthetic data.
+#[derive(Debug, clap::Args)]
+pub struct ScreeningBenchArgs {
+    /// Customer names to screen.
+    #[arg(long, default_value_t = 100_000)]
+    pub customers: usize,
+    /// Listed entries (each with 0-3 alternative names).
+    #[arg(long, default_value_t = 20_000)]
+    pub entries: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -63,5 +80,10 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Catalog(args) => commands::catalog::catalog(&args),
         Command::Backtest(args) => commands::backtest::backtest(&args),
         Command::Stage1(args) => commands::stage1::stage1(&args),
+        Command::ScreeningBench(a) => {
+            let report = crate::transforms::screening::bench::run(a.customers, a.entries, a.seed);
+            println!("{}", report.text());
+            Ok(crate::error::EXIT_OK)
+        }
     }
 }

@@ -118,6 +118,8 @@ pub struct Plan {
     pub answers: Answers,
     /// The filing log, `<out>/filings.jsonl`, with the keys of its tokens.
     pub filings: FilingLog,
+    /// `[screening]`: the list snapshots, located and hashed; none without the section.
+    pub screening: Option<crate::transforms::screening::ScreeningPlan>,
 }
 
 impl PlannedInputs {
@@ -232,6 +234,23 @@ impl Plan {
                 .map(|d| d.to_string())
                 .unwrap_or_else(|| "not given (newest record up to the as-of date)".into())
         ));
+        if let Some(s) = &self.screening {
+            line(format!(
+                "screening: {} list files; snapshot date {}; max age {} days; candidates from score {}",
+                s.files.len(),
+                s.downloaded_on
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "the oldest file's modification time".into()),
+                s.max_age_days,
+                s.min_score
+            ));
+            for f in &s.files {
+                line(format!(
+                    "  {} ({} bytes, sha256 {}, modified {})",
+                    f.file, f.bytes, f.sha256, f.modified
+                ));
+            }
+        }
         line(format!(
             "publishes to: {}{}",
             self.publish_root().display(),
@@ -295,7 +314,18 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         &config_source.describe(),
     )?;
     let filings = FilingLog::open(&output_dir, &link_key)?;
+    let screening = match &cfg.screening {
+        Some(s) => Some(crate::transforms::screening::ScreeningPlan::resolve(
+            &base,
+            &s.files,
+            s.download_date(&config_source)?,
+            s.max_age_days,
+            s.min_score,
+        )?),
+        None => None,
+    };
     Ok(Plan {
+        screening,
         link_key,
         config_base: base.clone(),
         scenario,

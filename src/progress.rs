@@ -11,6 +11,7 @@ pub const STAGES: &[&str] = &[
     "billing",
     "telemetry",
     "registry",
+    "screening",
     "entities",
     "queries",
     "documents",

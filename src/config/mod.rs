@@ -41,6 +41,70 @@ pub struct ConfigFile {
     pub links: LinkOptions,
     #[serde(default)]
     pub answers: AnswersOptions,
+    /// Sanctions and export screening against list snapshots; none without the section.
+    #[serde(default)]
+    pub screening: Option<ScreeningOptions>,
+}
+
+/// `[screening]`: the list snapshots every customer, beneficial owner and reseller is screened
+/// against (`transforms::screening`), how old they may be and the candidate threshold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningOptions {
+    /// The snapshot files, relative to the configuration: the Consolidated Screening List
+    /// (`consolidated.csv` or `.json`) and/or OFAC's `sdn.csv`, `alt.csv`, `add.csv`.
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// The date (`YYYY-MM-DD`) the files were downloaded: the snapshot's date. Otherwise the oldest
+    /// file's modification time stands in for it.
+    #[serde(default)]
+    pub downloaded_on: Option<String>,
+    /// The run fails (exit 4) when the snapshot's date is more than this many days before the
+    /// as-of date, unless `--allow-stale`. Valid: `ScreeningOptions::MAX_AGE_DAYS`.
+    #[serde(default = "default_max_age_days")]
+    pub max_age_days: i64,
+    /// A score at or above this makes a candidate for review (`SANCTIONS_CANDIDATE`). Valid:
+    /// `ScreeningOptions::MIN_SCORE`.
+    #[serde(default = "default_min_score")]
+    pub min_score: f64,
+}
+
+impl ScreeningOptions {
+    /// The valid values of `max_age_days`: whole days, 0 to ten years.
+    pub const MAX_AGE_DAYS: Valid = profile::DAYS;
+    /// The valid values of `min_score`: a score from 0 to 1.
+    pub const MIN_SCORE: Valid = Valid::Between {
+        min: 0.0,
+        min_open: false,
+        max: 1.0,
+        unit: "a score",
+    };
+
+    /// `downloaded_on` as a date; a config error naming the key when it is not one, and when no
+    /// file is named.
+    pub fn download_date(&self, source: &ConfigSource) -> Result<Option<NaiveDate>> {
+        if self.files.is_empty() {
+            return Err(Error::config(
+                source.describe(),
+                "screening.files is empty: name the list snapshots, or remove [screening]",
+            ));
+        }
+        self.downloaded_on
+            .as_deref()
+            .map(|d| {
+                iso_date(d).ok_or_else(|| {
+                    Error::config(
+                        source.describe(),
+                        format!("screening.downloaded_on = '{d}' is not a date (YYYY-MM-DD)"),
+                    )
+                })
+            })
+            .transpose()
+    }
+}
+
+fn default_min_score() -> f64 {
+    0.9
 }
 
 /// Where counsel's answers files are (see `answers`).
@@ -127,14 +191,23 @@ fn default_max_age_days() -> i64 {
 }
 
 /// Every numeric configuration key with its valid values (each declared beside its field).
-pub const NUMERIC_KEYS: &[(&str, Valid)] =
-    &[("registry.max_age_days", RegistryOptions::MAX_AGE_DAYS)];
+pub const NUMERIC_KEYS: &[(&str, Valid)] = &[
+    ("registry.max_age_days", RegistryOptions::MAX_AGE_DAYS),
+    ("screening.max_age_days", ScreeningOptions::MAX_AGE_DAYS),
+    ("screening.min_score", ScreeningOptions::MIN_SCORE),
+];
 
 impl ConfigFile {
     /// Checks every numeric key against its declared range (exit 2 naming key, value and range).
     fn check_ranges(&self) -> Result<()> {
         RegistryOptions::MAX_AGE_DAYS
-            .check_number("registry.max_age_days", self.registry.max_age_days as f64)
+            .check_number("registry.max_age_days", self.registry.max_age_days as f64)?;
+        if let Some(s) = &self.screening {
+            ScreeningOptions::MAX_AGE_DAYS
+                .check_number("screening.max_age_days", s.max_age_days as f64)?;
+            ScreeningOptions::MIN_SCORE.check_number("screening.min_score", s.min_score)?;
+        }
+        Ok(())
     }
 }
 

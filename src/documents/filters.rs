@@ -17,6 +17,66 @@ pub fn sci(x: f64) -> String {
 }
 
 /// A whole number with thousands separators; fractions to at most two places.
+/// The HTML with every date (`2026-12-06`), code (`OPS_OVER_THRESHOLD`), report reference
+/// (`CIPW-AITR-…`) and long id in its text wrapped in `<span class="nobr">`, so that no printed
+/// line breaks inside one at a hyphen or underscore. Only text between tags is touched: tags,
+/// attributes and the `<style>` and `<script>` elements (a running head is a CSS string) are left
+/// as they are.
+pub fn unbreakable(html: &str) -> String {
+    static WORD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"\b(?:\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}Z)?|[A-Z][A-Z0-9]*(?:[_-][A-Z0-9]+)+|[0-9A-Za-z]+(?:[-_][0-9A-Za-z]+){2,})\b",
+        )
+        .expect("a valid pattern")
+    });
+    let mut out = String::with_capacity(html.len() + html.len() / 8);
+    let mut rest = html;
+    let mut raw_until: Option<&str> = None;
+    while let Some(lt) = rest.find('<') {
+        let (text, tail) = rest.split_at(lt);
+        match raw_until {
+            Some(_) => out.push_str(text),
+            None => out.push_str(&WORD.replace_all(text, r#"<span class="nobr">$0</span>"#)),
+        }
+        let gt = tail.find('>').map_or(tail.len(), |i| i + 1);
+        let tag = &tail[..gt];
+        let lower = tag.to_ascii_lowercase();
+        if let Some(end) = raw_until {
+            if lower.starts_with(end) {
+                raw_until = None;
+            }
+        } else if lower.starts_with("<style") {
+            raw_until = Some("</style");
+        } else if lower.starts_with("<script") {
+            raw_until = Some("</script");
+        } else if lower.starts_with("<title") {
+            raw_until = Some("</title");
+        }
+        out.push_str(tag);
+        rest = &tail[gt..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A share (a fraction, 0.4198) as a percentage to two significant figures ("42%", "3.5%",
+/// "0.12%"); 10% and above as whole percents ("100%"), so no figure claims more precision than an
+/// estimate has.
+pub fn percent(x: f64) -> String {
+    let v = x * 100.0;
+    if v == 0.0 || !v.is_finite() {
+        return format!("{}%", grouped(v));
+    }
+    let decimals = (1 - v.abs().log10().floor() as i32).max(0) as usize;
+    let text = format!("{v:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        grouped(v.round())
+    };
+    format!("{text}%")
+}
+
 pub fn grouped(x: f64) -> String {
     let negative = x < 0.0;
     let rounded = (x.abs() * 100.0).round() / 100.0;
@@ -101,9 +161,7 @@ pub fn register(tera: &mut Tera) {
     tera.register_filter("gbps", |x: f64, _: Kwargs, _: &State| {
         format!("{} Gbit/s", grouped(x))
     });
-    tera.register_filter("pct", |x: f64, _: Kwargs, _: &State| {
-        format!("{}%", grouped(x * 100.0))
-    });
+    tera.register_filter("pct", |x: f64, _: Kwargs, _: &State| percent(x));
     tera.register_filter("mask", |x: &str, _: Kwargs, _: &State| {
         crate::pii::mask_payment(x)
     });
@@ -118,6 +176,31 @@ pub fn register(tera: &mut Tera) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dates_codes_and_ids_do_not_break_and_markup_is_untouched() {
+        let html = "<style>p::after { content: \"2026-12-06\"; }</style>\
+                    <p title=\"2026-12-06\">Due 2026-12-06, OPS_OVER_THRESHOLD, ref CIPW-AITR-42-2026-11-26, x-y</p>";
+        assert_eq!(
+            unbreakable(html),
+            "<style>p::after { content: \"2026-12-06\"; }</style>\
+             <p title=\"2026-12-06\">Due <span class=\"nobr\">2026-12-06</span>, \
+             <span class=\"nobr\">OPS_OVER_THRESHOLD</span>, ref \
+             <span class=\"nobr\">CIPW-AITR-42-2026-11-26</span>, x-y</p>"
+        );
+    }
+
+    #[test]
+    fn shares_print_to_two_significant_figures() {
+        assert_eq!(percent(0.4198), "42%");
+        assert_eq!(percent(0.35), "35%");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.035), "3.5%");
+        assert_eq!(percent(0.0012345), "0.12%");
+        assert_eq!(percent(0.05), "5%");
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(12.5), "1,250%");
+    }
     use super::*;
 
     #[test]

@@ -54,6 +54,39 @@ pub struct ReportDoc {
     pub cip: CipView,
     pub to_complete: Vec<ToComplete>,
     pub checklist: Vec<CheckItem>,
+    /// Sanctions screening candidates of the account (its customer, owners, reseller), for
+    /// review: never a match. Absent without any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub screening: Vec<ScreeningRow>,
+}
+
+/// One candidate row of `screening.csv` (`transforms::screening`), as the report shows it.
+#[derive(Debug, Clone, serde::Deserialize, Serialize)]
+pub struct ScreeningRow {
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub account_id: String,
+    /// `customer`, `beneficial_owner`, `reseller`, or `beneficial_owners` (the summed shares).
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub party: String,
+    pub party_name: Option<String>,
+    pub ownership_pct: Option<f64>,
+    pub list: Option<String>,
+    pub entry_id: Option<String>,
+    pub listed_name: Option<String>,
+    pub programs: Option<String>,
+    pub name_score: Option<f64>,
+    /// `match`, `mismatch` or `unknown`.
+    pub country: Option<String>,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub id_match: bool,
+    pub id_kind: Option<String>,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub score: f64,
+    /// `name`, `id` or `owned_50pct`.
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub basis: String,
+    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    pub snapshot_date: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -266,6 +299,8 @@ pub struct AccountFacts<'a> {
     pub owners: Vec<OwnerRow>,
     pub access: Vec<AccessRow>,
     pub runs: Vec<RunRow>,
+    /// The account's screening candidates.
+    pub screening: Vec<ScreeningRow>,
 }
 
 /// Days left (or overdue) from `as_of` to `due`, both YYYY-MM-DD; `None` if either is not a date.
@@ -393,6 +428,7 @@ pub fn build(common: &Common, facts: AccountFacts, answers: &AccountAnswers) -> 
         cip,
         to_complete: to_complete(answers),
         checklist: Vec::new(),
+        screening: facts.screening,
         common: common.clone(),
     };
     doc.checklist = checklist(&doc);

@@ -155,9 +155,14 @@ impl Templates {
         })?;
         // Charts and template text do not pass through `shown`: the whole document is masked by
         // value once more (numbers and hashes are left alone, see `pii::redact`).
-        Ok(match masking {
+        let masked = match masking {
             Masking::Masked => crate::pii::redact(&rendered).into_owned(),
             Masking::Unmasked => rendered,
+        };
+        Ok(if name.ends_with(".html") {
+            super::filters::unbreakable(&masked)
+        } else {
+            masked
         })
     }
 

@@ -69,6 +69,9 @@ pub struct Outcome {
     pub pdfs: Vec<(String, Vec<u8>)>,
     /// Counsel's answers no document shows ([`record::unmatched_answers`]).
     pub unmatched_answers: Vec<String>,
+    /// The sanctions screening's table (`screening.csv`, also in `tables`) and manifest record;
+    /// none without `[screening]`.
+    pub screening: Option<(DataFrame, crate::transforms::screening::ScreeningRecord)>,
     pub published: Option<PathBuf>,
 }
 
@@ -160,6 +163,14 @@ pub fn run_explaining(
     progress.stage("registry");
     let registry = registry::stage(&plan.inputs.registry(), &mut ctx, &mut ledger)?;
     let stale_registry = registry.check_age(&age_limit(plan), run.as_of_day)?;
+    progress.stage("screening");
+    let screened = transforms::screening::stage(
+        plan.screening.as_ref(),
+        &registry,
+        run.as_of_day,
+        plan.allow_stale,
+        &mut ctx,
+    )?;
     progress.stage("entities");
     let links = entities::stage(
         &registry.entity_inputs(&usage),
@@ -185,6 +196,7 @@ pub fn run_explaining(
     let mut outcome = record::outcome(billing, found, links.entities, ledger, usage_slots);
     outcome.usage_rows = usage_rows;
     outcome.warnings.extend(stale_registry);
+    record::screening(&mut outcome, screened);
     outcome.unmatched_answers = record::unmatched_answers(plan, &outcome.flag_rows, &results)?;
     outcome.run_id = record::run_id(
         plan,

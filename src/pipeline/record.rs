@@ -107,7 +107,25 @@ pub fn outcome(
         documents: Vec::new(),
         pdfs: Vec::new(),
         unmatched_answers: Vec::new(),
+        screening: None,
         published: None,
+    }
+}
+
+/// The screening stage's result into the outcome: its warning (`--allow-stale`), and
+/// `screening.csv` published after `entities` with its manifest record.
+pub fn screening(outcome: &mut Outcome, screened: crate::transforms::screening::Screened) {
+    outcome.warnings.extend(screened.warning);
+    if let (Some(table), Some(record)) = (screened.table, screened.record) {
+        let at = outcome
+            .tables
+            .iter()
+            .position(|(stem, _)| stem == "entities")
+            .map_or(outcome.tables.len(), |i| i + 1);
+        outcome
+            .tables
+            .insert(at, ("screening".to_string(), table.clone()));
+        outcome.screening = Some((table, record));
     }
 }
 
@@ -187,6 +205,7 @@ pub fn documents(
         answers: &plan.answers,
         filings: &filed,
         first_runs: knowledge.first_runs(),
+        screening: outcome.screening.as_ref().map(|(table, _)| table),
     };
     let root = plan.publish_root();
     let extras = documents::Extras {
@@ -367,7 +386,7 @@ pub fn identity(plan: &Plan, catalog: &Catalog, as_of: &str) -> Value {
             (name.to_string(), json!(hashes))
         })
         .collect();
-    json!({
+    let mut identity = json!({
         "cipwatch_version": env!("CARGO_PKG_VERSION"),
         "polars_version": POLARS_VERSION,
         "as_of": as_of,
@@ -387,7 +406,16 @@ pub fn identity(plan: &Plan, catalog: &Catalog, as_of: &str) -> Value {
         "link_key": plan.link_key.info.fingerprint,
         "allow_stale": plan.allow_stale,
         "drafts": format!("{:?}", plan.drafts),
-    })
+    });
+    if let Some(s) = &plan.screening {
+        identity["screening"] = json!({
+            "files": s.files.iter().map(|f| &f.sha256).collect::<Vec<_>>(),
+            "downloaded_on": s.downloaded_on.map(|d| d.to_string()),
+            "max_age_days": s.max_age_days,
+            "min_score": s.min_score,
+        });
+    }
+    identity
 }
 
 /// The manifest of a run, from the plan, the catalog and the outcome (outputs are added by the
@@ -461,6 +489,7 @@ pub fn manifest(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Manifest {
             dir: plan.relative(&dir.display().to_string()),
             contract_version: crate::sources::prepared::VERSION,
         }),
+        screening: outcome.screening.as_ref().map(|(_, r)| r.clone()),
         levels: outcome.levels.clone(),
         link_key: plan.link_key.info.clone(),
         report_folders: report_folders(plan, outcome),

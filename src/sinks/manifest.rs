@@ -52,6 +52,10 @@ pub struct Manifest {
     /// run would have stopped).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prepared: Option<PreparedRecord>,
+    /// With `[screening]`: the list snapshots (file, SHA-256, bytes, modification date), the
+    /// snapshot's date and its source, the limits and the counts screened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screening: Option<crate::transforms::screening::ScreeningRecord>,
     /// Level → number of accounts.
     pub levels: BTreeMap<String, u64>,
     pub link_key: LinkKeyInfo,

@@ -16,6 +16,7 @@ pub mod records;
 pub mod registry;
 pub mod rounding;
 pub mod rows;
+pub mod screening;
 pub mod telemetry;
 
 use polars::prelude::*;
@@ -136,12 +137,13 @@ pub const REGISTERED_TABLES: &[&str] = &[
     "resellers",
     "entity_members",
     "prior_knowledge",
+    "screening_candidates",
     "params",
 ];
 
 /// The tables the stages before the queries produce, registered under the names the queries read
 /// (`queries/*.sql`, each file's `Inputs:` header). The CIP registry's tables are registered by
-/// the registry stage.
+/// the registry stage, `screening_candidates` by the screening stage.
 pub struct QueryTables<'a> {
     /// `accelerator_usage`: the identified, compacted accelerator usage up to the as-of date, given
     /// away so that [`run_all`] can release it after its last reader.

@@ -35,6 +35,8 @@ pub struct Registry {
     pub customers: DataFrame,
     pub owners: DataFrame,
     pub access: DataFrame,
+    /// The used reseller rows (screened by `transforms::screening`).
+    pub resellers: DataFrame,
 }
 
 impl Registry {
@@ -155,7 +157,8 @@ pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -
             .with_columns([day_of("accessed_at", "accessed_day")]),
     );
     let loaded = registry::load_resellers(files.resellers.to_vec())?;
-    ctx.register("resellers", for_queries(&ledger.split(&loaded)?.0)?);
+    let resellers = ledger.split(&loaded)?.0;
+    ctx.register("resellers", for_queries(&resellers)?);
     tracing::info!(
         stage = "registry",
         customers = customers.height(),
@@ -167,6 +170,7 @@ pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -
         customers,
         owners,
         access,
+        resellers,
     })
 }
 

@@ -223,13 +223,21 @@ fn documents() -> Vec<String> {
         "CONTRIBUTING.md".to_string(),
         "benches/RESULTS.md".to_string(),
     ];
-    let mut stack = vec![repo().join("docs")];
+    out.extend(files_under("docs", "md"));
+    out.sort();
+    out
+}
+
+/// Every file with extension `ext` below the repository's folder `dir` (relative paths, sorted).
+fn files_under(dir: &str, ext: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![repo().join(dir)];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "md") {
+            } else if path.extension().is_some_and(|e| e == ext) {
                 let rel = path.strip_prefix(repo()).unwrap();
                 out.push(rel.to_string_lossy().into_owned());
             }
@@ -392,21 +400,13 @@ fn every_result_read_after_the_queries_is_kept_by_run_all() {
 
 /// Every `.rs` file under src/ (relative paths) with its text.
 fn source_files() -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![repo().join("src")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let rel = path.strip_prefix(repo()).unwrap().display().to_string();
-                out.push((rel, std::fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
+    files_under("src", "rs")
+        .into_iter()
+        .map(|rel| {
+            let text = std::fs::read_to_string(repo().join(&rel)).unwrap();
+            (rel, text)
+        })
+        .collect()
 }
 
 /// The environment is read in one place: `config::env` declares every variable, the docs' table

@@ -44,7 +44,7 @@ fn documents(run: &Path) -> BTreeMap<String, String> {
     tree(run)
         .into_iter()
         .filter(|(p, _)| p.ends_with(".md") || p.ends_with(".html"))
-        .map(|(p, b)| (p, String::from_utf8(b).unwrap()))
+        .map(|(p, b)| (p, text_of(&String::from_utf8(b).unwrap())))
         .collect()
 }
 

@@ -94,7 +94,9 @@ fn report_event_comes_from_the_data_or_is_listed_to_answer() {
     );
     let md = read(&day.join(format!("{REPORT}.md")));
     for words in [
-        "Example Cloud Corp. has knowledge of a transaction with a",
+        // A neutral statement of what the screening found; knowledge is counsel's to determine.
+        "Example Cloud Corp.'s screening first found this account",
+        "is for counsel to determine before filing.",
         "Trigger: TO COMPLETE: answer trigger_type in the answers file",
         "Means of payment: wire transfer",
         "## Glossary",

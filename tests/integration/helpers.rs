@@ -264,3 +264,11 @@ pub fn ensure_pdf_tools() {
         );
     });
 }
+
+/// A document's text as a reader sees it: the HTML's `<span class="nobr">` wrappers (which keep a
+/// date, code or id on one printed line) removed, so a test can look for a sentence in it.
+pub fn text_of(document: &str) -> String {
+    document
+        .replace("<span class=\"nobr\">", "")
+        .replace("</span>", "")
+}

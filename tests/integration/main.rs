@@ -24,5 +24,6 @@ mod query_cases;
 mod robust;
 mod round3;
 mod samples;
+mod screening;
 mod stage1;
 mod workflow;

@@ -237,7 +237,10 @@ fn eu_ai_act_all_customers_advisory() {
     );
     assert!(report.contains("- Addressee: The customer, as the model's developer"));
     assert!(report.contains("14 days after the knowledge date"));
-    assert!(!run.join("certification").exists(), "an advisory has no certification");
+    assert!(
+        !run.join("certification").exists(),
+        "an advisory has no certification"
+    );
     // Without the override, the sample's largest run (1.4e24) is WATCH with a provisional date.
     let dir = tempfile::tempdir().unwrap();
     let run = run_profile(dir.path(), "eu-ai-act-gpai-2025", "");
