@@ -14,10 +14,9 @@ use std::collections::BTreeMap;
 use super::charts::{bars, worth_drawing, Bar};
 use super::report::Window;
 use super::Common;
+use super::Declaration;
 use crate::error::{Error, Result};
-use crate::sources::answers::{
-    CertificationAnswers, ATTESTATIONS, CERTIFICATION_KEYS, DEFAULT_DECLARATION,
-};
+use crate::sources::answers::{CertificationAnswers, ATTESTATIONS, CERTIFICATION_KEYS};
 use crate::transforms::records::records;
 use crate::transforms::{CertificationPeriod, PeriodBasis};
 
@@ -71,13 +70,6 @@ pub struct CertificationDoc {
 pub struct Attestation {
     pub code: String,
     pub confirmed: bool,
-}
-
-/// The declaration above the signature and whether it is counsel's wording.
-#[derive(Debug, Serialize)]
-pub struct Declaration {
-    pub text: String,
-    pub answered: bool,
 }
 
 /// The certification's type (`initial`, `annual`, `out_of_cycle`), trigger and last date.
@@ -440,10 +432,7 @@ pub fn build(
                 confirmed: answers.attestations.iter().any(|a| a == code),
             })
             .collect(),
-        declaration: Declaration {
-            text: get("declaration").unwrap_or_else(|| DEFAULT_DECLARATION.to_string()),
-            answered: get("declaration").is_some(),
-        },
+        declaration: Declaration::of(answers.get("declaration")),
         common: certification_common(common),
     })
 }

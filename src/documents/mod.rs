@@ -248,17 +248,13 @@ pub fn render_all(
             masking,
         )?);
         // The working paper beside it (not filed): the reconciliation with the run's summary.
-        for ext in ["md", "html"] {
-            out.push((
-                format!("certification/cip-certification-annex.{ext}"),
-                templates.render_as(
-                    &format!("cip-certification-annex.{ext}"),
-                    &cert,
-                    &BTreeMap::new(),
-                    masking,
-                )?,
-            ));
-        }
+        out.extend(render_annex(
+            templates,
+            &cert,
+            "certification/cip-certification-annex",
+            "cip-certification-annex",
+            masking,
+        )?);
     }
     if masking == Masking::Unmasked {
         return Ok(out
@@ -391,14 +387,25 @@ fn render_reports(
                 doc.set_filing(filed, crate::sinks::filings::changelog(&filed.facts, &now));
             }
             let dir = format!("reports/{}", report_folder(&f.account_id));
-            render_three(
+            let mut out = render_three(
                 templates,
                 &doc,
                 &format!("{dir}/ai-training-report"),
                 "ai-training-report",
                 &BTreeMap::new(),
                 masking,
-            )
+            )?;
+            // The working papers beside the document to file: method, checklist, glossary.
+            if masking == Masking::Masked {
+                out.extend(render_annex(
+                    templates,
+                    &doc,
+                    &format!("{dir}/ai-training-report-annex"),
+                    "ai-training-report-annex",
+                    masking,
+                )?);
+            }
+            Ok(out)
         })
         .collect::<Result<_>>()?;
     Ok(reports.into_iter().flatten().collect())
@@ -474,6 +481,49 @@ fn render_three<T: Serialize>(
         (format!("{stem}.html"), render("html")?),
         (format!("{stem}.json"), json),
     ])
+}
+
+/// The declaration above a signature: counsel's answer (`declaration`), else the default wording
+/// (`answers::DEFAULT_DECLARATION`), and whether it is counsel's.
+#[derive(Debug, Clone, Serialize)]
+pub struct Declaration {
+    pub text: String,
+    pub answered: bool,
+}
+
+impl Declaration {
+    /// The declaration from an answer, when given.
+    pub fn of(answer: Option<&str>) -> Declaration {
+        Declaration {
+            text: answer
+                .unwrap_or(crate::sources::answers::DEFAULT_DECLARATION)
+                .to_string(),
+            answered: answer.is_some(),
+        }
+    }
+}
+
+/// Markdown and HTML of a document's annex (working papers, not filed: no JSON, the document's
+/// own JSON holds its data) from the `template` pair, as `stem.md` and `stem.html`.
+fn render_annex<T: Serialize>(
+    templates: &Templates,
+    doc: &T,
+    stem: &str,
+    template: &str,
+    masking: Masking,
+) -> Result<Vec<(String, String)>> {
+    ["md", "html"]
+        .iter()
+        .map(|ext| {
+            let text = templates.render_as(
+                &format!("{template}.{ext}"),
+                doc,
+                &BTreeMap::new(),
+                masking,
+            )?;
+            Ok((format!("{stem}.{ext}"), text))
+        })
+        .collect()
 }
 
 /// Rows of `df` whose `key` is one of `values`, masked for a document (`pii::mask_frame`): the

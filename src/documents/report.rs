@@ -150,6 +150,8 @@ pub struct SubmissionView {
     pub submitter_name: Fact,
     pub submitter_title: Fact,
     pub submission_date: Fact,
+    /// The declaration above the signature (answers file `declaration`, else the default).
+    pub declaration: super::Declaration,
 }
 
 /// The optional beneficial-owner columns present for at least one owner.
@@ -487,6 +489,7 @@ fn submission_view(common: &Common, answers: &AccountAnswers) -> SubmissionView 
         submitter_name: fact(answers, "submitter_name", None),
         submitter_title: fact(answers, "submitter_title", None),
         submission_date: fact(answers, "submission_date", None),
+        declaration: super::Declaration::of(answers.get("declaration")),
     }
 }
 

@@ -33,6 +33,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/ai-training-report.html"),
     ),
     (
+        "ai-training-report-annex.md",
+        include_str!("../../templates/ai-training-report-annex.md"),
+    ),
+    (
+        "ai-training-report-annex.html",
+        include_str!("../../templates/ai-training-report-annex.html"),
+    ),
+    (
         "cip-certification.md",
         include_str!("../../templates/cip-certification.md"),
     ),

@@ -61,6 +61,8 @@ pub struct AccountAnswers {
     pub submitter_name: Option<String>,
     pub submitter_title: Option<String>,
     pub submission_date: Option<String>,
+    /// The declaration above the submitter's signature; [`DEFAULT_DECLARATION`] when not given.
+    pub declaration: Option<String>,
 }
 
 impl AccountAnswers {
@@ -90,6 +92,7 @@ impl AccountAnswers {
             "submitter_name" => &self.submitter_name,
             "submitter_title" => &self.submitter_title,
             "submission_date" => &self.submission_date,
+            "declaration" => &self.declaration,
             _ => &None,
         };
         value.as_deref().map(str::trim).filter(|s| !s.is_empty())
@@ -158,9 +161,9 @@ pub struct CertificationAnswers {
 /// the template's (`words.tera`, `attestation`).
 pub const ATTESTATIONS: [&str; 5] = ["reviewed", "services", "threats", "complies", "resolutions"];
 
-/// The declaration above the certifying officer's signature when the answers give none (counsel
-/// may replace it with `declaration` in `certification.toml`).
-pub const DEFAULT_DECLARATION: &str = "I certify that, to the best of my knowledge and belief after reasonable inquiry, the information in this certification is true, accurate and complete.";
+/// The declaration above a signature (the report's submitter, the certifying officer) when the
+/// answers give none; counsel may replace it with `declaration` in the answers file.
+pub const DEFAULT_DECLARATION: &str = "I certify that, to the best of my knowledge and belief after reasonable inquiry, the information in this document is true, accurate and complete.";
 
 /// The valid certification types (proposed § 7.302: initial, annual, out-of-cycle update).
 pub const CERTIFICATION_TYPES: [&str; 3] = ["initial", "annual", "out_of_cycle"];
@@ -354,7 +357,12 @@ fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str, valid: &[&str]
 
 /// The valid keys of an answers file.
 pub fn keys() -> Vec<&'static str> {
-    FIELDS.iter().chain(FACTS.iter()).copied().collect()
+    FIELDS
+        .iter()
+        .chain(FACTS.iter())
+        .copied()
+        .chain(["declaration"])
+        .collect()
 }
 
 #[cfg(test)]

@@ -587,7 +587,7 @@ fn filed_then_a_changed_input_yields_an_updated_draft_with_its_changelog() {
     assert_eq!(address["filed"], "1 Raffles Place #40-01, Singapore 048616");
     assert_eq!(address["now"], "8 Marina View #20-01, Singapore 018960");
     assert!(read(&out.join("2026-11-26").join(REPORT_MD))
-        .contains("## 8. Changes since the filed report"));
+        .contains("## 7. Changes since the filed report"));
 
     // Another reference for the same account is refused.
     let o = cipwatch(&[

@@ -220,9 +220,11 @@ fn a_missing_cip_field_becomes_a_listed_gap() {
     );
     let md = std::fs::read_to_string(report.with_extension("md")).unwrap();
     assert!(md.contains("Email addresses: NOT ON FILE") && md.contains("**email missing**"));
+    let annex =
+        std::fs::read_to_string(report.with_file_name("ai-training-report-annex.md")).unwrap();
     assert!(
-        md.contains("- [ ] **Customer email**: missing"),
-        "the checklist's words come from the template"
+        annex.contains("- [ ] **Customer email**: missing"),
+        "the checklist's words come from the template, in the report's annex"
     );
 }
 

@@ -99,12 +99,23 @@ fn report_event_comes_from_the_data_or_is_listed_to_answer() {
         "is for counsel to determine before filing.",
         "Trigger: TO COMPLETE: answer trigger_type in the answers file",
         "Means of payment: wire transfer",
-        "## Glossary",
-        "OPS_OVER_THRESHOLD: estimated operations exceed the threshold",
+        "*I certify that, to the best of my knowledge and belief",
         "Signature: ____",
         "**CONFIDENTIAL: contains customer identifying information**",
     ] {
         assert!(md.contains(words), "{words}: {md}");
+    }
+    // The working papers are in the annex beside the report, not in the document to file.
+    let annex = read(&day.join(format!("{REPORT}-annex.md")));
+    for words in [
+        "**WORKING PAPER: not part of the document to file**",
+        "## Method and assumptions",
+        "## Pre-filing checklist",
+        "## Glossary",
+        "OPS_OVER_THRESHOLD: estimated operations exceed the threshold",
+    ] {
+        assert!(annex.contains(words), "{words}: {annex}");
+        assert!(!md.contains(words), "{words} in the report: {md}");
     }
     assert!(
         md.contains("proposed 15 CFR 7.308"),
@@ -555,6 +566,7 @@ fn pdf_documents_are_paginated_with_every_section_and_the_same_bytes_on_rerun() 
         [
             "certification/cip-certification-annex.pdf",
             "certification/cip-certification.pdf",
+            "reports/420000000002/ai-training-report-annex.pdf",
             "reports/420000000002/ai-training-report.pdf",
             "summary.pdf"
         ]
@@ -567,7 +579,7 @@ fn pdf_documents_are_paginated_with_every_section_and_the_same_bytes_on_rerun() 
             "{name} in the manifest"
         );
     }
-    let sections: [(&str, &[&str]); 3] = [
+    let sections: [(&str, &[&str]); 4] = [
         (
             "reports/420000000002/ai-training-report.pdf",
             &[
@@ -579,8 +591,6 @@ fn pdf_documents_are_paginated_with_every_section_and_the_same_bytes_on_rerun() 
                 "4. Customer Identification Program status",
                 "5. To be completed by the provider",
                 "6. Submission",
-                "7. Pre-filing checklist",
-                "Glossary",
                 "CIPW-AITR-420000000002-2026-11-26",
                 "Placement",
                 "Interconnect",
@@ -594,6 +604,15 @@ fn pdf_documents_are_paginated_with_every_section_and_the_same_bytes_on_rerun() 
                 "5. Verifications in the period",
                 "6. Attestations",
                 "7. Certifying officer",
+            ],
+        ),
+        (
+            "reports/420000000002/ai-training-report-annex.pdf",
+            &[
+                "WORKING PAPER",
+                "Method and assumptions",
+                "Pre-filing checklist",
+                "Glossary",
             ],
         ),
         ("summary.pdf", &["cipwatch run summary"]),
