@@ -174,7 +174,9 @@ const fn non_negative(max: f64, unit: &'static str) -> Valid {
 macro_rules! parameters {
     (@default) => { None };
     (@default $d:literal) => { Some($d) };
-    ($( $name:ident : $ty:ty $(= $default:literal)? => $valid:expr, $doc:literal; )*) => {
+    (@regulatory) => { false };
+    (@regulatory regulatory) => { true };
+    ($( $(#[$marker:ident])? $name:ident : $ty:ty $(= $default:literal)? => $valid:expr, $doc:literal; )*) => {
         /// The typed parameters every stage reads; see [`PARAMETERS`] for each one's meaning.
         #[derive(Debug, Clone, Deserialize, PartialEq)]
         #[serde(deny_unknown_fields)]
@@ -195,6 +197,7 @@ macro_rules! parameters {
                 kind: <$ty as Value>::KIND,
                 doc: $doc,
                 default: parameters!(@default $($default)?),
+                regulatory: parameters!(@regulatory $($marker)?),
             }, )*
         ];
 
@@ -245,23 +248,23 @@ macro_rules! parameters {
 }
 
 parameters! {
-    training_ops: f64 => non_negative(1e40, "operations"),
+    #[regulatory] training_ops: f64 => non_negative(1e40, "operations"),
         "The rule's test: estimated operations must be greater than this (0: no floor, every subject with accelerator use meets it).";
-    cluster_peak_ops_per_s: f64 => non_negative(1e30, "op/s"),
+    #[regulatory] cluster_peak_ops_per_s: f64 => non_negative(1e30, "op/s"),
         "The rule's test: the co-located cluster's theoretical peak must be at least this (0: no cluster test).";
-    interconnect_gbps: f64 => non_negative(1e6, "Gbit/s"),
+    #[regulatory] interconnect_gbps: f64 => non_negative(1e6, "Gbit/s"),
         "The rule's test: the cluster's interconnect must be faster than this (0: no interconnect test, an unknown one included).";
-    subject: String = "\"foreign\"" => Valid::OneOf(SUBJECTS),
+    #[regulatory] subject: String = "\"foreign\"" => Valid::OneOf(SUBJECTS),
         "Who the rule's tests apply to: `foreign` (the customer, or a beneficial owner, is foreign; unknown counts as foreign), `country_group` (headquarters or ultimate parent in `subject_country_groups` or `subject_countries`; no headquarters on file counts as in), `all` (every customer).";
-    subject_country_groups: Vec<String> = "[]" => Valid::CountryGroups,
+    #[regulatory] subject_country_groups: Vec<String> = "[]" => Valid::CountryGroups,
         "With `subject = country_group`: the EAR country groups (`src/config/country-groups.csv`) whose countries make a customer a subject.";
-    subject_countries: Vec<String> = "[]" => Valid::Countries,
+    #[regulatory] subject_countries: Vec<String> = "[]" => Valid::Countries,
         "With `subject = country_group`: further countries (ISO 3166-1 alpha-2) that make a customer a subject.";
-    deadline: String = "\"days\"" => Valid::OneOf(DEADLINES),
+    #[regulatory] deadline: String = "\"days\"" => Valid::OneOf(DEADLINES),
         "The deadline's kind: `days` (`report_due_days` after knowledge), `quarterly` (`after_quarter_days` after the calendar quarter of knowledge ends), `none` (no due date).";
-    report_due_days: i64 => DAYS,
+    #[regulatory] report_due_days: i64 => DAYS,
         "With `deadline = days`: a report is due this many days after the provider has knowledge.";
-    after_quarter_days: i64 = "15" => DAYS,
+    #[regulatory] after_quarter_days: i64 = "15" => DAYS,
         "With `deadline = quarterly`: a report is due this many days after the calendar quarter of knowledge ends.";
     peak_precision: String => Valid::OneOf(PRECISIONS),
         "The catalog's peak figure that counts as peak (`peak_dense_<p>_tflops`).";
@@ -326,6 +329,10 @@ pub struct Parameter {
     /// The value (a TOML literal) a profile that does not give the parameter takes; `None` for a
     /// parameter every profile must give.
     pub default: Option<&'static str>,
+    /// The rule's own (marked `#[regulatory]`: its thresholds, who its tests apply to, its
+    /// deadline), not cipwatch's screening policy: a run that changes one is not assessed under
+    /// the rule (`sinks::scenario::deviations`).
+    pub regulatory: bool,
 }
 
 /// A parameter's value as one cell of the SQL `params` table.
@@ -538,8 +545,9 @@ pub fn markdown_table() -> Result<String> {
                 (None, None) => String::new(),
             })
             .collect();
+        let rule = if p.regulatory { "**The rule's.** " } else { "" };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {rule}{} |\n",
             p.name,
             p.kind.describe(),
             p.valid.describe(),

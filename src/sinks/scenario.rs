@@ -20,19 +20,6 @@ use crate::sinks::publish::SUCCESS;
 pub const SCENARIOS: &str = "scenarios";
 /// Longest default scenario name before it is shortened with a hash.
 const MAX_NAME: usize = 64;
-/// The rule profile's regulatory parameters: the thresholds, who the tests apply to and the
-/// deadline. The other parameters are cipwatch's screening policy.
-pub const REGULATORY: [&str; 9] = [
-    "training_ops",
-    "cluster_peak_ops_per_s",
-    "interconnect_gbps",
-    "subject",
-    "subject_country_groups",
-    "subject_countries",
-    "deadline",
-    "report_due_days",
-    "after_quarter_days",
-];
 
 /// The scenario name of a run, or `None` for a filing run: `explicit` (checked), else one derived
 /// from the `--set` flags and the `--params` file when any is given.
@@ -108,14 +95,16 @@ pub fn publish_root(output_dir: &Path, scenario: Option<&str>) -> PathBuf {
 /// `training_ops 1e24 (rule: 1e26)`.
 pub fn deviations(rule: &toml::Table, effective: &BTreeMap<String, Provenance>) -> Vec<String> {
     let number = |v: &toml::Value| v.as_float().or_else(|| v.as_integer().map(|i| i as f64));
-    REGULATORY
+    crate::config::profile::PARAMETERS
         .iter()
+        .filter(|p| p.regulatory)
+        .map(|p| p.name)
         .filter_map(|key| {
             let was = rule
-                .get(*key)
+                .get(key)
                 .cloned()
                 .or_else(|| crate::config::profile::default_value(key))?;
-            let (now, was) = (effective.get(*key)?, &was);
+            let (now, was) = (effective.get(key)?, &was);
             let same = match (number(&now.value), number(was)) {
                 (Some(a), Some(b)) => a == b,
                 _ => now.value == *was,
