@@ -4,15 +4,15 @@ and zone, peak concurrent accelerators per account and zone (hourly buckets), jo
 
     python3 benches/duckdb_agg.py DATA_DIR CATALOG_DIR [--regex]
 
-The query is the fastest a skilled analyst would write. A billing export has millions of rows but
-only a few distinct SKU/description texts (tens in the generated data: one per instance type,
-pricing model and service), so the instance type is found once per distinct text, not once per row:
-SELECT DISTINCT (SkuPriceDetails, ChargeDescription), match each pair against the catalog's
+The query is written as a skilled analyst would write it for speed. A billing export has millions of
+rows but only a few distinct SKU/description texts (tens in the generated data: one per instance
+type, pricing model and service), so the instance type is found once per distinct text, not once per
+row: SELECT DISTINCT (SkuPriceDetails, ChargeDescription), match each pair against the catalog's
 instance-type keys with one regular expression (the alternation of every key, longest first, over
-the lowercased SkuPriceDetails || ' ' || ChargeDescription; its leftmost match is the key), keep
-the pairs that name a catalog instance type and join them back to the rows on the two text columns.
-The rows are read once for the distinct texts and once for the aggregation, each time only the
-columns used.
+the lowercased SkuPriceDetails || ' ' || ChargeDescription; its leftmost match is the key), keep the
+pairs that name a catalog instance type and join them back to the rows on the two text columns. The
+rows are read once for the distinct texts and once for the aggregation, each time only the columns
+used.
 
 --regex runs the earlier, naive query instead: the same regular expression applied to every row
 (regexp_extract per row), which gives the same figures more slowly; kept to show both figures.
