@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod country_groups;
 pub mod env;
 pub mod link_key;
+pub mod parameters;
 pub mod profile;
 
 use chrono::NaiveDate;

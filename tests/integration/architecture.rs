@@ -253,7 +253,7 @@ fn docs_parameter_table_is_the_declared_parameter_table() {
     assert_eq!(
         doc_section("docs/configuration.md", "parameters", Some(&wanted)),
         wanted,
-        "docs/configuration.md's parameter table differs from src/config/profile.rs: UPDATE_DOCS=1 cargo test --test integration architecture"
+        "docs/configuration.md's parameter table differs from src/config/parameters.rs: UPDATE_DOCS=1 cargo test --test integration architecture"
     );
 }
 
