@@ -32,10 +32,11 @@
 --          SANCTIONS_CANDIDATE and OWNED_50PCT_LISTED (reasons, not levels): the screening stage
 --          (screening_candidates; empty without [screening]) found a candidate for review among the
 --          account's customer, owners or reseller, and candidate owners' shares summing to 50% or more.
---          knowledge_day: the as-of day of the first published filing run that found the account
---          REPORTABLE under the same parameters (prior_knowledge), else this run's as-of day: the
---          provider knows when a run tells it, not when the data crossed (the clock never restarts
---          and is never backdated). crossing_day: the day the estimate (the account's, or for an
+--          first_flagged_day: the as-of day of the first published filing run that found the
+--          account REPORTABLE under the same parameters (prior_knowledge), else this run's as-of
+--          day: the screening tells the provider when a run flags, not when the data crossed (the
+--          clock never restarts and is never backdated). knowledge_day: the knowledge date counsel
+--          adopted in the answers file (prior_knowledge.adopted_day), else first_flagged_day. crossing_day: the day the estimate (the account's, or for an
 --          entity-reportable account the entity's) first exceeded training_ops, shown beside it.
 --          provisional_due_day: for a WATCH account meeting every test but the operations total,
 --          the due day of its projected crossing day.
@@ -44,7 +45,8 @@
 -- Inputs:  account_compute, daily_ops, foreign_status, entity_members, entity_compute, prior_knowledge,
 --          screening_candidates, params
 -- Output:  flags(one row per account: compute and interval, entity, foreign determination, CIP and
---          reseller facts, tests, level, reasons, knowledge_day, report_due_day, crossing_day,
+--          reseller facts, tests, level, reasons, knowledge_day, first_flagged_day, report_due_day,
+--          crossing_day,
 --          provisional_due_day,
 --          projected_crossing_day (within the horizon only), days_to_crossing)
 WITH accounts AS (
@@ -72,7 +74,8 @@ WITH accounts AS (
         COALESCE(a.accelerator_hours >= p.material_accelerator_hours, FALSE) AS material_use,
         COALESCE(e.synchronized_pairs > 0, FALSE) AS synchronized,
         COALESCE(e.handovers > 0, FALSE) AS handover,
-        COALESCE(k.knowledge_day, p.as_of_day) AS first_knowledge_day,
+        COALESCE(k.adopted_day, k.knowledge_day, p.as_of_day) AS first_knowledge_day,
+        COALESCE(k.knowledge_day, p.as_of_day) AS screening_knowledge_day,
         sc.account_id IS NOT NULL AS sanctions_candidate,
         COALESCE(sc.owned_50pct_listed, FALSE) AS owned_50pct_listed,
         p.as_of_day AS as_of_day,
@@ -338,6 +341,7 @@ SELECT
         CASE WHEN w.owned_50pct_listed THEN 'OWNED_50PCT_LISTED' END
     ), '') AS reasons,
     CASE WHEN w.reportable THEN w.first_knowledge_day END AS knowledge_day,
+    CASE WHEN w.reportable THEN w.screening_knowledge_day END AS first_flagged_day,
     CASE WHEN w.reportable THEN
         CASE w.deadline
             WHEN 'days' THEN w.first_knowledge_day + w.report_due_days

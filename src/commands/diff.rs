@@ -7,16 +7,13 @@
 use polars::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::Format;
+use super::{published, Format};
 use crate::config;
 use crate::error::{Context, Error, Result, EXIT_OK};
-use crate::sinks::publish::SUCCESS;
-use crate::transforms::records::records;
 use crate::transforms::rows::FlagRow;
 
 #[derive(Debug, Args)]
@@ -96,7 +93,7 @@ pub fn diff(args: &DiffArgs) -> Result<i32> {
         }
     };
     let (a, b) = match (&args.run_a, &args.run_b) {
-        (Some(a), Some(b)) => (locate(&out, a)?, locate(&out, b)?),
+        (Some(a), Some(b)) => (published::locate(&out, a)?, published::locate(&out, b)?),
         (Some(_), None) | (None, Some(_)) => {
             return Err(Error::Usage("give both runs to compare, or neither".into()))
         }
@@ -104,7 +101,10 @@ pub fn diff(args: &DiffArgs) -> Result<i32> {
     };
     let (flags_a, flags_b) = (read_flags(&a)?, read_flags(&b)?);
     let mut facts = account_facts(&flags_a, &flags_b);
-    facts.extend(run_facts(&read_manifest(&a)?, &read_manifest(&b)?));
+    facts.extend(run_facts(
+        &published::manifest(&a)?,
+        &published::manifest(&b)?,
+    ));
     let d = Diff {
         run_a: a.display().to_string(),
         run_b: b.display().to_string(),
@@ -205,50 +205,9 @@ fn run_facts(a: &serde_json::Value, b: &serde_json::Value) -> Vec<FactChange> {
     out
 }
 
-/// A run folder's manifest. Errors: usage (exit 2) for a missing or damaged one.
-fn read_manifest(run: &Path) -> Result<serde_json::Value> {
-    let path = run.join("manifest.json");
-    let damaged = |e: &dyn std::fmt::Display| {
-        Error::Usage(format!(
-            "{}: not a run manifest cipwatch wrote ({e})",
-            path.display()
-        ))
-    };
-    let bytes = std::fs::read(&path).map_err(|e| damaged(&e))?;
-    serde_json::from_slice(&bytes).map_err(|e| damaged(&e))
-}
-
-fn locate(out: &Path, run: &str) -> Result<PathBuf> {
-    let candidate = PathBuf::from(run);
-    let dir = if candidate.join(SUCCESS).is_file() {
-        candidate
-    } else {
-        out.join(run)
-    };
-    if !dir.join(SUCCESS).is_file() {
-        return Err(Error::Usage(format!(
-            "{run}: not a complete cipwatch run (no {SUCCESS} in {run} nor in {}); name a run folder, an as-of date \
-             under the output folder, or scenarios/NAME/AS_OF",
-            out.display()
-        )));
-    }
-    Ok(dir)
-}
-
 /// The two latest complete runs (by as-of date) in the output folder.
 fn latest_two(out: &Path) -> Result<(PathBuf, PathBuf)> {
-    let entries = std::fs::read_dir(out).map_err(|e| {
-        Error::Usage(format!(
-            "{}: {e}: no runs to compare yet; `cipwatch run` publishes one per as-of date",
-            out.display()
-        ))
-    })?;
-    let mut runs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join(SUCCESS).is_file())
-        .collect();
-    runs.sort();
-    match runs.as_slice() {
+    match published::runs(out)?.as_slice() {
         [.., a, b] => Ok((a.clone(), b.clone())),
         _ => Err(Error::Usage(format!(
             "{} holds fewer than two complete filing runs to compare: name two runs \
@@ -261,13 +220,7 @@ fn latest_two(out: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 fn read_flags(run: &Path) -> Result<BTreeMap<String, FlagRow>> {
-    let path = run.join("flags.parquet");
-    let bytes =
-        std::fs::read(&path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
-    let df = ParquetReader::new(Cursor::new(bytes))
-        .finish()
-        .or_internal(format!("reading {}", path.display()))?;
-    Ok(records::<FlagRow>(&df, "flags")?
+    Ok(published::table::<FlagRow>(run, "flags")?
         .into_iter()
         .map(|f| (f.account_id.clone(), f))
         .collect())
@@ -319,7 +272,7 @@ fn account_changes(
 fn parameter_changes(a: &Path, b: &Path) -> Result<Vec<ParamChange>> {
     let params = |run: &Path| -> Result<BTreeMap<String, String>> {
         // A damaged or missing manifest is the run folder's fault, not cipwatch's.
-        let m = read_manifest(run)?;
+        let m = published::manifest(run)?;
         let object = m["parameters"].as_object().cloned().unwrap_or_default();
         let show = |v: &serde_json::Value| {
             let text = match v.as_f64() {

@@ -1,23 +1,21 @@
 //! `cipwatch explain ACCOUNT_ID`: the evidence behind one account's level, in plain words or JSON:
 //! which billing rows (counts, date range, sample source rows) and catalog figures, the arithmetic
 //! from hours to operations, the co-location peak, the runs, each threshold against its measured
-//! value, and the CIP facts. It reruns the pipeline without publishing, so it explains exactly what
-//! a run with the same flags would decide; where the run published for that date was made from
-//! other inputs or settings, it warns (and names a level that differs).
+//! value, and the CIP facts. It reads the run published for the as-of date (by default the latest),
+//! so it explains what was published, under that run's parameters; `--rerun` reruns the pipeline on
+//! today's inputs without publishing, and warns where the run published for that date was made
+//! from other inputs or settings (naming a level that differs).
 
-use polars::prelude::*;
 use serde::Serialize;
 
 use clap::Args;
 
-use super::Format;
+use super::{published, Format};
 use crate::config::profile::Params;
 use crate::error::{Context, Error, Result, EXIT_OK};
 use crate::pipeline;
 use crate::plan::{self, PlanArgs};
 use crate::progress::Progress;
-use crate::sources::{ROW, SOURCE_FILE};
-use crate::transforms::records::records;
 use crate::transforms::rows::{FlagRow, RunRow};
 
 #[derive(Debug, Args)]
@@ -29,6 +27,10 @@ pub struct ExplainArgs {
     /// Output format: text or json.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Rerun the pipeline on today's inputs instead of reading the published run (a warning
+    /// says when the run published for that date was made from other inputs or settings).
+    #[arg(long)]
+    pub rerun: bool,
 }
 
 /// Runs listed in the text explanation.
@@ -64,7 +66,7 @@ struct ForeignFacts {
 }
 
 /// The billing rows of one instance type and how they become operations.
-#[derive(Debug, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 struct UsageGroup {
     #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     instance_type: String,
@@ -120,7 +122,10 @@ struct Test {
 
 #[derive(Debug, Serialize)]
 struct Dates {
+    /// Counsel's adopted knowledge date, else `first_flagged_date`.
     knowledge_date: Option<String>,
+    /// The as-of date of the first filing run that found the account REPORTABLE.
+    first_flagged_date: Option<String>,
     /// The day the data first crossed the operations threshold.
     crossing_date: Option<String>,
     report_due_date: Option<String>,
@@ -135,48 +140,162 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
         ));
     }
     let plan = plan::build(&args.common)?;
-    let outcome =
-        pipeline::run_explaining(&plan, false, &Progress::hidden(), Some(&args.account_id))?;
-    let flag = outcome
-        .flag_rows
-        .iter()
-        .find(|f| f.account_id == args.account_id)
-        .cloned()
-        .ok_or_else(|| {
-            Error::Usage(format!(
-            "account {} has no identified accelerator usage up to {}: it has no level to explain",
-            shown_id(&args.account_id), outcome.as_of
-        ))
-        })?;
-    warn_if_published_differs(&plan, &outcome, &flag);
-    let usage = usage_groups(&outcome.usage, &outcome.usage_rows, &flag.account_id)?;
-    let runs: Vec<RunRow> = outcome
-        .run_rows
-        .iter()
-        .filter(|&r| r.account_id == flag.account_id)
-        .cloned()
-        .collect();
-    let p = &plan.profile.params;
-    let e = explanation(&flag, &outcome, usage, runs, p);
+    let evidence = match args.rerun {
+        true => rerun(&plan, &args.account_id)?,
+        false => published_evidence(&plan, &args.account_id)?,
+    };
+    let e = explanation(&evidence);
     let printed = match args.format {
         // JSON is masked value by value before it is escaped; masking its text again could
         // write a mask into a number's digits.
         Format::Json => crate::pii::masked_json(&e, true).or_internal("explanation")? + "\n",
-        Format::Text | Format::Csv => crate::pii::redact(&text(&e, &plan)?).into_owned(),
+        Format::Text | Format::Csv => crate::pii::redact(&text(&e, &evidence, &plan)?).into_owned(),
     };
     print!("{printed}");
     Ok(EXIT_OK)
 }
 
-/// `explain` reruns the pipeline on today's inputs: where a run of the same as-of date was
+/// What an explanation is made from: one run's flags row, training runs and usage by instance
+/// type for the account, with the as-of date, run id, parameters and banners of that run.
+struct Evidence {
+    as_of: String,
+    run_id: String,
+    flag: FlagRow,
+    runs: Vec<RunRow>,
+    usage: Vec<UsageGroup>,
+    params: Params,
+    banners: Vec<String>,
+}
+
+/// The evidence of the run published for the plan's as-of date (`--as-of`), else of the latest
+/// run published under the plan's output folder (a scenario's with `--scenario` or `--set`), as
+/// published: ids masked as in its tables, parameters as its manifest records them.
+///
+/// Errors: usage (exit 2) when no such run is published, the account has no level in it, or its
+/// tables are not those of this version (`--rerun` explains today's inputs instead).
+fn published_evidence(plan: &plan::Plan, account: &str) -> Result<Evidence> {
+    let root = plan.publish_root();
+    let rerun_hint = "or explain today's inputs with --rerun";
+    let folder = match plan.as_of {
+        Some(day) => published::locate(&root, &day.to_string()),
+        None => published::runs(&root).and_then(|runs| {
+            runs.last().cloned().ok_or_else(|| {
+                Error::Usage(format!("no run is published under {}", root.display()))
+            })
+        }),
+    }
+    .map_err(|e| Error::Usage(format!("{e}; run `cipwatch run` first, {rerun_hint}")))?;
+    let manifest = published::manifest(&folder)?;
+    let what = folder.join("manifest.json").display().to_string();
+    let params = crate::config::profile::recorded(&manifest["parameters"], &what)?;
+    let banners = manifest["not_assessed_under_rule_thresholds"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|b| b.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Published ids are masked by value (an id that is a card number); compare them masked.
+    let wanted = crate::pii::redact(account).into_owned();
+    let mine = |id: &str| id == wanted;
+    let mut flags: Vec<FlagRow> = published::table::<FlagRow>(&folder, "flags")?
+        .into_iter()
+        .filter(|f| mine(&f.account_id))
+        .collect();
+    let as_of = manifest["as_of"].as_str().unwrap_or_default().to_string();
+    let flag = match (flags.pop(), flags.is_empty()) {
+        (Some(flag), true) => flag,
+        (None, _) => return Err(no_level(account, &as_of)),
+        (Some(_), false) => {
+            return Err(Error::Usage(format!(
+                "several accounts of the run published in {} share the masked id {}: {rerun_hint}",
+                folder.display(),
+                shown_id(&wanted)
+            )))
+        }
+    };
+    let usage = published::table::<PublishedUsage>(&folder, "usage_by_type").map_err(|e| {
+        Error::Usage(format!(
+            "{e}: published by an earlier version; {rerun_hint}"
+        ))
+    })?;
+    Ok(Evidence {
+        run_id: manifest["run_id"].as_str().unwrap_or_default().to_string(),
+        as_of,
+        runs: published::table::<RunRow>(&folder, "training_runs")?
+            .into_iter()
+            .filter(|r| mine(&r.account_id))
+            .collect(),
+        usage: usage
+            .into_iter()
+            .filter(|u| mine(&u.account_id))
+            .map(|u| u.usage)
+            .collect(),
+        flag,
+        params,
+        banners,
+    })
+}
+
+/// A row of the published `usage_by_type` table: the account and its usage group.
+#[derive(serde::Deserialize)]
+struct PublishedUsage {
+    account_id: String,
+    #[serde(flatten)]
+    usage: UsageGroup,
+}
+
+/// The evidence of a rerun of the pipeline on today's inputs (`--rerun`), without publishing; where
+/// the run published for that date was made from other inputs or settings, a warning says so.
+///
+/// Errors: as `run`'s; usage (exit 2) when the account has no level.
+fn rerun(plan: &plan::Plan, account: &str) -> Result<Evidence> {
+    let outcome = pipeline::run(plan, false, &Progress::hidden())?;
+    let flag = outcome
+        .flag_rows
+        .iter()
+        .find(|f| f.account_id == account)
+        .cloned()
+        .ok_or_else(|| no_level(account, &outcome.as_of.to_string()))?;
+    warn_if_published_differs(plan, &outcome, &flag);
+    let by_type = outcome
+        .tables
+        .iter()
+        .find(|(name, _)| name == "usage_by_type")
+        .map(|(_, df)| df)
+        .ok_or_else(|| Error::bug("the run has no usage_by_type table"))?;
+    Ok(Evidence {
+        as_of: outcome.as_of.to_string(),
+        run_id: outcome.run_id.clone(),
+        usage: published::account_rows(by_type, account, "usage by type")?,
+        runs: outcome
+            .run_rows
+            .iter()
+            .filter(|r| r.account_id == account)
+            .cloned()
+            .collect(),
+        flag,
+        params: plan.profile.params.clone(),
+        banners: plan.rule_deviations.clone(),
+    })
+}
+
+fn no_level(account: &str, as_of: &str) -> Error {
+    Error::Usage(format!(
+        "account {} has no identified accelerator usage up to {as_of}: it has no level to explain",
+        shown_id(account)
+    ))
+}
+
+/// `explain --rerun` reruns the pipeline on today's inputs: where a run of the same as-of date was
 /// published from other inputs or settings (another run id), the explanation may not be of what was
 /// published. Says so on stderr, and names a level that differs (no customer values).
 fn warn_if_published_differs(plan: &plan::Plan, outcome: &pipeline::Outcome, flag: &FlagRow) {
     let folder = plan.publish_root().join(outcome.as_of.to_string());
-    let Ok(text) = std::fs::read_to_string(folder.join("manifest.json")) else {
+    let Ok(published) = published::manifest(&folder) else {
         return;
     };
-    let published: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let Some(id) = published["run_id"]
         .as_str()
         .filter(|id| *id != outcome.run_id)
@@ -198,19 +317,14 @@ fn warn_if_published_differs(plan: &plan::Plan, outcome: &pipeline::Outcome, fla
     );
 }
 
-/// The level `flags.csv` of a published run folder gives an account (ids compared masked, as
-/// published).
+/// The level a published run folder gives an account (ids compared masked, as published).
 fn published_level(folder: &std::path::Path, account: &str) -> Option<String> {
-    let flags = crate::sinks::tables::read_text_csv(&folder.join("flags.csv")).ok()?;
-    let ids = flags.column("account_id").ok()?.str().ok()?.clone();
-    let levels = flags.column("level").ok()?.str().ok()?.clone();
     let masked = crate::pii::redact(account).into_owned();
-    let found = ids
-        .iter()
-        .zip(levels.iter())
-        .find(|(id, _)| *id == Some(masked.as_str()))
-        .and_then(|(_, l)| l.map(String::from));
-    found
+    published::table::<FlagRow>(folder, "flags")
+        .ok()?
+        .into_iter()
+        .find(|f| f.account_id == masked)
+        .map(|f| f.level.to_string())
 }
 
 /// An account id from the command line as a message may print it: invisible and control
@@ -225,18 +339,13 @@ fn shown_id(id: &str) -> String {
         .collect()
 }
 
-/// The explanation of one account's flags row against the parameters in force.
-fn explanation(
-    flag: &FlagRow,
-    outcome: &pipeline::Outcome,
-    usage: Vec<UsageGroup>,
-    runs: Vec<RunRow>,
-    p: &Params,
-) -> Explanation {
+/// The explanation of one account's flags row against the parameters of its run.
+fn explanation(ev: &Evidence) -> Explanation {
+    let (flag, p) = (&ev.flag, &ev.params);
     Explanation {
         account_id: flag.account_id.clone(),
-        as_of: outcome.as_of.to_string(),
-        run_id: outcome.run_id.clone(),
+        as_of: ev.as_of.clone(),
+        run_id: ev.run_id.clone(),
         level: flag.level.to_string(),
         reasons: flag
             .reasons
@@ -258,7 +367,7 @@ fn explanation(
             reseller_country: flag.reseller_country.clone(),
             reseller_cip_on_file: flag.reseller_cip_on_file,
         },
-        usage,
+        usage: ev.usage.clone(),
         totals: Totals {
             accelerator_hours: flag.accelerator_hours,
             upper_ops: flag.upper_ops,
@@ -293,79 +402,16 @@ fn explanation(
                 met: flag.interconnect_met,
             },
         ],
-        runs,
+        runs: ev.runs.clone(),
         dates: Dates {
             knowledge_date: flag.knowledge_date.clone(),
+            first_flagged_date: flag.first_flagged_date.clone(),
             crossing_date: flag.crossing_date.clone(),
             report_due_date: flag.report_due_date.clone(),
             projected_crossing_date: flag.projected_crossing_date.clone(),
             days_to_crossing: flag.days_to_crossing,
         },
     }
-}
-
-/// The account's usage grouped by instance type, with the arithmetic's inputs: sums from its
-/// usage slots, and the first three usage rows in time (file:row) from its own rows.
-fn usage_groups(slots: &DataFrame, rows: &DataFrame, account: &str) -> Result<Vec<UsageGroup>> {
-    let by_type = [col("instance_type"), col("accelerator")];
-    let sample = concat_str(
-        [col(SOURCE_FILE), lit(":"), col(ROW).cast(DataType::String)],
-        "",
-        true,
-    );
-    let samples = rows
-        .clone()
-        .lazy()
-        .sort(["start_s", "row_id"], Default::default())
-        .group_by(by_type.clone())
-        .agg([sample
-            .head(Some(3))
-            .str()
-            .join(", ", true)
-            .alias("sample_rows")]);
-    let df = slots
-        .clone()
-        .lazy()
-        .filter(col("billing_account_id").eq(lit(account)))
-        .group_by(by_type.clone())
-        .agg([
-            col("source_rows").sum().alias("rows"),
-            col("start_s").min().alias("first_s"),
-            col("end_s").max().alias("last_s"),
-            (col("accelerators").sum().cast(DataType::Float64)
-                / col("merged_rows").sum().cast(DataType::Float64))
-            .alias("accelerators_per_instance"),
-            col("accelerator_hours").sum(),
-            col("peak_ops_per_s").first(),
-            col("peak_precision_used").first(),
-            col("interconnect_gbps").first(),
-            col("accelerator_hours")
-                .filter(col("utilization_source").eq(lit("telemetry")))
-                .sum()
-                .alias("telemetry_accelerator_hours"),
-            (col("est_ops").sum() / col("upper_ops").sum()).alias("mean_utilization"),
-            col("upper_ops").sum(),
-            col("est_ops").sum(),
-        ])
-        .join(
-            samples,
-            by_type.clone(),
-            by_type,
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_columns([iso("first_s", "first_start"), iso("last_s", "last_end")])
-        .sort(["instance_type", "accelerator"], Default::default())
-        .collect()
-        .or_internal("explaining usage")?;
-    records(&df, "usage")
-}
-
-fn iso(seconds: &str, alias: &str) -> Expr {
-    (col(seconds) * lit(1_000_000i64))
-        .cast(crate::sources::columns::ts_type())
-        .dt()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .alias(alias)
 }
 
 /// What `explain.txt` renders: the explanation, the banners, the runs shown (largest first, at
@@ -385,13 +431,13 @@ struct TextView<'a> {
 }
 
 /// The explanation in plain words, from the `explain.txt` template.
-fn text(e: &Explanation, plan: &plan::Plan) -> Result<String> {
-    let p = &plan.profile.params;
+fn text(e: &Explanation, ev: &Evidence, plan: &plan::Plan) -> Result<String> {
+    let p = &ev.params;
     let mut runs: Vec<&RunRow> = e.runs.iter().collect();
     runs.sort_by(|a, b| b.est_ops.total_cmp(&a.est_ops).then(a.start.cmp(&b.start)));
     let view = TextView {
         explanation: e,
-        banners: &plan.rule_deviations,
+        banners: &ev.banners,
         more_runs: runs.len().saturating_sub(SHOWN_RUNS),
         shown_runs: runs.into_iter().take(SHOWN_RUNS).collect(),
         watch_fraction: p.watch_fraction,

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod counsel;
 pub mod diff;
 pub mod explain;
+pub mod published;
 pub mod run;
 pub mod stage1;
 

@@ -379,6 +379,28 @@ pub fn default_value(name: &str) -> Option<toml::Value> {
 
 /// Checks each parameter's TOML type before the typed read, so a mistyped value is refused with
 /// its key and valid range (an integer given for a number is taken as that number).
+/// The parameters a run recorded in its manifest (`parameters`: name → `{value, source}`), with
+/// the declared defaults for those it did not record (a profile at them leaves them out), checked
+/// for kind as a profile's are: what `explain` reads a published run under.
+///
+/// Errors: configuration (exit 2) naming `what` for a value of the wrong kind or a missing one.
+pub fn recorded(parameters: &serde_json::Value, what: &str) -> Result<Params> {
+    let mut table = toml::Table::new();
+    for p in PARAMETERS {
+        let value = match parameters.get(p.name) {
+            Some(v) => toml::Value::try_from(&v["value"])
+                .map_err(|e| Error::config(what, format!("parameter {}: {e}", p.name)))?,
+            None => match p.default {
+                Some(d) => parse_literal(d),
+                None => continue,
+            },
+        };
+        table.insert(p.name.to_string(), value);
+    }
+    check_kinds(&mut table)?;
+    Params::deserialize(toml::Value::Table(table)).map_err(|e| Error::config(what, e.message()))
+}
+
 fn check_kinds(table: &mut toml::Table) -> Result<()> {
     for Parameter {
         name: key,

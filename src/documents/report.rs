@@ -47,6 +47,8 @@ pub struct ReportDoc {
     pub access_window: AccessWindow,
     pub access: Vec<AccessRow>,
     pub runs: Vec<RunRow>,
+    /// Whether any run has training signals (`class_reasons`), listed in words below the runs.
+    pub runs_signalled: bool,
     pub compute: ComputeView,
     /// The run segments' totals, which the checklist compares with the account's.
     pub run_totals: RunTotals,
@@ -129,6 +131,11 @@ fn fact(answers: &AccountAnswers, key: &str, data: Option<String>) -> Fact {
 /// The reportable event. `trigger_type` is `new_transaction` or `changed_arrangement`.
 #[derive(Debug, Serialize)]
 pub struct EventView {
+    /// Counsel's knowledge date (answers `knowledge_date`); missing until counsel adopts one. The
+    /// report's knowledge and due dates count from it once it is not after the as-of date.
+    pub knowledge_date: Fact,
+    /// Whether this run's knowledge date is counsel's (`knowledge_date` answered and in force).
+    pub knowledge_adopted: bool,
     pub trigger_type: Fact,
     /// Counsel's date, else the first billed accelerator usage (YYYY-MM-DD).
     pub transaction_date: Fact,
@@ -426,6 +433,10 @@ pub fn build(common: &Common, facts: AccountFacts, answers: &AccountAnswers) -> 
         },
         beneficial_owners: facts.owners,
         tests: tests(common, f),
+        runs_signalled: facts
+            .runs
+            .iter()
+            .any(|r| r.class_reasons.as_deref().is_some_and(|c| !c.is_empty())),
         runs: facts.runs,
         cip,
         to_complete: to_complete(answers),
@@ -463,15 +474,19 @@ fn event_view(common: &Common, facts: &AccountFacts, answers: &AccountAnswers) -
     let day = |s: &str| s.get(..10).unwrap_or(s).to_string();
     let last = facts.runs.iter().max_by(|a, b| a.end.cmp(&b.end));
     let ended = last.filter(|r| !r.ongoing).map(|r| day(&r.end));
+    let knowledge_date = fact(answers, "knowledge_date", None);
     EventView {
+        knowledge_adopted: knowledge_date.value.is_some()
+            && knowledge_date.value == f.knowledge_date,
+        knowledge_date,
         trigger_type: fact(answers, "trigger_type", None),
         transaction_date: fact(
             answers,
             "transaction_date",
             f.first_usage.as_deref().map(day),
         ),
-        first_flagged: f.knowledge_date.clone(),
-        first_flagged_run: f.knowledge_date.as_ref().map(|_| {
+        first_flagged: f.first_flagged_date.clone(),
+        first_flagged_run: f.first_flagged_date.as_ref().map(|_| {
             facts
                 .first_run
                 .clone()
@@ -732,6 +747,7 @@ fn facts_of(doc: &ReportDoc) -> Vec<&Fact> {
     let e = &doc.event;
     let s = &doc.submission;
     let mut all = vec![
+        &e.knowledge_date,
         &e.trigger_type,
         &e.transaction_date,
         &e.anticipated_completion,

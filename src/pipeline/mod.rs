@@ -53,10 +53,6 @@ pub struct Outcome {
     /// The identified accelerator usage in slots (`queries/02_usage_slots.sql`: per account,
     /// co-location group, charge period and instance type), for `explain` and `cipwatch catalog`.
     pub usage: DataFrame,
-    /// The usage rows of the one account [`run_explaining`] was asked about (file, row, start,
-    /// instance type, accelerator), for the sample rows `explain` cites; empty otherwise, so no
-    /// run holds every usage row past the queries.
-    pub usage_rows: DataFrame,
     /// Per currency: rows, billed cost and quantity of all billing rows read (reconciliation).
     pub billing_totals: Vec<serde_json::Value>,
     /// The format each billing file was read as.
@@ -123,18 +119,6 @@ impl Outcome {
 ///
 /// Errors: as each stage's (usage or config 2, input 3, reference data 4, internal 1).
 pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
-    run_explaining(plan, publish, progress, None)
-}
-
-/// [`run`], also keeping the usage rows of `account` (`Outcome::usage_rows`) for `explain`.
-///
-/// Errors: as [`run`].
-pub fn run_explaining(
-    plan: &Plan,
-    publish: bool,
-    progress: &Progress,
-    account: Option<&str>,
-) -> Result<Outcome> {
     let p = &plan.profile.params;
     let mut ledger = Ledger::default();
     let mut ctx = SQLContext::new();
@@ -157,7 +141,7 @@ pub fn run_explaining(
     // From here on the usage up to the as-of date stands for it; the queries release that too.
     billing.rows.accelerator = DataFrame::empty();
     let identified = findings::accelerator_hours(&usage, "usage")?;
-    let usage_rows = record::usage_rows(&usage, account)?;
+    let samples = findings::sample_rows(&usage)?;
     progress.stage("telemetry");
     let telemetry = telemetry::stage(&plan.inputs.telemetry, run.as_of_end_s, &mut ledger)?;
     progress.stage("registry");
@@ -180,7 +164,11 @@ pub fn run_explaining(
     )?;
     progress.stage("queries");
     let knowledge = history::Knowledge::load(&plan.output_dir, p)?;
-    let prior_knowledge = knowledge.prior_table(run.as_of_day, &links.members)?;
+    let prior_knowledge = knowledge.prior_table(
+        run.as_of_day,
+        &links.members,
+        &plan.answers.knowledge_dates(),
+    )?;
     let prior_fingerprint = record::earlier_knowledge(&prior_knowledge, run.as_of_day)?;
     let tables = transforms::QueryTables {
         usage,
@@ -193,8 +181,8 @@ pub fn run_explaining(
     let results = transforms::run_all(&mut ctx, &plan.queries)?;
     let found = findings::stage(&results, identified, plan.queries.queries.len())?;
     let usage_slots = findings::result(&results, "usage_slots")?;
-    let mut outcome = record::outcome(billing, found, links.entities, ledger, usage_slots);
-    outcome.usage_rows = usage_rows;
+    let by_type = findings::usage_by_type(&usage_slots, samples)?;
+    let mut outcome = record::outcome(billing, found, by_type, links.entities, ledger, usage_slots);
     outcome.warnings.extend(stale_registry);
     record::screening(&mut outcome, screened);
     outcome.unmatched_answers = record::unmatched_answers(plan, &outcome.flag_rows, &results)?;

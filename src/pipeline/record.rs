@@ -18,7 +18,6 @@ use crate::sinks::manifest::{
 };
 use crate::sinks::output::Publication;
 use crate::sources::files::InputFile;
-use crate::sources::{ROW, SOURCE_FILE};
 use crate::transforms::billed::Billing;
 use crate::transforms::findings::Findings;
 use crate::transforms::quarantine::Ledger;
@@ -49,33 +48,11 @@ pub fn exclude_after_as_of(
     Ok(())
 }
 
-/// The usage rows of `account` (file, row, row id, start, instance type, accelerator), or none.
-///
-/// Errors: internal when the usage lacks one of those columns.
-pub fn usage_rows(usage: &DataFrame, account: Option<&str>) -> Result<DataFrame> {
-    let Some(account) = account else {
-        return Ok(DataFrame::empty());
-    };
-    usage
-        .clone()
-        .lazy()
-        .filter(col("billing_account_id").eq(lit(account)))
-        .select([
-            col(SOURCE_FILE),
-            col(ROW),
-            col("row_id"),
-            col("start_s"),
-            col("instance_type"),
-            col("accelerator"),
-        ])
-        .collect()
-        .or_internal("the explained account's usage rows")
-}
-
 /// The outcome of the stages up to the findings (documents, run id and publication come later).
 pub fn outcome(
     billing: Billing,
     found: Findings,
+    usage_by_type: DataFrame,
     entities: DataFrame,
     ledger: Ledger,
     usage_slots: DataFrame,
@@ -83,6 +60,7 @@ pub fn outcome(
     let mut tables = vec![
         ("flags".to_string(), found.flags),
         ("training_runs".to_string(), found.runs),
+        ("usage_by_type".to_string(), usage_by_type),
         ("entities".to_string(), entities),
     ];
     tables.extend(ledger.quarantine);
@@ -100,7 +78,6 @@ pub fn outcome(
         flag_rows: found.flag_rows,
         run_rows: found.run_rows,
         usage: usage_slots,
-        usage_rows: DataFrame::empty(),
         billing_totals: billing.totals,
         billing_formats: billing.formats,
         excluded: ledger.excluded,
@@ -317,12 +294,17 @@ fn deadline_changes(previous: &std::path::Path, flags: &[FlagRow]) -> Result<Vec
         .collect())
 }
 
-/// (account, knowledge date) of the REPORTABLE accounts.
+/// (account, first-flagged date) of the REPORTABLE accounts: the screening's clock, which
+/// counsel's adopted knowledge dates do not move.
 fn reportable(flags: &[FlagRow]) -> Vec<(String, String)> {
     flags
         .iter()
         .filter(|f| f.level == "REPORTABLE")
-        .filter_map(|f| f.knowledge_date.clone().map(|d| (f.account_id.clone(), d)))
+        .filter_map(|f| {
+            f.first_flagged_date
+                .clone()
+                .map(|d| (f.account_id.clone(), d))
+        })
         .collect()
 }
 

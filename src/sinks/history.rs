@@ -13,6 +13,7 @@ use std::path::Path;
 use crate::config::profile::Params;
 use crate::error::{Context, Error, Result};
 use crate::fingerprint::sha256_bytes;
+use crate::sources::columns::days_since_epoch;
 
 pub const RUNS: &str = "runs.jsonl";
 pub const KNOWLEDGE: &str = "knowledge.json";
@@ -109,8 +110,14 @@ impl Knowledge {
         })
     }
 
-    /// [`prior_table`] of the accounts of `members` (a table with an `account_id` column).
-    pub fn prior_table(&self, as_of_day: i32, members: &DataFrame) -> Result<DataFrame> {
+    /// [`prior_table`] of the accounts of `members` (a table with an `account_id` column), with
+    /// the knowledge dates counsel adopted in `adopted` (account id → YYYY-MM-DD).
+    pub fn prior_table(
+        &self,
+        as_of_day: i32,
+        members: &DataFrame,
+        adopted: &BTreeMap<String, String>,
+    ) -> Result<DataFrame> {
         let accounts: Vec<String> = members
             .column("account_id")
             .and_then(|c| c.str().cloned())
@@ -119,7 +126,7 @@ impl Knowledge {
             .flatten()
             .map(String::from)
             .collect();
-        prior_table(&self.state, &self.params, as_of_day, &accounts)
+        prior_table(&self.state, &self.params, as_of_day, &accounts, adopted)
     }
 
     /// The run that first found each account REPORTABLE under these parameters, by knowledge key.
@@ -158,32 +165,36 @@ impl Knowledge {
     }
 }
 
-/// The prior knowledge dates for these parameters of the given accounts, as the
-/// `prior_knowledge(account_id, knowledge_day)` table of the queries (dates after the as-of day are
-/// ignored: that run had not happened yet). The state is keyed by [`knowledge_key`].
+/// The prior knowledge dates for these parameters of the given accounts, as the queries'
+/// `prior_knowledge(account_id, knowledge_day, adopted_day)` table: `knowledge_day` the as-of day
+/// of the first filing run that found the account REPORTABLE (the state, keyed by
+/// [`knowledge_key`]), `adopted_day` the knowledge date counsel adopted in the account's answers
+/// file; either may be null, and dates after the as-of day are left out (that run had not
+/// happened yet; counsel's date is not yet knowledge).
 pub fn prior_table(
     state: &KnowledgeState,
     params: &str,
     as_of_day: i32,
     accounts: &[String],
+    adopted: &BTreeMap<String, String>,
 ) -> Result<DataFrame> {
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     let known = state.get(params);
-    let (mut ids, mut days) = (Vec::new(), Vec::new());
+    let day = |date: &str| crate::config::iso_date(date).map(|d| days_since_epoch(d) as i64);
+    let until_as_of = |d: Option<i64>| d.filter(|d| *d <= as_of_day as i64);
+    let (mut ids, mut days, mut adopted_days) = (Vec::new(), Vec::new(), Vec::new());
     for account in accounts {
-        let Some(known) = known.and_then(|k| k.get(knowledge_key(account).as_ref())) else {
-            continue;
-        };
-        let Ok(date) = chrono::NaiveDate::parse_from_str(&known.knowledge_date, "%Y-%m-%d") else {
-            continue;
-        };
-        let day = (date - epoch).num_days();
-        if day <= as_of_day as i64 {
+        let screening = known
+            .and_then(|k| k.get(knowledge_key(account).as_ref()))
+            .and_then(|k| until_as_of(day(&k.knowledge_date)));
+        let counsel = adopted.get(account).and_then(|d| until_as_of(day(d)));
+        if screening.is_some() || counsel.is_some() {
             ids.push(account.clone());
-            days.push(day);
+            days.push(screening);
+            adopted_days.push(counsel);
         }
     }
-    df!("account_id" => ids, "knowledge_day" => days).or_internal("prior knowledge")
+    df!("account_id" => ids, "knowledge_day" => days, "adopted_day" => adopted_days)
+        .or_internal("prior knowledge")
 }
 
 /// The as-of date of the latest filing run that succeeded, from `<out>/runs.jsonl` (a scenario
@@ -270,18 +281,45 @@ mod tests {
             .num_days() as i32
         };
         assert_eq!(
-            prior_table(&state, "p", day("2026-11-22"), &accounts)
+            prior_table(&state, "p", day("2026-11-22"), &accounts, &BTreeMap::new())
                 .unwrap()
                 .height(),
             1,
             "B was not known yet on 22 Nov"
         );
         assert_eq!(
-            prior_table(&state, "other", day("2026-11-30"), &accounts)
-                .unwrap()
-                .height(),
+            prior_table(
+                &state,
+                "other",
+                day("2026-11-30"),
+                &accounts,
+                &BTreeMap::new()
+            )
+            .unwrap()
+            .height(),
             0,
             "other parameters, other clock"
+        );
+        let adopted = BTreeMap::from([
+            ("C".to_string(), "2026-11-10".to_string()),
+            ("A".to_string(), "2026-12-31".to_string()),
+        ]);
+        let prior = prior_table(&state, "p", day("2026-11-22"), &accounts, &adopted).unwrap();
+        let rows: Vec<(Option<&str>, Option<i64>, Option<i64>)> = prior
+            .column("account_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .zip(prior.column("knowledge_day").unwrap().i64().unwrap().iter())
+            .zip(prior.column("adopted_day").unwrap().i64().unwrap().iter())
+            .map(|((a, k), d)| (a, k, d))
+            .collect();
+        let (a, c) = (day("2026-11-21") as i64, day("2026-11-10") as i64);
+        assert_eq!(
+            rows,
+            [(Some("A"), Some(a), None), (Some("C"), None, Some(c))],
+            "counsel's date beside the clock; one after the as-of date is not yet knowledge"
         );
     }
 
@@ -302,7 +340,7 @@ mod tests {
             "{text}"
         );
         let state = load_knowledge(dir.path()).unwrap();
-        let prior = prior_table(&state, "p", 30_000, &[card]).unwrap();
+        let prior = prior_table(&state, "p", 30_000, &[card], &BTreeMap::new()).unwrap();
         assert_eq!(prior.height(), 1, "the next run finds the clock");
     }
 }

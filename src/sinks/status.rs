@@ -51,7 +51,7 @@ impl Status {
         let new_reportable = flags
             .iter()
             .filter(|f| {
-                f.level == "REPORTABLE" && f.knowledge_date.as_deref() == Some(day.as_str())
+                f.level == "REPORTABLE" && f.first_flagged_date.as_deref() == Some(day.as_str())
             })
             .map(|f| crate::pii::redact(&f.account_id).into_owned())
             .collect();

@@ -19,7 +19,8 @@ pub const FIELDS: [&str; 3] = ["model_information", "cybersecurity_practices", "
 /// The keys of the report's short answers: facts the data does not hold (or that counsel
 /// overrides), shown in place and listed as missing in the checklist until answered. Their
 /// titles and guidance are the template's (`fact_title`, `field_guidance`).
-pub const FACTS: [&str; 9] = [
+pub const FACTS: [&str; 10] = [
+    "knowledge_date",
     "trigger_type",
     "transaction_date",
     "anticipated_completion",
@@ -36,7 +37,8 @@ pub const FACTS: [&str; 9] = [
 pub const TRIGGERS: [&str; 2] = ["new_transaction", "changed_arrangement"];
 
 /// The short answers that must be dates (YYYY-MM-DD).
-const DATES: [&str; 6] = [
+const DATES: [&str; 7] = [
+    "knowledge_date",
     "transaction_date",
     "anticipated_completion",
     "ip_window_from",
@@ -52,6 +54,10 @@ pub struct AccountAnswers {
     pub model_information: Option<String>,
     pub cybersecurity_practices: Option<String>,
     pub narrative: Option<String>,
+    /// The date from which counsel determines the provider has had knowledge of the transaction
+    /// (YYYY-MM-DD): when given and not after the as-of date, the report's knowledge date and
+    /// the due date count from it instead of the screening's first flag.
+    pub knowledge_date: Option<String>,
     pub trigger_type: Option<String>,
     pub transaction_date: Option<String>,
     pub anticipated_completion: Option<String>,
@@ -83,6 +89,7 @@ impl AccountAnswers {
             "model_information" => &self.model_information,
             "cybersecurity_practices" => &self.cybersecurity_practices,
             "narrative" => &self.narrative,
+            "knowledge_date" => &self.knowledge_date,
             "trigger_type" => &self.trigger_type,
             "transaction_date" => &self.transaction_date,
             "anticipated_completion" => &self.anticipated_completion,
@@ -241,6 +248,16 @@ pub struct Answers {
 }
 
 impl Answers {
+    /// The knowledge dates counsel adopted (`knowledge_date`), by account id.
+    pub fn knowledge_dates(&self) -> BTreeMap<String, String> {
+        self.accounts
+            .iter()
+            .filter_map(|(account, (a, _))| {
+                Some((account.clone(), a.get("knowledge_date")?.to_string()))
+            })
+            .collect()
+    }
+
     /// Reads and validates every `*.toml` of `dir` (a missing folder holds no answers).
     ///
     /// Errors: configuration (exit 2) naming `answers.dir` when `dir` is not a folder or cannot be

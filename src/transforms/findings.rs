@@ -7,6 +7,7 @@ use polars::prelude::*;
 use std::collections::BTreeMap;
 
 use crate::error::{Context, Error, Result};
+use crate::sources::{ROW, SOURCE_FILE};
 use crate::transforms::records::records;
 use crate::transforms::rounding;
 use crate::transforms::rows::{FlagRow, RunRow};
@@ -80,6 +81,7 @@ pub fn present_flags(flags: DataFrame) -> Result<DataFrame> {
     let mut exprs: Vec<Expr> = first.iter().map(|c| col(*c)).collect();
     exprs.extend([
         as_date("knowledge_day"),
+        as_date("first_flagged_day"),
         as_date("report_due_day"),
         as_date("projected_crossing_day"),
         as_date("crossing_day"),
@@ -87,6 +89,7 @@ pub fn present_flags(flags: DataFrame) -> Result<DataFrame> {
     ]);
     let skip = [
         "knowledge_day",
+        "first_flagged_day",
         "report_due_day",
         "projected_crossing_day",
         "crossing_day",
@@ -145,6 +148,109 @@ pub fn present_runs(runs: DataFrame) -> Result<DataFrame> {
         ])
         .collect()
         .or_internal("training runs table")?;
+    rounding::stable(df)
+}
+
+/// The instance types of each account's usage: (`billing_account_id`, `instance_type`,
+/// `accelerator`) with the first three billing rows in time as `file:row`, `sample_rows`. Taken
+/// from the identified usage before the queries release it.
+///
+/// Errors: internal when the usage lacks one of those columns.
+pub fn sample_rows(usage: &DataFrame) -> Result<DataFrame> {
+    let order = [col("start_s"), col("row_id")];
+    let first = |c: &str| {
+        col(c)
+            .sort_by(order.clone(), SortMultipleOptions::default())
+            .head(Some(3))
+    };
+    usage
+        .clone()
+        .lazy()
+        .group_by(USAGE_KEY.map(col))
+        .agg([first(SOURCE_FILE), first(ROW)])
+        .explode(
+            by_name([SOURCE_FILE, ROW], true, false),
+            ExplodeOptions {
+                empty_as_null: false,
+                keep_nulls: false,
+            },
+        )
+        .group_by_stable(USAGE_KEY.map(col))
+        .agg([concat_str(
+            [col(SOURCE_FILE), lit(":"), col(ROW).cast(DataType::String)],
+            "",
+            true,
+        )
+        .str()
+        .join(", ", true)
+        .alias("sample_rows")])
+        .collect()
+        .or_internal("sample usage rows")
+}
+
+/// The key of `usage_by_type`: one row per account, instance type and accelerator.
+const USAGE_KEY: [&str; 3] = ["billing_account_id", "instance_type", "accelerator"];
+
+/// `usage_by_type`: each account's usage by instance type and accelerator, with the arithmetic's
+/// inputs from its usage slots (`queries/02_usage_slots.sql`): billing rows, first start and last
+/// end, accelerators per instance, accelerator-hours (and those measured by telemetry), peak op/s
+/// and the precision it is taken at, interconnect, mean utilisation, full-utilisation and
+/// estimated operations; and `samples` ([`sample_rows`]). Sorted by account, instance type and
+/// accelerator. What `explain` shows of an account, published so that it reads the published run.
+///
+/// Errors: internal when the slots lack a column.
+pub fn usage_by_type(slots: &DataFrame, samples: DataFrame) -> Result<DataFrame> {
+    let key = USAGE_KEY.map(col);
+    let df = slots
+        .clone()
+        .lazy()
+        .group_by(key.clone())
+        .agg([
+            col("source_rows").sum().cast(DataType::Int64).alias("rows"),
+            col("start_s").min().alias("first_s"),
+            col("end_s").max().alias("last_s"),
+            (col("accelerators").sum().cast(DataType::Float64)
+                / col("merged_rows").sum().cast(DataType::Float64))
+            .alias("accelerators_per_instance"),
+            col("accelerator_hours").sum(),
+            col("accelerator_hours")
+                .filter(col("utilization_source").eq(lit("telemetry")))
+                .sum()
+                .alias("telemetry_accelerator_hours"),
+            col("peak_ops_per_s").first(),
+            col("peak_precision_used").first(),
+            col("interconnect_gbps").first(),
+            (col("est_ops").sum() / col("upper_ops").sum()).alias("mean_utilization"),
+            col("upper_ops").sum(),
+            col("est_ops").sum(),
+        ])
+        .join(
+            samples.lazy(),
+            key.clone(),
+            key,
+            JoinArgs::new(JoinType::Left),
+        )
+        .sort(USAGE_KEY, Default::default())
+        .select([
+            col("billing_account_id").alias("account_id"),
+            col("instance_type"),
+            col("accelerator"),
+            col("rows"),
+            as_timestamp("first_s", "first_start"),
+            as_timestamp("last_s", "last_end"),
+            col("sample_rows"),
+            col("accelerators_per_instance"),
+            col("accelerator_hours"),
+            col("telemetry_accelerator_hours"),
+            col("peak_ops_per_s"),
+            col("peak_precision_used"),
+            col("interconnect_gbps"),
+            col("mean_utilization"),
+            col("upper_ops"),
+            col("est_ops"),
+        ])
+        .collect()
+        .or_internal("usage by instance type")?;
     rounding::stable(df)
 }
 

@@ -95,7 +95,11 @@ pub struct FlagRow {
     /// Never null: `10_flags.sql` gives every account a level.
     pub level: Level,
     pub reasons: Option<String>,
+    /// Counsel's adopted knowledge date, else `first_flagged_date` (REPORTABLE accounts).
     pub knowledge_date: Option<String>,
+    /// The as-of date of the first filing run that found the account REPORTABLE: the screening's
+    /// clock (`knowledge.json`).
+    pub first_flagged_date: Option<String>,
     pub report_due_date: Option<String>,
     pub projected_crossing_date: Option<String>,
     /// The day the data first crossed the operations threshold (REPORTABLE accounts).

@@ -267,6 +267,75 @@ fn the_knowledge_date_is_the_first_filing_run_that_found_the_account_reportable(
     assert_eq!(report["deadline"]["text"], "13 days left");
 }
 
+/// Counsel adopts a knowledge date by answering `knowledge_date`: the report states it as
+/// counsel's determination and the due date counts from it, while the screening's clock (the
+/// first run that flagged the account, `first_flagged_date`) stays where the screening put it.
+/// A date after the as-of date is not yet in force and is said to be.
+#[test]
+fn counsel_adopts_a_knowledge_date_by_answering_and_the_due_date_follows() {
+    let (dir, cfg) = workspace();
+    let out = dir.path().join("out");
+    run_cfg(&cfg, &["--as-of", "2026-11-24"]);
+    let clock = read(&out.join("knowledge.json"));
+    let answers = dir.path().join("answers");
+    std::fs::create_dir_all(&answers).unwrap();
+    let answer = |date: &str| {
+        std::fs::write(
+            answers.join(format!("{ZEPHYR}.toml")),
+            format!("knowledge_date = \"{date}\"\n"),
+        )
+        .unwrap()
+    };
+    answer("2026-11-21");
+    run_cfg(&cfg, &[]);
+    let run = out.join("2026-11-26");
+    let f = flag(&read_csv(&run.join("flags.csv")), ZEPHYR);
+    assert_eq!(
+        (
+            f["knowledge_date"].as_str(),
+            f["first_flagged_date"].as_str(),
+            f["report_due_date"].as_str()
+        ),
+        ("2026-11-21", "2026-11-24", "2026-12-06"),
+        "the due date counts from counsel's date"
+    );
+    assert_eq!(
+        read(&out.join("knowledge.json")),
+        clock,
+        "the screening's clock is unmoved"
+    );
+    let report = prose_of(&read(&run.join(REPORT_MD)));
+    assert!(
+        report.contains("Counsel has determined that Example Cloud Corp. has had knowledge of this transaction since 2026-11-21")
+            && report.contains("first found this account REPORTABLE under the parameters above on 2026-11-24"),
+        "{report}"
+    );
+    let checklist = prose_of(&read(
+        &run.join("reports/420000000002/ai-training-report-annex.md"),
+    ));
+    assert!(!checklist.contains("answer knowledge_date"), "{checklist}");
+    // A date after the as-of date is not knowledge yet: the screening's date stands.
+    answer("2026-11-30");
+    run_cfg(&cfg, &[]);
+    let f = flag(&read_csv(&run.join("flags.csv")), ZEPHYR);
+    assert_eq!(f["knowledge_date"], "2026-11-24");
+    let report = prose_of(&read(&run.join(REPORT_MD)));
+    assert!(
+        report.contains(
+            "the date answered, 2026-11-30, is after the as-of date and not yet in force"
+        ),
+        "{report}"
+    );
+    // Without an answer the report leaves knowledge to counsel and lists the answer to give.
+    std::fs::remove_file(answers.join(format!("{ZEPHYR}.toml"))).unwrap();
+    run_cfg(&cfg, &[]);
+    let report = prose_of(&read(&run.join(REPORT_MD)));
+    assert!(
+        report.contains("is for counsel to determine before filing (answer knowledge_date)"),
+        "{report}"
+    );
+}
+
 #[test]
 fn the_same_run_id_from_a_plain_run_a_backfill_and_two_working_directories() {
     let (dir, cfg) = workspace();

@@ -180,6 +180,7 @@ fn report_states_dates_masks_numbers_and_marks_what_to_complete() {
             "answer:model_information",
             "answer:cybersecurity_practices",
             "answer:narrative",
+            "fact:knowledge_date",
             "fact:trigger_type",
             "fact:anticipated_completion",
             "fact:submitter_name",

@@ -83,6 +83,7 @@ fn report_event_comes_from_the_data_or_is_listed_to_answer() {
     assert_eq!(
         missing_facts(&r),
         [
+            "knowledge_date",
             "trigger_type",
             "anticipated_completion",
             "submitter_name",
@@ -96,7 +97,8 @@ fn report_event_comes_from_the_data_or_is_listed_to_answer() {
     for words in [
         // A neutral statement of what the screening found; knowledge is counsel's to determine.
         "Example Cloud Corp.'s screening first found this account",
-        "is for counsel to determine before filing.",
+        "is for counsel to determine before filing\n(answer knowledge_date)",
+        "Knowledge date: TO COMPLETE: answer knowledge_date in the answers file",
         "Trigger: TO COMPLETE: answer trigger_type in the answers file",
         "Means of payment: wire transfer",
         "*I certify that, to the best of my knowledge and belief",
@@ -105,8 +107,19 @@ fn report_event_comes_from_the_data_or_is_listed_to_answer() {
     ] {
         assert!(md.contains(words), "{words}: {md}");
     }
+    assert!(
+        !md.contains(e["first_flagged_run"].as_str().unwrap()),
+        "run ids are the annex's"
+    );
     // The working papers are in the annex beside the report, not in the document to file.
     let annex = read(&day.join(format!("{REPORT}-annex.md")));
+    assert!(
+        annex.contains(&format!(
+            "First flagged on 2026-11-26 by run {}.",
+            e["first_flagged_run"].as_str().unwrap()
+        )),
+        "{annex}"
+    );
     for words in [
         "**WORKING PAPER: not part of the document to file**",
         "## Method and assumptions",
@@ -156,7 +169,8 @@ fn answers_fill_the_report_facts_and_leave_the_checklist() {
         customers.replace(zephyr, &resold),
     )
     .unwrap();
-    let answers = "trigger_type = \"new_transaction\"\n\
+    let answers = "knowledge_date = \"2026-11-26\"\n\
+                   trigger_type = \"new_transaction\"\n\
                    transaction_date = \"2026-11-07\"\n\
                    anticipated_completion = \"2026-12-20\"\n\
                    ip_window_from = \"2026-11-10\"\n\

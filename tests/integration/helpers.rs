@@ -272,3 +272,12 @@ pub fn text_of(document: &str) -> String {
         .replace("<span class=\"nobr\">", "")
         .replace("</span>", "")
 }
+
+/// [`text_of`] with its whitespace runs (the templates' line breaks) made single spaces, so a
+/// test can look for a sentence however the template wraps it.
+pub fn prose_of(document: &str) -> String {
+    text_of(document)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -162,10 +162,11 @@ fn status_json_and_alert_exit_tell_a_scheduler_what_to_act_on() {
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
 }
 
-/// `explain` reruns on today's inputs; when the run published for that date was made from other
-/// inputs it says so on stderr, naming the level that differs.
+/// `explain` reads the published run, so today's changed inputs do not change its answer;
+/// `explain --rerun` reruns on today's inputs and, when the run published for that date was made
+/// from other inputs, says so on stderr, naming the level that differs.
 #[test]
-fn explain_warns_when_the_published_run_came_from_other_inputs() {
+fn explain_reads_the_published_run_and_a_rerun_warns_when_its_inputs_differ() {
     let dir = tempfile::tempdir().unwrap();
     let billing = dir.path().join("billing");
     std::fs::create_dir(&billing).unwrap();
@@ -192,6 +193,17 @@ fn explain_warns_when_the_published_run_came_from_other_inputs() {
         })
         .collect();
     std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+    let published = cipwatch(&["-q", "explain", "420000000002", "--config", cfg]);
+    assert_eq!(
+        stdout(&published),
+        stdout(&same),
+        "the published run, not today's inputs"
+    );
+    assert!(
+        !stderr(&published).contains("warning"),
+        "{}",
+        stderr(&published)
+    );
     let other = cipwatch(&[
         "-q",
         "explain",
@@ -200,6 +212,7 @@ fn explain_warns_when_the_published_run_came_from_other_inputs() {
         cfg,
         "--as-of",
         "2026-11-26",
+        "--rerun",
     ]);
     assert!(
         stderr(&other).contains("was made from other inputs or settings than this explanation"),

@@ -28,25 +28,47 @@ fn run_prints_one_summary_line_on_stdout() {
     );
 }
 
+/// `explain` reads the published run: the same text as a rerun on the same inputs, which it
+/// explains without rerunning (no warning, no run logged).
 #[test]
 fn explain_a_reportable_and_a_clear_account() {
-    let o = cipwatch(&["explain", "420000000002", "-q"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    insta::assert_snapshot!("explain_reportable", redact(&stdout(&o)));
-    let o = cipwatch(&["explain", "420000000003", "-q"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    insta::assert_snapshot!("explain_clear", redact(&stdout(&o)));
-    let o = cipwatch(&["explain", "420000000002", "--format", "json", "-q"]);
+    let dir = tempfile::tempdir().unwrap();
+    run_samples(dir.path(), &["-q"]);
+    let out = out_arg(dir.path());
+    let explain = |extra: &[&str]| {
+        let o = cipwatch(&[&["explain", "-q", "--out", &out][..], extra].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let reportable = explain(&["420000000002"]);
+    insta::assert_snapshot!("explain_reportable", redact(&reportable));
+    assert_eq!(explain(&["420000000002", "--rerun"]), reportable);
+    insta::assert_snapshot!("explain_clear", redact(&explain(&["420000000003"])));
     let json: serde_json::Value =
-        serde_json::from_slice(&o.stdout).expect("explain --format json is JSON");
+        serde_json::from_str(&explain(&["420000000002", "--format", "json"]))
+            .expect("explain --format json is JSON");
     assert_eq!(json["level"], "REPORTABLE");
     assert_eq!(json["usage"][0]["rows"], 4864);
     assert_eq!(json["usage"][0]["instance_type"], "p5.48xlarge");
-    let o = cipwatch(&["explain", "310000000009", "-q"]);
+    let o = cipwatch(&["explain", "310000000009", "-q", "--out", &out]);
     assert_eq!(
         o.status.code(),
         Some(2),
         "no accelerator use: nothing to explain"
+    );
+}
+
+/// Without a published run there is nothing to read: `explain` says how to publish one, or to
+/// rerun.
+#[test]
+fn explain_without_a_published_run_says_to_run_or_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = cipwatch(&["explain", "420000000002", "--out", &out_arg(dir.path())]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cipwatch run") && stderr(&o).contains("--rerun"),
+        "{}",
+        stderr(&o)
     );
 }
 
@@ -521,7 +543,9 @@ fn json_logs_carry_stages_and_counts_but_no_customer_data() {
 /// An account id with a terminal escape in it is written out in the error, never sent raw.
 #[test]
 fn explain_writes_out_control_characters_of_an_unknown_account_id() {
-    let o = cipwatch(&["explain", "no\u{1b}[31mSUCH"]);
+    let dir = tempfile::tempdir().unwrap();
+    run_samples(dir.path(), &["-q"]);
+    let o = cipwatch(&["explain", "no\u{1b}[31mSUCH", "--out", &out_arg(dir.path())]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!stderr(&o).contains('\u{1b}'), "{}", stderr(&o));
     assert!(stderr(&o).contains("no[U+001B][31mSUCH"), "{}", stderr(&o));

@@ -1,0 +1,106 @@
+//! A published run folder read back: `diff` compares two, `explain` explains an account from one.
+//! A run is complete when its folder holds `_SUCCESS`; its manifest and tables are what that run
+//! published (masked as published), never recomputed.
+
+use polars::prelude::*;
+use serde::de::DeserializeOwned;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Context, Error, Result};
+use crate::sinks::publish::SUCCESS;
+use crate::transforms::records::records;
+
+/// The complete runs directly under `out` (each as-of date's folder), oldest first.
+///
+/// Errors: usage (exit 2) when `out` cannot be listed: nothing was published there yet.
+pub fn runs(out: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(out).map_err(|e| {
+        Error::Usage(format!(
+            "{}: {e}: no run is published there yet; `cipwatch run` publishes one per as-of date",
+            out.display()
+        ))
+    })?;
+    let mut runs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join(SUCCESS).is_file())
+        .collect();
+    runs.sort();
+    Ok(runs)
+}
+
+/// A run named on the command line: a run folder, or an as-of date (or `scenarios/NAME/AS_OF`)
+/// under `out`.
+///
+/// Errors: usage (exit 2) when neither is a complete run.
+pub fn locate(out: &Path, run: &str) -> Result<PathBuf> {
+    let candidate = PathBuf::from(run);
+    let dir = if candidate.join(SUCCESS).is_file() {
+        candidate
+    } else {
+        out.join(run)
+    };
+    if !dir.join(SUCCESS).is_file() {
+        return Err(Error::Usage(format!(
+            "{run}: not a complete cipwatch run (no {SUCCESS} in {run} nor in {}); name a run folder, an as-of date \
+             under the output folder, or scenarios/NAME/AS_OF",
+            out.display()
+        )));
+    }
+    Ok(dir)
+}
+
+/// A run folder's manifest. Errors: usage (exit 2) for a missing or damaged one.
+pub fn manifest(run: &Path) -> Result<serde_json::Value> {
+    let path = run.join("manifest.json");
+    let damaged = |e: &dyn std::fmt::Display| {
+        Error::Usage(format!(
+            "{}: not a run manifest cipwatch wrote ({e})",
+            path.display()
+        ))
+    };
+    let bytes = std::fs::read(&path).map_err(|e| damaged(&e))?;
+    serde_json::from_slice(&bytes).map_err(|e| damaged(&e))
+}
+
+/// The published table `<name>.parquet` of a run folder as typed rows.
+///
+/// Errors: usage (exit 2) when the file is missing (a run published by a version without that
+/// table) or is not a table of those rows (the folder was edited).
+pub fn table<T: DeserializeOwned>(run: &Path, name: &str) -> Result<Vec<T>> {
+    let path = run.join(format!("{name}.parquet"));
+    let bytes =
+        std::fs::read(&path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    let df = ParquetReader::new(Cursor::new(bytes))
+        .finish()
+        .map_err(|e| {
+            Error::Usage(format!(
+                "{}: not a table cipwatch wrote ({e})",
+                path.display()
+            ))
+        })?;
+    records(&df, name).map_err(|e| {
+        Error::Usage(format!(
+            "{}: not a {name} table cipwatch wrote ({e})",
+            path.display()
+        ))
+    })
+}
+
+/// The rows of `table` whose `account_id` column is `account`, as typed rows: what `explain`
+/// reruns take from a run's own tables (the `--rerun` path).
+///
+/// Errors: internal when the table has no `account_id` column or its rows are not `T`.
+pub fn account_rows<T: DeserializeOwned>(
+    table: &DataFrame,
+    account: &str,
+    what: &str,
+) -> Result<Vec<T>> {
+    let df = table
+        .clone()
+        .lazy()
+        .filter(col("account_id").eq(lit(account)))
+        .collect()
+        .or_internal(what)?;
+    records(&df, what)
+}
