@@ -78,7 +78,8 @@ fn report(err: &cipwatch::error::Error, json: bool) {
 
 /// A reader that stops early (`| head`, a pager closed) closes stdout: Rust's `print!` then
 /// panics on the broken pipe. That is not a failure of the command: end quietly with exit 0, as
-/// `grep` and `git` do. Every other panic keeps the default report.
+/// `grep` and `git` do. Any other failure to write stdout (a full disk) is a `cipwatch:` line and
+/// exit 1, not a panic report. Every other panic keeps the default report.
 fn quiet_on_closed_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -88,8 +89,12 @@ fn quiet_on_closed_pipe() {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
-        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
-            std::process::exit(0);
+        if text.contains("failed printing to stdout") {
+            if text.contains("Broken pipe") {
+                std::process::exit(0);
+            }
+            eprintln!("cipwatch: {text}");
+            std::process::exit(cipwatch::error::EXIT_INTERNAL);
         }
         default(info);
     }));

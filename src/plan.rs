@@ -271,7 +271,23 @@ impl Plan {
     }
 }
 
+/// The validated plan of a run that may publish: a scenario folder holding a what-if made with
+/// other overrides is refused ([`scenario::check_same_overrides`]).
+///
+/// Errors: usage or configuration (exit 2), reference data (exit 4), as each check's.
 pub fn build(args: &PlanArgs) -> Result<Plan> {
+    build_with(args, true)
+}
+
+/// The plan of a command that reads what was published and publishes nothing (`explain`): a
+/// scenario folder is read whatever overrides made it.
+///
+/// Errors: as [`build`]'s, less the scenario folder's.
+pub fn build_for_reading(args: &PlanArgs) -> Result<Plan> {
+    build_with(args, false)
+}
+
+fn build_with(args: &PlanArgs, publishes: bool) -> Result<Plan> {
     let (cfg, config_source, text, base) = config::load(args.config.as_deref())?;
     let as_of = args.as_of.as_deref().map(parse_date).transpose()?;
     let (mut profile, rule) = resolve_profile(&cfg, &config_source, &base, args)?;
@@ -299,7 +315,7 @@ pub fn build(args: &PlanArgs) -> Result<Plan> {
         .clone()
         .unwrap_or_else(|| base.join(&cfg.output.dir));
     check_output_dir(&output_dir, &config_source, args.out.is_some())?;
-    if let Some(name) = &scenario {
+    if let Some(name) = scenario.as_ref().filter(|_| publishes) {
         let parameters = serde_json::to_value(&profile.provenance)
             .map_err(|e| Error::internal("the effective parameters", e))?;
         scenario::check_same_overrides(

@@ -16,7 +16,7 @@ use crate::error::{Context, Error, Result, EXIT_OK};
 use crate::pipeline;
 use crate::plan::{self, PlanArgs};
 use crate::progress::Progress;
-use crate::transforms::rows::{FlagRow, RunRow};
+use crate::transforms::rows::{FlagRow, RunRow, UsageGroup};
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -41,6 +41,14 @@ struct Explanation {
     account_id: String,
     as_of: String,
     run_id: String,
+    /// The scenario the explained run was published as; absent for the filing run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scenario: Option<String>,
+    /// The profile's RULE NOT IN FORCE banner, when it is not in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_status: Option<String>,
+    /// The regulatory numbers that were not the rule's.
+    not_assessed_under_rule_thresholds: Vec<String>,
     level: String,
     reasons: Vec<String>,
     interval_low: Option<f64>,
@@ -63,40 +71,6 @@ struct ForeignFacts {
     reseller_id: Option<String>,
     reseller_country: Option<String>,
     reseller_cip_on_file: Option<bool>,
-}
-
-/// The billing rows of one instance type and how they become operations.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-struct UsageGroup {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    instance_type: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    accelerator: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    rows: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    first_start: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    last_end: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    sample_rows: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    accelerators_per_instance: f64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    accelerator_hours: f64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    peak_ops_per_s: f64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    peak_precision_used: String,
-    interconnect_gbps: Option<f64>,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    telemetry_accelerator_hours: f64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    mean_utilization: f64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    upper_ops: f64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    est_ops: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,7 +113,7 @@ pub fn explain(args: &ExplainArgs) -> Result<i32> {
             "explain prints text or json (--format text|json), not csv".into(),
         ));
     }
-    let plan = plan::build(&args.common)?;
+    let plan = plan::build_for_reading(&args.common)?;
     let evidence = match args.rerun {
         true => rerun(&plan, &args.account_id)?,
         false => published_evidence(&plan, &args.account_id)?,
@@ -164,7 +138,12 @@ struct Evidence {
     runs: Vec<RunRow>,
     usage: Vec<UsageGroup>,
     params: Params,
-    banners: Vec<String>,
+    /// The scenario the run was published as (`None`: the filing run).
+    scenario: Option<String>,
+    /// The profile's RULE NOT IN FORCE banner, when it is not in force.
+    rule_status: Option<String>,
+    /// The regulatory numbers that were not the rule's (`not_assessed_under_rule_thresholds`).
+    not_assessed: Vec<String>,
 }
 
 /// The evidence of the run published for the plan's as-of date (`--as-of`), else of the latest
@@ -174,21 +153,12 @@ struct Evidence {
 /// Errors: usage (exit 2) when no such run is published, the account has no level in it, or its
 /// tables are not those of this version (`--rerun` explains today's inputs instead).
 fn published_evidence(plan: &plan::Plan, account: &str) -> Result<Evidence> {
-    let root = plan.publish_root();
     let rerun_hint = "or explain today's inputs with --rerun";
-    let folder = match plan.as_of {
-        Some(day) => published::locate(&root, &day.to_string()),
-        None => published::runs(&root).and_then(|runs| {
-            runs.last().cloned().ok_or_else(|| {
-                Error::Usage(format!("no run is published under {}", root.display()))
-            })
-        }),
-    }
-    .map_err(|e| Error::Usage(format!("{e}; run `cipwatch run` first, {rerun_hint}")))?;
+    let folder = published_folder(plan)?;
     let manifest = published::manifest(&folder)?;
     let what = folder.join("manifest.json").display().to_string();
     let params = crate::config::profile::recorded(&manifest["parameters"], &what)?;
-    let banners = manifest["not_assessed_under_rule_thresholds"]
+    let not_assessed: Vec<String> = manifest["not_assessed_under_rule_thresholds"]
         .as_array()
         .map(|a| {
             a.iter()
@@ -196,6 +166,9 @@ fn published_evidence(plan: &plan::Plan, account: &str) -> Result<Evidence> {
                 .collect()
         })
         .unwrap_or_default();
+    let profile =
+        serde_json::from_value::<crate::config::profile::ProfileInfo>(manifest["profile"].clone())
+            .map_err(|e| Error::config(&what, format!("profile: {e}")))?;
     // Published ids are masked by value (an id that is a card number); compare them masked.
     let wanted = crate::pii::redact(account).into_owned();
     let mine = |id: &str| id == wanted;
@@ -215,7 +188,7 @@ fn published_evidence(plan: &plan::Plan, account: &str) -> Result<Evidence> {
             )))
         }
     };
-    let usage = published::table::<PublishedUsage>(&folder, "usage_by_type").map_err(|e| {
+    let usage = published::table::<UsageGroup>(&folder, "usage_by_type").map_err(|e| {
         Error::Usage(format!(
             "{e}: published by an earlier version; {rerun_hint}"
         ))
@@ -227,23 +200,48 @@ fn published_evidence(plan: &plan::Plan, account: &str) -> Result<Evidence> {
             .into_iter()
             .filter(|r| mine(&r.account_id))
             .collect(),
-        usage: usage
-            .into_iter()
-            .filter(|u| mine(&u.account_id))
-            .map(|u| u.usage)
-            .collect(),
+        usage: usage.into_iter().filter(|u| mine(&u.account_id)).collect(),
         flag,
         params,
-        banners,
+        scenario: manifest["scenario"].as_str().map(String::from),
+        rule_status: profile.not_in_force_banner(),
+        not_assessed,
     })
 }
 
-/// A row of the published `usage_by_type` table: the account and its usage group.
-#[derive(serde::Deserialize)]
-struct PublishedUsage {
-    account_id: String,
-    #[serde(flatten)]
-    usage: UsageGroup,
+/// The run folder `explain` reads: `<root>/<--as-of>` (only there), else the latest complete run
+/// under the plan's publishing root (a scenario's folder with `--scenario` or `--set`).
+///
+/// Errors: usage (exit 2) when that run is not published, saying how to publish it or to rerun.
+fn published_folder(plan: &plan::Plan) -> Result<std::path::PathBuf> {
+    let root = plan.publish_root();
+    let publish = match &plan.scenario {
+        Some(name) => {
+            format!("`cipwatch run` with the same --set, --params or --scenario ({name})")
+        }
+        None => "`cipwatch run`".to_string(),
+    };
+    match plan.as_of {
+        Some(day) => {
+            let folder = root.join(day.to_string());
+            match folder.join(crate::sinks::publish::SUCCESS).is_file() {
+                true => Ok(folder),
+                false => Err(Error::Usage(format!(
+                    "no run is published for {day} in {}: {publish} with --as-of {day} publishes one (a backfill's past days are under --scenario backfill), or explain today's inputs with --rerun",
+                    root.display()
+                ))),
+            }
+        }
+        None => published::runs(&root)
+            .unwrap_or_default()
+            .pop()
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "no run is published in {} yet: {publish} publishes one, or explain today's inputs with --rerun",
+                    root.display()
+                ))
+            }),
+    }
 }
 
 /// The evidence of a rerun of the pipeline on today's inputs (`--rerun`), without publishing; where
@@ -277,7 +275,9 @@ fn rerun(plan: &plan::Plan, account: &str) -> Result<Evidence> {
             .collect(),
         flag,
         params: plan.profile.params.clone(),
-        banners: plan.rule_deviations.clone(),
+        scenario: plan.scenario.clone(),
+        rule_status: plan.profile.info.not_in_force_banner(),
+        not_assessed: plan.rule_deviations.clone(),
     })
 }
 
@@ -290,7 +290,7 @@ fn no_level(account: &str, as_of: &str) -> Error {
 
 /// `explain --rerun` reruns the pipeline on today's inputs: where a run of the same as-of date was
 /// published from other inputs or settings (another run id), the explanation may not be of what was
-/// published. Says so on stderr, and names a level that differs (no customer values).
+/// published. Says so on stderr, and names a level or a due date that differs (no customer values).
 fn warn_if_published_differs(plan: &plan::Plan, outcome: &pipeline::Outcome, flag: &FlagRow) {
     let folder = plan.publish_root().join(outcome.as_of.to_string());
     let Ok(published) = published::manifest(&folder) else {
@@ -302,29 +302,39 @@ fn warn_if_published_differs(plan: &plan::Plan, outcome: &pipeline::Outcome, fla
     else {
         return;
     };
-    let level = published_level(&folder, &flag.account_id)
-        .filter(|l| l != flag.level.as_str())
-        .map(|l| {
-            format!(
-                "; the published level was {l}, this rerun finds {}",
-                flag.level.as_str()
-            )
-        })
-        .unwrap_or_default();
+    let published = published_flag(&folder, &flag.account_id);
+    let mut differs = String::new();
+    if let Some(p) = published.as_ref().filter(|p| p.level != flag.level) {
+        differs.push_str(&format!(
+            "; the published level was {}, this rerun finds {}",
+            p.level, flag.level
+        ));
+    }
+    if let Some(p) = published
+        .as_ref()
+        .filter(|p| p.report_due_date != flag.report_due_date)
+    {
+        let shown = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".into());
+        differs.push_str(&format!(
+            "; the published due date was {}, this rerun finds {}",
+            shown(&p.report_due_date),
+            shown(&flag.report_due_date)
+        ));
+    }
     eprintln!(
-        "cipwatch: warning: the run published for {} (run {id}) was made from other inputs or settings than this explanation (run {}){level}",
+        "cipwatch: warning: the run published for {} (run {id}) was made from other inputs or settings than this explanation (run {}){differs}",
         outcome.as_of, outcome.run_id
     );
 }
 
-/// The level a published run folder gives an account (ids compared masked, as published).
-fn published_level(folder: &std::path::Path, account: &str) -> Option<String> {
+/// The flags row a published run folder holds for an account (ids compared masked, as
+/// published).
+fn published_flag(folder: &std::path::Path, account: &str) -> Option<FlagRow> {
     let masked = crate::pii::redact(account).into_owned();
     published::table::<FlagRow>(folder, "flags")
         .ok()?
         .into_iter()
         .find(|f| f.account_id == masked)
-        .map(|f| f.level.to_string())
 }
 
 /// An account id from the command line as a message may print it: invisible and control
@@ -346,6 +356,9 @@ fn explanation(ev: &Evidence) -> Explanation {
         account_id: flag.account_id.clone(),
         as_of: ev.as_of.clone(),
         run_id: ev.run_id.clone(),
+        scenario: ev.scenario.clone(),
+        rule_status: ev.rule_status.clone(),
+        not_assessed_under_rule_thresholds: ev.not_assessed.clone(),
         level: flag.level.to_string(),
         reasons: flag
             .reasons
@@ -437,7 +450,7 @@ fn text(e: &Explanation, ev: &Evidence, plan: &plan::Plan) -> Result<String> {
     runs.sort_by(|a, b| b.est_ops.total_cmp(&a.est_ops).then(a.start.cmp(&b.start)));
     let view = TextView {
         explanation: e,
-        banners: &ev.banners,
+        banners: &ev.not_assessed,
         more_runs: runs.len().saturating_sub(SHOWN_RUNS),
         shown_runs: runs.into_iter().take(SHOWN_RUNS).collect(),
         watch_fraction: p.watch_fraction,
@@ -453,7 +466,7 @@ fn text(e: &Explanation, ev: &Evidence, plan: &plan::Plan) -> Result<String> {
 mod tests {
     #[test]
     fn usage_groups_accept_nulls() {
-        let g: super::UsageGroup = crate::transforms::records::all_null::read();
+        let g: crate::transforms::rows::UsageGroup = crate::transforms::records::all_null::read();
         assert_eq!((g.rows, g.est_ops), (0, 0.0));
     }
 }

@@ -145,8 +145,9 @@ fn cell_text(v: &toml::Value) -> String {
     }
 }
 
-/// A profile's identity, as recorded in the manifest and documents.
-#[derive(Debug, Clone, Serialize)]
+/// A profile's identity, as recorded in the manifest and documents (and read back from a
+/// published manifest by `explain`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProfileInfo {
     pub name: String,
     pub version: String,

@@ -7,7 +7,6 @@
 //! the type, narratives and certifying officer from counsel's `answers/certification.toml`; the
 //! attestations are codes whose words are the template's.
 
-use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -18,7 +17,7 @@ use super::Declaration;
 use crate::error::{Error, Result};
 use crate::sources::answers::{CertificationAnswers, ATTESTATIONS, CERTIFICATION_KEYS};
 use crate::transforms::records::records;
-use crate::transforms::{CertificationPeriod, PeriodBasis};
+use crate::transforms::{CertificationPeriod, PeriodBasis, QueryResults};
 
 pub const SCHEMA: &str = "cipwatch/cip-certification/1";
 
@@ -164,10 +163,10 @@ struct RetentionRow {
 }
 
 /// The retention rows as dates: (every closed account, those past retention).
-fn retention(results: &[(String, DataFrame)]) -> Result<(Vec<Retention>, Vec<Retention>)> {
+fn retention(results: &QueryResults) -> Result<(Vec<Retention>, Vec<Retention>)> {
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     let date = |d: i64| (epoch + chrono::Duration::days(d)).to_string();
-    let rows: Vec<RetentionRow> = records(table(results, "cert_retention")?, "certification")?;
+    let rows: Vec<RetentionRow> = records(&results.cert_retention, "certification")?;
     let all: Vec<(bool, Retention)> = rows
         .into_iter()
         .map(|r| {
@@ -289,39 +288,25 @@ fn to_complete() -> String {
     "TO COMPLETE: how this failed verification was resolved".into()
 }
 
-fn table<'a>(results: &'a [(String, DataFrame)], name: &str) -> Result<&'a DataFrame> {
-    results
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, df)| df)
-        .ok_or_else(|| Error::config("queries", format!("no query produces the table '{name}'")))
-}
-
 /// The accounts of the period's failed verifications (`cert_failed_verifications`), whose
 /// resolutions counsel answers.
 ///
 /// Errors: configuration when no query produces the table; internal when it lacks a column.
-pub fn failed_accounts(
-    results: &[(String, DataFrame)],
-) -> Result<std::collections::BTreeSet<String>> {
-    Ok(records::<Failed>(
-        table(results, "cert_failed_verifications")?,
-        "certification",
-    )?
-    .into_iter()
-    .map(|f| f.account_id)
-    .collect())
+pub fn failed_accounts(results: &QueryResults) -> Result<std::collections::BTreeSet<String>> {
+    Ok(
+        records::<Failed>(&results.cert_failed_verifications, "certification")?
+            .into_iter()
+            .map(|f| f.account_id)
+            .collect(),
+    )
 }
 
 /// The failed verifications of the period, each with counsel's resolution where answered.
 fn failed_verifications(
-    results: &[(String, DataFrame)],
+    results: &QueryResults,
     answers: &CertificationAnswers,
 ) -> Result<Vec<Failed>> {
-    let failed = records::<Failed>(
-        table(results, "cert_failed_verifications")?,
-        "certification",
-    )?;
+    let failed = records::<Failed>(&results.cert_failed_verifications, "certification")?;
     Ok(failed
         .into_iter()
         .map(|f| {
@@ -349,16 +334,14 @@ fn failed_verifications(
 /// when the period reaches before the first representable date.
 pub fn build(
     common: &Common,
-    results: &[(String, DataFrame)],
+    results: &QueryResults,
     answers: &CertificationAnswers,
 ) -> Result<CertificationDoc> {
-    let customers_by_country: Vec<CountryCustomers> = records(
-        table(results, "cert_customers_by_country")?,
-        "certification",
-    )?;
+    let customers_by_country: Vec<CountryCustomers> =
+        records(&results.cert_customers_by_country, "certification")?;
     let unverified_foreign: Vec<Unverified> =
-        records(table(results, "cert_unverified_foreign")?, "certification")?;
-    let stats: Vec<Stats> = records(table(results, "cert_verification_stats")?, "certification")?;
+        records(&results.cert_unverified_foreign, "certification")?;
+    let stats: Vec<Stats> = records(&results.cert_verification_stats, "certification")?;
     // No customers: the statistics are all zero.
     let stats = stats.into_iter().next().unwrap_or_default();
     let as_of = chrono::NaiveDate::parse_from_str(&common.as_of, "%Y-%m-%d")
@@ -369,12 +352,11 @@ pub fn build(
         answers.last_certification(),
     )?;
     let (closed_accounts, past_retention) = retention(results)?;
-    let reconciliation =
-        records::<Reconciliation>(table(results, "cert_reconciliation")?, "certification")?
-            .into_iter()
-            .next()
-            .unwrap_or_default()
-            .explained();
+    let reconciliation = records::<Reconciliation>(&results.cert_reconciliation, "certification")?
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+        .explained();
     let get = |key: &str| answers.get(key).map(String::from);
     let days_since_last = answers
         .last_certification()
@@ -417,10 +399,10 @@ pub fn build(
             .sum(),
         customers_by_country,
         foreign_owners_by_country: records(
-            table(results, "cert_foreign_owners_by_country")?,
+            &results.cert_foreign_owners_by_country,
             "certification",
         )?,
-        foreign_resellers: records(table(results, "cert_foreign_resellers")?, "certification")?,
+        foreign_resellers: records(&results.cert_foreign_resellers, "certification")?,
         total_unverified_foreign: unverified_foreign.iter().map(|u| u.accounts).sum(),
         unverified_foreign,
         stats,

@@ -29,6 +29,7 @@ use crate::sources::answers::Answers;
 use crate::transforms::quarantine::InputCount;
 use crate::transforms::records::records;
 use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
+use crate::transforms::QueryResults;
 use templates::{Masking, Templates};
 
 /// Which accounts get a report draft.
@@ -76,7 +77,7 @@ pub struct DocInputs<'a> {
     pub customers: &'a DataFrame,
     pub owners: &'a DataFrame,
     pub access: &'a DataFrame,
-    pub results: &'a [(String, DataFrame)],
+    pub results: &'a QueryResults,
     pub counts: &'a BTreeMap<String, InputCount>,
     /// Counsel's answers, merged into the report drafts.
     pub answers: &'a Answers,
@@ -416,14 +417,8 @@ fn render_reports(
 /// (`utilization_source = 'telemetry'`, queries/02). Accounts without telemetry are absent.
 ///
 /// Errors: configuration when no query produces `usage_slots`; internal when it lacks a column.
-fn measured_utilization(results: &[(String, DataFrame)]) -> Result<HashMap<String, f64>> {
-    let usage = results
-        .iter()
-        .find(|(n, _)| n == "usage_slots")
-        .map(|(_, df)| df)
-        .ok_or_else(|| {
-            crate::error::Error::config("queries", "no query produces the table 'usage_slots'")
-        })?;
+fn measured_utilization(results: &QueryResults) -> Result<HashMap<String, f64>> {
+    let usage = &results.usage_slots;
     let sums = usage
         .clone()
         .lazy()

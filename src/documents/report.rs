@@ -131,11 +131,14 @@ fn fact(answers: &AccountAnswers, key: &str, data: Option<String>) -> Fact {
 /// The reportable event. `trigger_type` is `new_transaction` or `changed_arrangement`.
 #[derive(Debug, Serialize)]
 pub struct EventView {
-    /// Counsel's knowledge date (answers `knowledge_date`); missing until counsel adopts one. The
-    /// report's knowledge and due dates count from it once it is not after the as-of date.
+    /// Counsel's knowledge date (answers `knowledge_date`) once in force (not after the as-of
+    /// date); missing until then. The report's knowledge and due dates count from it.
     pub knowledge_date: Fact,
     /// Whether this run's knowledge date is counsel's (`knowledge_date` answered and in force).
     pub knowledge_adopted: bool,
+    /// Counsel's `knowledge_date` when answered but not in force (after the as-of date): the
+    /// report says so, and lists the fact as still to complete.
+    pub knowledge_date_not_in_force: Option<String>,
     pub trigger_type: Fact,
     /// Counsel's date, else the first billed accelerator usage (YYYY-MM-DD).
     pub transaction_date: Fact,
@@ -474,11 +477,16 @@ fn event_view(common: &Common, facts: &AccountFacts, answers: &AccountAnswers) -
     let day = |s: &str| s.get(..10).unwrap_or(s).to_string();
     let last = facts.runs.iter().max_by(|a, b| a.end.cmp(&b.end));
     let ended = last.filter(|r| !r.ongoing).map(|r| day(&r.end));
-    let knowledge_date = fact(answers, "knowledge_date", None);
+    let answered = answers.get("knowledge_date").map(String::from);
+    let knowledge_adopted = answered.is_some() && answered == f.knowledge_date;
+    let knowledge_date = match knowledge_adopted {
+        true => fact(answers, "knowledge_date", None),
+        false => fact(&AccountAnswers::default(), "knowledge_date", None),
+    };
     EventView {
-        knowledge_adopted: knowledge_date.value.is_some()
-            && knowledge_date.value == f.knowledge_date,
+        knowledge_adopted,
         knowledge_date,
+        knowledge_date_not_in_force: answered.filter(|_| !knowledge_adopted),
         trigger_type: fact(answers, "trigger_type", None),
         transaction_date: fact(
             answers,

@@ -42,7 +42,8 @@ pub struct Outcome {
     /// Instance types estimated at the catalog-gap bound (`billed::catalog_gap_bound`): the run
     /// publishes, then ends with exit 4 so the operator adds the figures.
     pub catalog_gaps: Vec<String>,
-    /// Knowledge dates this filing run moves earlier (`record::clock_changes`).
+    /// Knowledge dates this filing run moves earlier (`record::clock_changes`; a run that
+    /// publishes only).
     pub knowledge_moved: Vec<String>,
     /// Due dates that differ from those of the folder this run republishes.
     pub deadlines_changed: Vec<String>,
@@ -180,7 +181,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     tables.register(&mut ctx, p, &run)?;
     let results = transforms::run_all(&mut ctx, &plan.queries)?;
     let found = findings::stage(&results, identified, plan.queries.queries.len())?;
-    let usage_slots = findings::result(&results, "usage_slots")?;
+    let usage_slots = results.usage_slots.clone();
     let by_type = findings::usage_by_type(&usage_slots, samples)?;
     let mut outcome = record::outcome(billing, found, by_type, links.entities, ledger, usage_slots);
     outcome.warnings.extend(stale_registry);
@@ -195,7 +196,9 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
             prepared_tables: part_tables,
         },
     );
-    record::clock_changes(plan, &knowledge, &mut outcome)?;
+    if publish {
+        record::clock_changes(plan, &knowledge, &mut outcome)?;
+    }
     progress.stage("documents");
     (outcome.documents, outcome.pdfs) =
         record::documents(plan, &outcome, &registry, &results, &knowledge)?;

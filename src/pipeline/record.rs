@@ -23,6 +23,7 @@ use crate::transforms::findings::Findings;
 use crate::transforms::quarantine::Ledger;
 use crate::transforms::registry::Registry;
 use crate::transforms::rows::FlagRow;
+use crate::transforms::QueryResults;
 
 /// Counts the identified accelerator usage rows charged after the as-of date (left out of
 /// `usage`, whose `source_rows` say how many billing rows each row merges).
@@ -116,7 +117,7 @@ pub fn screening(outcome: &mut Outcome, screened: crate::transforms::screening::
 pub fn unmatched_answers(
     plan: &Plan,
     flags: &[FlagRow],
-    results: &[(String, DataFrame)],
+    results: &QueryResults,
 ) -> Result<Vec<String>> {
     let known: std::collections::HashSet<String> = flags
         .iter()
@@ -152,7 +153,7 @@ pub fn documents(
     plan: &Plan,
     outcome: &Outcome,
     registry: &Registry,
-    results: &[(String, DataFrame)],
+    results: &QueryResults,
     knowledge: &Knowledge,
 ) -> Result<documents::Rendered> {
     let setting = Setting {

@@ -360,7 +360,14 @@ fn dir_error(dir: &Path, err: std::io::Error) -> Error {
 /// One answers file, read strictly.
 fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str, valid: &[&str]) -> Result<T> {
     toml::from_str(text).map_err(|e| {
-        let message = e.message().trim_end().replace('\n', " ");
+        let mut message = e.message().trim_end().replace('\n', " ");
+        // A TOML date written bare (`key = 2026-11-20`) is a TOML datetime, which serde reads
+        // as a map: say how to write it.
+        if message.contains("invalid type: map") {
+            message.push_str(
+                ": an answer is text, so a date is written in quotes (key = \"YYYY-MM-DD\")",
+            );
+        }
         Error::config(
             path.display(),
             format!(
@@ -405,5 +412,24 @@ mod tests {
             None,
             "surrounding blanks are not part of the answer"
         );
+    }
+
+    #[test]
+    fn a_bare_toml_date_is_told_to_be_quoted() {
+        let e = parse::<AccountAnswers>(
+            Path::new("a.toml"),
+            "knowledge_date = 2026-11-20\n",
+            &keys(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("a date is written in quotes"), "{e}");
+        let ok: AccountAnswers = parse(
+            Path::new("a.toml"),
+            "knowledge_date = \"2026-11-20\"\n",
+            &keys(),
+        )
+        .unwrap();
+        assert_eq!(ok.get("knowledge_date"), Some("2026-11-20"));
     }
 }

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use crate::error::{Context, Error, Result};
 use crate::sources::{ROW, SOURCE_FILE};
 use crate::transforms::records::records;
-use crate::transforms::rounding;
-use crate::transforms::rows::{FlagRow, RunRow};
+use crate::transforms::rows::{FlagRow, RunRow, FLAGS, TRAINING_RUNS, USAGE_BY_TYPE};
+use crate::transforms::QueryResults;
 
 /// The findings of a run.
 pub struct Findings {
@@ -28,12 +28,12 @@ pub struct Findings {
 /// (`identified`: its accelerator-hours, [`accelerator_hours`], which must all reach an account)
 /// and logs one event (`queries`: how many ran).
 ///
-/// Errors: a query set without a `flags` or `training_runs` result (exit 2); a failed
-/// reconciliation (exit 1, a bug).
-pub fn stage(results: &[(String, DataFrame)], identified: f64, queries: usize) -> Result<Findings> {
-    let flags = present_flags(result(results, "flags")?)?;
+/// Errors: a result that breaks its table's contract (exit 2, [`crate::transforms::contracts`]); a
+/// failed reconciliation (exit 1, a bug).
+pub fn stage(results: &QueryResults, identified: f64, queries: usize) -> Result<Findings> {
+    let flags = FLAGS.present(results.flags.clone(), "query flags")?;
     reconcile(identified, &flags)?;
-    let runs = present_runs(result(results, "training_runs")?)?;
+    let runs = TRAINING_RUNS.present(results.training_runs.clone(), "query training_runs")?;
     let flag_rows: Vec<FlagRow> = records(&flags, "flags")?;
     let run_rows: Vec<RunRow> = records(&runs, "training runs")?;
     let levels = count_levels(&flag_rows);
@@ -53,106 +53,8 @@ pub fn stage(results: &[(String, DataFrame)], identified: f64, queries: usize) -
     })
 }
 
-/// The result table a query named `name` produced.
-pub fn result(results: &[(String, DataFrame)], name: &str) -> Result<DataFrame> {
-    results
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, df)| df.clone())
-        .ok_or_else(|| Error::config("queries", format!("no query produces the table '{name}'")))
-}
-
-/// Flags with dates and timestamps in calendar form, the columns first, sorted by account.
-pub fn present_flags(flags: DataFrame) -> Result<DataFrame> {
-    let first = [
-        "account_id",
-        "is_foreign",
-        "foreign_basis",
-        "cip_status",
-        "reseller_id",
-        "accelerator_hours",
-        "est_ops",
-        "upper_ops",
-        "peak_colocated_ops_per_s",
-        "max_interconnect_gbps",
-        "level",
-        "reasons",
-    ];
-    let mut exprs: Vec<Expr> = first.iter().map(|c| col(*c)).collect();
-    exprs.extend([
-        as_date("knowledge_day"),
-        as_date("first_flagged_day"),
-        as_date("report_due_day"),
-        as_date("projected_crossing_day"),
-        as_date("crossing_day"),
-        as_date("provisional_due_day"),
-    ]);
-    let skip = [
-        "knowledge_day",
-        "first_flagged_day",
-        "report_due_day",
-        "projected_crossing_day",
-        "crossing_day",
-        "provisional_due_day",
-        "first_usage_s",
-        "last_usage_s",
-    ];
-    let rest: Vec<String> = flags
-        .get_column_names()
-        .iter()
-        .map(|c| c.to_string())
-        .filter(|c| !first.contains(&c.as_str()) && !skip.contains(&c.as_str()))
-        .collect();
-    exprs.extend(rest.iter().map(|c| col(c.as_str())));
-    exprs.extend([
-        as_timestamp("first_usage_s", "first_usage"),
-        as_timestamp("last_usage_s", "last_usage"),
-    ]);
-    let df = flags
-        .lazy()
-        .select(exprs)
-        .sort(["account_id"], Default::default())
-        .collect()
-        .or_internal("flags table")?;
-    rounding::stable(df)
-}
-
-pub fn present_runs(runs: DataFrame) -> Result<DataFrame> {
-    let df = runs
-        .lazy()
-        .sort(
-            ["billing_account_id", "colocation_group", "run_seq"],
-            Default::default(),
-        )
-        .select([
-            col("billing_account_id").alias("account_id"),
-            col("colocation_group"),
-            col("run_seq").cast(DataType::Int64).alias("run"),
-            as_timestamp("run_start_s", "start"),
-            as_timestamp("run_end_s", "end"),
-            col("ongoing"),
-            col("class"),
-            col("confidence"),
-            col("class_reasons"),
-            col("training_like"),
-            col("duration_hours"),
-            col("accelerators"),
-            col("instance_types"),
-            col("peak_accelerators"),
-            col("peak_ops_per_s"),
-            col("max_interconnect_gbps"),
-            col("accelerator_hours"),
-            col("est_ops_low"),
-            col("est_ops"),
-            col("upper_ops"),
-        ])
-        .collect()
-        .or_internal("training runs table")?;
-    rounding::stable(df)
-}
-
 /// The instance types of each account's usage: (`billing_account_id`, `instance_type`,
-/// `accelerator`) with the first three billing rows in time as `file:row`, `sample_rows`. Taken
+/// `accelerator`) with the first three billing rows in time as `file:row`, `;`-joined (`sample_rows`). Taken
 /// from the identified usage before the queries release it.
 ///
 /// Errors: internal when the usage lacks one of those columns.
@@ -182,7 +84,7 @@ pub fn sample_rows(usage: &DataFrame) -> Result<DataFrame> {
             true,
         )
         .str()
-        .join(", ", true)
+        .join("; ", true)
         .alias("sample_rows")])
         .collect()
         .or_internal("sample usage rows")
@@ -230,28 +132,9 @@ pub fn usage_by_type(slots: &DataFrame, samples: DataFrame) -> Result<DataFrame>
             key,
             JoinArgs::new(JoinType::Left),
         )
-        .sort(USAGE_KEY, Default::default())
-        .select([
-            col("billing_account_id").alias("account_id"),
-            col("instance_type"),
-            col("accelerator"),
-            col("rows"),
-            as_timestamp("first_s", "first_start"),
-            as_timestamp("last_s", "last_end"),
-            col("sample_rows"),
-            col("accelerators_per_instance"),
-            col("accelerator_hours"),
-            col("telemetry_accelerator_hours"),
-            col("peak_ops_per_s"),
-            col("peak_precision_used"),
-            col("interconnect_gbps"),
-            col("mean_utilization"),
-            col("upper_ops"),
-            col("est_ops"),
-        ])
         .collect()
         .or_internal("usage by instance type")?;
-    rounding::stable(df)
+    USAGE_BY_TYPE.present(df, "usage by instance type")
 }
 
 fn count_levels(flags: &[FlagRow]) -> BTreeMap<String, u64> {
@@ -287,19 +170,6 @@ fn reconcile(identified: f64, flags: &DataFrame) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn as_date(name: &str) -> Expr {
-    col(name)
-        .cast(DataType::Int32)
-        .cast(DataType::Date)
-        .alias(name.replace("_day", "_date"))
-}
-
-fn as_timestamp(name: &str, alias: &str) -> Expr {
-    (col(name).cast(DataType::Int64) * lit(1_000_000i64))
-        .cast(crate::sources::timestamps::ts_type())
-        .alias(alias)
 }
 
 #[cfg(test)]

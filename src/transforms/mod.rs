@@ -7,6 +7,7 @@
 
 pub mod billed;
 pub mod compact;
+pub mod contracts;
 pub mod entities;
 pub mod findings;
 pub mod identify;
@@ -176,26 +177,65 @@ impl QueryTables<'_> {
     }
 }
 
-/// The query results read after the queries run (findings, documents, `explain`): every other
-/// result, and every registered table, is released once no later query reads it (a test checks
-/// the list against the code that reads results).
-pub const READ_AFTER_QUERIES: &[&str] = &[
-    "usage_slots",
-    "flags",
-    "training_runs",
-    "cert_customers_by_country",
-    "cert_foreign_owners_by_country",
-    "cert_unverified_foreign",
-    "cert_verification_stats",
-    "cert_foreign_resellers",
-    "cert_failed_verifications",
-    "cert_retention",
-    "cert_reconciliation",
+/// Declares [`QueryResults`], the query results read after the queries run (findings, documents,
+/// `explain`), and [`READ_AFTER_QUERIES`], their names: every other result, and every registered
+/// table, is released once no later query reads it. A stage reads a result through its field, so
+/// the list cannot fall out of date.
+macro_rules! query_results {
+    ($( $(#[doc = $doc:literal])* $name:ident, )*) => {
+        /// The query results read after the queries, each filled once by name by [`run_all`].
+        pub struct QueryResults {
+            $( $(#[doc = $doc])* pub $name: DataFrame, )*
+        }
+
+        /// The names of [`QueryResults`]' fields.
+        pub const READ_AFTER_QUERIES: &[&str] = &[$(stringify!($name)),*];
+
+        impl QueryResults {
+            /// The results by name, each taken once.
+            ///
+            /// Errors: configuration (exit 2) when no query of the set produces one of them.
+            fn take(mut named: Vec<(String, DataFrame)>) -> Result<QueryResults> {
+                let mut take = |name: &str| match named.iter().position(|(n, _)| n == name) {
+                    Some(i) => Ok(named.swap_remove(i).1),
+                    None => Err(Error::config(
+                        "queries",
+                        format!("no query produces the table '{name}'"),
+                    )),
+                };
+                Ok(QueryResults { $( $name: take(stringify!($name))?, )* })
+            }
+        }
+    };
+}
+
+query_results! {
+    /// Usage slots (`02_usage_slots.sql`): `usage_by_type`, measured utilisation, `cipwatch catalog`.
+    usage_slots,
+    /// One row per account (`10_flags.sql`): the published `flags` table.
+    flags,
+    /// One row per run segment (`05_training_runs.sql`): the published `training_runs` table.
+    training_runs,
+    cert_customers_by_country,
+    cert_foreign_owners_by_country,
+    cert_unverified_foreign,
+    cert_verification_stats,
+    cert_foreign_resellers,
+    cert_failed_verifications,
+    cert_retention,
+    cert_reconciliation,
+}
+
+/// The published tables made from a query's result, by the query's name: their contracts are
+/// checked against the planned result before any query runs.
+const CONTRACTS: &[(&str, &contracts::Table)] = &[
+    ("flags", &rows::FLAGS),
+    ("training_runs", &rows::TRAINING_RUNS),
 ];
 
 /// Runs every query of the set in order against the registered tables; each result is materialised
-/// once and registered under the query's name. Returns the results [`READ_AFTER_QUERIES`] names,
-/// by name.
+/// once and registered under the query's name. Returns the results [`QueryResults`] holds,
+/// after checking the published tables' contracts on the planned queries ([`check_contracts`]).
 ///
 /// A table (registered, or a result) is unregistered and dropped as soon as no later query's text
 /// names it and nothing after the queries reads it: the accelerator usage, the largest input, is
@@ -208,7 +248,8 @@ pub const READ_AFTER_QUERIES: &[&str] = &[
 /// Errors: a query that does not plan (unknown table or column, bad syntax) is a configuration
 /// error naming the file (exit 2); a failure while executing one (out of memory, a compute error)
 /// is internal (exit 1) and keeps Polars' error as its cause.
-pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<Vec<(String, DataFrame)>> {
+pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<QueryResults> {
+    check_contracts(ctx, set)?;
     let profile = crate::config::env::get(crate::config::env::PROFILE);
     let words: Vec<std::collections::HashSet<String>> =
         set.queries.iter().map(|q| words(&q.sql)).collect();
@@ -227,7 +268,35 @@ pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<Vec<(String, Data
         }
         results.retain(|(name, _)| read_later(name));
     }
-    Ok(results)
+    QueryResults::take(results)
+}
+
+/// Plans every query of the set in order, each on the schemas of the results before it (nothing
+/// runs), and checks
+/// the planned result of each query a published table is made from against that table's
+/// contract ([`contracts::Table::check_schema`]): a query override that drops or retypes a
+/// published column fails here, before the queries run.
+///
+/// Errors: configuration (exit 2) naming the query file and the column; a query that does not
+/// plan, as [`run_all`].
+fn check_contracts(ctx: &SQLContext, set: &QuerySet) -> Result<()> {
+    let mut planned = ctx.clone();
+    for q in &set.queries {
+        let what = format!("query {} ({})", q.file_name(), q.origin);
+        let mut plan = planned
+            .execute(&q.sql)
+            .map_err(|e| Error::config_caused(&what, e))?;
+        let schema = plan
+            .collect_schema()
+            .map_err(|e| Error::config_caused(&what, e))?;
+        if let Some((_, table)) = CONTRACTS.iter().find(|(name, _)| *name == q.name) {
+            table.check_schema(&schema, &what)?;
+        }
+        // The next queries plan against an empty table of this schema, not this plan: plans
+        // that nest every earlier one grow past what planning can afford.
+        planned.register(&q.name, DataFrame::empty_with_schema(&schema).lazy());
+    }
+    Ok(())
 }
 
 /// The lower-cased words of a statement (runs of letters, digits and `_`), the names it may read.

@@ -1,5 +1,6 @@
-//! Typed rows of the tables the documents read. Unknown columns are ignored, so a table may grow
-//! without breaking a document; a missing column is an error naming the table.
+//! Typed rows of the tables the documents read, and the published tables declared as contracts
+//! (`table!`, see `contracts`). Unknown columns are ignored, so a table may grow without breaking a
+//! document; a missing column is an error naming the table.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -53,97 +54,111 @@ impl PartialEq<&str> for Level {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct FlagRow {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub account_id: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub is_foreign: bool,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub foreign_basis: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub cip_status: String,
-    pub verification_method: Option<String>,
-    pub reseller_id: Option<String>,
-    pub reseller_name: Option<String>,
-    pub reseller_country: Option<String>,
-    pub reseller_cip_on_file: Option<bool>,
-    pub accelerators: Option<String>,
-    pub sub_accounts: Option<String>,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub accelerator_hours: f64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub telemetry_accelerator_hours: f64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub est_ops: f64,
-    pub est_ops_low: Option<f64>,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub upper_ops: f64,
-    pub training_confidence: Option<f64>,
-    pub entity_id: Option<String>,
-    pub entity_size: Option<i64>,
-    pub entity_est_ops: Option<f64>,
-    pub peak_colocated_ops_per_s: Option<f64>,
-    pub peak_colocated_accelerators: Option<f64>,
-    pub max_interconnect_gbps: Option<f64>,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub ops_met: bool,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub peak_met: bool,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub interconnect_met: bool,
-    /// Never null: `10_flags.sql` gives every account a level.
-    pub level: Level,
-    pub reasons: Option<String>,
-    /// Counsel's adopted knowledge date, else `first_flagged_date` (REPORTABLE accounts).
-    pub knowledge_date: Option<String>,
-    /// The as-of date of the first filing run that found the account REPORTABLE: the screening's
-    /// clock (`knowledge.json`).
-    pub first_flagged_date: Option<String>,
-    pub report_due_date: Option<String>,
-    pub projected_crossing_date: Option<String>,
-    /// The day the data first crossed the operations threshold (REPORTABLE accounts).
-    pub crossing_date: Option<String>,
-    /// Projected crossing plus the reporting period, for a WATCH account meeting every other test.
-    pub provisional_due_date: Option<String>,
-    pub days_to_crossing: Option<f64>,
-    pub first_usage: Option<String>,
-    pub last_usage: Option<String>,
+impl crate::transforms::contracts::Nullable for Level {}
+
+crate::table! {
+    /// One row per account with accelerator use: its compute, the profile's tests, its level and
+    /// reasons, the CIP and reseller facts, its entity and its dates (`queries/10_flags.sql`).
+    FLAGS: FlagRow = "flags" from "query flags",
+    key ["account_id"], accepted [("level", ["REPORTABLE", "WATCH", "CIP_GAP", "CLEAR"])] {
+        account_id: String [Text] default, "The billing account (FOCUS `BillingAccountId`).";
+        is_foreign: bool [Boolean] default, "The customer, or a beneficial owner, is a foreign person (unknown counts as foreign).";
+        foreign_basis: String [Text] default, "Why: `customer_foreign`, `foreign_beneficial_owner`, `us_customer_and_owners`, `no_cip_record`, ...";
+        cip_status: String [Text] default, "The CIP verification status (`verified`, `pending`, `failed`, `exempt`, `no_record`).";
+        reseller_id: Option<String> [Text], "The reseller the account was sold through.";
+        accelerator_hours: f64 [Float] default, "Accelerator-hours billed up to the as-of date.";
+        est_ops: f64 [Float] default, "Estimated operations: accelerator-hours x 3600 x peak op/s x utilisation.";
+        upper_ops: f64 [Float] default, "Operations at full utilisation (the upper bound).";
+        peak_colocated_ops_per_s: Option<f64> [Float], "The largest theoretical peak of the account's accelerators running at once in one co-location group, op/s.";
+        max_interconnect_gbps: Option<f64> [Float], "The fastest interconnect of its usage, Gbit/s.";
+        level: Level [Text], "`REPORTABLE`, `WATCH`, `CIP_GAP` or `CLEAR` (docs/method.md).";
+        reasons: Option<String> [Text], "Every reason code that applies, `;`-joined.";
+        knowledge_date: Option<String> [Date, day "knowledge_day"], "REPORTABLE accounts: the knowledge date counsel adopted (answers `knowledge_date`), else `first_flagged_date`.";
+        first_flagged_date: Option<String> [Date, day "first_flagged_day"], "REPORTABLE accounts: the as-of date of the first filing run that found the account REPORTABLE (the knowledge clock).";
+        report_due_date: Option<String> [Date, day "report_due_day"], "The report's due date under the profile's deadline.";
+        projected_crossing_date: Option<String> [Date, day "projected_crossing_day"], "When the trailing burn rate crosses `training_ops`, within the projection horizon.";
+        crossing_date: Option<String> [Date, day "crossing_day"], "The day the estimate (the account's, or its entity's) first exceeded `training_ops`.";
+        provisional_due_date: Option<String> [Date, day "provisional_due_day"], "A WATCH account meeting every test but the operations total: the due date of its projected crossing.";
+        verification_method: Option<String> [Text], "How the CIP record was verified (`documentary`, `non_documentary`).";
+        reseller_name: Option<String> [Text], "The reseller's name.";
+        reseller_country: Option<String> [Text], "The reseller's country (ISO 3166-1 alpha-2).";
+        reseller_cip_on_file: Option<bool> [Boolean], "The reseller's CIP is on file.";
+        beneficial_owners: i64 [Integer] default, "Beneficial owners on file.";
+        foreign_beneficial_owners: i64 [Integer] default, "Of those, foreign persons.";
+        sub_accounts: Option<String> [Text], "The sub-accounts (FOCUS `SubAccountId`) of its usage, `;`-joined.";
+        accelerators: Option<String> [Text], "The accelerator models of its usage, `;`-joined.";
+        telemetry_accelerator_hours: f64 [Float] default, "Accelerator-hours whose utilisation telemetry measured.";
+        est_ops_low: Option<f64> [Float], "The low end of the estimate (`utilization_low` where utilisation is assumed).";
+        peak_colocated_accelerators: Option<f64> [Float], "The most accelerators running at once in one co-location group.";
+        training_runs: Option<i64> [Integer], "Training-like run segments.";
+        training_confidence: Option<f64> [Float], "The highest confidence of a training-like run (share of the seven signals).";
+        largest_run_est_ops: Option<f64> [Float], "Estimated operations of the largest run segment.";
+        burn_ops_per_day: Option<f64> [Float], "Estimated operations per day over the trailing `burn_window_days`.";
+        entity_id: Option<String> [Text], "The entity of linked accounts the account belongs to.";
+        entity_size: Option<i64> [Integer], "Accounts in that entity.";
+        entity_est_ops: Option<f64> [Float], "The entity's estimated operations.";
+        entity_peak_ops_per_s: Option<f64> [Float], "The entity's peak co-located op/s.";
+        ops_met: bool [Boolean] default, "The operations test is met.";
+        peak_met: bool [Boolean] default, "The co-located peak test is met.";
+        interconnect_met: bool [Boolean] default, "The interconnect test is met.";
+        days_to_crossing: Option<f64> [Float], "Days until the trailing burn rate crosses `training_ops`.";
+        first_usage: Option<String> [Timestamp, seconds "first_usage_s"], "Start of its first accelerator usage.";
+        last_usage: Option<String> [Timestamp, seconds "last_usage_s"], "End of its last accelerator usage.";
+    }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct RunRow {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub account_id: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub colocation_group: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub run: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub start: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub end: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub ongoing: bool,
-    pub class: Option<String>,
-    pub confidence: Option<f64>,
-    pub class_reasons: Option<String>,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub training_like: bool,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub duration_hours: f64,
-    pub accelerators: Option<String>,
-    pub instance_types: Option<String>,
-    pub peak_accelerators: Option<f64>,
-    pub peak_ops_per_s: Option<f64>,
-    pub max_interconnect_gbps: Option<f64>,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub accelerator_hours: f64,
-    pub est_ops_low: Option<f64>,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub est_ops: f64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
-    pub upper_ops: f64,
+crate::table! {
+    /// One row per run segment: an account's continuous accelerator use in one co-location group,
+    /// its peak, compute and class (`queries/05_training_runs.sql`).
+    TRAINING_RUNS: RunRow = "training_runs" from "query training_runs",
+    key ["account_id", "colocation_group", "run"],
+    accepted [("class", ["training-like", "inference-like", "mixed", "unknown"])] {
+        account_id: String [Text, renamed "billing_account_id"] default, "The billing account.";
+        colocation_group: String [Text] default, "The co-location group (telemetry cluster, placement group, else availability zone or region).";
+        run: i64 [Integer, integer "run_seq"] default, "The segment's number within the account and group, in time.";
+        start: String [Timestamp, seconds "run_start_s"] default, "Start of the segment.";
+        end: String [Timestamp, seconds "run_end_s"] default, "End of the segment.";
+        ongoing: bool [Boolean] default, "The segment reaches the end of the as-of day.";
+        class: Option<String> [Text], "`training-like`, `inference-like`, `mixed` or `unknown`.";
+        confidence: Option<f64> [Float], "Share of the seven training signals present.";
+        class_reasons: Option<String> [Text], "The signals present, `;`-joined (`LARGE_FLEET`, `LONG_RUN`, `FAST_FABRIC`, `STEADY`, `COMMITTED`, `BUSY`, `LOW_EGRESS`).";
+        training_like: bool [Boolean] default, "The class is training-like.";
+        duration_hours: f64 [Float] default, "Hours from start to end.";
+        accelerators: Option<String> [Text], "The accelerator models, `;`-joined.";
+        instance_types: Option<String> [Text], "The instance types, `;`-joined.";
+        peak_accelerators: Option<f64> [Float], "The most accelerators at once.";
+        peak_ops_per_s: Option<f64> [Float], "Their theoretical peak, op/s.";
+        max_interconnect_gbps: Option<f64> [Float], "The fastest interconnect, Gbit/s.";
+        accelerator_hours: f64 [Float] default, "Accelerator-hours of the segment.";
+        est_ops_low: Option<f64> [Float], "The low end of its estimate.";
+        est_ops: f64 [Float] default, "Its estimated operations.";
+        upper_ops: f64 [Float] default, "Its operations at full utilisation.";
+    }
+}
+
+crate::table! {
+    /// Each account's usage by instance type and accelerator, the arithmetic's inputs that
+    /// `explain` shows (`findings::usage_by_type`, from the usage slots of
+    /// `queries/02_usage_slots.sql`).
+    USAGE_BY_TYPE: UsageGroup = "usage_by_type" from "the usage slots",
+    key ["account_id", "instance_type", "accelerator"], accepted [] {
+        account_id: String [Text, renamed "billing_account_id"] default, "The billing account.";
+        instance_type: String [Text] default, "The instance type.";
+        accelerator: String [Text] default, "The accelerator model (the catalog's).";
+        rows: i64 [Integer] default, "The billing rows of this usage.";
+        first_start: String [Timestamp, seconds "first_s"] default, "Start of the first of them.";
+        last_end: String [Timestamp, seconds "last_s"] default, "End of the last.";
+        sample_rows: String [Text] default, "The first three billing rows in time, as `file:row`, `;`-joined.";
+        accelerators_per_instance: f64 [Float] default, "Mean accelerators per instance (accelerators over instances billed).";
+        accelerator_hours: f64 [Float] default, "Accelerator-hours.";
+        telemetry_accelerator_hours: f64 [Float] default, "Of those, measured by telemetry.";
+        peak_ops_per_s: f64 [Float] default, "The theoretical peak of one accelerator at `peak_precision_used`, op/s (the catalog's; `training_runs.peak_ops_per_s` is a fleet's).";
+        peak_precision_used: String [Text] default, "The precision that peak is taken at.";
+        interconnect_gbps: Option<f64> [Float], "The instance type's interconnect bandwidth, Gbit/s (the catalog's).";
+        mean_utilization: f64 [Float] default, "`est_ops` over `upper_ops`: utilisation measured by telemetry where it covers the usage, else `assumed_utilization`.";
+        upper_ops: f64 [Float] default, "Operations at full utilisation.";
+        est_ops: f64 [Float] default, "Estimated operations.";
+    }
 }
 
 /// A CIP customer record, raw: it never reaches a template (see `report::CustomerView`).
@@ -197,4 +212,97 @@ pub struct AccessRow {
     #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
     pub accessed_at: String,
     pub action: Option<String>,
+}
+
+#[cfg(test)]
+mod contract_tests {
+    use super::*;
+    use crate::transforms::contracts::*;
+    use polars::prelude::*;
+
+    fn flags(ids: &[Option<&str>], levels: &[Option<&str>]) -> DataFrame {
+        let mut df = df!("account_id" => ids, "level" => levels).unwrap();
+        for c in FLAGS
+            .columns
+            .iter()
+            .filter(|c| !["account_id", "level"].contains(&c.name))
+        {
+            df.with_column(Series::full_null(c.name.into(), ids.len(), &DataType::Null).into())
+                .unwrap();
+        }
+        df
+    }
+
+    #[test]
+    fn published_rows_are_checked_against_the_declaration() {
+        let ok = flags(&[Some("a"), Some("b")], &[Some("CLEAR"), Some("WATCH")]);
+        FLAGS.check_rows(&ok, "q").unwrap();
+        for (df, wanted) in [
+            (
+                flags(&[Some("a"), Some("a")], &[Some("CLEAR"), Some("CLEAR")]),
+                "key (account_id) is not unique",
+            ),
+            (
+                flags(&[None, Some("b")], &[Some("CLEAR"), Some("CLEAR")]),
+                "column 'account_id' must not be null",
+            ),
+            (
+                flags(&[Some("a")], &[None]),
+                "column 'level' must not be null",
+            ),
+            (
+                flags(&[Some("a")], &[Some("MAYBE")]),
+                "column 'level' holds 'MAYBE', not one of REPORTABLE",
+            ),
+        ] {
+            let e = FLAGS
+                .check_rows(&df, "query flags")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(wanted) && e.contains("query flags"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_result_without_a_source_column_or_of_another_type_is_refused() {
+        let schema = Schema::from_iter([
+            Field::new("billing_account_id".into(), DataType::String),
+            Field::new("run_seq".into(), DataType::String),
+        ]);
+        let e = TRAINING_RUNS
+            .check_schema(&schema, "q")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'colocation_group'"), "{e}");
+        let mut full: Schema = TRAINING_RUNS
+            .columns
+            .iter()
+            .map(|c| Field::new(c.source_name().into(), DataType::Float64))
+            .collect();
+        full.insert("billing_account_id".into(), DataType::String);
+        let e = TRAINING_RUNS
+            .check_schema(&full, "q")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'colocation_group' is f64"), "{e}");
+    }
+
+    #[test]
+    fn the_row_struct_reads_what_the_table_publishes() {
+        let row: crate::transforms::rows::FlagRow =
+            crate::transforms::records::all_null::read_with(&[("level", "WATCH")]);
+        assert_eq!(row.level, "WATCH");
+        let required: Vec<&str> = FLAGS
+            .columns
+            .iter()
+            .filter(|c| c.required)
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            required,
+            ["level"],
+            "an Option field may be null, a default field reads null as its default"
+        );
+        assert!(FLAGS.markdown().contains("| `level` | text | never |"));
+    }
 }

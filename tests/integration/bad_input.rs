@@ -261,6 +261,49 @@ fn a_query_override_with_an_error_names_the_file() {
     );
 }
 
+/// The published tables are contracts: a query override whose result lacks a column a published
+/// table is made from (`first_flagged_day` removed from `10_flags.sql`'s SELECT, or
+/// `run_seq` renamed in `05_training_runs.sql`) stops before any query runs, with exit 2 naming the
+/// file, the column and the published column, and publishes nothing.
+#[test]
+fn a_query_override_that_drops_a_published_column_fails_before_the_queries_run() {
+    for (file, from, to, column) in [
+        (
+            "10_flags.sql",
+            "    CASE WHEN w.reportable THEN w.screening_knowledge_day END AS first_flagged_day,\n",
+            "",
+            "'first_flagged_day', from which the published flags table's column 'first_flagged_date'",
+        ),
+        (
+            "05_training_runs.sql",
+            "c.run_seq,",
+            "c.run_seq AS segment,",
+            "'run_seq', from which the published training_runs table's column 'run'",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let sql = std::fs::read_to_string(repo().join("queries").join(file)).unwrap();
+        assert!(sql.contains(from), "{file} still holds the line this test removes");
+        std::fs::write(dir.path().join(file), sql.replacen(from, to, 1)).unwrap();
+        let out = dir.path().join("out");
+        let o = cipwatch(&[
+            "run",
+            "--queries",
+            dir.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(file) && stderr(&o).contains(column),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("queries run"), "no query ran: {}", stderr(&o));
+        assert!(!out.join("2026-11-26").exists(), "nothing published");
+    }
+}
+
 /// The sample billing as Parquet (typed columns) and as gzip-compressed CSV gives the same flags
 /// as the CSV.
 #[test]
@@ -307,8 +350,8 @@ fn parquet_and_gzip_billing_give_the_same_flags_as_csv() {
 #[test]
 fn a_query_failing_while_it_runs_is_internal_with_its_cause_and_a_bug_report_line() {
     let o = run_with_query_04(
-        "SELECT billing_account_id, CAST(colocation_group AS INTEGER) AS peak_colocated_ops_per_s \
-         FROM colocation_sweep",
+        "SELECT billing_account_id, CAST(CAST(colocation_group AS INTEGER) AS DOUBLE) AS peak_colocated_ops_per_s, \
+         running_accelerators AS peak_colocated_accelerators FROM colocation_sweep",
     );
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
