@@ -28,6 +28,9 @@ pub struct SummaryDoc {
     pub quarantined: u64,
     /// Every REPORTABLE account (and WATCH account with a provisional due date) against its deadline.
     pub deadlines: Vec<DeadlineLine>,
+    /// The levels and reason codes the tables above show, sorted: the summary's legend puts each
+    /// in words (`words.tera`).
+    pub codes: Vec<String>,
 }
 
 /// One row of the deadlines table.
@@ -102,16 +105,35 @@ pub fn build(
                 .join(", "),
         })
         .collect();
+    let cip_gaps = of("CIP_GAP");
     SummaryDoc {
         common: common.clone(),
         levels,
         accounts: flags.len(),
+        codes: codes(&flagged, &cip_gaps),
         flagged,
-        cip_gaps: of("CIP_GAP"),
+        cip_gaps,
         deadlines: deadlines(common, flags, filings),
         quarantined: inputs.iter().map(|i| i.rows_quarantined).sum(),
         inputs,
     }
+}
+
+/// The levels and reason codes of the listed accounts, each once, sorted.
+fn codes(flagged: &[FlagRow], cip_gaps: &[FlagRow]) -> Vec<String> {
+    let mut codes = std::collections::BTreeSet::new();
+    for f in flagged.iter().chain(cip_gaps) {
+        codes.insert(f.level.to_string());
+        let reasons = f.reasons.as_deref().unwrap_or("");
+        codes.extend(
+            reasons
+                .split(';')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(String::from),
+        );
+    }
+    codes.into_iter().collect()
 }
 
 /// The deadlines table: REPORTABLE accounts by due date, then WATCH accounts with a provisional one.

@@ -146,7 +146,7 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     progress.stage("telemetry");
     let telemetry = telemetry::stage(&plan.inputs.telemetry, run.as_of_end_s, &mut ledger)?;
     progress.stage("registry");
-    let registry = registry::stage(&plan.inputs.registry(), &mut ctx, &mut ledger)?;
+    let registry = registry::stage(&plan.inputs.registry(), &mut ledger)?;
     let stale_registry = registry.check_age(&age_limit(plan), run.as_of_day)?;
     progress.stage("screening");
     let screened = transforms::screening::stage(
@@ -154,7 +154,6 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         &registry,
         run.as_of_day,
         plan.allow_stale,
-        &mut ctx,
     )?;
     progress.stage("entities");
     let links = entities::stage(
@@ -171,14 +170,17 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         &plan.answers.knowledge_dates(),
     )?;
     let prior_fingerprint = record::earlier_knowledge(&prior_knowledge, run.as_of_day)?;
-    let tables = transforms::QueryTables {
+    record::query_inputs(
         usage,
-        egress: &billing.rows.egress,
+        &billing.rows.egress,
         telemetry,
-        entity_members: &links.members,
+        &registry,
+        &links.members,
         prior_knowledge,
-    };
-    tables.register(&mut ctx, p, &run)?;
+        &screened.candidates,
+        transforms::params_table(p, &run)?,
+    )
+    .register(&mut ctx);
     let results = transforms::run_all(&mut ctx, &plan.queries)?;
     let found = findings::stage(&results, identified, plan.queries.queries.len())?;
     let usage_slots = results.usage_slots.clone();

@@ -23,7 +23,7 @@ use crate::transforms::findings::Findings;
 use crate::transforms::quarantine::Ledger;
 use crate::transforms::registry::Registry;
 use crate::transforms::rows::FlagRow;
-use crate::transforms::QueryResults;
+use crate::transforms::{QueryInputs, QueryResults};
 
 /// Counts the identified accelerator usage rows charged after the as-of date (left out of
 /// `usage`, whose `source_rows` say how many billing rows each row merges).
@@ -47,6 +47,36 @@ pub fn exclude_after_as_of(
         (billing.rows.accelerator_rows() - kept).max(0) as u64,
     );
     Ok(())
+}
+
+/// The tables the queries read, from the stages before them ([`crate::transforms::QueryInputs`]).
+#[allow(clippy::too_many_arguments)]
+pub fn query_inputs(
+    usage: DataFrame,
+    egress: &DataFrame,
+    telemetry: DataFrame,
+    registry: &Registry,
+    entity_members: &DataFrame,
+    prior_knowledge: DataFrame,
+    screening_candidates: &DataFrame,
+    params: DataFrame,
+) -> QueryInputs {
+    let r = registry.for_queries.clone();
+    QueryInputs {
+        accelerator_usage: usage.lazy(),
+        account_egress: egress.clone().lazy(),
+        telemetry: telemetry.lazy(),
+        customers: r.customers,
+        beneficial_owners: r.beneficial_owners,
+        quarantined_customer_accounts: r.quarantined_customer_accounts,
+        quarantined_owner_accounts: r.quarantined_owner_accounts,
+        access_log: r.access_log,
+        resellers: r.resellers,
+        entity_members: entity_members.clone().lazy(),
+        prior_knowledge: prior_knowledge.lazy(),
+        screening_candidates: screening_candidates.clone().lazy(),
+        params: params.lazy(),
+    }
 }
 
 /// The outcome of the stages up to the findings (documents, run id and publication come later).

@@ -124,57 +124,52 @@ pub fn params_table(p: &Params, run: &RunValues) -> Result<DataFrame> {
     DataFrame::new(1, columns).map_err(|e| Error::internal("params table", e))
 }
 
-/// Every table registered before the queries run, by the registry stage and [`QueryTables`]; the
-/// queries' `Inputs:` headers name only these and earlier queries' results (a test checks).
-pub const REGISTERED_TABLES: &[&str] = &[
-    "accelerator_usage",
-    "account_egress",
-    "telemetry",
-    "customers",
-    "beneficial_owners",
-    "quarantined_customer_accounts",
-    "quarantined_owner_accounts",
-    "access_log",
-    "resellers",
-    "entity_members",
-    "prior_knowledge",
-    "screening_candidates",
-    "params",
-];
+/// Declares [`QueryInputs`], every table the stages before the queries produce for them, and
+/// [`REGISTERED_TABLES`], their names: [`QueryInputs::register`] is the one place a table is
+/// registered, under its field's name (the names the queries' `Inputs:` headers use; a test
+/// checks).
+macro_rules! query_inputs {
+    ($( $(#[doc = $doc:literal])* $name:ident, )*) => {
+        /// The tables the queries read, each registered under its field's name.
+        pub struct QueryInputs {
+            $( $(#[doc = $doc])* pub $name: LazyFrame, )*
+        }
 
-/// The tables the stages before the queries produce, registered under the names the queries read
-/// (`queries/*.sql`, each file's `Inputs:` header). The CIP registry's tables are registered by
-/// the registry stage, `screening_candidates` by the screening stage.
-pub struct QueryTables<'a> {
-    /// `accelerator_usage`: the identified, compacted accelerator usage up to the as-of date, given
-    /// away so that [`run_all`] can release it after its last reader.
-    pub usage: DataFrame,
-    /// `account_egress`: internet egress per account.
-    pub egress: &'a DataFrame,
-    /// `telemetry`: the used telemetry rows up to the as-of date.
-    pub telemetry: DataFrame,
-    /// `entity_members`: each account's entity and link evidence.
-    pub entity_members: &'a DataFrame,
-    /// `prior_knowledge`: the knowledge dates of earlier filing runs.
-    pub prior_knowledge: DataFrame,
+        /// The names of [`QueryInputs`]' fields.
+        pub const REGISTERED_TABLES: &[&str] = &[$(stringify!($name)),*];
+
+        impl QueryInputs {
+            /// Registers every table in `ctx`.
+            pub fn register(self, ctx: &mut SQLContext) {
+                $( ctx.register(stringify!($name), self.$name); )*
+            }
+        }
+    };
 }
 
-impl QueryTables<'_> {
-    /// Registers the tables and the one-row `params` table.
-    pub fn register(self, ctx: &mut SQLContext, p: &Params, run: &RunValues) -> Result<()> {
-        ctx.register("accelerator_usage", self.usage.lazy());
-        ctx.register("account_egress", self.egress.clone().lazy());
-        ctx.register("telemetry", self.telemetry.lazy());
-        ctx.register("entity_members", self.entity_members.clone().lazy());
-        ctx.register("prior_knowledge", self.prior_knowledge.lazy());
-        ctx.register("params", params_table(p, run)?.lazy());
-        let mut registered = ctx.get_tables();
-        registered.sort();
-        let mut listed: Vec<String> = REGISTERED_TABLES.iter().map(|t| t.to_string()).collect();
-        listed.sort();
-        debug_assert_eq!(registered, listed, "REGISTERED_TABLES is out of date");
-        Ok(())
-    }
+query_inputs! {
+    /// The identified, compacted accelerator usage up to the as-of date (released after its last
+    /// reader by [`run_all`]).
+    accelerator_usage,
+    /// Internet egress per account.
+    account_egress,
+    /// The used telemetry rows up to the as-of date.
+    telemetry,
+    /// The CIP registry's tables, masked ([`registry::RegistryTables`]).
+    customers,
+    beneficial_owners,
+    quarantined_customer_accounts,
+    quarantined_owner_accounts,
+    access_log,
+    resellers,
+    /// Each account's entity and link evidence.
+    entity_members,
+    /// The knowledge dates of earlier filing runs and counsel's ([`crate::sinks::history::prior_table`]).
+    prior_knowledge,
+    /// The screening stage's candidates (empty without `[screening]`).
+    screening_candidates,
+    /// The one-row table of parameters and run values ([`params_table`]).
+    params,
 }
 
 /// Declares [`QueryResults`], the query results read after the queries run (findings, documents,

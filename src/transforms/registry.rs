@@ -2,7 +2,6 @@
 //! queries, and the fail-closed check of its age.
 
 use polars::prelude::*;
-use polars::sql::SQLContext;
 
 use chrono::NaiveDate;
 
@@ -37,6 +36,25 @@ pub struct Registry {
     pub access: DataFrame,
     /// The used reseller rows (screened by `transforms::screening`).
     pub resellers: DataFrame,
+    /// The registry's tables as the queries read them, named as registered.
+    pub for_queries: RegistryTables,
+}
+
+/// The CIP registry's tables for the queries (`transforms::QueryInputs`), their payment,
+/// identity-number and telephone columns masked: no query reads them, and an override must not
+/// publish them.
+#[derive(Clone)]
+pub struct RegistryTables {
+    /// The used customer rows, with `opened_day`, `verified_day`, `closed_day`.
+    pub customers: LazyFrame,
+    pub beneficial_owners: LazyFrame,
+    /// The account ids of quarantined customer rows (their CIP record is in doubt).
+    pub quarantined_customer_accounts: LazyFrame,
+    /// The account ids of quarantined beneficial-owner rows.
+    pub quarantined_owner_accounts: LazyFrame,
+    /// The used access events, with `accessed_day`.
+    pub access_log: LazyFrame,
+    pub resellers: LazyFrame,
 }
 
 impl Registry {
@@ -115,20 +133,16 @@ impl Registry {
 }
 
 /// The registry stage: loads and splits the CIP registry's tables (counts and quarantine into the
-/// ledger) and registers them for the queries, their payment, identity-number and telephone
-/// columns masked (`pii::mask_identifier_columns`: no query reads them, and an override must not
-/// publish them); logs one event with its counts. The returned tables are as read (entity links
-/// compare keyed hashes of the raw values).
-pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -> Result<Registry> {
+/// ledger) and prepares them for the queries ([`RegistryTables`]); logs one event with its counts.
+/// The returned tables are as read (entity links compare keyed hashes of the raw values).
+pub fn stage(files: &RegistryFiles, ledger: &mut Ledger) -> Result<Registry> {
+    let accounts = |df: DataFrame| {
+        df.lazy()
+            .select([col("account_id")])
+            .filter(col("account_id").is_not_null())
+    };
     let loaded = registry::load_customers(files.customers.to_vec())?;
     let (customers, customers_quarantined) = ledger.split(&loaded)?;
-    ctx.register(
-        "quarantined_customer_accounts",
-        customers_quarantined
-            .lazy()
-            .select([col("account_id")])
-            .filter(col("account_id").is_not_null()),
-    );
     let customers = customers
         .lazy()
         .with_columns([
@@ -138,27 +152,12 @@ pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -
         ])
         .collect()
         .or_internal("customer days")?;
-    ctx.register("customers", for_queries(&customers)?);
     let loaded = registry::load_beneficial_owners(files.beneficial_owners.to_vec())?;
     let (owners, owners_quarantined) = ledger.split(&loaded)?;
-    ctx.register("beneficial_owners", for_queries(&owners)?);
-    let doubtful = owners_quarantined
-        .lazy()
-        .select([col("account_id")])
-        .filter(col("account_id").is_not_null());
-    ctx.register("quarantined_owner_accounts", doubtful);
     let loaded = registry::load_access_log(files.access_log.to_vec())?;
     let (access, _) = ledger.split(&loaded)?;
-    ctx.register(
-        "access_log",
-        access
-            .clone()
-            .lazy()
-            .with_columns([day_of("accessed_at", "accessed_day")]),
-    );
     let loaded = registry::load_resellers(files.resellers.to_vec())?;
     let resellers = ledger.split(&loaded)?.0;
-    ctx.register("resellers", for_queries(&resellers)?);
     tracing::info!(
         stage = "registry",
         customers = customers.height(),
@@ -167,6 +166,17 @@ pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -
         "CIP registry loaded"
     );
     Ok(Registry {
+        for_queries: RegistryTables {
+            customers: for_queries(&customers)?,
+            beneficial_owners: for_queries(&owners)?,
+            quarantined_customer_accounts: accounts(customers_quarantined),
+            quarantined_owner_accounts: accounts(owners_quarantined),
+            access_log: access
+                .clone()
+                .lazy()
+                .with_columns([day_of("accessed_at", "accessed_day")]),
+            resellers: for_queries(&resellers)?,
+        },
         customers,
         owners,
         access,
@@ -174,7 +184,6 @@ pub fn stage(files: &RegistryFiles, ctx: &mut SQLContext, ledger: &mut Ledger) -
     })
 }
 
-/// A registry table as the queries see it: identifier columns masked.
 fn for_queries(df: &DataFrame) -> Result<LazyFrame> {
     crate::pii::mask_identifier_columns(df)
         .map(DataFrame::lazy)

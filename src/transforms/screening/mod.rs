@@ -24,7 +24,6 @@ pub mod names;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
-use polars::sql::SQLContext;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -138,6 +137,9 @@ pub struct ScreeningRecord {
 pub struct Screened {
     /// `screening.csv` (none when `[screening]` is not configured).
     pub table: Option<DataFrame>,
+    /// `screening_candidates` for the queries (`account_id, best_score, owned_50pct_listed`;
+    /// empty without `[screening]`).
+    pub candidates: DataFrame,
     pub record: Option<ScreeningRecord>,
     /// `--allow-stale` let a stale snapshot through.
     pub warning: Option<String>,
@@ -166,8 +168,8 @@ struct Hit {
 }
 
 /// The screening stage: reads the snapshots, checks their age (exit 4, or a warning with
-/// `--allow-stale`), screens every party of `registry` and registers `screening_candidates`
-/// (`account_id, best_score, owned_50pct_listed`; empty without `[screening]`) for the queries.
+/// `--allow-stale`), screens every party of `registry` and returns the candidates for the queries
+/// ([`Screened::candidates`]) with the screening table.
 ///
 /// Errors: input (exit 3) for an unreadable or malformed list; reference data (exit 4) for a stale
 /// snapshot.
@@ -176,11 +178,12 @@ pub fn stage(
     registry: &Registry,
     as_of_day: i32,
     allow_stale: bool,
-    ctx: &mut SQLContext,
 ) -> Result<Screened> {
     let Some(plan) = plan else {
-        ctx.register("screening_candidates", candidates_table(None)?.lazy());
-        return Ok(Screened::default());
+        return Ok(Screened {
+            candidates: candidates_table(None)?,
+            ..Screened::default()
+        });
     };
     let (date, date_source) = plan.date();
     let age = as_of_day as i64 - days_since_epoch(date) as i64;
@@ -238,8 +241,8 @@ pub fn stage(
         accounts = candidates.height(),
         "screened against the lists"
     );
-    ctx.register("screening_candidates", candidates.lazy());
     Ok(Screened {
+        candidates,
         table: Some(table),
         record: Some(record),
         warning,
