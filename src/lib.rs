@@ -3,7 +3,8 @@
 //! Customer Identification Program registry, and publishes the tables and manifest counsel and
 //! analysts work from. `cli` parses flags into `commands`, which build a validated `plan`;
 //! `pipeline` wires the stages: `sources` (reading inputs) → `transforms` (the per-row stage,
-//! entities, queries, findings) → `documents` → `sinks` (tables, manifest, atomic publish).
+//! entities, queries, findings) → `documents` → `sinks` (tables, manifest, atomic publish);
+//! `state` is the output folder's lasting state (lock, history, filings, scenarios).
 //! Lower layers never import higher ones (a test checks there are no import cycles).
 
 pub mod cli;
@@ -18,4 +19,5 @@ pub mod plan;
 pub mod progress;
 pub mod sinks;
 pub mod sources;
+pub mod state;
 pub mod transforms;

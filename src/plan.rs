@@ -12,11 +12,11 @@ use crate::config::link_key::LinkKey;
 use crate::config::{self, profile, BillingOptions, ConfigSource, Provider};
 use crate::documents::{templates::Templates, Drafts};
 use crate::error::{Error, Result};
-use crate::sinks::filings::FilingLog;
-use crate::sinks::scenario;
 use crate::sources::answers::Answers;
+use crate::sources::billing::native::Mappings;
 use crate::sources::files::{self, InputFile};
-use crate::sources::native::Mappings;
+use crate::state::filings::FilingLog;
+use crate::state::scenario;
 use crate::transforms::queries::{self, QuerySet};
 use crate::transforms::registry::RegistryFiles;
 
@@ -540,7 +540,7 @@ fn planned_inputs(
 ) -> Result<PlannedInputs> {
     Ok(PlannedInputs {
         billing: match prepared {
-            Some(dir) => crate::sources::prepared::billing_files(dir)?,
+            Some(dir) => crate::sources::prepared_dataset::billing_files(dir)?,
             None => input(base, &inputs.billing)?,
         },
         telemetry: match &inputs.telemetry {

@@ -22,9 +22,10 @@ use crate::error::{Context, Error, Result, EXIT_OK};
 use crate::pipeline;
 use crate::plan::{self, PlanArgs};
 use crate::progress::Progress;
-use crate::sinks::lock::Lock;
 use crate::sinks::publish::Staging;
-use crate::sinks::{scenario, tables};
+use crate::sinks::tables;
+use crate::state::lock::Lock;
+use crate::state::scenario;
 use crate::transforms::rows::Level;
 
 #[derive(Debug, Args)]

@@ -14,11 +14,11 @@ use crate::documents::report_folder;
 use crate::documents::templates::Templates;
 use crate::error::{Context, Error, Result, EXIT_OK};
 use crate::fingerprint::sha256_bytes;
-use crate::sinks::filings::{self, Filing, FilingLog};
-use crate::sinks::lock::Lock;
 use crate::sinks::publish::SUCCESS;
-use crate::sinks::scenario;
 use crate::sources::answers;
+use crate::state::filings::{self, Filing, FilingLog};
+use crate::state::lock::Lock;
+use crate::state::scenario;
 
 /// Where a counsel command finds the output folder and the configuration.
 #[derive(Debug, Args)]
@@ -150,7 +150,7 @@ pub fn filed(args: &FiledArgs) -> Result<i32> {
     };
     filings::check_reference(&filings::load(&out)?, &filing)?;
     let copy = format!("{}/{folder}", crate::documents::FILING_COPY);
-    let archived = crate::sinks::archive::archive(
+    let archived = crate::state::archive::archive(
         &out,
         &run,
         &[folder.clone(), copy],

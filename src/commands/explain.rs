@@ -466,7 +466,8 @@ fn text(e: &Explanation, ev: &Evidence, plan: &plan::Plan) -> Result<String> {
 mod tests {
     #[test]
     fn usage_groups_accept_nulls() {
-        let g: crate::transforms::rows::UsageGroup = crate::transforms::records::all_null::read();
+        let g: crate::transforms::rows::UsageGroup =
+            crate::transforms::rows::read::all_null::read();
         assert_eq!((g.rows, g.est_ops), (0, 0.0));
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Error, Result};
 use crate::sinks::publish::SUCCESS;
-use crate::transforms::records::records;
+use crate::transforms::rows::records;
 
 /// The complete runs directly under `out` (each as-of date's folder), oldest first.
 ///

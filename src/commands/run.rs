@@ -9,9 +9,9 @@ use crate::error::{Error, Result, EXIT_OK};
 use crate::pipeline;
 use crate::plan::{self, Plan, PlanArgs};
 use crate::progress::Progress;
-use crate::sinks::history::{self, RunRecord};
-use crate::sinks::lock::Lock;
-use crate::sinks::status;
+use crate::state::history::{self, RunRecord};
+use crate::state::lock::Lock;
+use crate::state::status;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -263,7 +263,7 @@ fn record(plan: &Plan, outcome: &Result<pipeline::Outcome>, started: &Started) -
             .at
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         duration_s: (started.clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        host: crate::sinks::lock::host(),
+        host: crate::state::lock::host(),
     };
     let inputs: BTreeMap<String, Vec<String>> = plan
         .inputs

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Context, Error, Result};
 use crate::pipeline;
 use crate::plan::{self, PlanArgs, Stage1Billing, Stage1Plan};
-use crate::transforms::billed::prepared;
+use crate::transforms::billed::parts;
 
 /// The engine stage 1 runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -60,7 +60,7 @@ pub fn stage1(args: &Stage1Args) -> Result<i32> {
                     dir.display()
                 )));
             }
-            crate::sinks::prepared::check_dataset_folder(dir)?;
+            crate::sinks::prepared_part::check_dataset_folder(dir)?;
             let billing = Stage1Billing::Named {
                 specs: &args.billing,
                 known_as: args.source_name.as_deref(),
@@ -94,9 +94,9 @@ fn emit_spark(args: &Stage1Args, stage1_plan: &Stage1Plan, dir: &Path) -> Result
     )?;
     let input = pipeline::stage1_input(stage1_plan, &catalog);
     let job = serde_json::json!({
-        "generator": prepared::generator(),
-        "contract_version": crate::sources::prepared::VERSION,
-        "parameters": prepared::parameters(&input),
+        "generator": parts::generator(),
+        "contract_version": crate::sources::prepared_dataset::VERSION,
+        "parameters": parts::parameters(&input),
         "command": task_command(args)?,
         "note": "each Spark task runs `command` on one billing file, {billing} being its local path and {prepared} the dataset folder; the per-row logic is cipwatch's own",
     });

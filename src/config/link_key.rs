@@ -120,7 +120,7 @@ impl LinkKey {
         key
     }
 
-    /// A key of the caller's own (the filing log's key of an output folder, `sinks::filings`),
+    /// A key of the caller's own (the filing log's key of an output folder, `state::filings`),
     /// with its fingerprint.
     pub fn from_secret(secret: Vec<u8>, source: String) -> LinkKey {
         LinkKey::new(secret, source)

@@ -245,7 +245,7 @@ pub struct Parameter {
     pub default: Option<&'static str>,
     /// The rule's own (marked `#[regulatory]`: its thresholds, who its tests apply to, its
     /// deadline), not cipwatch's screening policy: a run that changes one is not assessed under
-    /// the rule (`sinks::scenario::deviations`).
+    /// the rule (`state::scenario::deviations`).
     pub regulatory: bool,
 }
 

@@ -16,7 +16,7 @@ use super::Common;
 use super::Declaration;
 use crate::error::{Error, Result};
 use crate::sources::answers::{CertificationAnswers, ATTESTATIONS, CERTIFICATION_KEYS};
-use crate::transforms::records::records;
+use crate::transforms::rows::records;
 use crate::transforms::{CertificationPeriod, PeriodBasis, QueryResults};
 
 pub const SCHEMA: &str = "cipwatch/cip-certification/1";
@@ -98,25 +98,25 @@ pub struct Officer {
 /// The `cert_reconciliation` row, and what it does not explain.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Reconciliation {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub customers_on_file: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub unverified_on_file: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub unverified_no_cip_record: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub unverified_quarantined: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub unverified_total: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub cip_gap: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub unverified_no_usage: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub unverified_below_material: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub unverified_more_severe: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub cip_gap_not_unverified: i64,
     /// CIP_GAP minus what the explained differences give from the unverified total (0 when every
     /// difference is explained).
@@ -191,51 +191,51 @@ fn retention(results: &QueryResults) -> Result<(Vec<Retention>, Vec<Retention>)>
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CountryCustomers {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub country: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub customers: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub foreign_customers: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CountryOwners {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub country: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub foreign_beneficial_owners: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Reseller {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub reseller_id: String,
     pub name: Option<String>,
     pub country: Option<String>,
     pub cip_on_file: Option<bool>,
     pub cip_attested_at: Option<String>,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub accounts: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Unverified {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub verification_status: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub age: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub accounts: i64,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Stats {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub customers: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub verified_in_period: i64,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub failed_in_period: i64,
     pub median_days_to_verify: Option<f64>,
     pub p90_days_to_verify: Option<f64>,
@@ -243,7 +243,7 @@ pub struct Stats {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Failed {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub account_id: String,
     pub legal_name: Option<String>,
     pub country: Option<String>,
@@ -465,7 +465,7 @@ pub fn charts(doc: &CertificationDoc) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod null_rows {
     use super::*;
-    use crate::transforms::records::all_null;
+    use crate::transforms::rows::read::all_null;
     use crate::transforms::rows::*;
 
     #[test]
@@ -475,7 +475,7 @@ mod null_rows {
         assert_eq!((flag.accelerator_hours, flag.ops_met), (0.0, false));
         assert_eq!(flag.level, Level::Watch);
         let null_level = polars::prelude::df!("level" => [None::<&str>]).unwrap();
-        assert!(crate::transforms::records::records::<FlagRow>(&null_level, "flags").is_err());
+        assert!(crate::transforms::rows::records::<FlagRow>(&null_level, "flags").is_err());
         all_null::read::<RunRow>();
         all_null::read::<CustomerRow>();
         all_null::read::<OwnerRow>();

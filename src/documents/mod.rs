@@ -24,10 +24,10 @@ use std::path::Path;
 use crate::config::profile::{EffectiveProfile, Params, ProfileInfo};
 use crate::config::Provider;
 use crate::error::{Context, Result};
-use crate::sinks::filings::Filed;
 use crate::sources::answers::Answers;
+use crate::state::filings::Filed;
 use crate::transforms::quarantine::InputCount;
-use crate::transforms::records::records;
+use crate::transforms::rows::records;
 use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
 use crate::transforms::QueryResults;
 use templates::{Masking, Templates};
@@ -353,7 +353,7 @@ fn render_reports(
     );
     let measured = measured_utilization(inputs.results)?;
     let build = |f: &FlagRow, views: &RegistryViews, masking: Masking| {
-        let key = crate::sinks::history::knowledge_key(&f.account_id);
+        let key = crate::state::history::knowledge_key(&f.account_id);
         let facts = report::AccountFacts {
             flag: f,
             first_run: inputs.first_runs.get(key.as_ref()).cloned(),
@@ -384,8 +384,8 @@ fn render_reports(
                     Some(v) => templates::shown(&build(f, v, Masking::Masked))?,
                     None => templates::shown(&doc)?,
                 };
-                let now = crate::sinks::filings::facts(&masked);
-                doc.set_filing(filed, crate::sinks::filings::changelog(&filed.facts, &now));
+                let now = crate::state::filings::facts(&masked);
+                doc.set_filing(filed, crate::state::filings::changelog(&filed.facts, &now));
             }
             let dir = format!("reports/{}", report_folder(&f.account_id));
             let mut out = render_three(

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::Common;
 use crate::pii::is_invisible_control;
-use crate::sinks::filings::{FieldChange, Filing};
 use crate::sources::answers::{AccountAnswers, FACTS, FIELDS};
+use crate::state::filings::{FieldChange, Filing};
 use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
 
 pub const SCHEMA: &str = "cipwatch/ai-training-report/1";
@@ -65,10 +65,10 @@ pub struct ReportDoc {
 /// One candidate row of `screening.csv` (`transforms::screening`), as the report shows it.
 #[derive(Debug, Clone, serde::Deserialize, Serialize)]
 pub struct ScreeningRow {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub account_id: String,
     /// `customer`, `beneficial_owner`, `reseller`, or `beneficial_owners` (the summed shares).
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub party: String,
     pub party_name: Option<String>,
     pub ownership_pct: Option<f64>,
@@ -79,15 +79,15 @@ pub struct ScreeningRow {
     pub name_score: Option<f64>,
     /// `match`, `mismatch` or `unknown`.
     pub country: Option<String>,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub id_match: bool,
     pub id_kind: Option<String>,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub score: f64,
     /// `name`, `id` or `owned_50pct`.
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub basis: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub snapshot_date: String,
 }
 

@@ -9,7 +9,7 @@ use super::charts::{bars, Bar};
 use super::filters::sci;
 use super::report::deadline;
 use super::Common;
-use crate::sinks::filings::Filed;
+use crate::state::filings::Filed;
 use crate::transforms::quarantine::InputCount;
 use crate::transforms::rows::FlagRow;
 

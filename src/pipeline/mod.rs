@@ -5,7 +5,7 @@
 //! the run's [`Ledger`] with a reason. `validate` runs the same stages and stops before publishing,
 //! so whatever `validate` accepts, `run` accepts.
 
-mod record;
+mod bookkeeping;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -17,9 +17,10 @@ use crate::config::catalog;
 use crate::error::Result;
 use crate::plan::{Plan, Stage1Plan};
 use crate::progress::Progress;
-use crate::sinks::{history, output};
+use crate::sinks::output;
 use crate::sources::columns::days_since_epoch;
-use crate::sources::prepared;
+use crate::sources::prepared_dataset;
+use crate::state::history;
 use crate::transforms::billed::{self, BillingInput};
 use crate::transforms::quarantine::{Excluded, InputCount, Ledger};
 use crate::transforms::registry::{self, AgeLimit};
@@ -42,7 +43,7 @@ pub struct Outcome {
     /// Instance types estimated at the catalog-gap bound (`billed::catalog_gap_bound`): the run
     /// publishes, then ends with exit 4 so the operator adds the figures.
     pub catalog_gaps: Vec<String>,
-    /// Knowledge dates this filing run moves earlier (`record::clock_changes`; a run that
+    /// Knowledge dates this filing run moves earlier (`bookkeeping::clock_changes`; a run that
     /// publishes only).
     pub knowledge_moved: Vec<String>,
     /// Due dates that differ from those of the folder this run republishes.
@@ -64,7 +65,7 @@ pub struct Outcome {
     pub documents: Vec<(String, String)>,
     /// The PDF documents by relative path (`--pdf`).
     pub pdfs: Vec<(String, Vec<u8>)>,
-    /// Counsel's answers no document shows ([`record::unmatched_answers`]).
+    /// Counsel's answers no document shows ([`bookkeeping::unmatched_answers`]).
     pub unmatched_answers: Vec<String>,
     /// The sanctions screening's table (`screening.csv`, also in `tables`) and manifest record;
     /// none without `[screening]`.
@@ -116,6 +117,24 @@ impl Outcome {
     }
 }
 
+/// The billing stage, from the billing files or from the prepared dataset (`--prepared`), with
+/// the prepared parts' table hashes (none from files).
+fn billing_stage(
+    plan: &Plan,
+    catalog: &catalog::Catalog,
+    ledger: &mut Ledger,
+) -> Result<(billed::Billing, Vec<String>)> {
+    let input = billing_input(plan, catalog);
+    match plan.prepared.as_deref() {
+        Some(dir) => {
+            let parts = prepared_dataset::read(dir)?;
+            let billing = billed::stage_prepared(&input, &parts, ledger)?;
+            Ok((billing, billed::parts::table_hashes(&parts)))
+        }
+        None => Ok((billed::stage(&input, ledger)?, Vec::new())),
+    }
+}
+
 /// Runs the pipeline; publishes the outputs when `publish` is set (the caller holds the lock).
 ///
 /// Errors: as each stage's (usage or config 2, input 3, reference data 4, internal 1).
@@ -126,19 +145,10 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     progress.stage("catalog");
     let catalog = load_catalog(plan.catalog_dir.as_deref(), p)?;
     progress.stage("billing");
-    let parts = plan.prepared.as_deref().map(prepared::read).transpose()?;
-    let mut billing = match &parts {
-        Some(parts) => billed::stage_prepared(&billing_input(plan, &catalog), parts, &mut ledger)?,
-        None => billed::stage(&billing_input(plan, &catalog), &mut ledger)?,
-    };
-    let part_tables = parts
-        .as_deref()
-        .map(billed::prepared::table_hashes)
-        .unwrap_or_default();
-    drop(parts);
+    let (mut billing, part_tables) = billing_stage(plan, &catalog, &mut ledger)?;
     let run = RunValues::of(billing.as_of, &certification_period(plan, billing.as_of)?);
     let usage = billing.rows.usage_until(run.as_of_end_s)?;
-    record::exclude_after_as_of(&billing, &usage, &mut ledger)?;
+    bookkeeping::exclude_after_as_of(&billing, &usage, &mut ledger)?;
     // From here on the usage up to the as-of date stands for it; the queries release that too.
     billing.rows.accelerator = DataFrame::empty();
     let identified = findings::accelerator_hours(&usage, "usage")?;
@@ -169,8 +179,8 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         &links.members,
         &plan.answers.knowledge_dates(),
     )?;
-    let prior_fingerprint = record::earlier_knowledge(&prior_knowledge, run.as_of_day)?;
-    record::query_inputs(
+    let prior_fingerprint = bookkeeping::earlier_knowledge(&prior_knowledge, run.as_of_day)?;
+    bookkeeping::query_inputs(
         usage,
         &billing.rows.egress,
         telemetry,
@@ -185,33 +195,34 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     let found = findings::stage(&results, identified, plan.queries.queries.len())?;
     let usage_slots = results.usage_slots.clone();
     let by_type = findings::usage_by_type(&usage_slots, samples)?;
-    let mut outcome = record::outcome(billing, found, by_type, links.entities, ledger, usage_slots);
+    let mut outcome =
+        bookkeeping::outcome(billing, found, by_type, links.entities, ledger, usage_slots);
     outcome.warnings.extend(stale_registry);
-    record::screening(&mut outcome, screened);
-    outcome.unmatched_answers = record::unmatched_answers(plan, &outcome.flag_rows, &results)?;
-    outcome.run_id = record::run_id(
+    bookkeeping::screening(&mut outcome, screened);
+    outcome.unmatched_answers = bookkeeping::unmatched_answers(plan, &outcome.flag_rows, &results)?;
+    outcome.run_id = bookkeeping::run_id(
         plan,
         &catalog,
         outcome.as_of,
-        &record::RunFacts {
+        &bookkeeping::RunFacts {
             earlier_knowledge: prior_fingerprint,
             prepared_tables: part_tables,
         },
     );
     if publish {
-        record::clock_changes(plan, &knowledge, &mut outcome)?;
+        bookkeeping::clock_changes(plan, &knowledge, &mut outcome)?;
     }
     progress.stage("documents");
     (outcome.documents, outcome.pdfs) =
-        record::documents(plan, &outcome, &registry, &results, &knowledge)?;
+        bookkeeping::documents(plan, &outcome, &registry, &results, &knowledge)?;
     if publish {
         progress.stage("publish");
-        let manifest = record::manifest(plan, &catalog, &outcome);
+        let manifest = bookkeeping::manifest(plan, &catalog, &outcome);
         outcome.published = Some(output::publish(
-            &record::publication(&plan.publish_root(), &outcome),
+            &bookkeeping::publication(&plan.publish_root(), &outcome),
             manifest,
         )?);
-        record::knowledge(plan, &knowledge, &outcome)?;
+        bookkeeping::knowledge(plan, &knowledge, &outcome)?;
     }
     progress.finish();
     Ok(outcome)
@@ -237,9 +248,8 @@ pub fn stage1(plan: &Stage1Plan, dir: &std::path::Path, only: bool) -> Result<St
     let bill = billed::load(&input)?;
     let scanned = billed::Scanned::collect(&bill, &catalog, &plan.billing)?;
     let table = transforms::quarantine::table(&bill, &scanned.quarantined)?;
-    let manifest =
-        billed::prepared::manifest(&input, &bill.files, &bill.formats, scanned.rows_read);
-    let name = billed::prepared::part_name(&manifest.files);
+    let manifest = billed::parts::manifest(&input, &bill.files, &bill.formats, scanned.rows_read);
+    let name = billed::parts::part_name(&manifest.files);
     let outcome = Stage1Outcome {
         part: PathBuf::new(),
         files: bill.files.len(),
@@ -248,7 +258,7 @@ pub fn stage1(plan: &Stage1Plan, dir: &std::path::Path, only: bool) -> Result<St
         accelerator_rows: billed::accelerator_rows(&scanned.accelerator),
     };
     let mut tables = scanned.part_tables(table)?;
-    let part = crate::sinks::prepared::write_part(dir, &name, &manifest, &mut tables, only)?;
+    let part = crate::sinks::prepared_part::write_part(dir, &name, &manifest, &mut tables, only)?;
     tracing::info!(
         stage = "stage1",
         files = outcome.files,

@@ -1,18 +1,12 @@
 //! Sinks: what a run leaves behind. Tables (CSV and Parquet) and rendered documents are written by
 //! `output` into the staging folder that `publish` moves into place in one step, with the
-//! `manifest`; the output folder's `lock`, the run `history` (runs.jsonl, the knowledge clock),
-//! counsel's filing log (`filings`) and the scenario folders (`scenario`) live beside it. `pdf`
-//! prints the HTML documents to PDF with headless Chromium.
+//! `manifest`; `prepared` writes a part of a prepared
+//! dataset. `pdf` prints the HTML documents to PDF with headless Chromium. The output folder's
+//! lasting state (lock, history, filings, scenarios, status.json) is `crate::state`.
 
-pub mod archive;
-pub mod filings;
-pub mod history;
-pub mod lock;
 pub mod manifest;
 pub mod output;
 pub mod pdf;
-pub mod prepared;
+pub mod prepared_part;
 pub mod publish;
-pub mod scenario;
-pub mod status;
 pub mod tables;

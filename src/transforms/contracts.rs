@@ -1,6 +1,6 @@
 //! Published tables as declared contracts, in the manner of dbt's model contracts: each table
 //! that leaves the run (`flags`, `training_runs`, `usage_by_type`) is declared once with
-//! [`table!`](crate::table), beside its row type in `rows.rs`, naming each column's kind, null
+//! [`table!`](crate::table), beside its row type in `rows/mod.rs`, naming each column's kind, null
 //! rule, meaning and the result column it is made from. From that one declaration come the row
 //! struct and its null handling, the published column order, renames and calendar conversions
 //! ([`Table::present`]), the check that a query's planned result has every column the table is
@@ -125,6 +125,17 @@ pub struct Table {
     pub accepted: &'static [(&'static str, &'static [&'static str])],
 }
 
+/// A field that reads a null as its type's default (0, false, empty text): for the non-optional
+/// fields of rows read back from a query (`#[serde(deserialize_with = "...")]`). A missing column is
+/// still an error.
+pub fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}
+
 /// Whether a row field's type holds a null ([`Option`]); the `table!` declarations derive each
 /// column's null rule from it.
 pub trait Nullable {
@@ -158,7 +169,7 @@ macro_rules! table {
             $(
                 #[doc = $cdoc]
                 $( #[doc = concat!("\n\nA null reads as the type's ", stringify!($rule), ".")]
-                   #[serde(deserialize_with = "crate::transforms::records::null_as_default")] )?
+                   #[serde(deserialize_with = "crate::transforms::contracts::null_as_default")] )?
                 pub $col: $ty,
             )*
         }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Context, Error, Result};
 use crate::sources::{ROW, SOURCE_FILE};
-use crate::transforms::records::records;
+use crate::transforms::rows::records;
 use crate::transforms::rows::{FlagRow, RunRow, FLAGS, TRAINING_RUNS, USAGE_BY_TYPE};
 use crate::transforms::QueryResults;
 

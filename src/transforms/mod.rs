@@ -6,14 +6,11 @@
 //! formatting text into a statement. What a stage leaves out is counted in the run's `Ledger`.
 
 pub mod billed;
-pub mod compact;
 pub mod contracts;
 pub mod entities;
 pub mod findings;
-pub mod identify;
 pub mod quarantine;
 pub mod queries;
-pub mod records;
 pub mod registry;
 pub mod rounding;
 pub mod rows;
@@ -164,7 +161,7 @@ query_inputs! {
     resellers,
     /// Each account's entity and link evidence.
     entity_members,
-    /// The knowledge dates of earlier filing runs and counsel's ([`crate::sinks::history::prior_table`]).
+    /// The knowledge dates of earlier filing runs and counsel's ([`crate::state::history::prior_table`]).
     prior_knowledge,
     /// The screening stage's candidates (empty without `[screening]`).
     screening_candidates,

@@ -385,7 +385,7 @@ fn docs_column_tables_are_the_declared_tables() {
         assert_eq!(
             doc_section("docs/outputs.md", &format!("table-{}", table.name), Some(&wanted)),
             wanted,
-            "docs/outputs.md's {} columns differ from src/transforms/rows.rs: UPDATE_DOCS=1 cargo test --test integration architecture",
+            "docs/outputs.md's {} columns differ from src/transforms/rows/mod.rs: UPDATE_DOCS=1 cargo test --test integration architecture",
             table.name
         );
     }

@@ -274,7 +274,7 @@ fn a_held_lock_stops_a_second_run_and_a_stale_one_does_not() {
         .trim()
         .to_string();
     let lock = out.path().join(".cipwatch.lock");
-    let held = cipwatch::sinks::lock::Lock::acquire(out.path()).unwrap();
+    let held = cipwatch::state::lock::Lock::acquire(out.path()).unwrap();
     let o = cipwatch(&["run", "--out", &out_arg(out.path())]);
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert!(

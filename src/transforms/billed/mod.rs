@@ -13,17 +13,20 @@ use std::collections::BTreeMap;
 use crate::config::catalog::Catalog;
 use crate::config::BillingOptions;
 use crate::error::{Context, Error, Result};
+use crate::sources::billing::native::Mappings;
 use crate::sources::columns::clean_key;
 use crate::sources::files::InputFile;
-use crate::sources::native::Mappings;
 use crate::sources::{self, billing, Loaded, REASON, RULE};
-use crate::transforms::compact;
 use crate::transforms::quarantine::{InputCount, Ledger};
 use crate::transforms::rounding;
 
+pub mod compact;
 mod dates;
-pub mod prepared;
-use crate::transforms::identify::{identify, is_usage, mark, matches_where, Basis, BasisPatterns};
+pub mod identify;
+pub mod parts;
+use crate::transforms::billed::identify::{
+    identify, is_usage, mark, matches_where, Basis, BasisPatterns,
+};
 
 /// Columns of the identified accelerator usage handed to the queries.
 pub const USAGE_COLUMNS: &[&str] = &[
@@ -63,7 +66,7 @@ pub struct BilledRows {
     pub egress: DataFrame,
     pub latest_day: Option<i32>,
     pub quarantined: DataFrame,
-    /// The identified accelerator usage, merged where rows follow on (`transforms::compact`).
+    /// The identified accelerator usage, merged where rows follow on (`transforms::billed::compact`).
     pub accelerator: DataFrame,
     /// The keys of the billing rows each merged row stands for (`compact::Merged::keys`), read
     /// only to quarantine accelerator rows (from a prepared dataset, a Parquet scan).
@@ -122,19 +125,19 @@ pub fn stage(input: &BillingInput, ledger: &mut Ledger) -> Result<Billing> {
 /// Errors: as [`stage`]; a part made by another version or under other definitions (exit 4).
 pub fn stage_prepared(
     input: &BillingInput,
-    parts: &[crate::sources::prepared::Part],
+    parts: &[crate::sources::prepared_dataset::Part],
     ledger: &mut Ledger,
 ) -> Result<Billing> {
     let scanned = Scanned::from_parts(parts, input)?;
-    let rows = BilledRows::finish(scanned, input.options, &|| prepared::reload(input))?;
+    let rows = BilledRows::finish(scanned, input.options, &|| parts::reload(input))?;
     let formats = parts
         .iter()
         .flat_map(|p| &p.manifest.files)
         .map(|f| (f.display.clone(), f.format.clone()))
         .collect();
     conclude(input, rows, formats, ledger, |keys| {
-        prepared::quarantine_table(parts, keys, |missing| {
-            crate::transforms::quarantine::table(&prepared::reload(input)?, missing)
+        parts::quarantine_table(parts, keys, |missing| {
+            crate::transforms::quarantine::table(&parts::reload(input)?, missing)
         })
     })
 }
@@ -206,7 +209,7 @@ fn conclude(
         "billing loaded"
     );
     ledger.record_table("billing", count, table(&rows.quarantined)?);
-    let totals = crate::transforms::records::records(&rows.totals, "billing totals")?;
+    let totals = crate::transforms::rows::records(&rows.totals, "billing totals")?;
     Ok(Billing {
         rows,
         as_of,
@@ -381,7 +384,7 @@ pub struct Scanned {
     pub egress: DataFrame,
     /// The quarantined rows' keys: `row_id`, file, row, rule, reason; in row order.
     pub quarantined: DataFrame,
-    /// The identified accelerator usage, merged where rows follow on (`transforms::compact::merge`),
+    /// The identified accelerator usage, merged where rows follow on (`transforms::billed::compact::merge`),
     /// in row order.
     pub accelerator: DataFrame,
     /// The keys of the billing rows each merged row stands for (`compact::Merged::keys`), read
@@ -693,7 +696,7 @@ impl BilledRows {
     }
 
     /// The accelerator usage the queries see: rows starting before `end_s`, compacted (contiguous
-    /// hourly rows of a resource merged, see `transforms::compact`).
+    /// hourly rows of a resource merged, see `transforms::billed::compact`).
     pub fn usage_until(&self, end_s: i64) -> Result<DataFrame> {
         let mut columns: Vec<Expr> = USAGE_COLUMNS.iter().map(|c| col(*c)).collect();
         columns.push(col("source_rows"));

@@ -22,10 +22,10 @@ pub struct Lock {
 /// The files cipwatch keeps in an output folder, besides the run folders.
 const OWN_FILES: [&str; 5] = [
     LOCK_FILE,
-    crate::sinks::history::RUNS,
-    crate::sinks::history::KNOWLEDGE,
-    crate::sinks::filings::FILINGS,
-    crate::sinks::filings::FOLDER_KEY,
+    crate::state::history::RUNS,
+    crate::state::history::KNOWLEDGE,
+    crate::state::filings::FILINGS,
+    crate::state::filings::FOLDER_KEY,
 ];
 
 /// Refuses (usage, exit 2) an output folder where one of cipwatch's own files exists as something

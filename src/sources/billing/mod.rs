@@ -12,11 +12,14 @@ use polars::prelude::*;
 use super::columns::{clean, clean_key, epoch_day, epoch_seconds, Check, Cols};
 use super::distinct::per_distinct;
 use super::files::InputFile;
-use super::focus::{GPU_COUNT_RULE, REQUIRED, SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
-use super::native::{to_focus, Mappings};
+pub mod focus;
+pub mod native;
+
 use super::{assemble, first_failure, prepare_files, versions, Loaded, Scan, SupersededFile, ROW};
 use crate::config::BillingOptions;
 use crate::error::{Error, Location, Result};
+use focus::{GPU_COUNT_RULE, REQUIRED, SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
+use native::{to_focus, Mappings};
 
 /// Unit spellings (lower case, a leading `1 ` removed) and how many hours one unit is.
 const UNIT_HOURS: &[(f64, &[&str])] = &[

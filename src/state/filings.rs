@@ -68,7 +68,7 @@ pub struct Filing {
     pub documents: BTreeMap<String, String>,
     /// The report's facts as filed: flattened field path → value.
     pub facts: BTreeMap<String, String>,
-    /// Where the filed documents are kept (`filings/<reference>`, `sinks::archive`), with each
+    /// Where the filed documents are kept (`filings/<reference>`, `state::archive`), with each
     /// archived file's SHA-256; absent from lines written before the archive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive: Option<String>,

@@ -9,23 +9,26 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::columns::{clean_key, ts_type, Cols};
-use super::timestamps::{parse_column, typed_to_utc};
-use super::{Scan, ROW};
 use crate::error::{Error, Location, Result};
+use crate::sources::columns::{clean_key, ts_type, Cols};
+use crate::sources::timestamps::{parse_column, typed_to_utc};
+use crate::sources::{Scan, ROW};
 
 const EMBEDDED: &[(&str, &str)] = &[
     (
         "aws-cur",
-        include_str!("../../queries/mappings/aws-cur.toml"),
+        include_str!("../../../queries/mappings/aws-cur.toml"),
     ),
     (
         "aws-cur2",
-        include_str!("../../queries/mappings/aws-cur2.toml"),
+        include_str!("../../../queries/mappings/aws-cur2.toml"),
     ),
-    ("azure", include_str!("../../queries/mappings/azure.toml")),
-    ("gcp", include_str!("../../queries/mappings/gcp.toml")),
-    ("oci", include_str!("../../queries/mappings/oci.toml")),
+    (
+        "azure",
+        include_str!("../../../queries/mappings/azure.toml"),
+    ),
+    ("gcp", include_str!("../../../queries/mappings/gcp.toml")),
+    ("oci", include_str!("../../../queries/mappings/oci.toml")),
 ];
 
 /// FOCUS columns a mapping must produce.
@@ -166,7 +169,7 @@ impl Mappings {
             Location::file(&scan.file.path).row(1),
             format!(
                 "the header matches no billing format cipwatch knows{}; expected the columns of one of: {}",
-                super::delimiter_hint(scan),
+                crate::sources::delimiter_hint(scan),
                 expected.join("; ")
             ),
         ))

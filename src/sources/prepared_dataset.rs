@@ -3,7 +3,7 @@
 //! whichever engine made it (`cipwatch stage1`, or the Spark driver in `engines/spark/` running
 //! `cipwatch stage1 --part` once per billing file). This module is the contract's one definition:
 //! the folder layout, the file names, the part manifest and its version, and the reader. The
-//! writer is `sinks::prepared`.
+//! writer is `sinks::prepared_part`.
 //!
 //! ```text
 //! DIR/parts/<part>/part.json                 PartManifest: version, generator, parameters, files

@@ -1,4 +1,4 @@
-//! Stage 1's result to and from the prepared dataset (`sources::prepared` is the contract): the
+//! Stage 1's result to and from the prepared dataset (`sources::prepared_dataset` is the contract): the
 //! tables of one part from a [`Scanned`], and the [`Scanned`] of a whole dataset from its parts,
 //! with each part's `row_id` offset so that the rows keep the order a single-machine run gives them
 //! and stage 2 computes the same bytes. Also what stage 1's result depends on (`parameters`), which
@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use super::{BillingInput, Scanned};
 use crate::error::{Context, Error, Location, Result};
 use crate::fingerprint::sha256_bytes;
-use crate::sources::prepared::{Part, PartFile, PartManifest, VERSION};
+use crate::sources::prepared_dataset::{Part, PartFile, PartManifest, VERSION};
 use crate::sources::{billing, files, Loaded};
 use crate::sources::{REASON, ROW, RULE, SOURCE_FILE};
-use crate::transforms::compact;
+use crate::transforms::billed::compact;
 use std::path::Path;
 
 /// The program that made a part: `cipwatch <version> (polars <version>)`.

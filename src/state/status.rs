@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::path::Path;
 
 use crate::error::{Context, Result};
-use crate::sinks::filings::Filed;
+use crate::state::filings::Filed;
 use crate::transforms::rows::FlagRow;
 
 /// The exit code of `run --alert-exit N` when status.json holds an alert (distinct from 0–5).

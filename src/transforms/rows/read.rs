@@ -6,7 +6,6 @@
 
 use polars::prelude::*;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Number, Value};
 
 use crate::error::{Context, Error, Result};
@@ -26,17 +25,6 @@ pub fn records<T: DeserializeOwned>(df: &DataFrame, what: &str) -> Result<Vec<T>
                 .map_err(|e| Error::internal(format!("reading {what}"), e))
         })
         .collect()
-}
-
-/// A field that reads a null as its type's default (0, false, empty text): for the non-optional
-/// fields of rows read back from a query (`#[serde(deserialize_with = "...")]`). A missing column is
-/// still an error.
-pub fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 fn as_text_dates(df: &DataFrame, what: &str) -> Result<DataFrame> {

@@ -1,6 +1,11 @@
-//! Typed rows of the tables the documents read, and the published tables declared as contracts
-//! (`table!`, see `contracts`). Unknown columns are ignored, so a table may grow without breaking a
+//! Typed rows of the tables the documents read, the published tables declared as contracts
+//! (`table!`, see `contracts`), and how a table becomes typed rows (`read`). Unknown columns are ignored, so a table may grow without breaking a
 //! document; a missing column is an error naming the table.
+
+pub mod read;
+
+pub use super::contracts::null_as_default;
+pub use read::records;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -164,7 +169,7 @@ crate::table! {
 /// A CIP customer record, raw: it never reaches a template (see `report::CustomerView`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct CustomerRow {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub account_id: String,
     pub legal_name: Option<String>,
     pub customer_type: Option<String>,
@@ -185,7 +190,7 @@ pub struct CustomerRow {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct OwnerRow {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub account_id: String,
     pub name: Option<String>,
     pub country: Option<String>,
@@ -205,11 +210,11 @@ pub struct OwnerRow {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct AccessRow {
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub account_id: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub ip_address: String,
-    #[serde(deserialize_with = "crate::transforms::records::null_as_default")]
+    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
     pub accessed_at: String,
     pub action: Option<String>,
 }
@@ -290,7 +295,7 @@ mod contract_tests {
     #[test]
     fn the_row_struct_reads_what_the_table_publishes() {
         let row: crate::transforms::rows::FlagRow =
-            crate::transforms::records::all_null::read_with(&[("level", "WATCH")]);
+            crate::transforms::rows::read::all_null::read_with(&[("level", "WATCH")]);
         assert_eq!(row.level, "WATCH");
         let required: Vec<&str> = FLAGS
             .columns

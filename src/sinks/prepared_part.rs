@@ -1,4 +1,4 @@
-//! Writing one part of a prepared dataset (the contract is `sources::prepared`): its tables as
+//! Writing one part of a prepared dataset (the contract is `sources::prepared_dataset`): its tables as
 //! Parquet and its manifest, into a hidden folder beside the part's place, flushed to disk, marked
 //! complete, then renamed into place (a part of the same name is replaced), so a reader sees a
 //! part whole or not at all, and engines running one stage 1 per file in parallel never touch
@@ -15,12 +15,12 @@ use crate::error::{Context, Error, Result};
 use crate::fingerprint::sha256_bytes;
 use crate::sinks::publish::{create_private_dir, sync_dir, sync_file};
 use crate::sinks::tables::write_bytes;
-use crate::sources::prepared::{PartManifest, COMPLETE, PARTS, PART_MANIFEST, TABLES};
+use crate::sources::prepared_dataset::{PartManifest, COMPLETE, PARTS, PART_MANIFEST, TABLES};
 
 /// Writes a part named `name` into `dir/parts/`, replacing a part of that name; with `only`, every
 /// other part in `dir/parts/` is removed once this one is in place (`cipwatch stage1` without
 /// `--part`: the folder then holds exactly this run's stage 1). `tables` are by file stem, every
-/// one of `sources::prepared::TABLES`; the manifest records each one's SHA-256. Returns the part's
+/// one of `sources::prepared_dataset::TABLES`; the manifest records each one's SHA-256. Returns the part's
 /// folder.
 ///
 /// Errors: usage (exit 2) when `dir/parts` is a symbolic link or not a folder
@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn a_part_is_complete_by_the_same_marker_as_a_published_run() {
         assert_eq!(
-            crate::sources::prepared::COMPLETE,
+            crate::sources::prepared_dataset::COMPLETE,
             crate::sinks::publish::SUCCESS
         );
     }

@@ -11,13 +11,13 @@ use crate::config::catalog::Catalog;
 use crate::documents::{self, DocInputs, Setting};
 use crate::error::{Context, Result};
 use crate::plan::Plan;
-use crate::sinks::history::Knowledge;
 use crate::sinks::manifest::{
     self, AnswersRecord, CatalogRecord, ConfigRecord, FileHash, FileOrigin, FileRecord,
     InputRecord, Manifest, MappingOrigin, PreparedRecord, POLARS_VERSION,
 };
 use crate::sinks::output::Publication;
 use crate::sources::files::InputFile;
+use crate::state::history::Knowledge;
 use crate::transforms::billed::Billing;
 use crate::transforms::findings::Findings;
 use crate::transforms::quarantine::Ledger;
@@ -500,7 +500,7 @@ pub fn manifest(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Manifest {
         inputs: inputs(plan, outcome),
         prepared: plan.prepared.as_ref().map(|dir| PreparedRecord {
             dir: plan.relative(&dir.display().to_string()),
-            contract_version: crate::sources::prepared::VERSION,
+            contract_version: crate::sources::prepared_dataset::VERSION,
         }),
         screening: outcome.screening.as_ref().map(|(_, r)| r.clone()),
         levels: outcome.levels.clone(),
