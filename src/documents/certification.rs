@@ -164,8 +164,11 @@ struct RetentionRow {
 
 /// The retention rows as dates: (every closed account, those past retention).
 fn retention(results: &QueryResults) -> Result<(Vec<Retention>, Vec<Retention>)> {
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
-    let date = |d: i64| (epoch + chrono::Duration::days(d)).to_string();
+    let date = |d: i64| {
+        crate::sources::columns::date_of_day(d)
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    };
     let rows: Vec<RetentionRow> = records(&results.cert_retention, "certification")?;
     let all: Vec<(bool, Retention)> = rows
         .into_iter()

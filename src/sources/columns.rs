@@ -428,8 +428,17 @@ pub fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
     d.num_days_from_ce() - EPOCH_DAYS_FROM_CE
 }
 
+/// The calendar date of a day number since the Unix epoch ([`days_since_epoch`]'s inverse), or
+/// `None` beyond the dates chrono represents.
+pub fn date_of_day(day: i64) -> Option<chrono::NaiveDate> {
+    i32::try_from(day)
+        .ok()?
+        .checked_add(EPOCH_DAYS_FROM_CE)
+        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
+}
+
 /// `NaiveDate::num_days_from_ce` of 1970-01-01.
-pub const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 #[cfg(test)]
 mod tests {

@@ -275,11 +275,7 @@ mod tests {
         );
         assert_eq!(state["p"]["B"].first_run_id, "r2");
         let accounts = ["A".to_string(), "B".to_string(), "C".to_string()];
-        let day = |d: &str| {
-            (chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()
-                - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
-            .num_days() as i32
-        };
+        let day = |d: &str| days_since_epoch(crate::config::iso_date(d).unwrap());
         assert_eq!(
             prior_table(&state, "p", day("2026-11-22"), &accounts, &BTreeMap::new())
                 .unwrap()

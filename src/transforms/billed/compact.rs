@@ -20,39 +20,21 @@
 
 use polars::prelude::*;
 
+use super::Merge;
 use crate::sources::{ROW, SOURCE_FILE};
 
-/// Columns that must be equal for two rows to merge (besides following on in time): the group key.
-const SAME: &[&str] = &[
-    SOURCE_FILE,
-    "billing_account_id",
-    "sub_account_id",
-    "resource_id",
-    "availability_zone",
-    "region_id",
-    "day",
-    "instance_type",
-    "accelerator",
-    "accelerators",
-    "interconnect_gbps",
-    "peak_ops_per_s",
-    "peak_precision_used",
-    "charge_class",
-    "pricing_category",
-    "reserved_capacity",
-    "_rate",
-];
+/// Columns that must be equal for two rows to merge (besides following on in time): the usage's
+/// key columns ([`super::USAGE`]) and `_rate`, the billed rate, which only compaction reads.
+fn same() -> Vec<&'static str> {
+    let mut key = super::usage_columns(Some(Merge::Key));
+    key.push("_rate");
+    key
+}
 
-/// Columns kept per row inside a group.
-const PER_ROW: &[&str] = &[
-    "row_id",
-    ROW,
-    "start_s",
-    "end_s",
-    "accelerator_hours",
-    "billed_cost",
-    "effective_cost",
-];
+/// Columns kept per row inside a group ([`super::USAGE`]).
+fn per_row() -> Vec<&'static str> {
+    super::usage_columns(Some(Merge::PerRow))
+}
 
 /// Columns summed over the merged rows.
 const SUMMED: &[&str] = &["accelerator_hours", "billed_cost", "effective_cost"];
@@ -62,14 +44,17 @@ fn columns(names: &[&str]) -> Vec<Expr> {
 }
 
 /// Usage rows (the accelerator usage columns) grouped by everything that must be equal to merge:
-/// the key columns, `rows`, and a list per `PER_ROW` column. Runs in the streaming engine.
+/// the key columns, `rows`, and a list per [`per_row`] column. Runs in the streaming engine.
 pub fn group(usage: LazyFrame) -> LazyFrame {
     let rate = col("accelerator_hours") / (col("end_s") - col("start_s")).cast(DataType::Float64);
-    let mut aggs: Vec<Expr> = PER_ROW.iter().map(|c| col(*c).implode(false)).collect();
+    let mut aggs: Vec<Expr> = per_row()
+        .into_iter()
+        .map(|c| col(c).implode(false))
+        .collect();
     aggs.push(len().cast(DataType::Int64).alias("rows"));
     usage
         .with_column(rate.alias("_rate"))
-        .group_by(columns(SAME))
+        .group_by(columns(&same()))
         .agg(aggs)
 }
 
@@ -79,7 +64,7 @@ pub const MERGED_ROW_ID: &str = "merged_row_id";
 /// The merged usage: one row per run of rows that follow on, and the keys of the billing rows each
 /// stands for, so they can still be quarantined one by one.
 pub struct Merged {
-    /// The `SAME` columns (but `_rate`), `row_id`, `_row` and `start_s` of the first row, `end_s`
+    /// The key columns (but `_rate`), `row_id`, `_row` and `start_s` of the first row, `end_s`
     /// of the last, `source_rows` and the `SUMMED` columns summed in time order; by `row_id`.
     pub rows: DataFrame,
     /// One row per billing row: `row_id`, `_row`, `MERGED_ROW_ID`; by `row_id`.
@@ -94,7 +79,7 @@ pub fn merge(groups: &DataFrame) -> PolarsResult<Merged> {
     let keyed = groups.clone().lazy().with_row_index("_group", None);
     let explode = |lf: LazyFrame| {
         lf.explode(
-            by_name(PER_ROW.iter().copied(), true, false),
+            by_name(per_row(), true, false),
             ExplodeOptions {
                 empty_as_null: false,
                 keep_nulls: false,
@@ -111,28 +96,23 @@ pub fn merge(groups: &DataFrame) -> PolarsResult<Merged> {
         .eq(col("end_s").shift(lit(1)))
         .and(col("_group").eq(col("_group").shift(lit(1))))
         .fill_null(lit(false));
-    let mut per_row = vec![col("_group")];
-    per_row.extend(columns(PER_ROW));
-    let runs = explode(
-        keyed
-            .clone()
-            .filter(col("rows").gt(lit(1i64)))
-            .select(per_row),
-    )
-    .sort(["_group", "start_s", "row_id"], Default::default())
-    .with_column(follows_on.not().alias("_first"))
-    .with_columns([
-        col("_first")
-            .cast(DataType::UInt32)
-            .cum_sum(false)
-            .alias("_segment"),
-        when(col("_first"))
-            .then(col("row_id"))
-            .otherwise(lit(NULL).cast(IDX_DTYPE))
-            .fill_null_with_strategy(FillNullStrategy::Forward(None))
-            .alias(MERGED_ROW_ID),
-    ])
-    .cache();
+    let mut kept = vec![col("_group")];
+    kept.extend(columns(&per_row()));
+    let runs = explode(keyed.clone().filter(col("rows").gt(lit(1i64))).select(kept))
+        .sort(["_group", "start_s", "row_id"], Default::default())
+        .with_column(follows_on.not().alias("_first"))
+        .with_columns([
+            col("_first")
+                .cast(DataType::UInt32)
+                .cum_sum(false)
+                .alias("_segment"),
+            when(col("_first"))
+                .then(col("row_id"))
+                .otherwise(lit(NULL).cast(IDX_DTYPE))
+                .fill_null_with_strategy(FillNullStrategy::Forward(None))
+                .alias(MERGED_ROW_ID),
+        ])
+        .cache();
     let mut aggs = vec![
         col("_group").first(),
         col("row_id").first(),
@@ -143,7 +123,7 @@ pub fn merge(groups: &DataFrame) -> PolarsResult<Merged> {
     ];
     aggs.extend(SUMMED.iter().map(|c| col(*c).sum()));
     let mut key = vec![col("_group")];
-    key.extend(columns(SAME));
+    key.extend(columns(&same()));
     let merged_runs = runs.clone().group_by([col("_segment")]).agg(aggs).join(
         keyed.select(key),
         [col("_group")],
@@ -180,10 +160,9 @@ pub fn merge(groups: &DataFrame) -> PolarsResult<Merged> {
 
 /// The columns of a merged row, in order.
 fn merged_columns() -> Vec<Expr> {
-    let mut out: Vec<Expr> = SAME
-        .iter()
-        .filter(|c| **c != "_rate")
-        .map(|c| col(*c))
+    let mut out: Vec<Expr> = super::usage_columns(Some(Merge::Key))
+        .into_iter()
+        .map(col)
         .collect();
     out.extend(
         ["row_id", ROW, "start_s", "end_s", "source_rows"]

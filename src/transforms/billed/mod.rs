@@ -28,32 +28,52 @@ use crate::transforms::billed::identify::{
     identify, is_usage, mark, matches_where, Basis, BasisPatterns,
 };
 
-/// Columns of the identified accelerator usage handed to the queries.
-pub const USAGE_COLUMNS: &[&str] = &[
-    "row_id",
-    sources::SOURCE_FILE,
-    sources::ROW,
-    "billing_account_id",
-    "sub_account_id",
-    "resource_id",
-    "availability_zone",
-    "region_id",
-    "start_s",
-    "end_s",
-    "day",
-    "instance_type",
-    "accelerator",
-    "accelerators",
-    "accelerator_hours",
-    "interconnect_gbps",
-    "peak_ops_per_s",
-    "peak_precision_used",
-    "charge_class",
-    "pricing_category",
-    "reserved_capacity",
-    "billed_cost",
-    "effective_cost",
+/// How compaction treats a usage column ([`compact`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// Equal for two rows to merge (besides following on in time): the group key.
+    Key,
+    /// Kept per row inside a group; a merged row takes the first (`row_id`, the row, `start_s`),
+    /// the last (`end_s`) or the sum (hours and costs).
+    PerRow,
+}
+
+/// The columns of the identified accelerator usage handed to the queries, in order, each with
+/// how compaction treats it: the one list [`usage_columns`] and `compact` derive from.
+pub const USAGE: &[(&str, Merge)] = &[
+    ("row_id", Merge::PerRow),
+    (sources::SOURCE_FILE, Merge::Key),
+    (sources::ROW, Merge::PerRow),
+    ("billing_account_id", Merge::Key),
+    ("sub_account_id", Merge::Key),
+    ("resource_id", Merge::Key),
+    ("availability_zone", Merge::Key),
+    ("region_id", Merge::Key),
+    ("start_s", Merge::PerRow),
+    ("end_s", Merge::PerRow),
+    ("day", Merge::Key),
+    ("instance_type", Merge::Key),
+    ("accelerator", Merge::Key),
+    ("accelerators", Merge::Key),
+    ("accelerator_hours", Merge::PerRow),
+    ("interconnect_gbps", Merge::Key),
+    ("peak_ops_per_s", Merge::Key),
+    ("peak_precision_used", Merge::Key),
+    ("charge_class", Merge::Key),
+    ("pricing_category", Merge::Key),
+    ("reserved_capacity", Merge::Key),
+    ("billed_cost", Merge::PerRow),
+    ("effective_cost", Merge::PerRow),
 ];
+
+/// The usage columns of one kind ([`USAGE`]), in order.
+pub fn usage_columns(kind: Option<Merge>) -> Vec<&'static str> {
+    USAGE
+        .iter()
+        .filter(|(_, m)| kind.is_none_or(|k| k == *m))
+        .map(|(c, _)| *c)
+        .collect()
+}
 
 /// Billing rows after identification: the quarantined ones and the identified accelerator rows.
 pub struct BilledRows {
@@ -443,7 +463,7 @@ impl Scanned {
             .select(["row_id", sources::SOURCE_FILE, sources::ROW, RULE, REASON].map(col));
         let accelerator = compact::group(
             kept.filter(col(RULE).is_null().and(col("is_accelerator")))
-                .select(USAGE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>()),
+                .select(usage_columns(None).into_iter().map(col).collect::<Vec<_>>()),
         );
         let plans = vec![
             stats.logical_plan,
@@ -627,9 +647,7 @@ impl BilledRows {
                 "no usable billing row, so no as-of date can be taken from the data (give --as-of or fix the input)",
             )
         })?;
-        day.checked_add(crate::sources::columns::EPOCH_DAYS_FROM_CE)
-            .and_then(NaiveDate::from_num_days_from_ce_opt)
-            .ok_or_else(|| {
+        crate::sources::columns::date_of_day(day as i64).ok_or_else(|| {
                 Error::input(
                     crate::error::Location::file("billing"),
                     "the latest charge date is beyond the dates cipwatch can represent (give --as-of or fix the input)",
@@ -698,7 +716,7 @@ impl BilledRows {
     /// The accelerator usage the queries see: rows starting before `end_s`, compacted (contiguous
     /// hourly rows of a resource merged, see `transforms::billed::compact`).
     pub fn usage_until(&self, end_s: i64) -> Result<DataFrame> {
-        let mut columns: Vec<Expr> = USAGE_COLUMNS.iter().map(|c| col(*c)).collect();
+        let mut columns: Vec<Expr> = usage_columns(None).into_iter().map(col).collect();
         columns.push(col("source_rows"));
         compact::before(&self.accelerator, end_s)
             .select(columns)
