@@ -1,7 +1,8 @@
 //! The US federal holidays a report's due date is checked against (`calendar/us-federal-holidays.csv`,
 //! data beside the code: each row's date, the holiday's name as 5 U.S.C. 6103 names it and the
 //! source). The rule counts calendar days and says nothing of a deadline on a day the agency is
-//! closed, so cipwatch never moves a due date: it adds a note for counsel.
+//! closed, so cipwatch never moves a due date: it adds a note for counsel. Also the one home of
+//! the day numbers the queries count in (days since 1970-01-01) and their calendar dates.
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use std::sync::LazyLock;
@@ -75,3 +76,20 @@ mod tests {
         assert_eq!(due_date_note(day("2026-12-11")), None);
     }
 }
+
+/// Days since the Unix epoch (1970-01-01 is day 0) of a calendar date, as the queries count days.
+pub fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
+    d.num_days_from_ce() - EPOCH_DAYS_FROM_CE
+}
+
+/// The calendar date of a day number since the Unix epoch ([`days_since_epoch`]'s inverse), or
+/// `None` beyond the dates chrono represents.
+pub fn date_of_day(day: i64) -> Option<chrono::NaiveDate> {
+    i32::try_from(day)
+        .ok()?
+        .checked_add(EPOCH_DAYS_FROM_CE)
+        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
+}
+
+/// `NaiveDate::num_days_from_ce` of 1970-01-01.
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;

@@ -383,7 +383,7 @@ impl BillingOptions {
     /// `earliest_charge_date` as days since the Unix epoch.
     pub fn earliest_day(&self) -> std::result::Result<i32, String> {
         chrono::NaiveDate::parse_from_str(&self.earliest_charge_date, "%Y-%m-%d")
-            .map(crate::sources::columns::days_since_epoch)
+            .map(crate::config::calendar::days_since_epoch)
             .map_err(|e| {
                 format!(
                     "billing.earliest_charge_date '{}' is not YYYY-MM-DD: {e}",

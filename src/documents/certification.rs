@@ -165,7 +165,7 @@ struct RetentionRow {
 /// The retention rows as dates: (every closed account, those past retention).
 fn retention(results: &QueryResults) -> Result<(Vec<Retention>, Vec<Retention>)> {
     let date = |d: i64| {
-        crate::sources::columns::date_of_day(d)
+        crate::config::calendar::date_of_day(d)
             .map(|d| d.to_string())
             .unwrap_or_default()
     };

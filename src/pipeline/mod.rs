@@ -13,12 +13,12 @@ use polars::sql::SQLContext;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::config::calendar::days_since_epoch;
 use crate::config::catalog;
 use crate::error::Result;
 use crate::plan::{Plan, Stage1Plan};
 use crate::progress::Progress;
 use crate::sinks::output;
-use crate::sources::columns::days_since_epoch;
 use crate::sources::prepared_dataset;
 use crate::state::history;
 use crate::transforms::billed::{self, BillingInput};

@@ -3,7 +3,6 @@
 //! caller turns "text present but parse null" into a quarantine rule). A column absent from a file
 //! reads as all null, so optional columns need no special cases downstream.
 
-use chrono::Datelike;
 use polars::prelude::*;
 
 pub use super::timestamps::ts_type;
@@ -422,23 +421,6 @@ pub fn epoch_seconds(ts: Expr) -> Expr {
 pub fn epoch_day(ts: Expr) -> Expr {
     ts.cast(DataType::Date).cast(DataType::Int32)
 }
-
-/// Days since the Unix epoch (1970-01-01 is day 0) of a calendar date, as the queries count days.
-pub fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
-    d.num_days_from_ce() - EPOCH_DAYS_FROM_CE
-}
-
-/// The calendar date of a day number since the Unix epoch ([`days_since_epoch`]'s inverse), or
-/// `None` beyond the dates chrono represents.
-pub fn date_of_day(day: i64) -> Option<chrono::NaiveDate> {
-    i32::try_from(day)
-        .ok()?
-        .checked_add(EPOCH_DAYS_FROM_CE)
-        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
-}
-
-/// `NaiveDate::num_days_from_ce` of 1970-01-01.
-const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 #[cfg(test)]
 mod tests {

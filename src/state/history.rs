@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
+use crate::config::calendar::days_since_epoch;
 use crate::config::profile::Params;
 use crate::error::{Context, Error, Result};
 use crate::fingerprint::sha256_bytes;
-use crate::sources::columns::days_since_epoch;
 
 pub const RUNS: &str = "runs.jsonl";
 pub const KNOWLEDGE: &str = "knowledge.json";

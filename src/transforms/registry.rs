@@ -5,8 +5,8 @@ use polars::prelude::*;
 
 use chrono::NaiveDate;
 
+use crate::config::calendar::days_since_epoch;
 use crate::error::{Context, Error, Result};
-use crate::sources::columns::days_since_epoch;
 use crate::sources::files::InputFile;
 use crate::sources::{self, registry};
 use crate::transforms::entities::EntityInputs;

@@ -647,7 +647,7 @@ impl BilledRows {
                 "no usable billing row, so no as-of date can be taken from the data (give --as-of or fix the input)",
             )
         })?;
-        crate::sources::columns::date_of_day(day as i64).ok_or_else(|| {
+        crate::config::calendar::date_of_day(day as i64).ok_or_else(|| {
                 Error::input(
                     crate::error::Location::file("billing"),
                     "the latest charge date is beyond the dates cipwatch can represent (give --as-of or fix the input)",

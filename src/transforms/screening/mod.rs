@@ -29,8 +29,8 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
+use crate::config::calendar::days_since_epoch;
 use crate::error::{Context, Error, Location, Result};
-use crate::sources::columns::days_since_epoch;
 use crate::transforms::registry::Registry;
 use lists::Listed;
 use names::{Index, Name};
