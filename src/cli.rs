@@ -31,6 +31,11 @@ pub enum Command {
     /// Check configuration, rule profile, queries, templates, catalog and inputs end to end; write nothing.
     Validate(PlanArgs),
     /// Explain one account's level: the rows, catalog figures, arithmetic, thresholds and CIP facts.
+    ///
+    /// Reads the run published for --as-of (default: the latest run published under the output
+    /// folder; a scenario's with --scenario or --set); --rerun reruns on today's inputs instead.
+    /// Flags that only shape a publishing run (--pdf, --filing-copy, --drafts, --filing) have no
+    /// effect here.
     Explain(commands::explain::ExplainArgs),
     /// Compare two published runs (default: the two latest in the output folder).
     Diff(commands::diff::DiffArgs),
