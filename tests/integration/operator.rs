@@ -400,3 +400,97 @@ fn backtest_compares_first_flagged_dates_and_leaves_the_filing_run_alone() {
         stderr(&no_candidate)
     );
 }
+
+/// `explain` reads only what was published under the output folder: a scenario's run with
+/// `--set` (and says it is a scenario), `--as-of` only as `<out>/<date>` (never a folder of that
+/// name elsewhere); `--rerun` names a due date that differs from the published one; a full
+/// standard output is exit 1 with a message, not a panic.
+#[test]
+fn explain_reads_only_the_output_folder_names_scenarios_and_due_date_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_with(dir.path(), &[]);
+    let cfg = cfg.to_str().unwrap();
+    let run = |extra: &[&str]| cipwatch(&[&["-q", "run", "--config", cfg][..], extra].concat());
+    assert!(run(&[]).status.success());
+    let set = ["--set", "training_ops=1e25"];
+    assert!(run(&set).status.success());
+    let scenario = cipwatch(
+        &[
+            &["-q", "explain", "420000000002", "--config", cfg][..],
+            &set,
+        ]
+        .concat(),
+    );
+    assert!(scenario.status.success(), "{}", stderr(&scenario));
+    assert!(
+        stdout(&scenario).contains("SCENARIO "),
+        "{}",
+        stdout(&scenario)
+    );
+    // A copy of a run folder named like a date beside the working directory is not read.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let published = dir.path().join("out/2026-11-26");
+    assert!(std::process::Command::new("cp")
+        .args([
+            "-r",
+            published.to_str().unwrap(),
+            elsewhere.path().join("2026-11-19").to_str().unwrap()
+        ])
+        .status()
+        .unwrap()
+        .success());
+    let o = cipwatch_in(
+        elsewhere.path(),
+        &[
+            "-q",
+            "explain",
+            "420000000002",
+            "--config",
+            cfg,
+            "--as-of",
+            "2026-11-19",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("no run is published for 2026-11-19"),
+        "{}",
+        stderr(&o)
+    );
+    // Counsel's knowledge date moves today's due date: a rerun names the published one.
+    let answers = dir.path().join("answers");
+    std::fs::create_dir_all(&answers).unwrap();
+    std::fs::write(
+        answers.join("420000000002.toml"),
+        "knowledge_date = \"2026-11-21\"\n",
+    )
+    .unwrap();
+    let o = cipwatch(&["-q", "explain", "420000000002", "--config", cfg, "--rerun"]);
+    assert!(
+        stderr(&o).contains("the published due date was 2026-12-11, this rerun finds 2026-12-06"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !stderr(&o).contains("republishes"),
+        "a rerun publishes nothing: {}",
+        stderr(&o)
+    );
+    if std::path::Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_cipwatch"))
+            .args(["-q", "explain", "420000000002", "--config", cfg])
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("cipwatch: ") && !stderr(&o).contains("panicked"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
