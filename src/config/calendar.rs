@@ -48,6 +48,23 @@ pub fn due_date_note(date: NaiveDate) -> Option<String> {
     }
 }
 
+/// Days since the Unix epoch (1970-01-01 is day 0) of a calendar date, as the queries count days.
+pub fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
+    d.num_days_from_ce() - EPOCH_DAYS_FROM_CE
+}
+
+/// The calendar date of a day number since the Unix epoch ([`days_since_epoch`]'s inverse), or
+/// `None` beyond the dates chrono represents.
+pub fn date_of_day(day: i64) -> Option<chrono::NaiveDate> {
+    i32::try_from(day)
+        .ok()?
+        .checked_add(EPOCH_DAYS_FROM_CE)
+        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
+}
+
+/// `NaiveDate::num_days_from_ce` of 1970-01-01.
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,20 +93,3 @@ mod tests {
         assert_eq!(due_date_note(day("2026-12-11")), None);
     }
 }
-
-/// Days since the Unix epoch (1970-01-01 is day 0) of a calendar date, as the queries count days.
-pub fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
-    d.num_days_from_ce() - EPOCH_DAYS_FROM_CE
-}
-
-/// The calendar date of a day number since the Unix epoch ([`days_since_epoch`]'s inverse), or
-/// `None` beyond the dates chrono represents.
-pub fn date_of_day(day: i64) -> Option<chrono::NaiveDate> {
-    i32::try_from(day)
-        .ok()?
-        .checked_add(EPOCH_DAYS_FROM_CE)
-        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
-}
-
-/// `NaiveDate::num_days_from_ce` of 1970-01-01.
-const EPOCH_DAYS_FROM_CE: i32 = 719_163;

@@ -56,6 +56,8 @@ variables! {
         "The browser that prints the PDF documents, instead of `chromium` on `PATH`.";
     ENGINE = "CIPWATCH_ENGINE", Diagnostic,
         "`in-memory` runs the pass over every billing row in Polars' in-memory engine instead of the streaming one (the results must not differ; the benchmark checks).";
+    PURGE_DELAY = "MIMALLOC_PURGE_DELAY", Diagnostic,
+        "mimalloc's delay (ms) before freed memory goes back to the system; cipwatch sets 0 (at once) unless this is set.";
     PROFILE = "CIPWATCH_PROFILE", Diagnostic,
         "A file to which each query's plan nodes and their times are appended (`query<TAB>node<TAB>µs`).";
     TEST_PAUSE_AT = "CIPWATCH_TEST_PAUSE_AT", TestHook,

@@ -191,22 +191,81 @@ fn default_max_age_days() -> i64 {
     7
 }
 
-/// Every numeric configuration key with its valid values (each declared beside its field).
-pub const NUMERIC_KEYS: &[(&str, Valid)] = &[
-    ("registry.max_age_days", RegistryOptions::MAX_AGE_DAYS),
-    ("screening.max_age_days", ScreeningOptions::MAX_AGE_DAYS),
-    ("screening.min_score", ScreeningOptions::MIN_SCORE),
+/// A numeric configuration key: its name, its valid values (declared beside its field), its TOML
+/// kind, and its value in a configuration (`None` when its table is absent).
+pub struct NumericKey {
+    pub key: &'static str,
+    pub valid: Valid,
+    pub kind: profile::Kind,
+    pub value: fn(&ConfigFile) -> Option<f64>,
+}
+
+/// Every numeric configuration key: the one list the range check ([`ConfigFile`]'s parse) and
+/// its test read.
+pub const NUMERIC_KEYS: &[NumericKey] = &[
+    NumericKey {
+        key: "registry.max_age_days",
+        valid: RegistryOptions::MAX_AGE_DAYS,
+        kind: profile::Kind::Integer,
+        value: |c| Some(c.registry.max_age_days as f64),
+    },
+    NumericKey {
+        key: "screening.max_age_days",
+        valid: ScreeningOptions::MAX_AGE_DAYS,
+        kind: profile::Kind::Integer,
+        value: |c| c.screening.as_ref().map(|s| s.max_age_days as f64),
+    },
+    NumericKey {
+        key: "screening.min_score",
+        valid: ScreeningOptions::MIN_SCORE,
+        kind: profile::Kind::Float,
+        value: |c| c.screening.as_ref().map(|s| s.min_score),
+    },
+    NumericKey {
+        key: "billing.max_gpu_count",
+        valid: BillingOptions::MAX_GPU_COUNT,
+        kind: profile::Kind::Float,
+        value: |c| Some(c.billing.max_gpu_count),
+    },
+    NumericKey {
+        key: "billing.catalog_gap_factor",
+        valid: BillingOptions::CATALOG_GAP_FACTOR,
+        kind: profile::Kind::Float,
+        value: |c| Some(c.billing.catalog_gap_factor),
+    },
+    NumericKey {
+        key: "billing.max_abs_quantity",
+        valid: BillingOptions::MAX_ABS,
+        kind: profile::Kind::Float,
+        value: |c| Some(c.billing.max_abs_quantity),
+    },
+    NumericKey {
+        key: "billing.max_abs_cost",
+        valid: BillingOptions::MAX_ABS,
+        kind: profile::Kind::Float,
+        value: |c| Some(c.billing.max_abs_cost),
+    },
+    NumericKey {
+        key: "billing.max_date_gap_days",
+        valid: BillingOptions::MAX_DATE_GAP_DAYS,
+        kind: profile::Kind::Integer,
+        value: |c| Some(c.billing.max_date_gap_days as f64),
+    },
+    NumericKey {
+        key: "billing.max_outlier_share",
+        valid: BillingOptions::MAX_OUTLIER_SHARE,
+        kind: profile::Kind::Float,
+        value: |c| Some(c.billing.max_outlier_share),
+    },
 ];
 
 impl ConfigFile {
     /// Checks every numeric key against its declared range (exit 2 naming key, value and range).
     fn check_ranges(&self) -> Result<()> {
-        RegistryOptions::MAX_AGE_DAYS
-            .check_number("registry.max_age_days", self.registry.max_age_days as f64)?;
-        if let Some(s) = &self.screening {
-            ScreeningOptions::MAX_AGE_DAYS
-                .check_number("screening.max_age_days", s.max_age_days as f64)?;
-            ScreeningOptions::MIN_SCORE.check_number("screening.min_score", s.min_score)?;
+        for k in NUMERIC_KEYS {
+            if let Some(v) = (k.value)(self) {
+                k.valid.check_number(k.key, v)?;
+            }
         }
         Ok(())
     }
@@ -342,41 +401,46 @@ impl Default for BillingOptions {
 }
 
 impl BillingOptions {
-    /// Checks the numeric keys' ranges and the date; the error names the key, value and range.
+    /// The valid values of `max_gpu_count`: accelerators per instance.
+    pub const MAX_GPU_COUNT: Valid = Valid::Between {
+        min: 1.0,
+        min_open: false,
+        max: 1e6,
+        unit: "accelerators",
+    };
+    /// The valid values of `catalog_gap_factor`: a multiple of the catalog's highest peak.
+    pub const CATALOG_GAP_FACTOR: Valid = Valid::Between {
+        min: 1.0,
+        min_open: false,
+        max: 100.0,
+        unit: "a multiple",
+    };
+    /// The valid values of `max_abs_quantity` and `max_abs_cost`: sums are exact as integers of
+    /// whole units, so one value must stay far below what an i64 holds.
+    pub const MAX_ABS: Valid = Valid::Between {
+        min: 0.0,
+        min_open: true,
+        max: 1e15,
+        unit: "units",
+    };
+    /// The valid values of `max_date_gap_days`: whole days, 1 to a hundred years.
+    pub const MAX_DATE_GAP_DAYS: Valid = Valid::Between {
+        min: 1.0,
+        min_open: false,
+        max: 36_500.0,
+        unit: "days",
+    };
+    /// The valid values of `max_outlier_share`: a fraction.
+    pub const MAX_OUTLIER_SHARE: Valid = Valid::Between {
+        min: 0.0,
+        min_open: false,
+        max: 1.0,
+        unit: "a fraction",
+    };
+
+    /// Checks `earliest_charge_date` (the numbers are checked with every numeric key,
+    /// [`NUMERIC_KEYS`]); the error names the key and value.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        for (key, v) in [
-            ("billing.max_abs_quantity", self.max_abs_quantity),
-            ("billing.max_abs_cost", self.max_abs_cost),
-        ] {
-            // Sums are exact as integers of whole units, so one value must stay far below i64.
-            if !(v > 0.0 && v <= 1e15) {
-                return Err(format!("{key} = {v} is outside (0, 1e15]"));
-            }
-        }
-        if !(1.0..=1e6).contains(&self.max_gpu_count) {
-            return Err(format!(
-                "billing.max_gpu_count = {} is outside [1, 1e6]",
-                self.max_gpu_count
-            ));
-        }
-        if !(1.0..=100.0).contains(&self.catalog_gap_factor) {
-            return Err(format!(
-                "billing.catalog_gap_factor = {} is outside [1, 100]",
-                self.catalog_gap_factor
-            ));
-        }
-        if !(1..=36_500).contains(&self.max_date_gap_days) {
-            return Err(format!(
-                "billing.max_date_gap_days = {} is outside [1, 36500]",
-                self.max_date_gap_days
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.max_outlier_share) {
-            return Err(format!(
-                "billing.max_outlier_share = {} is outside [0, 1]",
-                self.max_outlier_share
-            ));
-        }
         self.earliest_day().map(|_| ())
     }
 

@@ -25,10 +25,11 @@ use crate::transforms::registry::Registry;
 use crate::transforms::rows::FlagRow;
 use crate::transforms::{QueryInputs, QueryResults};
 
-/// Counts the identified accelerator usage rows charged after the as-of date (left out of
-/// `usage`, whose `source_rows` say how many billing rows each row merges).
+/// Counts the identified accelerator usage rows charged after the as-of date: of the
+/// `accelerator_rows` billing rows identified, those left out of `usage` (whose `source_rows` say
+/// how many billing rows each row merges).
 pub fn exclude_after_as_of(
-    billing: &Billing,
+    accelerator_rows: i64,
     usage: &DataFrame,
     ledger: &mut Ledger,
 ) -> Result<()> {
@@ -44,7 +45,7 @@ pub fn exclude_after_as_of(
         "billing",
         "accelerator usage rows",
         "charged after the as-of date".into(),
-        (billing.rows.accelerator_rows() - kept).max(0) as u64,
+        (accelerator_rows - kept).max(0) as u64,
     );
     Ok(())
 }

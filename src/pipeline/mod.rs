@@ -147,10 +147,10 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     progress.stage("billing");
     let (mut billing, part_tables) = billing_stage(plan, &catalog, &mut ledger)?;
     let run = RunValues::of(billing.as_of, &certification_period(plan, billing.as_of)?);
-    let usage = billing.rows.usage_until(run.as_of_end_s)?;
-    bookkeeping::exclude_after_as_of(&billing, &usage, &mut ledger)?;
+    let accelerator_rows = billing.rows.accelerator_rows();
     // From here on the usage up to the as-of date stands for it; the queries release that too.
-    billing.rows.accelerator = DataFrame::empty();
+    let usage = billing.rows.take_usage_until(run.as_of_end_s)?;
+    bookkeeping::exclude_after_as_of(accelerator_rows, &usage, &mut ledger)?;
     let identified = findings::accelerator_hours(&usage, "usage")?;
     let samples = findings::sample_rows(&usage)?;
     progress.stage("telemetry");

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::fingerprint::sha256_reader;
 
 /// The contract's version: stage 2 refuses a part of another version (exit 4).
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The folder of the parts inside a prepared dataset.
 pub const PARTS: &str = "parts";
 /// Written last into a complete part (as into a published run folder); a part without it is ignored.

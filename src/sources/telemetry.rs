@@ -6,8 +6,8 @@ use polars::prelude::*;
 
 use super::columns::{epoch_seconds, present_check, timestamp_check, Cols};
 use super::files::InputFile;
-use super::{first_failure, load_all, Loaded, Scan, ROW};
-use crate::error::Result;
+use super::{first_failure, load_all, Loaded, Scan, REASON, ROW, RULE, SOURCE_FILE};
+use crate::error::{Context, Result};
 
 pub const REQUIRED: &[&str] = &[
     "resource_id",
@@ -36,8 +36,34 @@ pub fn load(files: Vec<InputFile>) -> Result<Loaded> {
     load_all("telemetry", files, REQUIRED, canonical)
 }
 
+/// The used telemetry table with no rows, as the queries see it without telemetry: the columns
+/// [`canonical`] makes (planned on a file of the required columns, all text) and the file column,
+/// without the rule and reason. One definition of the telemetry columns: the select below.
+///
+/// Errors: internal when Polars cannot plan the empty table.
+pub fn empty() -> Result<DataFrame> {
+    let mut fields = vec![Field::new(ROW.into(), DataType::Int64)];
+    fields.extend(
+        REQUIRED
+            .iter()
+            .map(|c| Field::new((*c).into(), DataType::String)),
+    );
+    let schema = Schema::from_iter(fields);
+    let file = DataFrame::empty_with_schema(&schema).lazy();
+    canonical_of(&schema, file)?
+        .with_column(lit("").alias(SOURCE_FILE))
+        .drop(by_name([RULE, REASON], true, false))
+        .collect()
+        .or_internal("the empty telemetry table")
+}
+
 fn canonical(scan: &Scan) -> Result<LazyFrame> {
-    let c = Cols::new(&scan.schema);
+    canonical_of(&scan.schema, scan.lf.clone())
+}
+
+/// The canonical telemetry rows of a file of this `schema`, with each row's first failed check.
+fn canonical_of(schema: &Schema, file: LazyFrame) -> Result<LazyFrame> {
+    let c = Cols::new(schema);
     let (start, end) = (c.timestamp("period_start"), c.timestamp("period_end"));
     let util = c.number("avg_utilization");
     let count = c.number("accelerator_count");
@@ -71,7 +97,7 @@ fn canonical(scan: &Scan) -> Result<LazyFrame> {
         c.quoted("accelerator_count is negative:", "accelerator_count"),
     ));
     let [rule, reason] = first_failure(checks);
-    Ok(scan.lf.clone().select([
+    Ok(file.select([
         col(ROW),
         c.key("resource_id").alias("resource_id"),
         c.key("billing_account_id").alias("billing_account_id"),

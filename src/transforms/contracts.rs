@@ -244,7 +244,7 @@ impl Table {
     ///
     /// Errors: as [`Table::check_schema`] and [`Table::check_rows`]; internal when Polars fails.
     pub fn present(&self, result: DataFrame, what: &str) -> Result<DataFrame> {
-        self.check_schema(&result.schema(), what)?;
+        self.check_schema(result.schema(), what)?;
         let key: Vec<&str> = self.key.to_vec();
         let df = result
             .lazy()

@@ -261,10 +261,10 @@ fn every_parameter_out_of_range_is_exit_2_naming_the_key() {
 /// Every numeric configuration key out of range is exit 2 naming the key and the range.
 #[test]
 fn every_config_number_out_of_range_is_exit_2_naming_the_key() {
-    use cipwatch::config::profile::Kind;
-    for (key, valid) in cipwatch::config::NUMERIC_KEYS {
+    for k in cipwatch::config::NUMERIC_KEYS {
+        let (key, valid) = (k.key, k.valid);
         let (table, field) = key.split_once('.').unwrap();
-        for value in valid.outside(Kind::Integer) {
+        for value in valid.outside(k.kind) {
             let dir = tempfile::tempdir().unwrap();
             let cfg = samples_with(dir.path(), None);
             append_config(&cfg, &format!("[{table}]\n{field} = {value}\n"));

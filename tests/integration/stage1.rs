@@ -242,7 +242,13 @@ fn a_prepared_dataset_made_otherwise_is_refused_saying_how() {
     let manifest = std::fs::read_to_string(part.join("part.json")).unwrap();
     std::fs::write(
         part.join("part.json"),
-        manifest.replace("\"version\": 1", "\"version\": 99"),
+        manifest.replace(
+            &format!(
+                "\"version\": {}",
+                cipwatch::sources::prepared_dataset::VERSION
+            ),
+            "\"version\": 99",
+        ),
     )
     .unwrap();
     refused(&prepared, &cfg, "version 99");

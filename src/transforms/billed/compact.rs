@@ -2,12 +2,12 @@
 //! of one 8-GPU instance is 720 rows that say the same thing. Rows of one resource that follow on
 //! without a gap (each starts where the previous ended), on the same UTC day, with everything else
 //! equal (account, placement, instance type, catalog figures, pricing, file, and accelerators busy
-//! per second) are merged into one row spanning them: their accelerator-hours and costs are summed,
+//! per second) are merged into one row spanning them: their accelerator-hours are summed,
 //! `source_rows` counts them and the first row's file, row and `row_id` stand for them.
 //!
 //! Two steps, so that the billing pass never holds a wide row per accelerator row: `group`, in the
 //! streaming pass, groups the rows by everything that must be equal and keeps per row only the few
-//! numbers that differ (times, row ids, hours, costs) as lists; `merge` orders each group's rows in
+//! numbers that differ (times, row ids, hours) as lists; `merge` orders each group's rows in
 //! time and merges the runs that follow on, keeping each billing row's keys in a table beside the
 //! merged rows (to quarantine it later, `billing_rows`). A group of one row, which fragmented usage
 //! makes of nearly every row, skips the sorting and grouping. Stage 1 ends with merged rows: they
@@ -37,7 +37,7 @@ fn per_row() -> Vec<&'static str> {
 }
 
 /// Columns summed over the merged rows.
-const SUMMED: &[&str] = &["accelerator_hours", "billed_cost", "effective_cost"];
+const SUMMED: &[&str] = &["accelerator_hours"];
 
 fn columns(names: &[&str]) -> Vec<Expr> {
     names.iter().map(|c| col(*c)).collect()
@@ -75,30 +75,117 @@ pub struct Merged {
 /// fragmented usage, nearly all of them) is its own merged row; the others are ordered in time and
 /// cut where a row does not start at the previous one's end. A merged row lies within one UTC
 /// day, so the rows before a day boundary are whole merged rows: `before` takes them.
-pub fn merge(groups: &DataFrame) -> PolarsResult<Merged> {
-    let keyed = groups.clone().lazy().with_row_index("_group", None);
-    let explode = |lf: LazyFrame| {
-        lf.explode(
-            by_name(per_row(), true, false),
-            ExplodeOptions {
-                empty_as_null: false,
-                keep_nulls: false,
-            },
-        )
-    };
-    let singles = explode(keyed.clone().filter(col("rows").eq(lit(1i64))))
-        .with_column(lit(1i64).cast(DataType::Int64).alias("source_rows"));
-    let single_keys =
+///
+/// Memory: `groups` is taken and consumed a column at a time (split, explode, order), so the step
+/// holds the groups or the merged rows and one column more, never two whole copies.
+pub fn merge(groups: DataFrame) -> PolarsResult<Merged> {
+    let single = groups.column("rows")?.i64()?.equal(1);
+    let (singles, several) = split(groups, &single)?;
+    let singles = explode_singles(singles)?;
+    let single_keys = DataFrame::new_infer_height(vec![
+        singles.column("row_id")?.clone(),
+        singles.column(ROW)?.clone(),
         singles
+            .column("row_id")?
             .clone()
-            .select([col("row_id"), col(ROW), col("row_id").alias(MERGED_ROW_ID)]);
+            .with_name(MERGED_ROW_ID.into()),
+    ])?;
+    let mut rows = singles.select(merged_names())?;
+    let mut keys = single_keys;
+    if several.height() > 0 {
+        let runs = merge_runs(several)?;
+        rows.vstack_mut(&runs.rows)?;
+        keys.vstack_mut(&runs.keys)?;
+    }
+    Ok(Merged {
+        rows: in_row_id_order(rows)?,
+        keys: in_row_id_order(keys)?,
+    })
+}
+
+/// `df`'s rows where `mask` holds and where it does not.
+fn split(df: DataFrame, mask: &BooleanChunked) -> PolarsResult<(DataFrame, DataFrame)> {
+    let mut parts = filter_each(df, &[mask, &!mask])?.into_iter();
+    match (parts.next(), parts.next()) {
+        (Some(yes), Some(no)) => Ok((yes, no)),
+        _ => Err(PolarsError::ComputeError(
+            "split returned too few frames".into(),
+        )),
+    }
+}
+
+/// `df` filtered by each mask, taking `df` a column at a time (each column is dropped once
+/// filtered), so the rows are never held twice whole.
+fn filter_each(df: DataFrame, masks: &[&BooleanChunked]) -> PolarsResult<Vec<DataFrame>> {
+    let mut out: Vec<Vec<Column>> = masks.iter().map(|_| Vec::new()).collect();
+    for c in df.into_columns() {
+        for (mask, columns) in masks.iter().zip(&mut out) {
+            columns.push(c.filter(mask)?);
+        }
+    }
+    masks
+        .iter()
+        .zip(out)
+        .map(|(mask, columns)| DataFrame::new(mask.sum().unwrap_or(0) as usize, columns))
+        .collect()
+}
+
+/// Groups of one row as merged rows: each per-row list's one value, `source_rows` 1.
+fn explode_singles(groups: DataFrame) -> PolarsResult<DataFrame> {
+    let height = groups.height();
+    let lists = per_row();
+    let opts = ExplodeOptions {
+        empty_as_null: false,
+        keep_nulls: false,
+    };
+    let mut out = Vec::new();
+    for c in groups.into_columns() {
+        match lists.contains(&c.name().as_str()) {
+            true => out.push(c.explode(opts)?),
+            false => out.push(c),
+        }
+    }
+    out.push(Column::new_scalar(
+        "source_rows".into(),
+        Scalar::from(1i64),
+        height,
+    ));
+    DataFrame::new(height, out)
+}
+
+/// `df` ordered by `row_id`, gathered a column at a time (each source column is dropped once
+/// gathered).
+fn in_row_id_order(df: DataFrame) -> PolarsResult<DataFrame> {
+    let order = df.column("row_id")?.arg_sort(SortOptions::default());
+    let height = df.height();
+    let columns = df
+        .into_columns()
+        .into_iter()
+        .map(|c| c.take(&order))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(height, columns)
+}
+
+/// Groups of several rows ordered in time and merged where they follow on: the merged rows
+/// ([`merged_names`]) and each billing row's keys.
+fn merge_runs(groups: DataFrame) -> PolarsResult<Merged> {
+    let keyed = groups.lazy().with_row_index("_group", None);
     let follows_on = col("start_s")
         .eq(col("end_s").shift(lit(1)))
         .and(col("_group").eq(col("_group").shift(lit(1))))
         .fill_null(lit(false));
     let mut kept = vec![col("_group")];
     kept.extend(columns(&per_row()));
-    let runs = explode(keyed.clone().filter(col("rows").gt(lit(1i64))).select(kept))
+    let runs = keyed
+        .clone()
+        .select(kept)
+        .explode(
+            by_name(per_row(), true, false),
+            ExplodeOptions {
+                empty_as_null: false,
+                keep_nulls: false,
+            },
+        )
         .sort(["_group", "start_s", "row_id"], Default::default())
         .with_column(follows_on.not().alias("_first"))
         .with_columns([
@@ -124,25 +211,18 @@ pub fn merge(groups: &DataFrame) -> PolarsResult<Merged> {
     aggs.extend(SUMMED.iter().map(|c| col(*c).sum()));
     let mut key = vec![col("_group")];
     key.extend(columns(&same()));
-    let merged_runs = runs.clone().group_by([col("_segment")]).agg(aggs).join(
-        keyed.select(key),
-        [col("_group")],
-        [col("_group")],
-        JoinArgs::new(JoinType::Inner),
-    );
-    let rows = concat(
-        [singles, merged_runs].map(|lf| lf.select(merged_columns())),
-        UnionArgs::default(),
-    )?
-    .sort(["row_id"], Default::default());
-    let keys = concat(
-        [
-            single_keys,
-            runs.select([col("row_id"), col(ROW), col(MERGED_ROW_ID)]),
-        ],
-        UnionArgs::default(),
-    )?
-    .sort(["row_id"], Default::default());
+    let rows = runs
+        .clone()
+        .group_by([col("_segment")])
+        .agg(aggs)
+        .join(
+            keyed.select(key),
+            [col("_group")],
+            [col("_group")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select(merged_names().into_iter().map(col).collect::<Vec<_>>());
+    let keys = runs.select([col("row_id"), col(ROW), col(MERGED_ROW_ID)]);
     let opts = rows.get_current_optimizations();
     let mut out = LazyFrame::collect_all_with_engine(
         vec![rows.logical_plan, keys.logical_plan],
@@ -159,23 +239,24 @@ pub fn merge(groups: &DataFrame) -> PolarsResult<Merged> {
 }
 
 /// The columns of a merged row, in order.
-fn merged_columns() -> Vec<Expr> {
-    let mut out: Vec<Expr> = super::usage_columns(Some(Merge::Key))
-        .into_iter()
-        .map(col)
-        .collect();
-    out.extend(
-        ["row_id", ROW, "start_s", "end_s", "source_rows"]
-            .iter()
-            .chain(SUMMED)
-            .map(|c| col(*c)),
-    );
+fn merged_names() -> Vec<&'static str> {
+    let mut out = super::usage_columns(Some(Merge::Key));
+    out.extend(["row_id", ROW, "start_s", "end_s", "source_rows"]);
+    out.extend(SUMMED);
     out
 }
 
-/// The merged rows starting before `end_s` (a UTC day boundary: whole merged rows).
-pub fn before(merged: &DataFrame, end_s: i64) -> LazyFrame {
-    merged.clone().lazy().filter(col("start_s").lt(lit(end_s)))
+/// The merged rows starting before `end_s` (a UTC day boundary: whole merged rows); `merged`
+/// itself when every row does (nothing is copied).
+pub fn before(merged: DataFrame, end_s: i64) -> PolarsResult<DataFrame> {
+    let mask = merged
+        .column("start_s")?
+        .as_materialized_series()
+        .lt(end_s)?;
+    match mask.all() {
+        true => Ok(merged),
+        false => Ok(split(merged, &mask)?.0),
+    }
 }
 
 /// The billing rows that `merged` rows (some of [`Merged::rows`]) stand for, from `keys`:
@@ -208,8 +289,6 @@ mod tests {
             "interconnect_gbps" => vec![3200.0; n],
             "peak_ops_per_s" => vec![9.89e14; n],
             "reserved_capacity" => vec![false; n],
-            "billed_cost" => vec![1.0; n],
-            "effective_cost" => vec![1.0; n],
         )
         .unwrap();
         for name in [
@@ -266,7 +345,7 @@ mod tests {
             ("r-2", h, 2 * h, 8.0),
         ]);
         let groups = group(df.lazy()).collect().unwrap();
-        let merged = merge(&groups).unwrap();
+        let merged = merge(groups).unwrap();
         let out = merged.rows.clone();
         assert_eq!(
             spans(&out),

@@ -62,8 +62,6 @@ pub const USAGE: &[(&str, Merge)] = &[
     ("charge_class", Merge::Key),
     ("pricing_category", Merge::Key),
     ("reserved_capacity", Merge::Key),
-    ("billed_cost", Merge::PerRow),
-    ("effective_cost", Merge::PerRow),
 ];
 
 /// The usage columns of one kind ([`USAGE`]), in order.
@@ -483,7 +481,7 @@ impl Scanned {
         };
         let (stats, plain_days, totals, egress) = (next()?, next()?, next()?, next()?);
         let quarantined = in_row_order(next()?)?;
-        let merged = compact::merge(&next()?).or_internal("merging accelerator usage")?;
+        let merged = compact::merge(next()?).or_internal("merging accelerator usage")?;
         let rows_read = stats
             .column("read")
             .ok()
@@ -713,16 +711,23 @@ impl BilledRows {
         Ok(gaps)
     }
 
-    /// The accelerator usage the queries see: rows starting before `end_s`, compacted (contiguous
-    /// hourly rows of a resource merged, see `transforms::billed::compact`).
-    pub fn usage_until(&self, end_s: i64) -> Result<DataFrame> {
-        let mut columns: Vec<Expr> = usage_columns(None).into_iter().map(col).collect();
-        columns.push(col("source_rows"));
-        compact::before(&self.accelerator, end_s)
-            .select(columns)
-            .with_column(col("row_id").cast(DataType::Int64))
-            .collect()
-            .or_internal("accelerator usage")
+    /// The accelerator usage the queries see, taken out of the stage's result (which holds none
+    /// after): rows starting before `end_s`, compacted (contiguous hourly rows of a resource
+    /// merged, see `transforms::billed::compact`). Rows are copied only when some start at or
+    /// after `end_s`, so the usage is never held twice.
+    pub fn take_usage_until(&mut self, end_s: i64) -> Result<DataFrame> {
+        let merged = std::mem::replace(&mut self.accelerator, DataFrame::empty());
+        let mut columns = usage_columns(None);
+        columns.push("source_rows");
+        let mut usage = compact::before(merged, end_s)
+            .and_then(|df| df.select(columns))
+            .or_internal("accelerator usage")?;
+        let row_id = usage
+            .column("row_id")
+            .and_then(|c| c.cast(&DataType::Int64))
+            .or_internal("accelerator usage")?;
+        usage.with_column(row_id).or_internal("accelerator usage")?;
+        Ok(usage)
     }
 
     /// How many identified accelerator usage rows the billing holds.

@@ -222,7 +222,6 @@ pub struct AccessRow {
 #[cfg(test)]
 mod contract_tests {
     use super::*;
-    use crate::transforms::contracts::*;
     use polars::prelude::*;
 
     fn flags(ids: &[Option<&str>], levels: &[Option<&str>]) -> DataFrame {

@@ -709,8 +709,8 @@ fn candidates_table(table: Option<&DataFrame>) -> Result<DataFrame> {
 }
 
 fn candidate_count(table: &DataFrame) -> Result<usize> {
-    Ok(table
+    table
         .column("candidate")
         .and_then(|c| c.bool().map(|b| b.sum().unwrap_or(0) as usize))
-        .or_internal("screening candidates")?)
+        .or_internal("screening candidates")
 }
