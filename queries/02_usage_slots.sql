@@ -19,6 +19,9 @@
 --          accelerator_hours, upper_ops, est_ops, est_ops_low, concurrent_accelerators (accelerators
 --          kept busy on average over the charge period), concurrent_ops_per_s (the same at peak op/s),
 --          accelerators (the rows' accelerators per instance, summed: over merged_rows, their mean))
+-- Partition: accelerator_usage.day
+--          A slot lies within one UTC day (day is in its key; telemetry is per resource, whatever
+--          the day), so the query runs on parts of the usage holding whole days and stacks them.
 WITH enriched AS (
     SELECT
         u.*,

@@ -247,7 +247,7 @@ pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<QueryResults> {
         set.queries.iter().map(|q| words(&q.sql)).collect();
     let mut results = Vec::with_capacity(set.queries.len());
     for (i, q) in set.queries.iter().enumerate() {
-        let df = execute(ctx, q, profile.as_deref())?;
+        let df = execute(ctx, q, ROWS_PER_PART, profile.as_deref())?;
         ctx.register(&q.name, df.clone().lazy());
         results.push((q.name.clone(), df));
         let read_later = |name: &str| {
@@ -284,6 +284,17 @@ fn check_contracts(ctx: &SQLContext, set: &QuerySet) -> Result<()> {
         if let Some((_, table)) = CONTRACTS.iter().find(|(name, _)| *name == q.name) {
             table.check_schema(&schema, &what)?;
         }
+        if let Some(p) = &q.partition {
+            planned
+                .execute(&format!("SELECT {} FROM {}", p.column, p.table))
+                .and_then(|mut lf| lf.collect_schema())
+                .map_err(|e| {
+                    Error::config(
+                        &what,
+                        format!("its header's Partition: {}.{} ({e})", p.table, p.column),
+                    )
+                })?;
+        }
         // The next queries plan against an empty table of this schema, not this plan: plans
         // that nest every earlier one grow past what planning can afford.
         planned.register(&q.name, DataFrame::empty_with_schema(&schema).lazy());
@@ -308,12 +319,97 @@ pub fn run_one(query: &Query, tables: &[(String, DataFrame)]) -> Result<DataFram
     for (name, df) in tables {
         ctx.register(name, df.clone().lazy());
     }
-    execute(&mut ctx, query, None)
+    execute(&mut ctx, query, 1, None)
+}
+
+/// The rows a part of a partitioned query's table holds at least (the last part may hold fewer),
+/// when a run executes it ([`queries::Partition`]): small enough that a part's intermediate tables
+/// are a fraction of the whole, large enough that planning each part costs nothing.
+pub const ROWS_PER_PART: usize = 1_000_000;
+
+/// Runs one query: on the whole of its tables, or, when it declares a partition, on parts of
+/// `rows_per_part` rows or more of that table, each holding whole values of the column (whatever
+/// the order of its rows), in the column's order, its null values last; the parts' results are
+/// stacked (a table with no rows is one part).
+///
+/// Errors: as [`execute_whole`].
+fn execute(
+    ctx: &mut SQLContext,
+    q: &Query,
+    rows_per_part: usize,
+    profile: Option<&std::ffi::OsStr>,
+) -> Result<DataFrame> {
+    let Some(p) = &q.partition else {
+        return execute_whole(ctx, q, profile);
+    };
+    let what = || format!("query {} ({})", q.file_name(), q.origin);
+    let whole = ctx
+        .execute(&format!("SELECT * FROM {}", p.table))
+        .map_err(|e| Error::config_caused(what(), e))?;
+    let parts =
+        parts(whole.clone(), &p.column, rows_per_part).map_err(|e| Error::internal(what(), e))?;
+    let mut stacked: Option<DataFrame> = None;
+    for part in parts {
+        let mut part_ctx = ctx.clone();
+        part_ctx.register(&p.table, whole.clone().filter(part));
+        let df = execute_whole(&mut part_ctx, q, profile)?;
+        match stacked.as_mut() {
+            None => stacked = Some(df),
+            Some(s) => {
+                s.vstack_mut_owned(df)
+                    .map_err(|e| Error::internal(what(), e))?;
+            }
+        }
+    }
+    match stacked {
+        Some(mut df) => {
+            df.rechunk_mut();
+            Ok(df)
+        }
+        None => execute_whole(ctx, q, profile),
+    }
+}
+
+/// Filters that cut `table` into parts of at least `rows` rows each holding whole values of
+/// `column`: ranges of its values in order, then its nulls.
+fn parts(table: LazyFrame, column: &str, rows: usize) -> PolarsResult<Vec<Expr>> {
+    let counts = table
+        .group_by([col(column)])
+        .agg([len().cast(DataType::UInt64).alias("_rows")])
+        .sort(
+            [column],
+            SortMultipleOptions::default().with_nulls_last(true),
+        )
+        .collect()?;
+    let values = counts.column(column)?.as_materialized_series().clone();
+    let sizes = counts.column("_rows")?.u64()?.clone();
+    let mut filters = Vec::new();
+    let (mut first, mut held) = (None::<usize>, 0u64);
+    for (i, n) in sizes.into_no_null_iter().enumerate() {
+        let value = values.get(i)?;
+        if value.is_null() {
+            filters.push(col(column).is_null());
+            continue;
+        }
+        let start = *first.get_or_insert(i);
+        held += n;
+        let last = i + 1 == values.len() || values.get(i + 1)?.is_null();
+        if held >= rows as u64 || last {
+            let (lo, hi) = (values.slice(start as i64, 1), values.slice(i as i64, 1));
+            filters.push(
+                col(column)
+                    .gt_eq(lit(lo).first())
+                    .and(col(column).lt_eq(lit(hi).first())),
+            );
+            (first, held) = (None, 0);
+        }
+    }
+    Ok(filters)
 }
 
 /// Plans, runs and materialises one query against the context's tables: planning (parse,
 /// tables, columns, types) fails as configuration, running as internal with the engine's cause.
-fn execute(
+fn execute_whole(
     ctx: &mut SQLContext,
     q: &Query,
     profile: Option<&std::ffi::OsStr>,
@@ -354,4 +450,55 @@ fn append_timings(file: &std::ffi::OsStr, query: &str, timings: &DataFrame) -> P
         writeln!(out, "{query}\t{}\t{took}", nodes.get(i).unwrap_or(""))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parts hold whole values of the column, in order, at least `rows` rows each (the last may
+    /// hold fewer), and the nulls apart; every row is in exactly one part.
+    #[test]
+    fn parts_hold_whole_values_in_order_and_the_nulls_apart() {
+        let table = df!("day" => [Some(2i32), Some(0), Some(2), Some(0), None, Some(5)])
+            .unwrap()
+            .lazy();
+        let days_of = |rows: usize| -> Vec<Vec<Option<i32>>> {
+            parts(table.clone(), "day", rows)
+                .unwrap()
+                .into_iter()
+                .map(|f| {
+                    let part = table.clone().filter(f).collect().unwrap();
+                    let mut days: Vec<Option<i32>> =
+                        part.column("day").unwrap().i32().unwrap().iter().collect();
+                    days.sort();
+                    days
+                })
+                .collect()
+        };
+        assert_eq!(
+            days_of(1),
+            [
+                vec![Some(0), Some(0)],
+                vec![Some(2), Some(2)],
+                vec![Some(5)],
+                vec![None]
+            ]
+        );
+        assert_eq!(
+            days_of(3),
+            [
+                vec![Some(0), Some(0), Some(2), Some(2)],
+                vec![Some(5)],
+                vec![None]
+            ]
+        );
+        assert_eq!(
+            days_of(100),
+            [
+                vec![Some(0), Some(0), Some(2), Some(2), Some(5)],
+                vec![None]
+            ]
+        );
+    }
 }

@@ -6,6 +6,11 @@
 //! `read_parquet`, `read_ipc`, `read_json`) and every other source that is not a table, and
 //! statements that change the tables (`CREATE TABLE`, `DROP`, …), are refused, so an override
 //! cannot read anything the run did not register (names it does not know fail when it plans).
+//!
+//! A header may also declare `Partition: TABLE.COLUMN`: the query is then run on parts of that
+//! table, each holding whole values of the column, and the results are stacked. It is true of a
+//! query whose every result row comes from rows of one value of that column (`02_usage_slots`:
+//! a slot lies within one UTC day), and it bounds what the query holds at once to one part.
 
 use sqlparser::ast::{Statement, TableFactor, Visit, Visitor};
 use std::ops::ControlFlow;
@@ -96,6 +101,16 @@ pub struct Query {
     /// `embedded` or the override file's path.
     pub origin: String,
     pub sha256: String,
+    /// The header's `Partition: TABLE.COLUMN`, if any (see the module header).
+    pub partition: Option<Partition>,
+}
+
+/// A query's declared partitioning: it may run on parts of `table`, each holding whole values of
+/// `column`, and its result is the parts' results stacked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    pub table: String,
+    pub column: String,
 }
 
 impl Query {
@@ -146,6 +161,8 @@ fn make(stem: &str, sql: String, origin: String) -> Result<Query> {
     check_header(stem, &sql, &origin)?;
     reads_tables_only(&sql)
         .map_err(|problem| Error::config(format!("query {stem}.sql ({origin})"), problem))?;
+    let partition = partition(&sql)
+        .map_err(|problem| Error::config(format!("query {stem}.sql ({origin})"), problem))?;
     let name = stem
         .split_once('_')
         .map(|(_, n)| n)
@@ -158,7 +175,35 @@ fn make(stem: &str, sql: String, origin: String) -> Result<Query> {
         sql,
         origin,
         sha256,
+        partition,
     })
+}
+
+/// The header's `Partition: TABLE.COLUMN` line, if any; the error says what is wrong with it.
+fn partition(sql: &str) -> std::result::Result<Option<Partition>, String> {
+    let declared = sql
+        .lines()
+        .take_while(|l| l.trim_start().starts_with("--"))
+        .find_map(|l| {
+            l.trim_start()
+                .trim_start_matches('-')
+                .trim()
+                .strip_prefix("Partition:")
+        });
+    let Some(spec) = declared else {
+        return Ok(None);
+    };
+    let name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    match spec.trim().split_once('.') {
+        Some((table, column)) if name(table) && name(column) => Ok(Some(Partition {
+            table: table.to_string(),
+            column: column.to_string(),
+        })),
+        _ => Err(format!(
+            "its header's 'Partition: {}' is not TABLE.COLUMN",
+            spec.trim()
+        )),
+    }
 }
 
 /// A query must open with a comment naming its purpose, inputs and output, and hold one statement.
@@ -291,6 +336,25 @@ mod tests {
         assert!(q.origin.ends_with("04_colocation_peak.sql"));
         std::fs::write(dir.path().join("04_colocation_peek.sql"), sql).unwrap();
         assert!(load(Some(dir.path())).is_err());
+    }
+
+    #[test]
+    fn a_partition_is_table_dot_column() {
+        let with = |line: &str| {
+            format!("-- Purpose: p\n-- Inputs: t\n-- Output: o\n{line}\nSELECT 1 FROM t")
+        };
+        assert_eq!(
+            partition(&with("-- Partition: t.day")).unwrap(),
+            Some(Partition {
+                table: "t".into(),
+                column: "day".into()
+            })
+        );
+        assert_eq!(partition(&with("")).unwrap(), None);
+        assert!(partition(&with("-- Partition: day"))
+            .unwrap_err()
+            .contains("not TABLE.COLUMN"));
+        assert!(make("02_x", with("-- Partition: t.d; DROP"), "o".into()).is_err());
     }
 
     #[test]

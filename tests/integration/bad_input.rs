@@ -264,9 +264,10 @@ fn a_query_override_with_an_error_names_the_file() {
 /// The published tables are contracts: a query override whose result lacks a column a published
 /// table is made from (`first_flagged_day` removed from `10_flags.sql`'s SELECT, or
 /// `run_seq` renamed in `05_training_runs.sql`) stops before any query runs, with exit 2 naming the
-/// file, the column and the published column, and publishes nothing.
+/// file, the column and the published column, and publishes nothing; so does one whose declared
+/// partition names a column its table lacks.
 #[test]
-fn a_query_override_that_drops_a_published_column_fails_before_the_queries_run() {
+fn a_query_override_that_breaks_its_contract_fails_before_the_queries_run() {
     for (file, from, to, column) in [
         (
             "10_flags.sql",
@@ -279,6 +280,12 @@ fn a_query_override_that_drops_a_published_column_fails_before_the_queries_run()
             "c.run_seq,",
             "c.run_seq AS segment,",
             "'run_seq', from which the published training_runs table's column 'run'",
+        ),
+        (
+            "02_usage_slots.sql",
+            "-- Partition: accelerator_usage.day",
+            "-- Partition: accelerator_usage.no_such_day",
+            "Partition: accelerator_usage.no_such_day",
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();
