@@ -5,14 +5,14 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`, mimalloc.h of mimalloc 2 and 3
-/// as libmimalloc-sys 0.1 builds them; the crate names no constant for it).
+/// mimalloc's `mi_option_purge_delay`: its place in `mi_option_e` (mimalloc.h of mimalloc 3, which
+/// libmimalloc-sys 0.1.49 builds, pinned in Cargo.toml; the crate names no constant for it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Freed memory goes back to the system at once rather than after mimalloc's default 10 ms (100 ms
-/// for its arenas): a run frees large tables between steps, and the next step's peak then starts
-/// from what is live, not from what was freed a moment before (benches/RESULTS.md, "Lean
-/// compaction"). `MIMALLOC_PURGE_DELAY` in the environment still wins.
+/// Freed memory goes back to the system at once rather than after mimalloc 3's default delay of
+/// a second (`options.c`: `purge_delay` 1000 ms): a run frees large tables between steps, and the
+/// next step's peak then starts from what is live, not from what was freed a moment before
+/// (benches/RESULTS.md, "Lean compaction"). `MIMALLOC_PURGE_DELAY` in the environment still wins.
 fn purge_freed_memory_at_once() {
     if cipwatch::config::env::get(cipwatch::config::env::PURGE_DELAY).is_none() {
         // SAFETY: sets an integer option; mimalloc reads options atomically at any time.

@@ -260,7 +260,8 @@ pub const NUMERIC_KEYS: &[NumericKey] = &[
 ];
 
 impl ConfigFile {
-    /// Checks every numeric key against its declared range (exit 2 naming key, value and range).
+    /// Checks every numeric key against its declared range (exit 2 naming key, value and range;
+    /// the caller names the file).
     fn check_ranges(&self) -> Result<()> {
         for k in NUMERIC_KEYS {
             if let Some(v) = (k.value)(self) {
@@ -640,7 +641,10 @@ pub fn load(explicit: Option<&Path>) -> Result<(ConfigFile, ConfigSource, String
     };
     let parsed: ConfigFile =
         toml::from_str(&text).map_err(|e| Error::toml(source.describe(), &text, &e))?;
-    parsed.check_ranges()?;
+    parsed.check_ranges().map_err(|e| match e {
+        Error::Usage(message) => Error::config(source.describe(), message),
+        other => other,
+    })?;
     Ok((parsed, source, text, base))
 }
 

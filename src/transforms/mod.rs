@@ -285,21 +285,44 @@ fn check_contracts(ctx: &SQLContext, set: &QuerySet) -> Result<()> {
             table.check_schema(&schema, &what)?;
         }
         if let Some(p) = &q.partition {
-            planned
-                .execute(&format!("SELECT {} FROM {}", p.column, p.table))
-                .and_then(|mut lf| lf.collect_schema())
-                .map_err(|e| {
-                    Error::config(
-                        &what,
-                        format!("its header's Partition: {}.{} ({e})", p.table, p.column),
-                    )
-                })?;
+            check_partition(&planned, p, &what)?;
         }
         // The next queries plan against an empty table of this schema, not this plan: plans
         // that nest every earlier one grow past what planning can afford.
         planned.register(&q.name, DataFrame::empty_with_schema(&schema).lazy());
     }
     Ok(())
+}
+
+/// A declared partition's column is in its table, of a type whose values order (numbers, text,
+/// dates, times, booleans).
+///
+/// Errors: configuration (exit 2) naming the query file, the table and the column.
+fn check_partition(planned: &SQLContext, p: &queries::Partition, what: &str) -> Result<()> {
+    let declared = format!("its header's Partition: {}.{}", p.table, p.column);
+    let schema = planned
+        .clone()
+        .execute(&format!("SELECT {} FROM {}", p.column, p.table))
+        .and_then(|mut lf| lf.collect_schema())
+        .map_err(|e| Error::config(what, format!("{declared} ({e})")))?;
+    let ordered = schema.iter().all(|(_, dt)| {
+        dt.is_primitive_numeric()
+            || matches!(
+                dt,
+                DataType::String
+                    | DataType::Boolean
+                    | DataType::Date
+                    | DataType::Datetime(..)
+                    | DataType::Null
+            )
+    });
+    match ordered {
+        true => Ok(()),
+        false => Err(Error::config(
+            what,
+            format!("{declared}: the column's values do not order (a number, text, date or time)"),
+        )),
+    }
 }
 
 /// The lower-cased words of a statement (runs of letters, digits and `_`), the names it may read.

@@ -162,6 +162,7 @@ fn make(stem: &str, sql: String, origin: String) -> Result<Query> {
     reads_tables_only(&sql)
         .map_err(|problem| Error::config(format!("query {stem}.sql ({origin})"), problem))?;
     let partition = partition(&sql)
+        .and_then(|p| read_by(p, &sql))
         .map_err(|problem| Error::config(format!("query {stem}.sql ({origin})"), problem))?;
     let name = stem
         .split_once('_')
@@ -241,19 +242,62 @@ fn check_header(stem: &str, sql: &str, origin: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks that `sql` is one query that reads tables by name only; the error says what else it
-/// does (a table function, another kind of source, another kind of statement). Text Polars'
-/// parser (the same one, with the same options) cannot parse is left for planning to report.
-fn reads_tables_only(sql: &str) -> std::result::Result<(), String> {
+/// `partition` when `sql` reads its table (a query run on parts of a table it does not read would
+/// return its whole result once per part); text that does not parse is left for planning.
+fn read_by(
+    partition: Option<Partition>,
+    sql: &str,
+) -> std::result::Result<Option<Partition>, String> {
+    let Some(p) = partition else {
+        return Ok(None);
+    };
+    let Ok(statements) = parse(sql) else {
+        return Ok(Some(p));
+    };
+    let mut named = TablesNamed(Vec::new());
+    for statement in &statements {
+        let _ = statement.visit(&mut named);
+    }
+    match named.0.iter().any(|t| *t == p.table) {
+        true => Ok(Some(p)),
+        false => Err(format!(
+            "its header's Partition: {}.{} names a table it does not read",
+            p.table, p.column
+        )),
+    }
+}
+
+/// Collects the names of the tables a statement reads (and of its CTEs).
+struct TablesNamed(Vec<String>);
+
+impl Visitor for TablesNamed {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table { name, .. } = factor {
+            self.0.push(name.to_string());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// `sql` parsed as Polars' parser does (the same one, with the same options).
+fn parse(sql: &str) -> std::result::Result<Vec<Statement>, sqlparser::parser::ParserError> {
     let options = sqlparser::parser::ParserOptions {
         trailing_commas: true,
         ..Default::default()
     };
-    let parsed = sqlparser::parser::Parser::new(&sqlparser::dialect::GenericDialect)
+    sqlparser::parser::Parser::new(&sqlparser::dialect::GenericDialect)
         .with_options(options)
         .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements());
-    let Ok(statements) = parsed else {
+        .and_then(|mut p| p.parse_statements())
+}
+
+/// Checks that `sql` is one query that reads tables by name only; the error says what else it
+/// does (a table function, another kind of source, another kind of statement). Text Polars'
+/// parser (the same one, with the same options) cannot parse is left for planning to report.
+fn reads_tables_only(sql: &str) -> std::result::Result<(), String> {
+    let Ok(statements) = parse(sql) else {
         return Ok(());
     };
     for statement in &statements {
@@ -355,6 +399,13 @@ mod tests {
             .unwrap_err()
             .contains("not TABLE.COLUMN"));
         assert!(make("02_x", with("-- Partition: t.d; DROP"), "o".into()).is_err());
+        assert!(make("02_x", with("-- Partition: t.d"), "o".into()).is_ok());
+        let other = make("02_x", with("-- Partition: u.d"), "o".into());
+        assert!(other
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("a table it does not read"));
     }
 
     #[test]

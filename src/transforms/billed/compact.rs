@@ -76,8 +76,12 @@ pub struct Merged {
 /// cut where a row does not start at the previous one's end. A merged row lies within one UTC
 /// day, so the rows before a day boundary are whole merged rows: `before` takes them.
 ///
-/// Memory: `groups` is taken and consumed a column at a time (split, explode, order), so the step
-/// holds the groups or the merged rows and one column more, never two whole copies.
+/// Memory: `groups` is taken and consumed a column at a time where that is possible (the split,
+/// the single-row groups' explode, the final order by `row_id`), so on fragmented usage, where
+/// nearly every group is one row, the step holds about one copy of the rows and a column more. The
+/// groups of several rows (most of them on hourly billing, where they are 24 times fewer than
+/// their rows) go through an in-memory plan that holds them, their rows exploded and the merged
+/// runs together.
 pub fn merge(groups: DataFrame) -> PolarsResult<Merged> {
     let single = groups.column("rows")?.i64()?.equal(1);
     let (singles, several) = split(groups, &single)?;
@@ -247,16 +251,19 @@ fn merged_names() -> Vec<&'static str> {
 }
 
 /// The merged rows starting before `end_s` (a UTC day boundary: whole merged rows); `merged`
-/// itself when every row does (nothing is copied).
+/// itself when every row does (nothing is copied). A row without a start is not kept.
 pub fn before(merged: DataFrame, end_s: i64) -> PolarsResult<DataFrame> {
     let mask = merged
         .column("start_s")?
         .as_materialized_series()
         .lt(end_s)?;
-    match mask.all() {
-        true => Ok(merged),
-        false => Ok(split(merged, &mask)?.0),
+    if mask.null_count() == 0 && mask.all() {
+        return Ok(merged);
     }
+    let mask = mask.fill_null_with_values(false)?;
+    let mut kept = filter_each(merged, &[&mask])?;
+    kept.pop()
+        .ok_or_else(|| PolarsError::ComputeError("filter returned no frame".into()))
 }
 
 /// The billing rows that `merged` rows (some of [`Merged::rows`]) stand for, from `keys`:

@@ -34,7 +34,7 @@ pub enum Merge {
     /// Equal for two rows to merge (besides following on in time): the group key.
     Key,
     /// Kept per row inside a group; a merged row takes the first (`row_id`, the row, `start_s`),
-    /// the last (`end_s`) or the sum (hours and costs).
+    /// the last (`end_s`) or the sum (hours).
     PerRow,
 }
 
