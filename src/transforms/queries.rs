@@ -258,7 +258,7 @@ fn read_by(
     for statement in &statements {
         let _ = statement.visit(&mut named);
     }
-    match named.0.iter().any(|t| *t == p.table) {
+    match named.0.contains(&p.table) {
         true => Ok(Some(p)),
         false => Err(format!(
             "its header's Partition: {}.{} names a table it does not read",
