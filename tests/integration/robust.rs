@@ -258,7 +258,7 @@ fn every_parameter_out_of_range_is_exit_2_naming_the_key() {
     assert!(tried >= 2 * PARAMETERS.len());
 }
 
-/// Every numeric configuration key out of range is exit 2 naming the key and the range.
+/// Every numeric configuration key out of range is exit 2 naming the file, the key and the range.
 #[test]
 fn every_config_number_out_of_range_is_exit_2_naming_the_key() {
     for k in cipwatch::config::NUMERIC_KEYS {
@@ -277,6 +277,11 @@ fn every_config_number_out_of_range_is_exit_2_naming_the_key() {
             assert!(
                 stderr(&o).contains(key) && stderr(&o).contains(&valid.describe()),
                 "{}",
+                stderr(&o)
+            );
+            assert!(
+                stderr(&o).contains("config:") && stderr(&o).contains("cipwatch.toml"),
+                "names the configuration file: {}",
                 stderr(&o)
             );
         }
