@@ -23,11 +23,12 @@ WITH ordered AS (
         MAX(end_s) OVER (PARTITION BY billing_account_id, colocation_group ORDER BY start_s, end_s, first_row_id) AS reach_s
     FROM usage_slots
 ),
+-- Steps that read one table name columns unqualified (see 10_flags.sql).
 marked AS (
     SELECT
-        o.*,
-        LAG(o.reach_s) OVER (PARTITION BY o.billing_account_id, o.colocation_group ORDER BY o.start_s, o.end_s, o.first_row_id) AS prev_reach_s
-    FROM ordered AS o
+        *,
+        LAG(reach_s) OVER (PARTITION BY billing_account_id, colocation_group ORDER BY start_s, end_s, first_row_id) AS prev_reach_s
+    FROM ordered
 ),
 flagged AS (
     SELECT
@@ -38,9 +39,9 @@ flagged AS (
 ),
 numbered AS (
     SELECT
-        f.*,
-        SUM(f.starts_run) OVER (PARTITION BY f.billing_account_id, f.colocation_group ORDER BY f.start_s, f.end_s, f.first_row_id) AS run_seq
-    FROM flagged AS f
+        *,
+        SUM(starts_run) OVER (PARTITION BY billing_account_id, colocation_group ORDER BY start_s, end_s, first_row_id) AS run_seq
+    FROM flagged
 ),
 runs AS (
     SELECT
@@ -125,48 +126,48 @@ signals AS (
 ),
 classed AS (
     SELECT
-        s.*,
-        CASE WHEN s.large_fleet THEN 1 ELSE 0 END + CASE WHEN s.long_run THEN 1 ELSE 0 END
-            + CASE WHEN s.fast_fabric THEN 1 ELSE 0 END + CASE WHEN s.steady THEN 1 ELSE 0 END
-            + CASE WHEN s.committed THEN 1 ELSE 0 END + CASE WHEN s.busy THEN 1 ELSE 0 END
-            + CASE WHEN s.low_egress THEN 1 ELSE 0 END AS signal_count,
-        CASE WHEN s.fast_fabric THEN 1 ELSE 0 END + CASE WHEN s.steady THEN 1 ELSE 0 END
-            + CASE WHEN s.committed THEN 1 ELSE 0 END + CASE WHEN s.busy THEN 1 ELSE 0 END
-            + CASE WHEN s.low_egress THEN 1 ELSE 0 END AS support_count
-    FROM signals AS s
+        *,
+        CASE WHEN large_fleet THEN 1 ELSE 0 END + CASE WHEN long_run THEN 1 ELSE 0 END
+            + CASE WHEN fast_fabric THEN 1 ELSE 0 END + CASE WHEN steady THEN 1 ELSE 0 END
+            + CASE WHEN committed THEN 1 ELSE 0 END + CASE WHEN busy THEN 1 ELSE 0 END
+            + CASE WHEN low_egress THEN 1 ELSE 0 END AS signal_count,
+        CASE WHEN fast_fabric THEN 1 ELSE 0 END + CASE WHEN steady THEN 1 ELSE 0 END
+            + CASE WHEN committed THEN 1 ELSE 0 END + CASE WHEN busy THEN 1 ELSE 0 END
+            + CASE WHEN low_egress THEN 1 ELSE 0 END AS support_count
+    FROM signals
 )
 SELECT
-    c.billing_account_id,
-    c.colocation_group,
-    c.run_seq,
-    c.run_start_s,
-    c.run_end_s,
-    c.duration_hours,
-    c.accelerator_hours,
-    c.est_ops,
-    c.est_ops_low,
-    c.upper_ops,
-    c.accelerators,
-    c.instance_types,
-    c.peak_accelerators,
-    c.peak_ops_per_s,
-    c.max_interconnect_gbps,
-    c.ongoing,
+    billing_account_id,
+    colocation_group,
+    run_seq,
+    run_start_s,
+    run_end_s,
+    duration_hours,
+    accelerator_hours,
+    est_ops,
+    est_ops_low,
+    upper_ops,
+    accelerators,
+    instance_types,
+    peak_accelerators,
+    peak_ops_per_s,
+    max_interconnect_gbps,
+    ongoing,
     CASE
-        WHEN c.peak_accelerators IS NULL THEN 'unknown'
-        WHEN c.large_fleet AND c.long_run AND c.support_count >= 2 THEN 'training-like'
-        WHEN NOT c.large_fleet OR NOT c.steady THEN 'inference-like'
+        WHEN peak_accelerators IS NULL THEN 'unknown'
+        WHEN large_fleet AND long_run AND support_count >= 2 THEN 'training-like'
+        WHEN NOT large_fleet OR NOT steady THEN 'inference-like'
         ELSE 'mixed'
     END AS class,
-    c.signal_count / 7.0 AS confidence,
+    signal_count / 7.0 AS confidence,
     NULLIF(CONCAT_WS(';',
-        CASE WHEN c.large_fleet THEN 'LARGE_FLEET' END,
-        CASE WHEN c.long_run THEN 'LONG_RUN' END,
-        CASE WHEN c.fast_fabric THEN 'FAST_FABRIC' END,
-        CASE WHEN c.steady THEN 'STEADY' END,
-        CASE WHEN c.committed THEN 'COMMITTED' END,
-        CASE WHEN c.busy THEN 'BUSY' END,
-        CASE WHEN c.low_egress THEN 'LOW_EGRESS' END
+        CASE WHEN large_fleet THEN 'LARGE_FLEET' END,
+        CASE WHEN long_run THEN 'LONG_RUN' END,
+        CASE WHEN fast_fabric THEN 'FAST_FABRIC' END,
+        CASE WHEN steady THEN 'STEADY' END,
+        CASE WHEN committed THEN 'COMMITTED' END,
+        CASE WHEN busy THEN 'BUSY' END,
+        CASE WHEN low_egress THEN 'LOW_EGRESS' END
     ), '') AS class_reasons,
-    c.peak_accelerators IS NOT NULL AND c.large_fleet AND c.long_run AND c.support_count >= 2 AS training_like
-FROM classed AS c
+    peak_accelerators IS NOT NULL AND large_fleet AND long_run AND support_count >= 2 AS training_like
+FROM classed

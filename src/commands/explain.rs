@@ -257,12 +257,7 @@ fn rerun(plan: &plan::Plan, account: &str) -> Result<Evidence> {
         .cloned()
         .ok_or_else(|| no_level(account, &outcome.as_of.to_string()))?;
     warn_if_published_differs(plan, &outcome, &flag);
-    let by_type = outcome
-        .tables
-        .iter()
-        .find(|(name, _)| name == "usage_by_type")
-        .map(|(_, df)| df)
-        .ok_or_else(|| Error::bug("the run has no usage_by_type table"))?;
+    let by_type = &outcome.tables.usage_by_type;
     Ok(Evidence {
         as_of: outcome.as_of.to_string(),
         run_id: outcome.run_id.clone(),

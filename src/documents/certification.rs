@@ -7,7 +7,7 @@
 //! the type, narratives and certifying officer from counsel's `answers/certification.toml`; the
 //! attestations are codes whose words are the template's.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 use super::charts::{bars, worth_drawing, Bar};
@@ -16,6 +16,10 @@ use super::Common;
 use super::Declaration;
 use crate::error::{Error, Result};
 use crate::sources::answers::{CertificationAnswers, ATTESTATIONS, CERTIFICATION_KEYS};
+use crate::transforms::rows::certification::{
+    CountryCustomers, CountryOwners, FailedVerification, ReconciliationCounts, Reseller,
+    RetentionRow, Stats, Unverified,
+};
 use crate::transforms::rows::records;
 use crate::transforms::{CertificationPeriod, PeriodBasis, QueryResults};
 
@@ -96,43 +100,27 @@ pub struct Officer {
 }
 
 /// The `cert_reconciliation` row, and what it does not explain.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Reconciliation {
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub customers_on_file: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub unverified_on_file: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub unverified_no_cip_record: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub unverified_quarantined: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub unverified_total: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub cip_gap: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub unverified_no_usage: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub unverified_below_material: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub unverified_more_severe: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub cip_gap_not_unverified: i64,
+    #[serde(flatten)]
+    pub counts: ReconciliationCounts,
     /// CIP_GAP minus what the explained differences give from the unverified total (0 when every
     /// difference is explained).
-    #[serde(default)]
     pub unexplained: i64,
 }
 
 impl Reconciliation {
-    fn explained(mut self) -> Reconciliation {
-        let from_unverified = self.unverified_total
-            - self.unverified_no_usage
-            - self.unverified_below_material
-            - self.unverified_more_severe
-            + self.cip_gap_not_unverified;
-        self.unexplained = self.cip_gap - from_unverified;
-        self
+    fn of(counts: ReconciliationCounts) -> Reconciliation {
+        let c = &counts;
+        let from_unverified = c.unverified_total
+            - c.unverified_no_usage
+            - c.unverified_below_material
+            - c.unverified_more_severe
+            + c.cip_gap_not_unverified;
+        Reconciliation {
+            unexplained: c.cip_gap - from_unverified,
+            counts,
+        }
     }
 }
 
@@ -150,16 +138,6 @@ pub struct Retention {
     pub closed_date: String,
     pub last_access_date: Option<String>,
     pub purge_eligible_date: String,
-}
-
-/// A row of the `cert_retention` query (epoch days).
-#[derive(Debug, Deserialize)]
-struct RetentionRow {
-    account_id: String,
-    closed_day: i64,
-    last_access_day: Option<i64>,
-    purge_eligible_day: i64,
-    past_retention: bool,
 }
 
 /// The retention rows as dates: (every closed account, those past retention).
@@ -192,69 +170,14 @@ fn retention(results: &QueryResults) -> Result<(Vec<Retention>, Vec<Retention>)>
     Ok((all.into_iter().map(|(_, r)| r).collect(), past))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CountryCustomers {
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub country: String,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub customers: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub foreign_customers: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CountryOwners {
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub country: String,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub foreign_beneficial_owners: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Reseller {
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub reseller_id: String,
-    pub name: Option<String>,
-    pub country: Option<String>,
-    pub cip_on_file: Option<bool>,
-    pub cip_attested_at: Option<String>,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub accounts: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Unverified {
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub verification_status: String,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub age: String,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub accounts: i64,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Stats {
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub customers: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub verified_in_period: i64,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub failed_in_period: i64,
-    pub median_days_to_verify: Option<f64>,
-    pub p90_days_to_verify: Option<f64>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
+/// A failed verification of the period with its resolution.
+#[derive(Debug, Serialize)]
 pub struct Failed {
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub account_id: String,
-    pub legal_name: Option<String>,
-    pub country: Option<String>,
-    pub opened_at: Option<String>,
-    #[serde(default = "to_complete")]
+    #[serde(flatten)]
+    pub verification: FailedVerification,
+    /// Counsel's answer, else the TO COMPLETE placeholder.
     pub resolution: String,
-    /// Whether `resolution` is counsel's answer (else it is the TO COMPLETE placeholder).
-    #[serde(default)]
+    /// Whether `resolution` is counsel's answer.
     pub answered: bool,
 }
 
@@ -287,9 +210,8 @@ fn certification_common(common: &Common) -> Common {
     common
 }
 
-fn to_complete() -> String {
-    "TO COMPLETE: how this failed verification was resolved".into()
-}
+/// The resolution a failed verification shows until counsel answers it.
+const TO_COMPLETE: &str = "TO COMPLETE: how this failed verification was resolved";
 
 /// The accounts of the period's failed verifications (`cert_failed_verifications`), whose
 /// resolutions counsel answers.
@@ -297,7 +219,7 @@ fn to_complete() -> String {
 /// Errors: configuration when no query produces the table; internal when it lacks a column.
 pub fn failed_accounts(results: &QueryResults) -> Result<std::collections::BTreeSet<String>> {
     Ok(
-        records::<Failed>(&results.cert_failed_verifications, "certification")?
+        records::<FailedVerification>(&results.cert_failed_verifications, "certification")?
             .into_iter()
             .map(|f| f.account_id)
             .collect(),
@@ -309,22 +231,20 @@ fn failed_verifications(
     results: &QueryResults,
     answers: &CertificationAnswers,
 ) -> Result<Vec<Failed>> {
-    let failed = records::<Failed>(&results.cert_failed_verifications, "certification")?;
+    let failed =
+        records::<FailedVerification>(&results.cert_failed_verifications, "certification")?;
     Ok(failed
         .into_iter()
-        .map(|f| {
-            match answers
+        .map(|verification| {
+            let answer = answers
                 .resolutions
-                .get(&f.account_id)
+                .get(&verification.account_id)
                 .map(|r| r.trim())
-                .filter(|r| !r.is_empty())
-            {
-                Some(r) => Failed {
-                    resolution: r.to_string(),
-                    answered: true,
-                    ..f
-                },
-                None => f,
+                .filter(|r| !r.is_empty());
+            Failed {
+                resolution: answer.unwrap_or(TO_COMPLETE).to_string(),
+                answered: answer.is_some(),
+                verification,
             }
         })
         .collect())
@@ -355,11 +275,12 @@ pub fn build(
         answers.last_certification(),
     )?;
     let (closed_accounts, past_retention) = retention(results)?;
-    let reconciliation = records::<Reconciliation>(&results.cert_reconciliation, "certification")?
-        .into_iter()
-        .next()
-        .unwrap_or_default()
-        .explained();
+    let reconciliation = Reconciliation::of(
+        records::<ReconciliationCounts>(&results.cert_reconciliation, "certification")?
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+    );
     let get = |key: &str| answers.get(key).map(String::from);
     let days_since_last = answers
         .last_certification()
@@ -468,6 +389,7 @@ pub fn charts(doc: &CertificationDoc) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod null_rows {
     use super::*;
+    use crate::transforms::rows::certification::*;
     use crate::transforms::rows::read::all_null;
     use crate::transforms::rows::*;
 
@@ -489,6 +411,7 @@ mod null_rows {
         all_null::read::<Unverified>();
         let stats: Stats = all_null::read();
         assert_eq!(stats.customers, 0);
-        all_null::read::<Failed>();
+        all_null::read::<FailedVerification>();
+        all_null::read::<ReconciliationCounts>();
     }
 }

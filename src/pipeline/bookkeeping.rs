@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde_json::{json, Value};
 
-use super::Outcome;
+use super::{Outcome, PublishedTables};
 use crate::config::catalog::Catalog;
 use crate::documents::{self, DocInputs, Setting};
 use crate::error::{Context, Result};
@@ -89,13 +89,14 @@ pub fn outcome(
     ledger: Ledger,
     usage_slots: DataFrame,
 ) -> Outcome {
-    let mut tables = vec![
-        ("flags".to_string(), found.flags),
-        ("training_runs".to_string(), found.runs),
-        ("usage_by_type".to_string(), usage_by_type),
-        ("entities".to_string(), entities),
-    ];
-    tables.extend(ledger.quarantine);
+    let tables = PublishedTables {
+        flags: found.flags,
+        training_runs: found.runs,
+        usage_by_type,
+        entities,
+        screening: None,
+        quarantine: ledger.quarantine,
+    };
     Outcome {
         as_of: billing.as_of,
         as_of_source: billing.as_of_source.to_string(),
@@ -126,15 +127,8 @@ pub fn outcome(
 pub fn screening(outcome: &mut Outcome, screened: crate::transforms::screening::Screened) {
     outcome.warnings.extend(screened.warning);
     if let (Some(table), Some(record)) = (screened.table, screened.record) {
-        let at = outcome
-            .tables
-            .iter()
-            .position(|(stem, _)| stem == "entities")
-            .map_or(outcome.tables.len(), |i| i + 1);
-        outcome
-            .tables
-            .insert(at, ("screening".to_string(), table.clone()));
-        outcome.screening = Some((table, record));
+        outcome.tables.screening = Some(table);
+        outcome.screening = Some(record);
     }
 }
 
@@ -214,7 +208,7 @@ pub fn documents(
         answers: &plan.answers,
         filings: &filed,
         first_runs: knowledge.first_runs(),
-        screening: outcome.screening.as_ref().map(|(table, _)| table),
+        screening: outcome.tables.screening.as_ref(),
     };
     let root = plan.publish_root();
     let extras = documents::Extras {
@@ -236,7 +230,7 @@ pub fn publication<'a>(root: &'a std::path::Path, outcome: &'a Outcome) -> Publi
     Publication {
         root,
         name: outcome.as_of.to_string(),
-        tables: &outcome.tables,
+        tables: outcome.tables.outputs(),
         documents: &outcome.documents,
         pdfs: &outcome.pdfs,
         counts: &outcome.counts,
@@ -257,7 +251,14 @@ pub fn knowledge(plan: &Plan, knowledge: &Knowledge, outcome: &Outcome) -> Resul
     crate::sinks::publish::pause_at("knowledge_saved");
     tracing::info!(
         stage = "publish",
-        files = outcome.documents.len() + 2 * outcome.tables.len(),
+        files = outcome.documents.len()
+            + outcome.pdfs.len()
+            + outcome
+                .tables
+                .outputs()
+                .iter()
+                .map(|t| t.formats().len())
+                .sum::<usize>(),
         "published"
     );
     Ok(())
@@ -503,7 +504,7 @@ pub fn manifest(plan: &Plan, catalog: &Catalog, outcome: &Outcome) -> Manifest {
             dir: plan.relative(&dir.display().to_string()),
             contract_version: crate::sources::prepared_dataset::VERSION,
         }),
-        screening: outcome.screening.as_ref().map(|(_, r)| r.clone()),
+        screening: outcome.screening.clone(),
         levels: outcome.levels.clone(),
         link_key: plan.link_key.info.clone(),
         report_folders: report_folders(plan, outcome),

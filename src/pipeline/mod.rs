@@ -18,11 +18,11 @@ use crate::config::catalog;
 use crate::error::Result;
 use crate::plan::{Plan, Stage1Plan};
 use crate::progress::Progress;
-use crate::sinks::output;
+use crate::sinks::output::{self, OutputTable};
 use crate::sources::prepared_dataset;
 use crate::state::history;
 use crate::transforms::billed::{self, BillingInput};
-use crate::transforms::quarantine::{Excluded, InputCount, Ledger};
+use crate::transforms::quarantine::{Excluded, InputCount, Ledger, QuarantineTable};
 use crate::transforms::registry::{self, AgeLimit};
 use crate::transforms::rows::{FlagRow, RunRow};
 use crate::transforms::{self, entities, findings, telemetry, CertificationPeriod, RunValues};
@@ -36,8 +36,8 @@ pub struct Outcome {
     pub counts: BTreeMap<String, InputCount>,
     /// Level → number of accounts.
     pub levels: BTreeMap<String, u64>,
-    /// Output tables by file stem (`flags`, `training_runs`, `quarantine/billing`, ...).
-    pub tables: Vec<(String, DataFrame)>,
+    /// The tables it publishes.
+    pub tables: PublishedTables,
     /// Why this run's results are qualified (`--allow-stale` let a stale input through).
     pub warnings: Vec<String>,
     /// Instance types estimated at the catalog-gap bound (`billed::catalog_gap_bound`): the run
@@ -67,10 +67,52 @@ pub struct Outcome {
     pub pdfs: Vec<(String, Vec<u8>)>,
     /// Counsel's answers no document shows ([`bookkeeping::unmatched_answers`]).
     pub unmatched_answers: Vec<String>,
-    /// The sanctions screening's table (`screening.csv`, also in `tables`) and manifest record;
-    /// none without `[screening]`.
-    pub screening: Option<(DataFrame, crate::transforms::screening::ScreeningRecord)>,
+    /// The sanctions screening's manifest record (its table is `tables.screening`); none without
+    /// `[screening]`.
+    pub screening: Option<crate::transforms::screening::ScreeningRecord>,
     pub published: Option<PathBuf>,
+}
+
+/// The tables a run publishes, each as CSV and Parquet but the quarantine tables (CSV).
+pub struct PublishedTables {
+    /// One row per account with accelerator use (`rows::FLAGS`).
+    pub flags: DataFrame,
+    /// One row per run segment (`rows::TRAINING_RUNS`).
+    pub training_runs: DataFrame,
+    /// Per account and instance type (`rows::USAGE_BY_TYPE`).
+    pub usage_by_type: DataFrame,
+    /// Each account's entity and link evidence.
+    pub entities: DataFrame,
+    /// The sanctions screening's matches (with `[screening]`).
+    pub screening: Option<DataFrame>,
+    /// Each input's quarantined rows, in the order the inputs are read.
+    pub quarantine: Vec<QuarantineTable>,
+}
+
+impl PublishedTables {
+    /// The tables in the manifest's order, each with its path stem in the run folder.
+    pub fn outputs(&self) -> Vec<OutputTable<'_>> {
+        let named = [
+            ("flags", Some(&self.flags)),
+            ("training_runs", Some(&self.training_runs)),
+            ("usage_by_type", Some(&self.usage_by_type)),
+            ("entities", Some(&self.entities)),
+            ("screening", self.screening.as_ref()),
+        ];
+        let tables = named.into_iter().filter_map(|(stem, rows)| {
+            rows.map(|rows| OutputTable {
+                stem: stem.to_string(),
+                rows,
+                parquet: true,
+            })
+        });
+        let quarantine = self.quarantine.iter().map(|q| OutputTable {
+            stem: format!("quarantine/{}", q.input),
+            rows: &q.rows,
+            parquet: false,
+        });
+        tables.chain(quarantine).collect()
+    }
 }
 
 impl Outcome {

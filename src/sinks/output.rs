@@ -17,14 +17,35 @@ pub struct Publication<'a> {
     pub root: &'a Path,
     /// The run folder's name: the as-of date, YYYY-MM-DD.
     pub name: String,
-    /// Table stem (`flags`, `quarantine/billing`, ...) → table, in the manifest's order.
-    pub tables: &'a [(String, DataFrame)],
+    /// The tables, in the manifest's order.
+    pub tables: Vec<OutputTable<'a>>,
     /// Relative path → rendered document.
     pub documents: &'a [(String, String)],
     /// Relative path → PDF document (`--pdf`).
     pub pdfs: &'a [(String, Vec<u8>)],
     /// Input name → counts, which must reconcile.
     pub counts: &'a std::collections::BTreeMap<String, InputCount>,
+}
+
+/// A table a run publishes: `<stem>.csv` and, unless it holds an input's text as read,
+/// `<stem>.parquet`.
+pub struct OutputTable<'a> {
+    /// Its path in the run folder without the extension (`flags`, `quarantine/billing`).
+    pub stem: String,
+    pub rows: &'a DataFrame,
+    /// Whether a Parquet copy is written beside the CSV (not for quarantine tables, whose cells
+    /// are the input's original text).
+    pub parquet: bool,
+}
+
+impl OutputTable<'_> {
+    /// The file extensions it is written as.
+    pub fn formats(&self) -> &'static [&'static str] {
+        match self.parquet {
+            true => &["csv", "parquet"],
+            false => &["csv"],
+        }
+    }
 }
 
 /// Writes every table (CSV, and Parquet but for quarantine tables), every document and the
@@ -35,8 +56,9 @@ pub struct Publication<'a> {
 pub fn publish(out: &Publication, mut manifest: Manifest) -> Result<PathBuf> {
     let staging = Staging::begin(out.root, &out.name)?;
     let mut expected = Vec::new();
-    for (stem, df) in out.tables {
-        for ext in formats(stem) {
+    for table in &out.tables {
+        let (stem, df) = (&table.stem, table.rows);
+        for ext in table.formats() {
             let rel = format!("{stem}.{ext}");
             let path = staging.path(&rel)?;
             match *ext {
@@ -64,14 +86,7 @@ pub fn publish(out: &Publication, mut manifest: Manifest) -> Result<PathBuf> {
     staging.commit(&expected)
 }
 
-/// The formats a table is written in: quarantine tables as CSV only.
-fn formats(stem: &str) -> &'static [&'static str] {
-    match stem.starts_with("quarantine/") {
-        true => &["csv"],
-        false => &["csv", "parquet"],
-    }
-}
-
+/// An output's manifest record: its rows (tables) and SHA-256.
 fn output(rows: Option<usize>, bytes: &[u8]) -> OutputRecord {
     OutputRecord {
         rows,
@@ -88,7 +103,7 @@ fn audit(dir: &Path, out: &Publication, report_folders: &[(String, String)]) -> 
             "audit before publishing failed: {what}; nothing published"
         )))
     };
-    for (stem, df) in out.tables {
+    for OutputTable { stem, rows: df, .. } in &out.tables {
         let staged = CsvReadOptions::default()
             .with_infer_schema_length(Some(0))
             .try_into_reader_with_file_path(Some(dir.join(format!("{stem}.csv"))))

@@ -112,8 +112,11 @@ impl Column {
 /// One declared table.
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
-    /// The file stem it is published as (`flags` → `flags.csv`, `flags.parquet`).
+    /// The file stem it is published as (`flags` → `flags.csv`, `flags.parquet`), or for a query
+    /// result a later stage reads without publishing it, the result's name.
     pub name: &'static str,
+    /// The stage that reads it, for a table that is not published (`the certification`).
+    pub read_by: Option<&'static str>,
     /// What it is presented from (a query's result, or a stage).
     pub from: &'static str,
     pub doc: &'static str,
@@ -150,21 +153,22 @@ impl Nullable for f64 {}
 impl Nullable for i64 {}
 impl Nullable for bool {}
 
-/// Declares a published table: its row struct (fields in published order; `default` after a
-/// column reads a null as the type's default, an `Option` field reads it as `None`, any other
-/// field must not be null) and the [`Table`] constant naming each column's kind, source and
-/// meaning.
+/// Declares a published table, or a query result a later stage reads (`read by "the stage"`): its
+/// row struct (fields in published order; `default` after a column reads a null as the type's
+/// default, an `Option` field reads it as `None`, any other field must not be null; `derive
+/// [...]` adds derives) and the [`Table`] constant naming each column's kind, source and meaning.
 #[macro_export]
 macro_rules! table {
     (
         $(#[doc = $doc:literal])*
-        $decl:ident: $row:ident = $name:literal from $from:literal,
+        $decl:ident: $row:ident = $name:literal from $from:literal
+            $(, read by $reader:literal)? $(, derive [$($derive:ident),*])?,
         key [$($key:literal),*], accepted [$(($acol:literal, [$($aval:literal),*])),*] {
             $( $col:ident: $ty:ty [$kind:ident $(, $how:ident $src:literal)?] $($rule:ident)?, $cdoc:literal; )*
         }
     ) => {
         $(#[doc = $doc])*
-        #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+        #[derive(Debug, Clone, serde::Deserialize, serde::Serialize $($(, $derive)*)?)]
         pub struct $row {
             $(
                 #[doc = $cdoc]
@@ -177,6 +181,7 @@ macro_rules! table {
         #[doc = concat!("The declaration of `", $name, "` (see [`", stringify!($row), "`]).")]
         pub const $decl: $crate::transforms::contracts::Table = $crate::transforms::contracts::Table {
             name: $name,
+            read_by: $crate::table!(@reader $($reader)?),
             from: $from,
             doc: concat!($($doc, " "),*),
             columns: &[ $(
@@ -198,6 +203,8 @@ macro_rules! table {
     (@source $col:ident integer $src:literal) => { $crate::transforms::contracts::Source::Integer($src) };
     (@source $col:ident day $src:literal) => { $crate::transforms::contracts::Source::Day($src) };
     (@source $col:ident seconds $src:literal) => { $crate::transforms::contracts::Source::Seconds($src) };
+    (@reader) => { None };
+    (@reader $reader:literal) => { Some($reader) };
     (@reads_null) => { false };
     (@reads_null default) => { true };
 }
@@ -214,10 +221,7 @@ impl Table {
             let Some(dt) = schema.get(source) else {
                 return Err(Error::config(
                     what,
-                    format!(
-                        "its result has no column '{source}', from which the published {} table's column '{}' is made (docs/outputs.md)",
-                        self.name, c.name
-                    ),
+                    format!("its result has no column '{source}': {}", self.made_into(c)),
                 ));
             };
             let convertible = match c.source {
@@ -230,13 +234,32 @@ impl Table {
                 return Err(Error::config(
                     what,
                     format!(
-                        "its result's column '{source}' is {dt}, not what the published {} table's column '{}' ({}) is made from",
-                        self.name, c.name, c.kind.word()
+                        "its result's column '{source}' is {dt}, which does not fit: {}",
+                        self.made_into(c)
                     ),
                 ));
             }
         }
         Ok(())
+    }
+
+    /// What a result column becomes, for errors: the published column made from it, or the
+    /// stage that reads it.
+    fn made_into(&self, c: &Column) -> String {
+        match self.read_by {
+            None => format!(
+                "the published {} table's column '{}' ({}) is made from it (docs/outputs.md)",
+                self.name,
+                c.name,
+                c.kind.word()
+            ),
+            Some(reader) => format!(
+                "{reader} reads it as the {} column '{}' ({})",
+                self.name,
+                c.name,
+                c.kind.word()
+            ),
+        }
     }
 
     /// The published table from `result`: the declared columns in order (renamed and converted),

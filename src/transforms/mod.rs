@@ -21,10 +21,12 @@ use polars::prelude::*;
 use polars::sql::SQLContext;
 
 use chrono::NaiveDate;
+use std::collections::BTreeMap;
 
 use crate::config::profile::{Cell, Params};
 use crate::error::{Error, Result};
 use queries::{Query, QuerySet};
+use rows::certification as cert;
 
 /// The run-time values the queries may read besides the profile parameters.
 pub struct RunValues {
@@ -187,13 +189,11 @@ macro_rules! query_results {
             /// The results by name, each taken once.
             ///
             /// Errors: configuration (exit 2) when no query of the set produces one of them.
-            fn take(mut named: Vec<(String, DataFrame)>) -> Result<QueryResults> {
-                let mut take = |name: &str| match named.iter().position(|(n, _)| n == name) {
-                    Some(i) => Ok(named.swap_remove(i).1),
-                    None => Err(Error::config(
-                        "queries",
-                        format!("no query produces the table '{name}'"),
-                    )),
+            fn take(mut named: BTreeMap<String, DataFrame>) -> Result<QueryResults> {
+                let mut take = |name: &str| {
+                    named.remove(name).ok_or_else(|| {
+                        Error::config("queries", format!("no query produces the table '{name}'"))
+                    })
                 };
                 Ok(QueryResults { $( $name: take(stringify!($name))?, )* })
             }
@@ -218,11 +218,28 @@ query_results! {
     cert_reconciliation,
 }
 
-/// The published tables made from a query's result, by the query's name: their contracts are
-/// checked against the planned result before any query runs.
+/// The tables made from a query's result (published, or read by the certification), by the
+/// query's name: their contracts are checked against the planned result before any query runs.
 const CONTRACTS: &[(&str, &contracts::Table)] = &[
     ("flags", &rows::FLAGS),
     ("training_runs", &rows::TRAINING_RUNS),
+    (
+        "cert_customers_by_country",
+        &cert::CERT_CUSTOMERS_BY_COUNTRY,
+    ),
+    (
+        "cert_foreign_owners_by_country",
+        &cert::CERT_FOREIGN_OWNERS_BY_COUNTRY,
+    ),
+    ("cert_unverified_foreign", &cert::CERT_UNVERIFIED_FOREIGN),
+    ("cert_verification_stats", &cert::CERT_VERIFICATION_STATS),
+    ("cert_foreign_resellers", &cert::CERT_FOREIGN_RESELLERS),
+    (
+        "cert_failed_verifications",
+        &cert::CERT_FAILED_VERIFICATIONS,
+    ),
+    ("cert_retention", &cert::CERT_RETENTION),
+    ("cert_reconciliation", &cert::CERT_RECONCILIATION),
 ];
 
 /// Runs every query of the set in order against the registered tables; each result is materialised
@@ -235,7 +252,8 @@ const CONTRACTS: &[(&str, &contracts::Table)] = &[
 /// keeps it alive, never the reverse.
 ///
 /// `CIPWATCH_PROFILE=FILE` (a diagnostic switch, like `CIPWATCH_ENGINE`) runs each query under
-/// Polars' profiler and appends its plan nodes' times to FILE, one `query<TAB>node<TAB>µs` line each.
+/// Polars' profiler and appends its planning time and its plan nodes' times to FILE, one
+/// `query<TAB>node<TAB>µs` line each ([`append_timings`]).
 ///
 /// Errors: a query that does not plan (unknown table or column, bad syntax) is a configuration
 /// error naming the file (exit 2); a failure while executing one (out of memory, a compute error)
@@ -245,11 +263,11 @@ pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<QueryResults> {
     let profile = crate::config::env::get(crate::config::env::PROFILE);
     let words: Vec<std::collections::HashSet<String>> =
         set.queries.iter().map(|q| words(&q.sql)).collect();
-    let mut results = Vec::with_capacity(set.queries.len());
+    let mut results = BTreeMap::new();
     for (i, q) in set.queries.iter().enumerate() {
         let df = execute(ctx, q, ROWS_PER_PART, profile.as_deref())?;
         ctx.register(&q.name, df.clone().lazy());
-        results.push((q.name.clone(), df));
+        results.insert(q.name.clone(), df);
         let read_later = |name: &str| {
             READ_AFTER_QUERIES.contains(&name) || words[i + 1..].iter().any(|w| w.contains(name))
         };
@@ -258,7 +276,7 @@ pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<QueryResults> {
                 ctx.unregister(&name);
             }
         }
-        results.retain(|(name, _)| read_later(name));
+        results.retain(|name, _| read_later(name));
     }
     QueryResults::take(results)
 }
@@ -337,7 +355,7 @@ fn words(sql: &str) -> std::collections::HashSet<String> {
 /// among them when the query reads it, e.g. from [`params_table`]), and returns its result. The
 /// query cases of `tests/queries/` check each query file this way, on a few rows per input table.
 /// Errors as [`run_all`].
-pub fn run_one(query: &Query, tables: &[(String, DataFrame)]) -> Result<DataFrame> {
+pub fn run_one(query: &Query, tables: &BTreeMap<String, DataFrame>) -> Result<DataFrame> {
     let mut ctx = SQLContext::new();
     for (name, df) in tables {
         ctx.register(name, df.clone().lazy());
@@ -438,23 +456,32 @@ fn execute_whole(
     profile: Option<&std::ffi::OsStr>,
 ) -> Result<DataFrame> {
     let what = || format!("query {} ({})", q.file_name(), q.origin);
+    let started = std::time::Instant::now();
     let mut plan = ctx
         .execute(&q.sql)
         .map_err(|e| Error::config_caused(what(), e))?;
     plan.collect_schema()
         .map_err(|e| Error::config_caused(what(), e))?;
+    let planned = started.elapsed();
     match profile {
         None => plan.collect(),
         Some(file) => plan.profile().and_then(|(df, timings)| {
-            append_timings(file, &q.name, &timings)?;
+            append_timings(file, &q.name, planned, &timings)?;
             Ok(df)
         }),
     }
     .map_err(|e| Error::internal(what(), e))
 }
 
-/// Appends a query's profile (Polars' `node`, `start`, `end` in µs) to `file`.
-fn append_timings(file: &std::ffi::OsStr, query: &str, timings: &DataFrame) -> PolarsResult<()> {
+/// Appends a query's profile to `file`: the time its SQL took to plan (node `sql planning`: parsing
+/// and resolving tables, columns and types, which Polars' profile does not count), then Polars'
+/// `node`, `start`, `end` (µs).
+fn append_timings(
+    file: &std::ffi::OsStr,
+    query: &str,
+    planning: std::time::Duration,
+    timings: &DataFrame,
+) -> PolarsResult<()> {
     use std::io::Write;
     let nodes = timings.column("node")?.str()?;
     let (start, end) = (
@@ -465,6 +492,7 @@ fn append_timings(file: &std::ffi::OsStr, query: &str, timings: &DataFrame) -> P
         .create(true)
         .append(true)
         .open(file)?;
+    writeln!(out, "{query}\tsql planning\t{}", planning.as_micros())?;
     for i in 0..timings.height() {
         let took = end
             .get(i)

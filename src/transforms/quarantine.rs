@@ -25,15 +25,23 @@ pub struct Excluded {
     pub count: u64,
 }
 
+/// One input's quarantine table, published as `quarantine/<input>.csv` (CSV only: it holds the
+/// input's original text).
+pub struct QuarantineTable {
+    /// The input's name (`billing`, `customers`, ...).
+    pub input: String,
+    /// The rows as [`table`] makes them.
+    pub rows: DataFrame,
+}
+
 /// What the stages leave out, gathered as they run: each input's counts (read = used +
 /// quarantined), its quarantine table and the exclusions. One per run; the sinks write it.
 #[derive(Default)]
 pub struct Ledger {
     /// Input name → counts, for the manifest and the summary line.
     pub counts: BTreeMap<String, InputCount>,
-    /// `quarantine/<input>` → the quarantined rows with their original values, in the order the
-    /// inputs are read.
-    pub quarantine: Vec<(String, DataFrame)>,
+    /// Each input's quarantined rows with their original values, in the order the inputs are read.
+    pub quarantine: Vec<QuarantineTable>,
     pub excluded: Vec<Excluded>,
 }
 
@@ -62,7 +70,10 @@ impl Ledger {
     /// Records an input's counts and its quarantine table (as [`table`] makes it).
     pub fn record_table(&mut self, name: &str, count: InputCount, table: DataFrame) {
         self.counts.insert(name.to_string(), count);
-        self.quarantine.push((format!("quarantine/{name}"), table));
+        self.quarantine.push(QuarantineTable {
+            input: name.to_string(),
+            rows: table,
+        });
     }
 
     /// Counts rows or values left out on purpose (nothing is recorded for a count of 0).

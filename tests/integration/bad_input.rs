@@ -261,25 +261,32 @@ fn a_query_override_with_an_error_names_the_file() {
     );
 }
 
-/// The published tables are contracts: a query override whose result lacks a column a published
-/// table is made from (`first_flagged_day` removed from `10_flags.sql`'s SELECT, or
-/// `run_seq` renamed in `05_training_runs.sql`) stops before any query runs, with exit 2 naming the
-/// file, the column and the published column, and publishes nothing; so does one whose declared
-/// partition names a column its table lacks.
+/// The published tables and the results the certification reads are contracts: a query override
+/// whose result lacks a column a published table is made from (`first_flagged_day` removed from
+/// `10_flags.sql`'s SELECT, or `run_seq` renamed in `05_training_runs.sql`) or one the
+/// certification reads (`foreign_customers` renamed in `11_cert_customers_by_country.sql`) stops
+/// before any query runs, with exit 2 naming the file, the column and what needs it, and publishes
+/// nothing; so does one whose declared partition names a column its table lacks.
 #[test]
 fn a_query_override_that_breaks_its_contract_fails_before_the_queries_run() {
     for (file, from, to, column) in [
         (
             "10_flags.sql",
-            "    CASE WHEN w.reportable THEN w.screening_knowledge_day END AS first_flagged_day,\n",
+            "    CASE WHEN reportable THEN screening_knowledge_day END AS first_flagged_day,\n",
             "",
-            "'first_flagged_day', from which the published flags table's column 'first_flagged_date'",
+            "'first_flagged_day': the published flags table's column 'first_flagged_date' (date) is made from it",
         ),
         (
             "05_training_runs.sql",
-            "c.run_seq,",
-            "c.run_seq AS segment,",
-            "'run_seq', from which the published training_runs table's column 'run'",
+            "    colocation_group,\n    run_seq,\n",
+            "    colocation_group,\n    run_seq AS segment,\n",
+            "'run_seq': the published training_runs table's column 'run' (integer) is made from it",
+        ),
+        (
+            "11_cert_customers_by_country.sql",
+            "END) AS foreign_customers",
+            "END) AS foreign",
+            "'foreign_customers': the certification reads it as the cert_customers_by_country column 'foreign_customers' (integer)",
         ),
         (
             "02_usage_slots.sql",

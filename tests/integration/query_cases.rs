@@ -179,7 +179,8 @@ fn run_case(dir: &Path) -> Result<(), String> {
         .iter()
         .find(|q| q.file_name() == case.query)
         .ok_or_else(|| format!("case.toml: no query file named {}", case.query))?;
-    let mut tables = vec![("params".to_string(), params(dir, &case)?)];
+    let mut tables =
+        std::collections::BTreeMap::from([("params".to_string(), params(dir, &case)?)]);
     let inputs = header_inputs(&query.sql);
     for (name, path) in input_files(dir)? {
         if !inputs.contains(&name) {
@@ -189,10 +190,8 @@ fn run_case(dir: &Path) -> Result<(), String> {
             ));
         }
         let table = read_table(&path)?;
-        tables.push((
-            name,
-            to_frame(&table).map_err(|e| format!("{path:?}: {e}"))?,
-        ));
+        let frame = to_frame(&table).map_err(|e| format!("{path:?}: {e}"))?;
+        tables.insert(name, frame);
     }
     let out = transforms::run_one(query, &tables).map_err(|e| e.to_string())?;
     let expected = read_table(&dir.join("expected.csv"))?;

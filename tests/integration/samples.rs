@@ -170,14 +170,17 @@ fn the_engine_does_not_change_a_byte() {
         flags.lines().filter(|l| l.starts_with("5")).count() >= 16,
         "the copies' accounts are flagged"
     );
+    let profile = input.path().join("profile.tsv");
     for env in [
         [
             ("POLARS_MAX_THREADS", "1"),
             ("CIPWATCH_ENGINE", "streaming"),
+            ("CIPWATCH_PROFILE", profile.to_str().unwrap()),
         ],
         [
             ("POLARS_MAX_THREADS", "4"),
             ("CIPWATCH_ENGINE", "streaming"),
+            ("CIPWATCH_PROFILE", ""),
         ],
     ] {
         let (other, _b) = run(&env);
@@ -192,6 +195,18 @@ fn the_engine_does_not_change_a_byte() {
             );
         }
     }
+    // The profile (a diagnostic that changes no byte) gives every query's SQL planning time.
+    let profile = std::fs::read_to_string(&profile).unwrap();
+    let queries = std::fs::read_dir(repo().join("queries"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
+        .count();
+    let planned: std::collections::BTreeSet<&str> = profile
+        .lines()
+        .filter(|l| l.split('\t').nth(1) == Some("sql planning"))
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    assert_eq!(planned.len(), queries, "{profile}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! (`table!`, see `contracts`), and how a table becomes typed rows (`read`). Unknown columns are ignored, so a table may grow without breaking a
 //! document; a missing column is an error naming the table.
 
+pub mod certification;
 pub mod read;
 
 pub use super::contracts::null_as_default;
