@@ -311,3 +311,32 @@ mod contract_tests {
         assert!(FLAGS.markdown().contains("| `level` | text | never |"));
     }
 }
+
+#[cfg(test)]
+mod null_rows {
+    use super::certification::*;
+    use super::read::all_null;
+    use super::*;
+
+    #[test]
+    fn every_row_type_read_from_a_query_accepts_nulls() {
+        // Every field but the level, which is never null (a null level is refused).
+        let flag: FlagRow = all_null::read_with(&[("level", "WATCH")]);
+        assert_eq!((flag.accelerator_hours, flag.ops_met), (0.0, false));
+        assert_eq!(flag.level, Level::Watch);
+        let null_level = polars::prelude::df!("level" => [None::<&str>]).unwrap();
+        assert!(crate::transforms::rows::records::<FlagRow>(&null_level, "flags").is_err());
+        all_null::read::<RunRow>();
+        all_null::read::<CustomerRow>();
+        all_null::read::<OwnerRow>();
+        all_null::read::<AccessRow>();
+        all_null::read::<CountryCustomers>();
+        all_null::read::<CountryOwners>();
+        all_null::read::<Reseller>();
+        all_null::read::<Unverified>();
+        let stats: Stats = all_null::read();
+        assert_eq!(stats.customers, 0);
+        all_null::read::<FailedVerification>();
+        all_null::read::<ReconciliationCounts>();
+    }
+}
