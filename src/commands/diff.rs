@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::{published, Format};
+use super::Format;
 use crate::config;
 use crate::error::{Context, Error, Result, EXIT_OK};
+use crate::state::published;
 use crate::transforms::rows::FlagRow;
 
 #[derive(Debug, Args)]

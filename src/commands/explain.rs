@@ -10,12 +10,13 @@ use serde::Serialize;
 
 use clap::Args;
 
-use super::{published, Format};
+use super::Format;
 use crate::config::profile::Params;
 use crate::error::{Context, Error, Result, EXIT_OK};
 use crate::pipeline;
 use crate::plan::{self, PlanArgs};
 use crate::progress::Progress;
+use crate::state::published;
 use crate::transforms::rows::{FlagRow, RunRow, UsageGroup};
 
 #[derive(Debug, Args)]

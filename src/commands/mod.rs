@@ -9,7 +9,6 @@ pub mod catalog;
 pub mod counsel;
 pub mod diff;
 pub mod explain;
-pub mod published;
 pub mod run;
 pub mod stage1;
 

@@ -280,10 +280,7 @@ pub fn clock_changes(plan: &Plan, knowledge: &Knowledge, outcome: &mut Outcome) 
             "KNOWLEDGE DATE MOVED EARLIER by a filing run dated before the one that recorded it: the due dates move earlier too (see the manifest's knowledge_moved)"
         );
     }
-    let previous = plan
-        .publish_root()
-        .join(outcome.as_of.to_string())
-        .join("flags.csv");
+    let previous = plan.publish_root().join(outcome.as_of.to_string());
     outcome.deadlines_changed = deadline_changes(&previous, &outcome.flag_rows)?;
     if !outcome.deadlines_changed.is_empty() {
         tracing::warn!(
@@ -295,26 +292,28 @@ pub fn clock_changes(plan: &Plan, knowledge: &Knowledge, outcome: &mut Outcome) 
     Ok(())
 }
 
-/// Where the due dates of `flags` differ from those of the published `flags.csv` at `previous`
-/// (none when there is none), as `masked id: old -> new` (`none` for no due date).
+/// The due date a published `flags` table gave an account (its other columns are not read, so a
+/// folder published by an older version compares too).
+#[derive(serde::Deserialize)]
+struct PublishedDue {
+    account_id: String,
+    report_due_date: Option<String>,
+}
+
+/// Where the due dates of `flags` differ from those of the `flags` table published in the run
+/// folder `previous` (none when it holds none), as `masked id: old -> new` (`none` for no due
+/// date).
+///
+/// Errors: usage (exit 2) when that table is not one cipwatch wrote (the folder was edited).
 fn deadline_changes(previous: &std::path::Path, flags: &[FlagRow]) -> Result<Vec<String>> {
-    if !previous.is_file() {
+    if !previous.join("flags.parquet").is_file() {
         return Ok(Vec::new());
     }
-    let old = crate::sinks::tables::read_text_csv(previous)
-        .or_internal(format!("reading {}", previous.display()))?;
-    let column = |name: &str| -> Vec<Option<String>> {
-        old.column(name)
-            .ok()
-            .and_then(|c| c.str().ok().cloned())
-            .map(|c| c.iter().map(|v| v.map(String::from)).collect())
-            .unwrap_or_default()
-    };
-    let before: std::collections::BTreeMap<String, Option<String>> = column("account_id")
-        .into_iter()
-        .zip(column("report_due_date"))
-        .filter_map(|(a, d)| Some((a?, d)))
-        .collect();
+    let before: std::collections::BTreeMap<String, Option<String>> =
+        crate::state::published::table::<PublishedDue>(previous, "flags")?
+            .into_iter()
+            .map(|d| (d.account_id, d.report_due_date))
+            .collect();
     let shown = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".into());
     Ok(flags
         .iter()

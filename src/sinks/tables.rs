@@ -45,16 +45,6 @@ pub fn neutralise(df: DataFrame) -> Result<DataFrame> {
         .or_internal("neutralising CSV text cells")
 }
 
-/// A published CSV table read back with every column as text (`flags.csv` of an earlier run, for
-/// `explain` and the republish check).
-pub fn read_text_csv(path: &Path) -> PolarsResult<DataFrame> {
-    CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))?
-        .finish()
-}
-
 /// Creates (truncating) a file readable and writable by its owner only.
 pub fn create_private(path: &Path) -> Result<File> {
     let mut options = std::fs::OpenOptions::new();
