@@ -17,7 +17,7 @@ use crate::pipeline;
 use crate::plan::{self, PlanArgs};
 use crate::progress::Progress;
 use crate::state::published;
-use crate::transforms::rows::{FlagRow, RunRow, UsageGroup};
+use crate::transforms::rows::{accounts_records, FlagRow, RunRow, UsageGroup};
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -262,13 +262,8 @@ fn rerun(plan: &plan::Plan, account: &str) -> Result<Evidence> {
     Ok(Evidence {
         as_of: outcome.as_of.to_string(),
         run_id: outcome.run_id.clone(),
-        usage: published::account_rows(by_type, account, "usage by type")?,
-        runs: outcome
-            .run_rows
-            .iter()
-            .filter(|r| r.account_id == account)
-            .cloned()
-            .collect(),
+        usage: accounts_records(by_type, &[account], "usage by type")?,
+        runs: accounts_records(&outcome.tables.training_runs, &[account], "training runs")?,
         flag,
         params: plan.profile.params.clone(),
         scenario: plan.scenario.clone(),

@@ -27,7 +27,7 @@ use crate::error::{Context, Result};
 use crate::sources::answers::Answers;
 use crate::state::filings::Filed;
 use crate::transforms::quarantine::InputCount;
-use crate::transforms::rows::records;
+use crate::transforms::rows::{accounts_records, records};
 use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
 use crate::transforms::QueryResults;
 use templates::{Masking, Templates};
@@ -73,7 +73,8 @@ pub struct Override {
 /// The tables the documents are built from.
 pub struct DocInputs<'a> {
     pub flags: &'a [FlagRow],
-    pub runs: &'a [RunRow],
+    /// The published `training_runs` table (typed rows are read for the accounts a document shows).
+    pub runs: &'a DataFrame,
     pub customers: &'a DataFrame,
     pub owners: &'a DataFrame,
     pub access: &'a DataFrame,
@@ -342,13 +343,9 @@ fn render_reports(
         Masking::Masked => None,
         Masking::Unmasked => Some(RegistryViews::of(inputs, &accounts, Masking::Masked)?),
     };
+    let account_ids: Vec<&str> = accounts.iter().map(String::as_str).collect();
     let runs = group(
-        inputs
-            .runs
-            .iter()
-            .filter(|r| accounts.contains(&r.account_id))
-            .cloned()
-            .collect(),
+        accounts_records(inputs.runs, &account_ids, "training runs")?,
         |r: &RunRow| r.account_id.clone(),
     );
     let measured = measured_utilization(inputs.results)?;

@@ -109,7 +109,6 @@ pub fn outcome(
         deadlines_changed: Vec::new(),
         run_id: String::new(),
         flag_rows: found.flag_rows,
-        run_rows: found.run_rows,
         usage: usage_slots,
         billing_totals: billing.totals,
         billing_formats: billing.formats,
@@ -199,7 +198,7 @@ pub fn documents(
     let filed = plan.filings.as_of(Some(outcome.as_of));
     let inputs = DocInputs {
         flags: &outcome.flag_rows,
-        runs: &outcome.run_rows,
+        runs: &outcome.tables.training_runs,
         customers: &registry.customers,
         owners: &registry.owners,
         access: &registry.access,

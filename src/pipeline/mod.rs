@@ -24,7 +24,7 @@ use crate::state::history;
 use crate::transforms::billed::{self, BillingInput};
 use crate::transforms::quarantine::{Excluded, InputCount, Ledger, QuarantineTable};
 use crate::transforms::registry::{self, AgeLimit};
-use crate::transforms::rows::{FlagRow, RunRow};
+use crate::transforms::rows::FlagRow;
 use crate::transforms::{self, entities, findings, telemetry, CertificationPeriod, RunValues};
 
 /// What a run found, for the summary line, the manifest, `explain` and the tests.
@@ -49,9 +49,8 @@ pub struct Outcome {
     /// Due dates that differ from those of the folder this run republishes.
     pub deadlines_changed: Vec<String>,
     pub run_id: String,
-    /// The flags and training-run tables as typed rows, parsed once for documents, audit and `explain`.
+    /// The flags table as typed rows, parsed once for documents, audit and `explain`.
     pub flag_rows: Vec<FlagRow>,
-    pub run_rows: Vec<RunRow>,
     /// The identified accelerator usage in slots (`queries/02_usage_slots.sql`: per account,
     /// co-location group, charge period and instance type), for `explain` and `cipwatch catalog`.
     pub usage: DataFrame,

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, Result};
 use crate::sinks::publish::SUCCESS;
 use crate::transforms::rows::records;
 
@@ -85,22 +85,4 @@ pub fn table<T: DeserializeOwned>(run: &Path, name: &str) -> Result<Vec<T>> {
             path.display()
         ))
     })
-}
-
-/// The rows of `table` whose `account_id` column is `account`, as typed rows: what `explain`
-/// reruns take from a run's own tables (the `--rerun` path).
-///
-/// Errors: internal when the table has no `account_id` column or its rows are not `T`.
-pub fn account_rows<T: DeserializeOwned>(
-    table: &DataFrame,
-    account: &str,
-    what: &str,
-) -> Result<Vec<T>> {
-    let df = table
-        .clone()
-        .lazy()
-        .filter(col("account_id").eq(lit(account)))
-        .collect()
-        .or_internal(what)?;
-    records(&df, what)
 }

@@ -9,17 +9,17 @@ use std::collections::BTreeMap;
 use crate::error::{Context, Error, Result};
 use crate::sources::{ROW, SOURCE_FILE};
 use crate::transforms::rows::records;
-use crate::transforms::rows::{FlagRow, RunRow, FLAGS, TRAINING_RUNS, USAGE_BY_TYPE};
+use crate::transforms::rows::{FlagRow, FLAGS, TRAINING_RUNS, USAGE_BY_TYPE};
 use crate::transforms::QueryResults;
 
 /// The findings of a run.
 pub struct Findings {
     /// `flags`: one row per account with accelerator use.
     pub flags: DataFrame,
-    /// `training_runs`: one row per training-like run.
+    /// `training_runs`: one row per run segment (typed rows of a few accounts:
+    /// [`crate::transforms::rows::accounts_records`]).
     pub runs: DataFrame,
     pub flag_rows: Vec<FlagRow>,
-    pub run_rows: Vec<RunRow>,
     /// Level (`REPORTABLE`, `WATCH`, `CIP_GAP`, `CLEAR`) → number of accounts.
     pub levels: BTreeMap<String, u64>,
 }
@@ -35,7 +35,6 @@ pub fn stage(results: &QueryResults, identified: f64, queries: usize) -> Result<
     reconcile(identified, &flags)?;
     let runs = TRAINING_RUNS.present(results.training_runs.clone(), "query training_runs")?;
     let flag_rows: Vec<FlagRow> = records(&flags, "flags")?;
-    let run_rows: Vec<RunRow> = records(&runs, "training runs")?;
     let levels = count_levels(&flag_rows);
     tracing::info!(
         stage = "queries",
@@ -48,7 +47,6 @@ pub fn stage(results: &QueryResults, identified: f64, queries: usize) -> Result<
         flags,
         runs,
         flag_rows,
-        run_rows,
         levels,
     })
 }

@@ -6,7 +6,7 @@ pub mod certification;
 pub mod read;
 
 pub use super::contracts::null_as_default;
-pub use read::records;
+pub use read::{accounts_records, records};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -10,6 +10,26 @@ use serde_json::{Map, Number, Value};
 
 use crate::error::{Context, Error, Result};
 
+/// The rows of `table` whose `account_id` is one of `accounts`, as typed records: what a document
+/// or `explain` needs of a large table (a GPU cloud's month has hundreds of thousands of run
+/// segments; a report shows one account's).
+///
+/// Errors: internal when the table has no `account_id` column or its rows are not `T`.
+pub fn accounts_records<T: DeserializeOwned>(
+    table: &DataFrame,
+    accounts: &[&str],
+    what: &str,
+) -> Result<Vec<T>> {
+    let wanted = Series::new("accounts".into(), accounts);
+    let df = table
+        .clone()
+        .lazy()
+        .filter(col("account_id").is_in(lit(wanted).implode(false), false))
+        .collect()
+        .or_internal(what)?;
+    records(&df, what)
+}
+
 /// The rows of `df` as typed records.
 pub fn records<T: DeserializeOwned>(df: &DataFrame, what: &str) -> Result<Vec<T>> {
     let text = as_text_dates(df, what)?;
