@@ -91,10 +91,11 @@ pub struct PublishedTables {
 impl PublishedTables {
     /// The tables in the manifest's order, each with its path stem in the run folder.
     pub fn outputs(&self) -> Vec<OutputTable<'_>> {
+        use crate::transforms::rows::{FLAGS, TRAINING_RUNS, USAGE_BY_TYPE};
         let named = [
-            ("flags", Some(&self.flags)),
-            ("training_runs", Some(&self.training_runs)),
-            ("usage_by_type", Some(&self.usage_by_type)),
+            (FLAGS.name, Some(&self.flags)),
+            (TRAINING_RUNS.name, Some(&self.training_runs)),
+            (USAGE_BY_TYPE.name, Some(&self.usage_by_type)),
             ("entities", Some(&self.entities)),
             ("screening", self.screening.as_ref()),
         ];

@@ -254,7 +254,7 @@ impl Table {
                 c.kind.word()
             ),
             Some(reader) => format!(
-                "{reader} reads it as the {} column '{}' ({})",
+                "read by {reader} as the {} column '{}' ({})",
                 self.name,
                 c.name,
                 c.kind.word()

@@ -218,9 +218,10 @@ query_results! {
     cert_reconciliation,
 }
 
-/// The tables made from a query's result (published, or read by the certification), by the
-/// query's name: their contracts are checked against the planned result before any query runs.
+/// The tables made from a query's result (published, or read after the queries: the usage slots,
+/// the certification's figures), by the query's name: their contracts are checked against the planned result before any query runs.
 const CONTRACTS: &[(&str, &contracts::Table)] = &[
+    ("usage_slots", &rows::USAGE_SLOTS),
     ("flags", &rows::FLAGS),
     ("training_runs", &rows::TRAINING_RUNS),
     (

@@ -261,12 +261,13 @@ fn a_query_override_with_an_error_names_the_file() {
     );
 }
 
-/// The published tables and the results the certification reads are contracts: a query override
+/// The published tables and the results later stages read are contracts: a query override
 /// whose result lacks a column a published table is made from (`first_flagged_day` removed from
-/// `10_flags.sql`'s SELECT, or `run_seq` renamed in `05_training_runs.sql`) or one the
-/// certification reads (`foreign_customers` renamed in `11_cert_customers_by_country.sql`) stops
-/// before any query runs, with exit 2 naming the file, the column and what needs it, and publishes
-/// nothing; so does one whose declared partition names a column its table lacks.
+/// `10_flags.sql`'s SELECT, or `run_seq` renamed in `05_training_runs.sql`) or one a later stage
+/// reads (`source_rows` of the usage slots, `foreign_customers` of the certification's
+/// `11_cert_customers_by_country.sql`) stops before any query runs, with exit 2 naming the file,
+/// the column and what needs it, and publishes nothing; so does one whose declared partition names
+/// a column its table lacks.
 #[test]
 fn a_query_override_that_breaks_its_contract_fails_before_the_queries_run() {
     for (file, from, to, column) in [
@@ -283,10 +284,16 @@ fn a_query_override_that_breaks_its_contract_fails_before_the_queries_run() {
             "'run_seq': the published training_runs table's column 'run' (integer) is made from it",
         ),
         (
+            "02_usage_slots.sql",
+            "SUM(source_rows) AS source_rows,",
+            "SUM(source_rows) AS billing_rows,",
+            "'source_rows': read by the findings, the reports and `cipwatch catalog` as the usage_slots column 'source_rows' (integer)",
+        ),
+        (
             "11_cert_customers_by_country.sql",
             "END) AS foreign_customers",
             "END) AS foreign",
-            "'foreign_customers': the certification reads it as the cert_customers_by_country column 'foreign_customers' (integer)",
+            "'foreign_customers': read by the certification as the cert_customers_by_country column 'foreign_customers' (integer)",
         ),
         (
             "02_usage_slots.sql",

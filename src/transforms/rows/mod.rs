@@ -143,6 +143,30 @@ crate::table! {
 }
 
 crate::table! {
+    /// The columns of the usage slots (`queries/02_usage_slots.sql`) read after the queries, by
+    /// `findings::usage_by_type`, the reports' measured utilisation and `cipwatch catalog`.
+    USAGE_SLOTS: UsageSlot = "usage_slots" from "query usage_slots",
+        read by "the findings, the reports and `cipwatch catalog`",
+    key [], accepted [] {
+        billing_account_id: String [Text] default, "The billing account.";
+        instance_type: String [Text] default, "The instance type.";
+        accelerator: String [Text] default, "The accelerator model (the catalog's).";
+        start_s: i64 [Integer] default, "Start of the slot, seconds since 1970-01-01 UTC.";
+        end_s: i64 [Integer] default, "End of the slot.";
+        accelerators: f64 [Float] default, "Accelerators running in the slot.";
+        merged_rows: i64 [Integer] default, "Usage rows summed.";
+        source_rows: i64 [Integer] default, "Billing rows summed.";
+        accelerator_hours: f64 [Float] default, "Accelerator-hours.";
+        utilization_source: String [Text] default, "`telemetry` or `assumed`.";
+        peak_ops_per_s: Option<f64> [Float], "The peak of one accelerator, op/s (the catalog's).";
+        peak_precision_used: Option<String> [Text], "The precision that peak is taken at.";
+        interconnect_gbps: Option<f64> [Float], "The instance type's interconnect, Gbit/s.";
+        est_ops: f64 [Float] default, "Estimated operations.";
+        upper_ops: f64 [Float] default, "Operations at full utilisation.";
+    }
+}
+
+crate::table! {
     /// Each account's usage by instance type and accelerator, the arithmetic's inputs that
     /// `explain` shows (`findings::usage_by_type`, from the usage slots of
     /// `queries/02_usage_slots.sql`).
