@@ -197,10 +197,7 @@ fn published_evidence(plan: &plan::Plan, account: &str) -> Result<Evidence> {
     Ok(Evidence {
         run_id: manifest["run_id"].as_str().unwrap_or_default().to_string(),
         as_of,
-        runs: published::table::<RunRow>(&folder, "training_runs")?
-            .into_iter()
-            .filter(|r| mine(&r.account_id))
-            .collect(),
+        runs: published::account_table::<RunRow>(&folder, "training_runs", &[wanted.as_str()])?,
         usage: usage.into_iter().filter(|u| mine(&u.account_id)).collect(),
         flag,
         params,

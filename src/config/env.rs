@@ -59,7 +59,7 @@ variables! {
     PURGE_DELAY = "MIMALLOC_PURGE_DELAY", Diagnostic,
         "mimalloc's delay (ms) before freed memory goes back to the system; cipwatch sets 0 (at once) unless this is set.";
     PROFILE = "CIPWATCH_PROFILE", Diagnostic,
-        "A file to which each query's planning time (node `sql planning`) and its plan nodes' times are appended (`query<TAB>node<TAB>µs`).";
+        "A file to which each query's planning time (node `sql planning`, per part of a partitioned query) and its plan nodes' times are appended (`query<TAB>node<TAB>µs`).";
     TEST_PAUSE_AT = "CIPWATCH_TEST_PAUSE_AT", TestHook,
         "Stops a run at the named publish step so a test can kill it there (`sinks::publish::PAUSE_STEPS`).";
     TEST_NO_EXCHANGE = "CIPWATCH_TEST_NO_EXCHANGE", TestHook,

@@ -87,7 +87,6 @@ pub fn outcome(
     usage_by_type: DataFrame,
     entities: DataFrame,
     ledger: Ledger,
-    usage_slots: DataFrame,
 ) -> Outcome {
     let tables = PublishedTables {
         flags: found.flags,
@@ -109,7 +108,6 @@ pub fn outcome(
         deadlines_changed: Vec::new(),
         run_id: String::new(),
         flag_rows: found.flag_rows,
-        usage: usage_slots,
         billing_totals: billing.totals,
         billing_formats: billing.formats,
         excluded: ledger.excluded,
@@ -303,13 +301,19 @@ struct PublishedDue {
 /// folder `previous` (none when it holds none), as `masked id: old -> new` (`none` for no due
 /// date).
 ///
-/// Errors: usage (exit 2) when that table is not one cipwatch wrote (the folder was edited).
+/// Errors: usage (exit 2) when that table is not one cipwatch wrote (the folder was edited): the
+/// message says to move the folder aside.
 fn deadline_changes(previous: &std::path::Path, flags: &[FlagRow]) -> Result<Vec<String>> {
     if !previous.join("flags.parquet").is_file() {
         return Ok(Vec::new());
     }
     let before: std::collections::BTreeMap<String, Option<String>> =
-        crate::state::published::table::<PublishedDue>(previous, "flags")?
+        crate::state::published::table::<PublishedDue>(previous, "flags")
+            .map_err(|e| {
+                crate::error::Error::Usage(format!(
+                    "{e}; this run would replace that folder: move it aside, then run again"
+                ))
+            })?
             .into_iter()
             .map(|d| (d.account_id, d.report_due_date))
             .collect();

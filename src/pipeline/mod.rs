@@ -51,9 +51,6 @@ pub struct Outcome {
     pub run_id: String,
     /// The flags table as typed rows, parsed once for documents, audit and `explain`.
     pub flag_rows: Vec<FlagRow>,
-    /// The identified accelerator usage in slots (`queries/02_usage_slots.sql`: per account,
-    /// co-location group, charge period and instance type), for `explain` and `cipwatch catalog`.
-    pub usage: DataFrame,
     /// Per currency: rows, billed cost and quantity of all billing rows read (reconciliation).
     pub billing_totals: Vec<serde_json::Value>,
     /// The format each billing file was read as.
@@ -235,10 +232,8 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     .register(&mut ctx);
     let results = transforms::run_all(&mut ctx, &plan.queries)?;
     let found = findings::stage(&results, identified, plan.queries.queries.len())?;
-    let usage_slots = results.usage_slots.clone();
-    let by_type = findings::usage_by_type(&usage_slots, samples)?;
-    let mut outcome =
-        bookkeeping::outcome(billing, found, by_type, links.entities, ledger, usage_slots);
+    let by_type = findings::usage_by_type(&results.usage_slots, samples)?;
+    let mut outcome = bookkeeping::outcome(billing, found, by_type, links.entities, ledger);
     outcome.warnings.extend(stale_registry);
     bookkeeping::screening(&mut outcome, screened);
     outcome.unmatched_answers = bookkeeping::unmatched_answers(plan, &outcome.flag_rows, &results)?;

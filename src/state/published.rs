@@ -1,4 +1,5 @@
-//! A published run folder read back: `diff` compares two, `explain` explains an account from one.
+//! A published run folder read back: `diff` compares two, `explain` explains an account from one,
+//! and a run that republishes an as-of date compares its due dates with the folder it replaces.
 //! A run is complete when its folder holds `_SUCCESS`; its manifest and tables are what that run
 //! published (masked as published), never recomputed.
 
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::sinks::publish::SUCCESS;
-use crate::transforms::rows::records;
+use crate::transforms::rows::{accounts_records, records};
 
 /// The complete runs directly under `out` (each as-of date's folder), oldest first.
 ///
@@ -68,6 +69,23 @@ pub fn manifest(run: &Path) -> Result<serde_json::Value> {
 /// Errors: usage (exit 2) when the file is missing (a run published by a version without that
 /// table) or is not a table of those rows (the folder was edited).
 pub fn table<T: DeserializeOwned>(run: &Path, name: &str) -> Result<Vec<T>> {
+    typed(run, name, |df| records(df, name))
+}
+
+/// The rows of the published table `<name>.parquet` whose `account_id` is one of `accounts`, as
+/// typed rows (a GPU cloud's `training_runs` holds hundreds of thousands of segments).
+///
+/// Errors: as [`table`].
+pub fn account_table<T: DeserializeOwned>(
+    run: &Path,
+    name: &str,
+    accounts: &[&str],
+) -> Result<Vec<T>> {
+    typed(run, name, |df| accounts_records(df, accounts, name))
+}
+
+/// Reads `<name>.parquet` of a run folder and makes typed rows of it with `rows`.
+fn typed<T>(run: &Path, name: &str, rows: impl Fn(&DataFrame) -> Result<Vec<T>>) -> Result<Vec<T>> {
     let path = run.join(format!("{name}.parquet"));
     let bytes =
         std::fs::read(&path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
@@ -79,7 +97,7 @@ pub fn table<T: DeserializeOwned>(run: &Path, name: &str) -> Result<Vec<T>> {
                 path.display()
             ))
         })?;
-    records(&df, name).map_err(|e| {
+    rows(&df).map_err(|e| {
         Error::Usage(format!(
             "{}: not a {name} table cipwatch wrote ({e})",
             path.display()

@@ -1,11 +1,13 @@
-//! Published tables as declared contracts, in the manner of dbt's model contracts: each table
-//! that leaves the run (`flags`, `training_runs`, `usage_by_type`) is declared once with
-//! [`table!`](crate::table), beside its row type in `rows/mod.rs`, naming each column's kind, null
-//! rule, meaning and the result column it is made from. From that one declaration come the row
+//! Tables as declared contracts, in the manner of dbt's model contracts: each table that leaves
+//! the run (`flags`, `training_runs`, `usage_by_type`), and each query result a later stage reads
+//! (the usage slots' columns, the certification's `cert_*` figures: `read by` in the declaration),
+//! is declared once with [`table!`](crate::table), beside its row type in `rows/`, naming each
+//! column's kind, null rule, meaning and the result column it is made from. From that one
+//! declaration come the row
 //! struct and its null handling, the published column order, renames and calendar conversions
 //! ([`Table::present`]), the check that a query's planned result has every column the table is
-//! made from ([`Table::check_schema`], exit 2 naming the column, before any query runs), the
-//! checks on the published rows ([`Table::check_rows`]: key not null and unique, required columns
+//! made from or a stage reads ([`Table::check_schema`], exit 2 naming the column, before any
+//! query runs), the checks on the published rows ([`Table::check_rows`]: key not null and unique, required columns
 //! not null, accepted values), and the column tables of docs/outputs.md ([`Table::markdown`], a
 //! test compares them).
 

@@ -202,7 +202,7 @@ macro_rules! query_results {
 }
 
 query_results! {
-    /// Usage slots (`02_usage_slots.sql`): `usage_by_type`, measured utilisation, `cipwatch catalog`.
+    /// Usage slots (`02_usage_slots.sql`): `usage_by_type` and the reports' measured utilisation.
     usage_slots,
     /// One row per account (`10_flags.sql`): the published `flags` table.
     flags,
@@ -245,7 +245,8 @@ const CONTRACTS: &[(&str, &contracts::Table)] = &[
 
 /// Runs every query of the set in order against the registered tables; each result is materialised
 /// once and registered under the query's name. Returns the results [`QueryResults`] holds,
-/// after checking the published tables' contracts on the planned queries ([`check_contracts`]).
+/// after checking the contracts of the results published or read later (`CONTRACTS`) on the
+/// planned queries ([`check_contracts`]).
 ///
 /// A table (registered, or a result) is unregistered and dropped as soon as no later query's text
 /// names it and nothing after the queries reads it: the accelerator usage, the largest input, is
@@ -283,10 +284,9 @@ pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<QueryResults> {
 }
 
 /// Plans every query of the set in order, each on the schemas of the results before it (nothing
-/// runs), and checks
-/// the planned result of each query a published table is made from against that table's
-/// contract ([`contracts::Table::check_schema`]): a query override that drops or retypes a
-/// published column fails here, before the queries run.
+/// runs), and checks the planned result of each query in `CONTRACTS` (a published table is made
+/// from it, or a later stage reads it) against its contract ([`contracts::Table::check_schema`]):
+/// a query override that drops or retypes such a column fails here, before the queries run.
 ///
 /// Errors: configuration (exit 2) naming the query file and the column; a query that does not
 /// plan, as [`run_all`].
@@ -474,9 +474,10 @@ fn execute_whole(
     .map_err(|e| Error::internal(what(), e))
 }
 
-/// Appends a query's profile to `file`: the time its SQL took to plan (node `sql planning`: parsing
-/// and resolving tables, columns and types, which Polars' profile does not count), then Polars'
-/// `node`, `start`, `end` (µs).
+/// Appends a query's profile to `file`, one `query<TAB>node<TAB>µs` line each: the time its SQL
+/// took to plan (node `sql planning`: parsing and resolving tables, columns and types, which
+/// Polars' profile does not count; one line per part of a partitioned query), then each of
+/// Polars' plan nodes with its time (its `end` minus its `start`).
 fn append_timings(
     file: &std::ffi::OsStr,
     query: &str,

@@ -287,7 +287,7 @@ fn a_query_override_that_breaks_its_contract_fails_before_the_queries_run() {
             "02_usage_slots.sql",
             "SUM(source_rows) AS source_rows,",
             "SUM(source_rows) AS billing_rows,",
-            "'source_rows': read by the findings, the reports and `cipwatch catalog` as the usage_slots column 'source_rows' (integer)",
+            "'source_rows': read by usage_by_type and the reports as the usage_slots column 'source_rows' (integer)",
         ),
         (
             "11_cert_customers_by_country.sql",

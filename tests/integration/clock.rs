@@ -2,7 +2,7 @@
 //! run, then a backfill over the past week) leave the filing run's due dates, references and run
 //! id as they were; a backfill publishes as the scenario `backfill`. With `--filing` a past run may
 //! move a knowledge date earlier, and says so in the log and the manifest; the folder republished
-//! afterwards names its changed due dates.
+//! afterwards names its changed due dates (and one whose flags table was edited is not replaced).
 
 use crate::helpers::*;
 use std::path::Path;
@@ -115,6 +115,21 @@ fn a_filing_backfill_moves_knowledge_earlier_loudly_and_the_republished_folder_s
         .collect();
     assert!(!moved.is_empty());
     assert_eq!(m["deadlines_changed"], serde_json::json!(moved), "{m}");
+
+    // A folder whose flags table cipwatch did not write is not replaced blindly: exit 2 saying
+    // what to do, and the folder stays as it was.
+    std::fs::write(day.join("flags.parquet"), b"not parquet").unwrap();
+    let edited = cipwatch(&["-q", "run", "--out", o, "--as-of", "2026-11-26"]);
+    assert_eq!(edited.status.code(), Some(2), "{}", stderr(&edited));
+    assert!(
+        stderr(&edited).contains("move it aside"),
+        "{}",
+        stderr(&edited)
+    );
+    assert_eq!(
+        std::fs::read(day.join("flags.parquet")).unwrap(),
+        b"not parquet"
+    );
 }
 
 /// `filed` keeps what was filed: the draft's documents under `filings/<reference>/`, owner-only,

@@ -144,9 +144,9 @@ crate::table! {
 
 crate::table! {
     /// The columns of the usage slots (`queries/02_usage_slots.sql`) read after the queries, by
-    /// `findings::usage_by_type`, the reports' measured utilisation and `cipwatch catalog`.
+    /// `findings::usage_by_type` and the reports' measured utilisation.
     USAGE_SLOTS: UsageSlot = "usage_slots" from "query usage_slots",
-        read by "the findings, the reports and `cipwatch catalog`",
+        read by "usage_by_type and the reports",
     key [], accepted [] {
         billing_account_id: String [Text] default, "The billing account.";
         instance_type: String [Text] default, "The instance type.";
