@@ -172,11 +172,8 @@ fn published_evidence(plan: &plan::Plan, account: &str) -> Result<Evidence> {
             .map_err(|e| Error::config(&what, format!("profile: {e}")))?;
     // Published ids are masked by value (an id that is a card number); compare them masked.
     let wanted = crate::pii::redact(account).into_owned();
-    let mine = |id: &str| id == wanted;
-    let mut flags: Vec<FlagRow> = published::table::<FlagRow>(&folder, "flags")?
-        .into_iter()
-        .filter(|f| mine(&f.account_id))
-        .collect();
+    let mine = [wanted.as_str()];
+    let mut flags: Vec<FlagRow> = published::account_table(&folder, "flags", &mine)?;
     let as_of = manifest["as_of"].as_str().unwrap_or_default().to_string();
     let flag = match (flags.pop(), flags.is_empty()) {
         (Some(flag), true) => flag,
@@ -189,16 +186,17 @@ fn published_evidence(plan: &plan::Plan, account: &str) -> Result<Evidence> {
             )))
         }
     };
-    let usage = published::table::<UsageGroup>(&folder, "usage_by_type").map_err(|e| {
-        Error::Usage(format!(
-            "{e}: published by an earlier version; {rerun_hint}"
-        ))
-    })?;
+    let usage: Vec<UsageGroup> = published::account_table(&folder, "usage_by_type", &mine)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "{e}: published by an earlier version; {rerun_hint}"
+            ))
+        })?;
     Ok(Evidence {
         run_id: manifest["run_id"].as_str().unwrap_or_default().to_string(),
         as_of,
-        runs: published::account_table::<RunRow>(&folder, "training_runs", &[wanted.as_str()])?,
-        usage: usage.into_iter().filter(|u| mine(&u.account_id)).collect(),
+        runs: published::account_table::<RunRow>(&folder, "training_runs", &mine)?,
+        usage,
         flag,
         params,
         scenario: manifest["scenario"].as_str().map(String::from),

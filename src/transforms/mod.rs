@@ -218,29 +218,21 @@ query_results! {
     cert_reconciliation,
 }
 
-/// The tables made from a query's result (published, or read after the queries: the usage slots,
-/// the certification's figures), by the query's name: their contracts are checked against the planned result before any query runs.
-const CONTRACTS: &[(&str, &contracts::Table)] = &[
-    ("usage_slots", &rows::USAGE_SLOTS),
-    ("flags", &rows::FLAGS),
-    ("training_runs", &rows::TRAINING_RUNS),
-    (
-        "cert_customers_by_country",
-        &cert::CERT_CUSTOMERS_BY_COUNTRY,
-    ),
-    (
-        "cert_foreign_owners_by_country",
-        &cert::CERT_FOREIGN_OWNERS_BY_COUNTRY,
-    ),
-    ("cert_unverified_foreign", &cert::CERT_UNVERIFIED_FOREIGN),
-    ("cert_verification_stats", &cert::CERT_VERIFICATION_STATS),
-    ("cert_foreign_resellers", &cert::CERT_FOREIGN_RESELLERS),
-    (
-        "cert_failed_verifications",
-        &cert::CERT_FAILED_VERIFICATIONS,
-    ),
-    ("cert_retention", &cert::CERT_RETENTION),
-    ("cert_reconciliation", &cert::CERT_RECONCILIATION),
+/// The contracts of the query results published or read after the queries (the usage slots, the
+/// certification's figures), each named as the query it is made from: checked against the planned
+/// result before any query runs.
+const CONTRACTS: &[&contracts::Table] = &[
+    &rows::USAGE_SLOTS,
+    &rows::FLAGS,
+    &rows::TRAINING_RUNS,
+    &cert::CERT_CUSTOMERS_BY_COUNTRY,
+    &cert::CERT_FOREIGN_OWNERS_BY_COUNTRY,
+    &cert::CERT_UNVERIFIED_FOREIGN,
+    &cert::CERT_VERIFICATION_STATS,
+    &cert::CERT_FOREIGN_RESELLERS,
+    &cert::CERT_FAILED_VERIFICATIONS,
+    &cert::CERT_RETENTION,
+    &cert::CERT_RECONCILIATION,
 ];
 
 /// Runs every query of the set in order against the registered tables; each result is materialised
@@ -300,7 +292,7 @@ fn check_contracts(ctx: &SQLContext, set: &QuerySet) -> Result<()> {
         let schema = plan
             .collect_schema()
             .map_err(|e| Error::config_caused(&what, e))?;
-        if let Some((_, table)) = CONTRACTS.iter().find(|(name, _)| *name == q.name) {
+        if let Some(table) = CONTRACTS.iter().find(|t| t.name == q.name) {
             table.check_schema(&schema, &what)?;
         }
         if let Some(p) = &q.partition {
@@ -508,6 +500,21 @@ fn append_timings(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every contract bears the name of an embedded query and says it is made from it, so a
+    /// renamed query cannot leave its contract unchecked.
+    #[test]
+    fn every_contract_is_named_as_its_query() {
+        let set = queries::load(None).unwrap();
+        for table in CONTRACTS {
+            assert!(
+                set.queries.iter().any(|q| q.name == table.name),
+                "no query named {}",
+                table.name
+            );
+            assert_eq!(table.from, format!("query {}", table.name));
+        }
+    }
 
     /// Parts hold whole values of the column, in order, at least `rows` rows each (the last may
     /// hold fewer), and the nulls apart; every row is in exactly one part.
