@@ -28,7 +28,7 @@ use crate::sources::answers::Answers;
 use crate::state::filings::Filed;
 use crate::transforms::quarantine::InputCount;
 use crate::transforms::rows::{accounts_records, records};
-use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
+use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow, ScreeningRow};
 use crate::transforms::QueryResults;
 use templates::{Masking, Templates};
 
@@ -280,7 +280,7 @@ struct RegistryViews {
     customers: HashMap<String, CustomerRow>,
     owners: HashMap<String, Vec<OwnerRow>>,
     access: HashMap<String, Vec<AccessRow>>,
-    screening: HashMap<String, Vec<report::ScreeningRow>>,
+    screening: HashMap<String, Vec<ScreeningRow>>,
 }
 
 impl RegistryViews {
@@ -312,8 +312,8 @@ impl RegistryViews {
                     .collect()
                     .or_internal("screening candidates")?;
                 group(
-                    records::<report::ScreeningRow>(&rows(&candidates)?, "screening")?,
-                    |s| s.account_id.clone(),
+                    records::<ScreeningRow>(&rows(&candidates)?, "screening")?,
+                    |s| s.account_id.clone().unwrap_or_default(),
                 )
             }
             None => HashMap::new(),

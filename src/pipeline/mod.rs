@@ -77,9 +77,9 @@ pub struct PublishedTables {
     pub training_runs: DataFrame,
     /// Per account and instance type (`rows::USAGE_BY_TYPE`).
     pub usage_by_type: DataFrame,
-    /// Each account's entity and link evidence.
+    /// Each entity of linked accounts and its link evidence (`rows::ENTITIES`).
     pub entities: DataFrame,
-    /// The sanctions screening's matches (with `[screening]`).
+    /// The sanctions screening's candidates (with `[screening]`, `rows::SCREENING`).
     pub screening: Option<DataFrame>,
     /// Each input's quarantined rows, in the order the inputs are read.
     pub quarantine: Vec<QuarantineTable>,
@@ -88,13 +88,13 @@ pub struct PublishedTables {
 impl PublishedTables {
     /// The tables in the manifest's order, each with its path stem in the run folder.
     pub fn outputs(&self) -> Vec<OutputTable<'_>> {
-        use crate::transforms::rows::{FLAGS, TRAINING_RUNS, USAGE_BY_TYPE};
+        use crate::transforms::rows::{ENTITIES, FLAGS, SCREENING, TRAINING_RUNS, USAGE_BY_TYPE};
         let named = [
             (FLAGS.name, Some(&self.flags)),
             (TRAINING_RUNS.name, Some(&self.training_runs)),
             (USAGE_BY_TYPE.name, Some(&self.usage_by_type)),
-            ("entities", Some(&self.entities)),
-            ("screening", self.screening.as_ref()),
+            (ENTITIES.name, Some(&self.entities)),
+            (SCREENING.name, self.screening.as_ref()),
         ];
         let tables = named.into_iter().filter_map(|(stem, rows)| {
             rows.map(|rows| OutputTable {

@@ -422,6 +422,17 @@ pub fn epoch_day(ts: Expr) -> Expr {
     ts.cast(DataType::Date).cast(DataType::Int32)
 }
 
+/// A field that reads a null as its type's default (0, false, empty text): for the non-optional
+/// fields of rows read back from a table or a query (`#[serde(deserialize_with = "...")]`). A
+/// missing column is still an error.
+pub fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

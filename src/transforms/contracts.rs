@@ -124,22 +124,14 @@ pub struct Table {
     pub doc: &'static str,
     /// Its columns in published order.
     pub columns: &'static [Column],
-    /// The columns that identify a row: not null, unique, and the published sort order.
+    /// The columns that identify a row: not null, unique, and the published sort order. A table
+    /// without a key keeps the order its stage made.
     pub key: &'static [&'static str],
     /// Columns whose values must be one of a list.
     pub accepted: &'static [(&'static str, &'static [&'static str])],
 }
 
-/// A field that reads a null as its type's default (0, false, empty text): for the non-optional
-/// fields of rows read back from a query (`#[serde(deserialize_with = "...")]`). A missing column is
-/// still an error.
-pub fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + serde::Deserialize<'de>,
-{
-    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
-}
+pub use crate::sources::columns::null_as_default;
 
 /// Whether a row field's type holds a null ([`Option`]); the `table!` declarations derive each
 /// column's null rule from it.
@@ -265,16 +257,18 @@ impl Table {
     }
 
     /// The published table from `result`: the declared columns in order (renamed and converted),
-    /// sorted by the key, floats made stable ([`rounding::stable`]), then [`Table::check_rows`].
+    /// sorted by the key (if any), floats made stable ([`rounding::stable`]), then [`Table::check_rows`].
     ///
     /// Errors: as [`Table::check_schema`] and [`Table::check_rows`]; internal when Polars fails.
     pub fn present(&self, result: DataFrame, what: &str) -> Result<DataFrame> {
         self.check_schema(result.schema(), what)?;
-        let key: Vec<&str> = self.key.to_vec();
-        let df = result
+        let mut lf = result
             .lazy()
-            .select(self.columns.iter().map(Column::expr).collect::<Vec<_>>())
-            .sort(key, Default::default())
+            .select(self.columns.iter().map(Column::expr).collect::<Vec<_>>());
+        if !self.key.is_empty() {
+            lf = lf.sort(self.key.to_vec(), Default::default());
+        }
+        let df = lf
             .collect()
             .or_internal(format!("the {} table", self.name))?;
         let df = rounding::stable(df)?;

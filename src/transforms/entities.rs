@@ -106,7 +106,8 @@ pub fn stage(
         member_table(&links, &p.strong_links, &p.weak_links)?,
         inputs,
     )?;
-    let entities = crate::transforms::rounding::stable(entity_table(&members)?)?;
+    let entities =
+        crate::transforms::rows::ENTITIES.present(entity_table(&members)?, "the entities")?;
     tracing::info!(
         stage = "entities",
         linked_entities = entities.height(),

@@ -400,7 +400,9 @@ mod tests {
         let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples");
         let file = crate::sources::files::inspect(&base.join("cip/access_log.csv"), &base).unwrap();
         let lines = std::fs::read_to_string(&file.path).unwrap().lines().count() as u64 - 1;
-        let mut loaded = crate::sources::registry::load_access_log(vec![file]).unwrap();
+        let mut loaded = crate::sources::registry::ACCESS_LOG
+            .load(vec![file])
+            .unwrap();
         let mut ledger = Ledger::default();
         ledger.split(&loaded).unwrap();
         assert_eq!(ledger.counts["access_log"].rows_read, lines);

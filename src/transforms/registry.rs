@@ -141,7 +141,7 @@ pub fn stage(files: &RegistryFiles, ledger: &mut Ledger) -> Result<Registry> {
             .select([col("account_id")])
             .filter(col("account_id").is_not_null())
     };
-    let loaded = registry::load_customers(files.customers.to_vec())?;
+    let loaded = registry::CUSTOMERS.load(files.customers.to_vec())?;
     let (customers, customers_quarantined) = ledger.split(&loaded)?;
     let customers = customers
         .lazy()
@@ -152,11 +152,11 @@ pub fn stage(files: &RegistryFiles, ledger: &mut Ledger) -> Result<Registry> {
         ])
         .collect()
         .or_internal("customer days")?;
-    let loaded = registry::load_beneficial_owners(files.beneficial_owners.to_vec())?;
+    let loaded = registry::BENEFICIAL_OWNERS.load(files.beneficial_owners.to_vec())?;
     let (owners, owners_quarantined) = ledger.split(&loaded)?;
-    let loaded = registry::load_access_log(files.access_log.to_vec())?;
+    let loaded = registry::ACCESS_LOG.load(files.access_log.to_vec())?;
     let (access, _) = ledger.split(&loaded)?;
-    let loaded = registry::load_resellers(files.resellers.to_vec())?;
+    let loaded = registry::RESELLERS.load(files.resellers.to_vec())?;
     let resellers = ledger.split(&loaded)?.0;
     tracing::info!(
         stage = "registry",

@@ -381,11 +381,15 @@ fn every_relative_link_in_the_docs_reaches_a_file_and_readme_links_every_doc() {
 #[test]
 fn docs_column_tables_are_the_declared_tables() {
     use cipwatch::transforms::rows::certification::*;
-    use cipwatch::transforms::rows::{FLAGS, TRAINING_RUNS, USAGE_BY_TYPE, USAGE_SLOTS};
+    use cipwatch::transforms::rows::{
+        ENTITIES, FLAGS, SCREENING, TRAINING_RUNS, USAGE_BY_TYPE, USAGE_SLOTS,
+    };
     for table in [
         FLAGS,
         TRAINING_RUNS,
         USAGE_BY_TYPE,
+        ENTITIES,
+        SCREENING,
         USAGE_SLOTS,
         CERT_CUSTOMERS_BY_COUNTRY,
         CERT_FOREIGN_OWNERS_BY_COUNTRY,
@@ -401,6 +405,20 @@ fn docs_column_tables_are_the_declared_tables() {
             doc_section("docs/outputs.md", &format!("table-{}", table.name), Some(&wanted)),
             wanted,
             "docs/outputs.md's {} columns differ from their declaration in src/transforms/rows/: UPDATE_DOCS=1 cargo test --test integration architecture",
+            table.name
+        );
+    }
+}
+
+/// The CIP registry's column lists in docs/inputs.md are the registry tables' declarations.
+#[test]
+fn docs_registry_tables_are_the_declared_tables() {
+    for table in cipwatch::sources::registry::REGISTRY {
+        let wanted = table.markdown();
+        assert_eq!(
+            doc_section("docs/inputs.md", &format!("registry-{}", table.name), Some(&wanted)),
+            wanted,
+            "docs/inputs.md's {} columns differ from their declaration in src/sources/registry.rs: UPDATE_DOCS=1 cargo test --test integration architecture",
             table.name
         );
     }

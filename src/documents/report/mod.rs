@@ -13,7 +13,7 @@ pub use checklist::CheckItem;
 use super::Common;
 use crate::sources::answers::{AccountAnswers, FIELDS};
 use crate::state::filings::{FieldChange, Filing};
-use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow};
+use crate::transforms::rows::{AccessRow, CustomerRow, FlagRow, OwnerRow, RunRow, ScreeningRow};
 
 pub const SCHEMA: &str = "cipwatch/ai-training-report/1";
 
@@ -63,35 +63,6 @@ pub struct ReportDoc {
     /// review: never a match. Absent without any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub screening: Vec<ScreeningRow>,
-}
-
-/// One candidate row of `screening.csv` (`transforms::screening`), as the report shows it.
-#[derive(Debug, Clone, serde::Deserialize, Serialize)]
-pub struct ScreeningRow {
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub account_id: String,
-    /// `customer`, `beneficial_owner`, `reseller`, or `beneficial_owners` (the summed shares).
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub party: String,
-    pub party_name: Option<String>,
-    pub ownership_pct: Option<f64>,
-    pub list: Option<String>,
-    pub entry_id: Option<String>,
-    pub listed_name: Option<String>,
-    pub programs: Option<String>,
-    pub name_score: Option<f64>,
-    /// `match`, `mismatch` or `unknown`.
-    pub country: Option<String>,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub id_match: bool,
-    pub id_kind: Option<String>,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub score: f64,
-    /// `name`, `id` or `owned_50pct`.
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub basis: String,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub snapshot_date: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -573,7 +544,7 @@ fn customer_view(f: &FlagRow, c: Option<&CustomerRow>) -> CustomerView {
         payment_identifier_masked: get(|c| &c.payment_identifier),
         payment_source: get(|c| &c.payment_source),
         national_id_masked: get(|c| &c.national_id),
-        us_person: get(|c| &c.us_person),
+        us_person: c.map(|c| c.us_person.clone()),
         foreign_basis: f.foreign_basis.clone(),
         sub_accounts: split(&f.sub_accounts),
     }
@@ -612,10 +583,7 @@ fn cip_view(f: &FlagRow, c: Option<&CustomerRow>, owners: &[OwnerRow]) -> CipVie
         .iter()
         .filter(|o| o.verification_status.as_deref() != Some("verified"))
     {
-        gaps.push(format!(
-            "beneficial owner {} not verified",
-            o.name.as_deref().unwrap_or("(unnamed)")
-        ));
+        gaps.push(format!("beneficial owner {} not verified", o.name));
     }
     if f.reseller_id.is_some() && f.reseller_cip_on_file != Some(true) {
         gaps.push("sold through a reseller with no CIP on file".into());

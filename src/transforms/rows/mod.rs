@@ -6,6 +6,8 @@ pub mod certification;
 pub mod read;
 
 pub use super::contracts::null_as_default;
+/// The registry's rows, declared with their tables in `sources::registry`.
+pub use crate::sources::registry::{AccessRow, CustomerRow, OwnerRow, ResellerRow};
 pub use read::{accounts_records, records};
 
 use serde::{Deserialize, Serialize};
@@ -191,57 +193,48 @@ crate::table! {
     }
 }
 
-/// A CIP customer record, raw: it never reaches a template (see `report::CustomerView`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct CustomerRow {
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub account_id: String,
-    pub legal_name: Option<String>,
-    pub customer_type: Option<String>,
-    pub country: Option<String>,
-    pub address: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub payment_method: Option<String>,
-    pub payment_identifier: Option<String>,
-    pub payment_source: Option<String>,
-    pub national_id: Option<String>,
-    pub us_person: Option<String>,
-    pub verification_status: Option<String>,
-    pub verification_method: Option<String>,
-    pub verified_at: Option<String>,
-    pub opened_at: Option<String>,
+crate::table! {
+    /// Every entity of two or more linked accounts, or with a weak link (`transforms::entities`).
+    ENTITIES: EntityRow = "entities" from "the entity resolution",
+    key ["entity_id"], accepted [] {
+        entity_id: String [Text], "The entity: `E-` and the smallest of its account ids.";
+        members: String [Text], "Its accounts, sorted and `;`-joined.";
+        size: i64 [Integer], "How many accounts it holds.";
+        strong_links: String [Text] default, "The links of a strong type (profile `strong_links`: they join accounts into the entity), per account `;`-joined, accounts ` | `-joined; each as `type:Ln->account`: the link type, an opaque link id of this run and the counterpart account (no hash, no identifier).";
+        weak_links: String [Text] default, "The links of a weak type (`weak_links`: for review only), written the same way.";
+    }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct OwnerRow {
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub account_id: String,
-    pub name: Option<String>,
-    pub country: Option<String>,
-    pub ownership_pct: Option<f64>,
-    pub substantial_control: Option<bool>,
-    pub verification_status: Option<String>,
-    /// Optional registry columns (absent from older registries).
-    #[serde(default)]
-    pub address: Option<String>,
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub phone: Option<String>,
-    #[serde(default)]
-    pub payment_method: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct AccessRow {
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub account_id: String,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub ip_address: String,
-    #[serde(deserialize_with = "crate::transforms::rows::null_as_default")]
-    pub accessed_at: String,
-    pub action: Option<String>,
+crate::table! {
+    /// The sanctions screening's candidates for review (with `[screening]`, `transforms::screening`):
+    /// per party of the registry (customer, beneficial owner, reseller: once per account sold
+    /// through it) its best entries of the screening lists, at most 5, down to 0.15 under
+    /// `min_score`; then one `owned_50pct` row per account whose candidate owners' listed shares
+    /// sum to 50% or more. Candidates, never matches. Rows are in the order the screening sorts
+    /// them (account, reseller, party, name, best score first).
+    SCREENING: ScreeningRow = "screening" from "the sanctions screening",
+    key [], accepted [("party", ["customer", "beneficial_owner", "reseller", "beneficial_owners"]),
+        ("country", ["match", "mismatch", "unknown"]), ("basis", ["name", "id", "owned_50pct"])] {
+        account_id: Option<String> [Text], "The account the party is of; null for a reseller no registered account was sold through.";
+        reseller_id: Option<String> [Text], "A reseller's identifier.";
+        party: String [Text], "`customer`, `beneficial_owner`, `reseller`, or `beneficial_owners` (an `owned_50pct` row).";
+        party_name: String [Text], "The party's name as registered (the candidate owners' names, `;`-joined, on an `owned_50pct` row).";
+        party_country: Option<String> [Text], "The party's country as registered.";
+        ownership_pct: Option<f64> [Float], "A beneficial owner's share, percent (the candidate owners' summed shares on an `owned_50pct` row).";
+        list: Option<String> [Text], "The screening list of the entry.";
+        entry_id: String [Text], "The entry's identifier on its list (`list entry`, `;`-joined, on an `owned_50pct` row).";
+        listed_name: Option<String> [Text], "The entry's name or alias the party's name was compared with.";
+        listed_countries: Option<String> [Text], "The entry's countries, `;`-joined.";
+        programs: Option<String> [Text], "The entry's sanctions programs.";
+        name_score: Option<f64> [Float], "How alike the two names are, 0–1.";
+        country: Option<String> [Text], "The party's country against the entry's: `match`, `mismatch` or `unknown`.";
+        id_match: bool [Boolean], "Whether the customer's identification number is on the entry (the number itself is never written).";
+        id_kind: Option<String> [Text], "The kind of document the entry names for that number.";
+        score: f64 [Float], "The combined score, 0–1.";
+        candidate: bool [Boolean], "`score` is at least `min_score`: for review.";
+        basis: String [Text], "`name`, `id`, or `owned_50pct`.";
+        snapshot_date: String [Text], "The screening lists' snapshot date, `YYYY-MM-DD`.";
+    }
 }
 
 #[cfg(test)]
@@ -354,6 +347,7 @@ mod null_rows {
         all_null::read::<CustomerRow>();
         all_null::read::<OwnerRow>();
         all_null::read::<AccessRow>();
+        all_null::read::<ResellerRow>();
         all_null::read::<CountryCustomers>();
         all_null::read::<CountryOwners>();
         all_null::read::<Reseller>();

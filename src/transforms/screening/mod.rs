@@ -675,6 +675,7 @@ fn table(
                 .with_maintain_order(true),
         )
         .or_internal("sorting the screening table")
+        .and_then(|df| crate::transforms::rows::SCREENING.present(df, "the screening"))
 }
 
 /// Per account with a candidate: its best score and whether its candidate owners hold 50% or
