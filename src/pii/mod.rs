@@ -83,8 +83,8 @@ const FREE_TEXT_COLUMNS: &[&str] = &[
     "payment_method",
 ];
 
-/// Columns naming an input file (the operator's own paths, not customer data): left as they are,
-/// so a file name with a long number in it still points at its file.
+/// Columns naming an input file (the operator's own paths): masked by value only, as the manifest
+/// and messages mask paths, never by their column's kind.
 const SOURCE_COLUMNS: &[&str] = &["source_file", "_source_file"];
 
 /// Masks the text columns of a table for an output: payment, identifier and phone columns and
@@ -102,11 +102,9 @@ pub fn mask_frame(
             continue;
         }
         let column = name.as_str();
-        if SOURCE_COLUMNS.contains(&column) {
-            continue;
-        }
-        let by_kind = FREE_TEXT_COLUMNS.contains(&column.to_ascii_lowercase().as_str())
-            || !matches!(field_kind(column), FieldKind::FreeText | FieldKind::Key);
+        let by_kind = !SOURCE_COLUMNS.contains(&column)
+            && (FREE_TEXT_COLUMNS.contains(&column.to_ascii_lowercase().as_str())
+                || !matches!(field_kind(column), FieldKind::FreeText | FieldKind::Key));
         let masked = df.column(name)?.str()?.apply(|v| {
             v.map(|v| {
                 if by_kind {
@@ -468,6 +466,29 @@ mod tests {
         ] {
             assert_eq!(redact(kept), kept);
         }
+    }
+
+    #[test]
+    fn a_card_number_in_a_file_name_is_masked_by_value() {
+        let df = polars::prelude::df!(
+            "source_file" => ["cip/cust-4929000012345674.csv", "cip/customers-2026-10.csv"]
+        )
+        .unwrap();
+        let out = mask_frame(&df).unwrap();
+        let names: Vec<Option<&str>> = out
+            .column("source_file")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Some("cip/cust-492900******5674.csv"),
+                Some("cip/customers-2026-10.csv")
+            ]
+        );
     }
 
     #[test]

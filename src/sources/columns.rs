@@ -71,6 +71,7 @@ impl<'a> Cols<'a> {
         match self.schema.get(name) {
             None => lit(NULL).cast(DataType::String),
             Some(DataType::String) => col(name),
+            Some(dt) if dt.is_float() => float_text(col(name)),
             Some(_) => col(name).cast(DataType::String),
         }
     }
@@ -186,7 +187,22 @@ impl<'a> Cols<'a> {
 
     /// The check that a key holds no control, bidi or other invisible character once the removable
     /// ones are gone (such a key cannot be trusted to name the account it seems to).
+    /// A key stored as a floating-point number (pandas writes an integer column with nulls so)
+    /// reads as its whole number; one that is not a whole number below 2^53 cannot be the
+    /// identifier it was meant to hold and fails this check.
     pub fn key_check(&self, name: &str) -> Check {
+        if self.schema.get(name).is_some_and(|dt| dt.is_float()) {
+            let v = col(name);
+            return (
+                v.clone().is_not_null().and(exact_whole(v).not()),
+                "bad_key",
+                format!(
+                    "{} is a floating-point number that does not hold a whole identifier exactly",
+                    self.label(name)
+                )
+                .into(),
+            );
+        }
         let bad = match self.has(name) {
             false => lit(false),
             true => self.raw(name).map(
@@ -422,6 +438,24 @@ pub fn epoch_day(ts: Expr) -> Expr {
     ts.cast(DataType::Date).cast(DataType::Int32)
 }
 
+/// 2^53: every whole number below it is exactly a 64-bit float.
+const EXACT_FLOAT_WHOLE: f64 = 9_007_199_254_740_992.0;
+
+/// True where a float is a whole number below 2^53 (exactly held).
+fn exact_whole(v: Expr) -> Expr {
+    v.clone()
+        .eq(v.clone().floor())
+        .and(v.abs().lt(lit(EXACT_FLOAT_WHOLE)))
+}
+
+/// A float column as text: a whole number below 2^53 without a fraction (`420000000002`, not
+/// `420000000002.0`: an id a writer stored as a float), anything else as Polars writes it.
+fn float_text(v: Expr) -> Expr {
+    when(exact_whole(v.clone()))
+        .then(v.clone().cast(DataType::Int64).cast(DataType::String))
+        .otherwise(v.cast(DataType::String))
+}
+
 /// A field that reads a null as its type's default (0, false, empty text): for the non-optional
 /// fields of rows read back from a table or a query (`#[serde(deserialize_with = "...")]`). A
 /// missing column is still an error.
@@ -465,6 +499,26 @@ mod tests {
                 Some(true)
             ]
         );
+    }
+
+    #[test]
+    fn a_key_stored_as_a_float_reads_as_its_whole_number() {
+        // pandas writes an integer id column with nulls as DOUBLE.
+        let df = df!("account" => [Some(420000000002.0), Some(1.5), Some(1e17), None]).unwrap();
+        let schema = df.schema().as_ref().clone();
+        let c = Cols::new(&schema);
+        let (bad, rule, _) = c.key_check("account");
+        let out = df
+            .lazy()
+            .select([c.key("account").alias("key"), bad.alias("bad")])
+            .collect()
+            .unwrap();
+        let key: Vec<Option<&str>> = out.column("key").unwrap().str().unwrap().iter().collect();
+        assert_eq!(key[0], Some("420000000002"));
+        assert_eq!(key[3], None);
+        let bad: Vec<Option<bool>> = out.column("bad").unwrap().bool().unwrap().iter().collect();
+        assert_eq!(bad, [Some(false), Some(true), Some(true), Some(false)]);
+        assert_eq!(rule, "bad_key");
     }
 
     #[test]
