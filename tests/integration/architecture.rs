@@ -250,10 +250,11 @@ fn files_under(dir: &str, ext: &str) -> Vec<String> {
 #[test]
 fn docs_parameter_table_is_the_declared_parameter_table() {
     let wanted = cipwatch::config::profile::markdown_table().unwrap();
-    assert_eq!(
-        doc_section("docs/configuration.md", "parameters", Some(&wanted)),
-        wanted,
-        "docs/configuration.md's parameter table differs from src/config/parameters.rs: UPDATE_DOCS=1 cargo test --test integration architecture"
+    assert_generated(
+        "docs/configuration.md",
+        "parameters",
+        &wanted,
+        "src/config/parameters.rs",
     );
 }
 
@@ -264,9 +265,11 @@ fn docs_list_the_tables_registered_for_the_queries_and_query_headers_name_only_t
         "Tables registered before the queries: `{}`.\n",
         registered.join(", ")
     );
-    assert_eq!(
-        doc_section("docs/documents.md", "tables", Some(&wanted)),
-        wanted
+    assert_generated(
+        "docs/documents.md",
+        "tables",
+        &wanted,
+        "src/transforms/mod.rs",
     );
     let mut known: BTreeSet<String> = registered.iter().map(|t| t.to_string()).collect();
     let set = cipwatch::transforms::queries::load(None).unwrap();
@@ -400,12 +403,11 @@ fn docs_column_tables_are_the_declared_tables() {
         CERT_RETENTION,
         CERT_RECONCILIATION,
     ] {
-        let wanted = table.markdown();
-        assert_eq!(
-            doc_section("docs/outputs.md", &format!("table-{}", table.name), Some(&wanted)),
-            wanted,
-            "docs/outputs.md's {} columns differ from their declaration in src/transforms/rows/: UPDATE_DOCS=1 cargo test --test integration architecture",
-            table.name
+        assert_generated(
+            "docs/outputs.md",
+            &format!("table-{}", table.name),
+            &table.markdown(),
+            "src/transforms/rows/",
         );
     }
 }
@@ -414,14 +416,24 @@ fn docs_column_tables_are_the_declared_tables() {
 #[test]
 fn docs_registry_tables_are_the_declared_tables() {
     for table in cipwatch::sources::registry::REGISTRY {
-        let wanted = table.markdown();
-        assert_eq!(
-            doc_section("docs/inputs.md", &format!("registry-{}", table.name), Some(&wanted)),
-            wanted,
-            "docs/inputs.md's {} columns differ from their declaration in src/sources/registry.rs: UPDATE_DOCS=1 cargo test --test integration architecture",
-            table.name
+        let section = format!("registry-{}", table.name);
+        assert_generated(
+            "docs/inputs.md",
+            &section,
+            &table.markdown(),
+            "src/sources/registry.rs",
         );
     }
+}
+
+/// Asserts that the generated `section` of the document `file` is `wanted` (made from the
+/// declarations in `source`); with `UPDATE_DOCS` set, rewrites it.
+fn assert_generated(file: &str, section: &str, wanted: &str, source: &str) {
+    assert_eq!(
+        doc_section(file, section, Some(wanted)),
+        wanted,
+        "{file}'s {section} differs from its declaration in {source}: UPDATE_DOCS=1 cargo test --test integration architecture"
+    );
 }
 
 /// Every `.rs` file under src/ (relative paths) with its text.
@@ -441,10 +453,11 @@ fn source_files() -> Vec<(String, String)> {
 #[test]
 fn environment_variables_are_declared_once_and_documented() {
     let wanted = cipwatch::config::env::docs_table();
-    assert_eq!(
-        doc_section("docs/operations.md", "environment", Some(&wanted)),
-        wanted,
-        "docs/operations.md's table of environment variables differs from src/config/env.rs: UPDATE_DOCS=1 cargo test --test integration architecture"
+    assert_generated(
+        "docs/operations.md",
+        "environment",
+        &wanted,
+        "src/config/env.rs",
     );
     let call = Regex::new(r#"std::env::var(_os)?\(([^)]*)\)"#).unwrap();
     for (file, text) in source_files() {
