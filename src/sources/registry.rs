@@ -113,8 +113,7 @@ pub const VERIFICATION_STATUSES: &[&str] =
     &["verified", "pending", "failed", "not_required", "exempt"];
 
 registered! {
-    /// A CIP customer record: one per billing account. Raw: it never reaches a template (see
-    /// `report::CustomerView`).
+    /// A CIP customer record: one per billing account.
     CUSTOMERS: CustomerRow = "customers", unique "account_id" {
         account_id: String [Key] Required, "The billing account the customer holds.";
         legal_name: Option<String> [Text] Expected, "The customer's name as verified.";
@@ -210,11 +209,13 @@ impl RegistryTable {
         Ok(scan.lf.clone().select(select))
     }
 
-    /// The table's columns for docs/inputs.md: column, whether the file must have it, what it
-    /// holds, meaning.
+    /// The table for docs/inputs.md: what it is, then its columns (column, whether the file must
+    /// have it, what it holds, meaning).
     pub fn markdown(&self) -> String {
-        let mut out =
-            String::from("| column | in the file | holds | meaning |\n|---|---|---|---|\n");
+        let mut out = format!(
+            "{}\n\n| column | in the file | holds | meaning |\n|---|---|---|---|\n",
+            self.doc.trim()
+        );
         for c in self.columns {
             let unique = match self.unique == Some(c.name) {
                 true => ", unique",
