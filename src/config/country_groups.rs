@@ -125,9 +125,12 @@ fn split(line: &str) -> Vec<String> {
     cells
 }
 
-/// Two upper-case ASCII letters (the form the registry's country columns are checked for).
+/// An assigned ISO 3166-1 alpha-2 code, upper case (`isocountry`): what the registry's country
+/// columns, the country groups and `subject_countries` are checked for. `UK` and `XX` are not.
 pub fn is_country_code(s: &str) -> bool {
-    s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase())
+    s.len() == 2
+        && s.bytes().all(|b| b.is_ascii_uppercase())
+        && isocountry::CountryCode::for_alpha2(s).is_ok()
 }
 
 impl CountryGroups {

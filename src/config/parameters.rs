@@ -32,7 +32,7 @@ pub enum Valid {
     Links,
     /// A list of EAR country groups ([`crate::config::country_groups::GROUPS`]).
     CountryGroups,
-    /// A list of ISO 3166-1 alpha-2 country codes (two upper-case letters).
+    /// A list of assigned ISO 3166-1 alpha-2 country codes, upper case.
     Countries,
 }
 

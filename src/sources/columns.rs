@@ -369,15 +369,30 @@ pub fn enum_check(c: &Cols, name: &str, allowed: &[&str]) -> Check {
     )
 }
 
-/// A check that `name` holds an ISO 3166-1 alpha-2 code (null passes).
+/// A check that `name` holds an assigned ISO 3166-1 alpha-2 code, in any case (null passes): `UK`,
+/// `XX` or `USA` is not one, whatever it was meant to say.
 pub fn country_check(c: &Cols, name: &str) -> Check {
     let v = c.text(name).str().to_uppercase();
     (
-        v.clone()
-            .is_not_null()
-            .and(v.str().contains(lit("^[A-Z]{2}$"), false).not()),
+        v.clone().is_not_null().and(is_country_code(v).not()),
         "bad_country",
         c.quoted(&format!("{name} is not an ISO 3166-1 alpha-2 code:"), name),
+    )
+}
+
+/// True where the (upper-case) text is an assigned ISO 3166-1 alpha-2 code
+/// (`config::country_groups::is_country_code`).
+fn is_country_code(v: Expr) -> Expr {
+    v.map(
+        |c| {
+            let out: BooleanChunked = c
+                .str()?
+                .iter()
+                .map(|v| v.map(crate::config::country_groups::is_country_code))
+                .collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
     )
 }
 
@@ -519,6 +534,30 @@ mod tests {
         let bad: Vec<Option<bool>> = out.column("bad").unwrap().bool().unwrap().iter().collect();
         assert_eq!(bad, [Some(false), Some(true), Some(true), Some(false)]);
         assert_eq!(rule, "bad_key");
+    }
+
+    #[test]
+    fn country_codes_are_the_assigned_ones() {
+        let df =
+            df!("country" => [Some("gb"), Some("US"), Some("UK"), Some("XX"), Some("USA"), None])
+                .unwrap();
+        let schema = df.schema().as_ref().clone();
+        let c = Cols::new(&schema);
+        let (bad, rule, _) = country_check(&c, "country");
+        let out = df.lazy().select([bad.alias("bad")]).collect().unwrap();
+        let bad: Vec<Option<bool>> = out.column("bad").unwrap().bool().unwrap().iter().collect();
+        assert_eq!(
+            bad,
+            [
+                Some(false),
+                Some(false),
+                Some(true),
+                Some(true),
+                Some(true),
+                Some(false)
+            ]
+        );
+        assert_eq!(rule, "bad_country");
     }
 
     #[test]
