@@ -157,6 +157,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn country_codes_are_assigned_upper_case_iso_codes() {
+        for code in ["GB", "US", "SG", "MO"] {
+            assert!(is_country_code(code), "{code}");
+        }
+        for code in ["UK", "XX", "gb", "USA", "G", ""] {
+            assert!(!is_country_code(code), "{code}");
+        }
+    }
+
+    #[test]
     fn the_embedded_table_holds_every_group_with_source_and_date() {
         let t = embedded();
         assert_eq!(t.origin, "embedded");

@@ -187,6 +187,7 @@ impl<'a> Cols<'a> {
 
     /// The check that a key holds no control, bidi or other invisible character once the removable
     /// ones are gone (such a key cannot be trusted to name the account it seems to).
+    ///
     /// A key stored as a floating-point number (pandas writes an integer column with nulls so)
     /// reads as its whole number; one that is not a whole number below 2^53 cannot be the
     /// identifier it was meant to hold and fails this check.

@@ -262,7 +262,7 @@ impl RegistryColumn {
                 ));
             }
             Value::Ip => checks.push((
-                c.text(n).is_not_null().and(canonical(c, n).is_null()),
+                c.text(n).is_not_null().and(ip_addresses(c, n).is_null()),
                 "bad_value",
                 c.quoted(&format!("{n} is not an IP address:"), n),
             )),
@@ -281,7 +281,7 @@ impl RegistryColumn {
             Value::Timestamp => c.timestamp(n),
             Value::Percent => c.number(n),
             Value::Boolean => boolean(c, n),
-            Value::Ip => canonical(c, n),
+            Value::Ip => ip_addresses(c, n),
         }
     }
 }
@@ -315,7 +315,7 @@ impl Presence {
 }
 
 /// The column `name` as canonical IP addresses ([`canonical_ip`]); null where not an address.
-fn canonical(c: &Cols, name: &str) -> Expr {
+fn ip_addresses(c: &Cols, name: &str) -> Expr {
     c.text(name).map(canonical_ips, |_, f| {
         Ok(Field::new(f.name().clone(), DataType::String))
     })

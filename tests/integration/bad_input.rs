@@ -28,6 +28,11 @@ fn usage_errors_exit_2() {
             &["run", "--set", "assumed_utilization=2"],
             "assumed_utilization",
         ),
+        // Two letters that are not an assigned ISO 3166-1 code (Great Britain is GB).
+        (
+            &["run", "--set", "subject_countries=UK"],
+            "subject_countries",
+        ),
         (&["run", "--as-of", "26/11/2026"], "--as-of"),
         (&["run", "--config", "no/such/cipwatch.toml"], "cannot read"),
         (&["run", "--bogus"], "--bogus"),
@@ -326,7 +331,8 @@ fn a_query_override_that_breaks_its_contract_fails_before_the_queries_run() {
 }
 
 /// The sample billing as Parquet (typed columns) and as gzip-compressed CSV gives the same flags
-/// as the CSV.
+/// as the CSV; so do Parquet billing and customers whose account ids are stored as floating-point
+/// numbers (as pandas writes an integer column with nulls).
 #[test]
 fn parquet_and_gzip_billing_give_the_same_flags_as_csv() {
     use polars::prelude::*;
@@ -335,19 +341,48 @@ fn parquet_and_gzip_billing_give_the_same_flags_as_csv() {
     let expected = std::fs::read_to_string(csv_out.path().join("2026-11-26/flags.csv")).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let (pq, gz) = (dir.path().join("parquet"), dir.path().join("gzip"));
-    std::fs::create_dir_all(&pq).unwrap();
-    std::fs::create_dir_all(&gz).unwrap();
-    for name in ["focus-2026-10", "focus-2026-11"] {
-        let source = repo().join(format!("data-samples/billing/{name}.csv"));
-        let mut df = CsvReadOptions::default()
-            .try_into_reader_with_file_path(Some(source.clone()))
+    let read = |source: &std::path::Path| {
+        CsvReadOptions::default()
+            .try_into_reader_with_file_path(Some(source.to_path_buf()))
             .unwrap()
             .finish()
-            .unwrap();
-        ParquetWriter::new(std::fs::File::create(pq.join(format!("{name}.parquet"))).unwrap())
+            .unwrap()
+    };
+    let write = |mut df: DataFrame, path: std::path::PathBuf| {
+        ParquetWriter::new(std::fs::File::create(path).unwrap())
             .finish(&mut df)
             .unwrap();
+    };
+    let as_float = |df: DataFrame, column: &str| {
+        df.lazy()
+            .with_column(col(column).cast(DataType::Float64))
+            .collect()
+            .unwrap()
+    };
+    let (pq, gz, fl) = (
+        dir.path().join("parquet"),
+        dir.path().join("gzip"),
+        dir.path().join("float-ids"),
+    );
+    for folder in [&pq, &gz, &fl] {
+        std::fs::create_dir_all(folder).unwrap();
+    }
+    let customers = dir.path().join("customers.parquet");
+    write(
+        as_float(
+            read(&repo().join("data-samples/cip/customers.csv")),
+            "account_id",
+        ),
+        customers.clone(),
+    );
+    for name in ["focus-2026-10", "focus-2026-11"] {
+        let source = repo().join(format!("data-samples/billing/{name}.csv"));
+        let df = read(&source);
+        write(
+            as_float(df.clone(), "BillingAccountId"),
+            fl.join(format!("{name}.parquet")),
+        );
+        write(df, pq.join(format!("{name}.parquet")));
         let mut encoder = flate2::write::GzEncoder::new(
             std::fs::File::create(gz.join(format!("{name}.csv.gz"))).unwrap(),
             flate2::Compression::fast(),
@@ -355,9 +390,13 @@ fn parquet_and_gzip_billing_give_the_same_flags_as_csv() {
         std::io::Write::write_all(&mut encoder, &std::fs::read(&source).unwrap()).unwrap();
         encoder.finish().unwrap();
     }
-    for folder in [&pq, &gz] {
+    for folder in [&pq, &gz, &fl] {
         let sub = tempfile::tempdir().unwrap();
-        let cfg = config_with(sub.path(), &[("billing", folder.to_str().unwrap())]);
+        let mut inputs = vec![("billing", folder.to_str().unwrap())];
+        if folder == &fl {
+            inputs.push(("customers", customers.to_str().unwrap()));
+        }
+        let cfg = config_with(sub.path(), &inputs);
         let o = cipwatch(&["-q", "run", "--config", cfg.to_str().unwrap()]);
         assert!(o.status.success(), "{}: {}", folder.display(), stderr(&o));
         let got = std::fs::read_to_string(sub.path().join("out/2026-11-26/flags.csv")).unwrap();
