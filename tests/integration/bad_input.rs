@@ -30,8 +30,8 @@ fn usage_errors_exit_2() {
         ),
         // Two letters that are not an assigned ISO 3166-1 code (Great Britain is GB).
         (
-            &["run", "--set", "subject_countries=UK"],
-            "subject_countries",
+            &["run", "--set", "subject_countries=[\"UK\"]"],
+            "subject_countries = [\"UK\"] is out of range",
         ),
         (&["run", "--as-of", "26/11/2026"], "--as-of"),
         (&["run", "--config", "no/such/cipwatch.toml"], "cannot read"),
