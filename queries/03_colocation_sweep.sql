@@ -4,6 +4,9 @@
 -- Inputs:  usage_slots
 -- Output:  colocation_sweep(billing_account_id, colocation_group, ts, running_accelerators,
 --          running_ops_per_s) - the running totals from each event instant on
+-- Partition: usage_slots.billing_account_id
+--          A sweep is one account's (per co-location group), so the query runs on parts holding
+--          whole accounts and stacks them.
 WITH events AS (
     SELECT billing_account_id, colocation_group, start_s AS ts,
            concurrent_accelerators AS d_accelerators,

@@ -14,6 +14,10 @@
 --          duration_hours, accelerator_hours, est_ops, est_ops_low, upper_ops, accelerators,
 --          instance_types, peak_accelerators, peak_ops_per_s, max_interconnect_gbps, ongoing,
 --          class, confidence, class_reasons, training_like)
+-- Partition: usage_slots.billing_account_id, colocation_sweep.billing_account_id,
+--          account_egress.billing_account_id
+--          Runs, their peaks and the egress signal are one account's, so the query runs on parts
+--          holding whole accounts of the three tables and stacks them.
 WITH ordered AS (
     SELECT
         billing_account_id, colocation_group, first_row_id, start_s, end_s, accelerator_hours, est_ops,

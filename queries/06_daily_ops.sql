@@ -2,6 +2,7 @@
 --          from which the knowledge date (first day over the threshold) and burn rate are read.
 -- Inputs:  usage_slots
 -- Output:  daily_ops(billing_account_id, day, est_ops, upper_ops, cumulative_est_ops)
+-- Partition: usage_slots.billing_account_id
 WITH daily AS (
     SELECT billing_account_id, day, SUM(est_ops) AS est_ops, SUM(upper_ops) AS upper_ops
     FROM usage_slots

@@ -9,6 +9,9 @@
 --          peak_colocated_accelerators, burn_ops_per_day, training_runs,
 --          training_confidence (of the most confident training-like run), largest_run_est_ops,
 --          catalog_gap_accelerator_hours (estimated at the catalog-gap bound))
+-- Partition: usage_slots.billing_account_id, colocation_peak.billing_account_id,
+--          daily_ops.billing_account_id, training_runs.billing_account_id
+--          One row per account of usage_slots, from that account's rows of each table.
 WITH totals AS (
     SELECT
         billing_account_id,

@@ -29,7 +29,7 @@ pub fn catalog(args: &PlanArgs) -> Result<i32> {
     )?;
     let catalog = pipeline::load_catalog(plan.catalog_dir.as_deref(), &plan.profile.params)?;
     let input = pipeline::stage1_input(&plan, &catalog);
-    let scanned = billed::Scanned::collect(&billed::load(&input)?, &catalog, &plan.billing)?;
+    let scanned = billed::Scanned::collect(&billed::load(&input)?, &catalog, &plan.billing, None)?;
     let table = concat(
         [
             recognised(&scanned.accelerator),
@@ -46,11 +46,10 @@ pub fn catalog(args: &PlanArgs) -> Result<i32> {
 
 /// One row per (instance type, accelerator) identified: `recognised`, or `catalog_gap` where the
 /// accelerator has no peak figure at the profile's precision (a run estimates it at the bound).
-fn recognised(usage: &DataFrame) -> LazyFrame {
+fn recognised(usage: &LazyFrame) -> LazyFrame {
     let gap = col("peak").is_null().or(col("peak").eq(lit(CATALOG_GAP)));
     usage
         .clone()
-        .lazy()
         .group_by([col("instance_type"), col("accelerator")])
         .agg([
             col("peak_precision_used").first().alias("peak"),

@@ -30,17 +30,10 @@ use crate::transforms::{QueryInputs, QueryResults};
 /// how many billing rows each row merges).
 pub fn exclude_after_as_of(
     accelerator_rows: i64,
-    usage: &DataFrame,
+    usage: &LazyFrame,
     ledger: &mut Ledger,
 ) -> Result<()> {
-    let kept = usage
-        .column("source_rows")
-        .and_then(|c| c.cast(&DataType::Int64))
-        .or_internal("usage rows")?
-        .i64()
-        .or_internal("usage rows")?
-        .sum()
-        .unwrap_or(0);
+    let kept = crate::transforms::billed::accelerator_rows(usage)?;
     ledger.exclude(
         "billing",
         "accelerator usage rows",
@@ -53,7 +46,7 @@ pub fn exclude_after_as_of(
 /// The tables the queries read, from the stages before them ([`crate::transforms::QueryInputs`]).
 #[allow(clippy::too_many_arguments)]
 pub fn query_inputs(
-    usage: DataFrame,
+    usage: LazyFrame,
     egress: &DataFrame,
     telemetry: DataFrame,
     registry: &Registry,
@@ -64,7 +57,7 @@ pub fn query_inputs(
 ) -> QueryInputs {
     let r = registry.for_queries.clone();
     QueryInputs {
-        accelerator_usage: usage.lazy(),
+        accelerator_usage: usage,
         account_egress: egress.clone().lazy(),
         telemetry: telemetry.lazy(),
         customers: r.customers,

@@ -161,9 +161,10 @@ impl Outcome {
 fn billing_stage(
     plan: &Plan,
     catalog: &catalog::Catalog,
+    publish: bool,
     ledger: &mut Ledger,
 ) -> Result<(billed::Billing, Vec<String>)> {
-    let input = billing_input(plan, catalog);
+    let input = billing_input(plan, catalog, publish);
     match plan.prepared.as_deref() {
         Some(dir) => {
             let parts = prepared_dataset::read(dir)?;
@@ -184,11 +185,11 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
     progress.stage("catalog");
     let catalog = load_catalog(plan.catalog_dir.as_deref(), p)?;
     progress.stage("billing");
-    let (mut billing, part_tables) = billing_stage(plan, &catalog, &mut ledger)?;
+    let (billing, part_tables) = billing_stage(plan, &catalog, publish, &mut ledger)?;
     let run = RunValues::of(billing.as_of, &certification_period(plan, billing.as_of)?);
-    let accelerator_rows = billing.rows.accelerator_rows();
-    // From here on the usage up to the as-of date stands for it; the queries release that too.
-    let usage = billing.rows.take_usage_until(run.as_of_end_s)?;
+    let accelerator_rows = billing.rows.accelerator_rows()?;
+    // From here on the usage up to the as-of date stands for it (a scan of its staged files).
+    let usage = billing.rows.usage_until(run.as_of_end_s);
     bookkeeping::exclude_after_as_of(accelerator_rows, &usage, &mut ledger)?;
     let identified = findings::accelerator_hours(&usage, "usage")?;
     let samples = findings::sample_rows(&usage)?;
@@ -283,7 +284,7 @@ pub fn stage1(plan: &Stage1Plan, dir: &std::path::Path, only: bool) -> Result<St
     let catalog = load_catalog(plan.catalog_dir.as_deref(), &plan.profile.params)?;
     let input = stage1_input(plan, &catalog);
     let bill = billed::load(&input)?;
-    let scanned = billed::Scanned::collect(&bill, &catalog, &plan.billing)?;
+    let scanned = billed::Scanned::collect(&bill, &catalog, &plan.billing, None)?;
     let table = transforms::quarantine::table(&bill, &scanned.quarantined)?;
     let manifest = billed::parts::manifest(&input, &bill.files, &bill.formats, scanned.rows_read);
     let name = billed::parts::part_name(&manifest.files);
@@ -292,7 +293,7 @@ pub fn stage1(plan: &Stage1Plan, dir: &std::path::Path, only: bool) -> Result<St
         files: bill.files.len(),
         rows_read: scanned.rows_read,
         rows_quarantined: scanned.quarantined.height(),
-        accelerator_rows: billed::accelerator_rows(&scanned.accelerator),
+        accelerator_rows: billed::accelerator_rows(&scanned.accelerator)?,
     };
     let mut tables = scanned.part_tables(table)?;
     let part = crate::sinks::prepared_part::write_part(dir, &name, &manifest, &mut tables, only)?;
@@ -325,10 +326,15 @@ pub fn stage1_input<'a>(plan: &'a Stage1Plan, catalog: &'a catalog::Catalog) -> 
         format: plan.billing_format.as_deref(),
         catalog,
         as_of: None,
+        scratch: None,
     }
 }
 
-fn billing_input<'a>(plan: &'a Plan, catalog: &'a catalog::Catalog) -> BillingInput<'a> {
+fn billing_input<'a>(
+    plan: &'a Plan,
+    catalog: &'a catalog::Catalog,
+    publish: bool,
+) -> BillingInput<'a> {
     BillingInput {
         files: &plan.inputs.billing,
         options: &plan.billing,
@@ -336,6 +342,8 @@ fn billing_input<'a>(plan: &'a Plan, catalog: &'a catalog::Catalog) -> BillingIn
         format: plan.billing_format.as_deref(),
         catalog,
         as_of: plan.as_of,
+        // Only a publishing run holds the output folder's lock (and sweeps dead runs' folders).
+        scratch: publish.then_some(plan.output_dir.as_path()),
     }
 }
 

@@ -346,6 +346,30 @@ pub fn pause_at(step: &str) {
 mod tests {
     use super::*;
 
+    /// In an output folder the staging folder is private and named like every scratch folder
+    /// the next run sweeps: once its process is gone (another pid), `publish::recover` removes it.
+    #[test]
+    fn a_dead_runs_staging_folder_is_private_and_swept_by_the_next_run() {
+        let out = tempfile::tempdir().unwrap();
+        let staging = crate::transforms::billed::staged::Staging::new(Some(out.path())).unwrap();
+        let dir = staging.folder().to_path_buf();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with(".staging-usage"), "{name}");
+        assert!(
+            name.ends_with(&format!("-{}", std::process::id())),
+            "{name}"
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&dir).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+        // The same folder left by a process that died (another pid).
+        let dead = out.path().join(".staging-usageXYZ-4294967");
+        std::fs::rename(&dir, &dead).unwrap();
+        recover(out.path()).unwrap();
+        assert!(!dead.exists());
+    }
+
     #[test]
     fn commit_replaces_the_previous_folder_and_leaves_no_staging() {
         let root = tempfile::tempdir().unwrap();

@@ -65,7 +65,7 @@ pub struct EntityInputs<'a> {
     pub customers: &'a DataFrame,
     pub owners: &'a DataFrame,
     pub access: &'a DataFrame,
-    pub usage: &'a DataFrame,
+    pub usage: &'a LazyFrame,
 }
 
 /// The entities of a run: `members` holds `entity_members(account_id, entity_id, entity_size,
@@ -149,10 +149,17 @@ fn identifier_values(inputs: &EntityInputs) -> Result<Vec<(&'static str, String,
             values.push(("beneficial_owner", who, account));
         }
     }
+    // Each (account, sub-account) pair once, in the order of its first billing row.
+    let pair = [col_expr("billing_account_id"), col_expr("sub_account_id")];
     let subs = inputs
         .usage
-        .select(["billing_account_id", "sub_account_id"])
-        .and_then(|d| d.unique_stable(None, UniqueKeepStrategy::First, None))
+        .clone()
+        .group_by(pair.clone())
+        .agg([col_expr("row_id").min()])
+        .sort(["row_id"], Default::default())
+        .select(pair)
+        .collect_with_engine(Engine::Streaming)
+        .map(|r| r.unwrap_single())
         .or_internal("entities")?;
     for [account, sub] in text_rows(&subs, ["billing_account_id", "sub_account_id"])? {
         if let (Some(account), Some(sub)) = (account, sub) {
@@ -275,16 +282,27 @@ fn entity_table(members: &DataFrame) -> Result<DataFrame> {
         .or_internal("entities")
 }
 
+/// The usage's distinct billing accounts (a streaming pass over its files: the usage is never
+/// held whole).
+fn distinct_accounts(usage: &LazyFrame) -> Result<DataFrame> {
+    usage
+        .clone()
+        .select([col_expr("billing_account_id")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect_with_engine(Engine::Streaming)
+        .map(|r| r.unwrap_single())
+        .or_internal("entity accounts")
+}
+
 fn with_unlinked(linked: DataFrame, inputs: &EntityInputs) -> Result<DataFrame> {
-    let ids = |df: &DataFrame, name: &str| {
-        df.clone()
-            .lazy()
-            .select([col_expr(name).alias("account_id")])
-    };
+    let ids = |lf: LazyFrame, name: &str| lf.select([col_expr(name).alias("account_id")]);
     let all = concat(
         [
-            ids(inputs.customers, "account_id"),
-            ids(inputs.usage, "billing_account_id"),
+            ids(inputs.customers.clone().lazy(), "account_id"),
+            ids(
+                distinct_accounts(inputs.usage)?.lazy(),
+                "billing_account_id",
+            ),
         ],
         UnionArgs::default(),
     )

@@ -53,38 +53,56 @@ pub fn stage(results: &QueryResults, identified: f64, queries: usize) -> Result<
 
 /// The instance types of each account's usage: (`billing_account_id`, `instance_type`,
 /// `accelerator`) with the first three billing rows in time as `file:row`, `;`-joined (`sample_rows`). Taken
-/// from the identified usage before the queries release it.
+/// from the identified usage before the queries release it, a range of charge days at a time
+/// (each range's first three rows per key, then the first three of those), so the usage is never
+/// held whole.
 ///
 /// Errors: internal when the usage lacks one of those columns.
-pub fn sample_rows(usage: &DataFrame) -> Result<DataFrame> {
-    let order = [col("start_s"), col("row_id")];
-    let first = |c: &str| {
-        col(c)
-            .sort_by(order.clone(), SortMultipleOptions::default())
-            .head(Some(3))
+pub fn sample_rows(usage: &LazyFrame) -> Result<DataFrame> {
+    let carried = [SOURCE_FILE, ROW, "start_s", "row_id"];
+    let firsts = |lf: LazyFrame| {
+        let order = [col("start_s"), col("row_id")];
+        lf.group_by(USAGE_KEY.map(col))
+            .agg(carried.map(|c| {
+                col(c)
+                    .sort_by(order.clone(), SortMultipleOptions::default())
+                    .head(Some(3))
+            }))
+            .explode(
+                by_name(carried, true, false),
+                ExplodeOptions {
+                    empty_as_null: false,
+                    keep_nulls: false,
+                },
+            )
     };
-    usage
-        .clone()
-        .lazy()
-        .group_by(USAGE_KEY.map(col))
-        .agg([first(SOURCE_FILE), first(ROW)])
-        .explode(
-            by_name([SOURCE_FILE, ROW], true, false),
-            ExplodeOptions {
-                empty_as_null: false,
-                keep_nulls: false,
-            },
-        )
-        .group_by_stable(USAGE_KEY.map(col))
-        .agg([concat_str(
-            [col(SOURCE_FILE), lit(":"), col(ROW).cast(DataType::String)],
-            "",
-            true,
-        )
-        .str()
-        .join("; ", true)
-        .alias("sample_rows")])
-        .collect()
+    let mut candidates = Vec::new();
+    for part in crate::transforms::parts(usage.clone(), "day", crate::transforms::ROWS_PER_PART)
+        .or_internal("sample usage rows")?
+    {
+        let df = firsts(usage.clone().filter(part.on("day")))
+            .collect()
+            .or_internal("sample usage rows")?;
+        candidates.push(df.lazy());
+    }
+    if candidates.is_empty() {
+        let columns = USAGE_KEY.iter().chain(&carried).map(|c| col(*c));
+        candidates.push(usage.clone().select(columns.collect::<Vec<_>>()).limit(0));
+    }
+    concat(candidates, UnionArgs::default())
+        .map(firsts)
+        .and_then(|lf| {
+            lf.group_by_stable(USAGE_KEY.map(col))
+                .agg([concat_str(
+                    [col(SOURCE_FILE), lit(":"), col(ROW).cast(DataType::String)],
+                    "",
+                    true,
+                )
+                .str()
+                .join("; ", true)
+                .alias("sample_rows")])
+                .collect()
+        })
         .or_internal("sample usage rows")
 }
 
@@ -147,18 +165,17 @@ fn count_levels(flags: &[FlagRow]) -> BTreeMap<String, u64> {
 /// the identified usage's before the queries run, to reconcile with the flags after.
 ///
 /// Errors: internal when the column is missing or not numeric.
-pub fn accelerator_hours(df: &DataFrame, what: &str) -> Result<f64> {
-    df.column("accelerator_hours")
-        .and_then(|c| c.cast(&DataType::Float64))
-        .map(|c| c.f64().map(|v| v.sum().unwrap_or(0.0)).unwrap_or(0.0))
-        .or_internal(format!("reconciliation: {what}"))
+pub fn accelerator_hours(table: &LazyFrame, what: &str) -> Result<f64> {
+    let sum = col("accelerator_hours").cast(DataType::Float64).sum();
+    let total = crate::transforms::aggregate(table, sum, &format!("reconciliation: {what}"))?;
+    Ok(total.extract::<f64>().unwrap_or(0.0))
 }
 
 /// "Used means counted": the accelerator-hours of the identified usage rows must equal the sum
 /// over the accounts' flags rows, else a row was used but reached no account (an internal error,
 /// exit 1, with the difference).
 fn reconcile(identified: f64, flags: &DataFrame) -> Result<()> {
-    let accounts = accelerator_hours(flags, "flags")?;
+    let accounts = accelerator_hours(&flags.clone().lazy(), "flags")?;
     let difference = identified - accounts;
     // Flags are rounded to 12 significant digits per account.
     if difference.abs() > 1e-9 * identified.abs().max(1.0) {
@@ -178,7 +195,7 @@ mod tests {
     fn reconciliation_fails_with_the_difference_when_hours_reach_no_account() {
         let usage = df!("accelerator_hours" => [192.0, 192.0, 16.0]).unwrap();
         let flags = df!("account_id" => ["a", "b"], "accelerator_hours" => [384.0, 16.0]).unwrap();
-        let identified = accelerator_hours(&usage, "usage").unwrap();
+        let identified = accelerator_hours(&usage.lazy(), "usage").unwrap();
         assert!(reconcile(identified, &flags).is_ok());
         let lost = df!("account_id" => ["a"], "accelerator_hours" => [384.0]).unwrap();
         let err = reconcile(identified, &lost).unwrap_err();

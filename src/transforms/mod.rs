@@ -283,7 +283,7 @@ pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<QueryResults> {
 /// Errors: configuration (exit 2) naming the query file and the column; a query that does not
 /// plan, as [`run_all`].
 fn check_contracts(ctx: &SQLContext, set: &QuerySet) -> Result<()> {
-    let mut planned = ctx.clone();
+    let mut planned = own_copy(ctx).map_err(|e| Error::internal("planning the queries", e))?;
     for q in &set.queries {
         let what = format!("query {} ({})", q.file_name(), q.origin);
         let mut plan = planned
@@ -305,35 +305,48 @@ fn check_contracts(ctx: &SQLContext, set: &QuerySet) -> Result<()> {
     Ok(())
 }
 
-/// A declared partition's column is in its table, of a type whose values order (numbers, text,
-/// dates, times, booleans).
+/// Each column of a declared partition is in its table, of a type whose values order (numbers,
+/// text, dates, times, booleans), and of the first column's type (its ranges cut every table).
 ///
 /// Errors: configuration (exit 2) naming the query file, the table and the column.
 fn check_partition(planned: &SQLContext, p: &queries::Partition, what: &str) -> Result<()> {
-    let declared = format!("its header's Partition: {}.{}", p.table, p.column);
-    let schema = planned
-        .clone()
-        .execute(&format!("SELECT {} FROM {}", p.column, p.table))
-        .and_then(|mut lf| lf.collect_schema())
-        .map_err(|e| Error::config(what, format!("{declared} ({e})")))?;
-    let ordered = schema.iter().all(|(_, dt)| {
-        dt.is_primitive_numeric()
-            || matches!(
-                dt,
-                DataType::String
-                    | DataType::Boolean
-                    | DataType::Date
-                    | DataType::Datetime(..)
-                    | DataType::Null
-            )
-    });
-    match ordered {
-        true => Ok(()),
-        false => Err(Error::config(
-            what,
-            format!("{declared}: the column's values do not order (a number, text, date or time)"),
-        )),
+    let mut first: Option<DataType> = None;
+    for (table, column) in p.tables() {
+        let declared = format!("its header's Partition: {table}.{column}");
+        let schema = planned
+            .clone()
+            .execute(&format!("SELECT {column} FROM {table}"))
+            .and_then(|mut lf| lf.collect_schema())
+            .map_err(|e| Error::config(what, format!("{declared} ({e})")))?;
+        for (_, dt) in schema.iter() {
+            let ordered = dt.is_primitive_numeric()
+                || matches!(
+                    dt,
+                    DataType::String
+                        | DataType::Boolean
+                        | DataType::Date
+                        | DataType::Datetime(..)
+                        | DataType::Null
+                );
+            if !ordered {
+                return Err(Error::config(
+                    what,
+                    format!("{declared}: the column's values do not order (a number, text, date or time)"),
+                ));
+            }
+            match &first {
+                None => first = Some(dt.clone()),
+                Some(t) if t == dt => {}
+                Some(t) => {
+                    return Err(Error::config(
+                        what,
+                        format!("{declared}: the column is {dt}, the first partition column {t}"),
+                    ))
+                }
+            }
+        }
     }
+    Ok(())
 }
 
 /// The lower-cased words of a statement (runs of letters, digits and `_`), the names it may read.
@@ -377,15 +390,25 @@ fn execute(
         return execute_whole(ctx, q, profile);
     };
     let what = || format!("query {} ({})", q.file_name(), q.origin);
-    let whole = ctx
-        .execute(&format!("SELECT * FROM {}", p.table))
-        .map_err(|e| Error::config_caused(what(), e))?;
-    let parts =
-        parts(whole.clone(), &p.column, rows_per_part).map_err(|e| Error::internal(what(), e))?;
+    let mut wholes = Vec::new();
+    for (table, column) in p.tables() {
+        let whole = ctx
+            .execute(&format!("SELECT * FROM {table}"))
+            .map_err(|e| Error::config_caused(what(), e))?;
+        wholes.push((table, column, whole));
+    }
+    let ranges = match wholes.first() {
+        Some((_, column, whole)) => {
+            parts(whole.clone(), column, rows_per_part).map_err(|e| Error::internal(what(), e))?
+        }
+        None => Vec::new(),
+    };
     let mut stacked: Option<DataFrame> = None;
-    for part in parts {
-        let mut part_ctx = ctx.clone();
-        part_ctx.register(&p.table, whole.clone().filter(part));
+    for range in ranges {
+        let mut part_ctx = own_copy(ctx).map_err(|e| Error::internal(what(), e))?;
+        for (table, column, whole) in &wholes {
+            part_ctx.register(table, whole.clone().filter(range.on(column)));
+        }
         let df = execute_whole(&mut part_ctx, q, profile)?;
         match stacked.as_mut() {
             None => stacked = Some(df),
@@ -396,17 +419,71 @@ fn execute(
         }
     }
     match stacked {
-        Some(mut df) => {
-            df.rechunk_mut();
-            Ok(df)
-        }
+        Some(df) => rechunked(df).map_err(|e| Error::internal(what(), e)),
         None => execute_whole(ctx, q, profile),
     }
 }
 
-/// Filters that cut `table` into parts of at least `rows` rows each holding whole values of
+/// `df` with every column in one chunk, copied a column at a time (each column's parts are
+/// dropped once copied), so the stacked parts are never held twice.
+fn rechunked(df: DataFrame) -> PolarsResult<DataFrame> {
+    let height = df.height();
+    let columns = df.into_columns().into_iter().map(|c| c.rechunk()).collect();
+    DataFrame::new(height, columns)
+}
+
+/// The one value of an aggregation (`expr`, e.g. a column's sum) over `table`, null when the
+/// table has no rows to aggregate.
+///
+/// Errors: internal (exit 1) naming `what` when the table cannot be read.
+pub(crate) fn aggregate(table: &LazyFrame, expr: Expr, what: &str) -> Result<AnyValue<'static>> {
+    let df = table
+        .clone()
+        .select([expr.alias("value")])
+        .collect()
+        .map_err(|e| Error::internal(what, e))?;
+    let value = df
+        .column("value")
+        .and_then(|c| c.get(0))
+        .map_err(|e| Error::internal(what, e))?;
+    Ok(value.into_static())
+}
+
+/// A context of its own holding `ctx`'s tables. A `SQLContext`'s clone shares its tables with
+/// the original, so a table registered in a clone (a part, a planned schema) would replace the
+/// whole one for every query after.
+fn own_copy(ctx: &SQLContext) -> PolarsResult<SQLContext> {
+    let mut reader = ctx.clone();
+    let own = SQLContext::new();
+    for name in ctx.get_tables() {
+        own.register(&name, reader.execute(&format!("SELECT * FROM \"{name}\""))?);
+    }
+    Ok(own)
+}
+
+/// One part of a partitioned table: a range of values (both ends held), or the nulls. The ends
+/// are scalars, so a scan prunes the row groups (and files) outside the range by their
+/// statistics.
+pub(crate) enum Range {
+    Values(Scalar, Scalar),
+    Nulls,
+}
+
+impl Range {
+    /// The filter that keeps the part's rows of a table by its `column`.
+    pub(crate) fn on(&self, column: &str) -> Expr {
+        match self {
+            Range::Values(lo, hi) => col(column)
+                .gt_eq(lit(lo.clone()))
+                .and(col(column).lt_eq(lit(hi.clone()))),
+            Range::Nulls => col(column).is_null(),
+        }
+    }
+}
+
+/// The ranges that cut `table` into parts of at least `rows` rows each holding whole values of
 /// `column`: ranges of its values in order, then its nulls.
-fn parts(table: LazyFrame, column: &str, rows: usize) -> PolarsResult<Vec<Expr>> {
+pub(crate) fn parts(table: LazyFrame, column: &str, rows: usize) -> PolarsResult<Vec<Range>> {
     let counts = table
         .group_by([col(column)])
         .agg([len().cast(DataType::UInt64).alias("_rows")])
@@ -422,19 +499,20 @@ fn parts(table: LazyFrame, column: &str, rows: usize) -> PolarsResult<Vec<Expr>>
     for (i, n) in sizes.into_no_null_iter().enumerate() {
         let value = values.get(i)?;
         if value.is_null() {
-            filters.push(col(column).is_null());
+            filters.push(Range::Nulls);
             continue;
         }
         let start = *first.get_or_insert(i);
         held += n;
         let last = i + 1 == values.len() || values.get(i + 1)?.is_null();
         if held >= rows as u64 || last {
-            let (lo, hi) = (values.slice(start as i64, 1), values.slice(i as i64, 1));
-            filters.push(
-                col(column)
-                    .gt_eq(lit(lo).first())
-                    .and(col(column).lt_eq(lit(hi).first())),
-            );
+            let scalar = |at: usize| -> PolarsResult<Scalar> {
+                Ok(Scalar::new(
+                    values.dtype().clone(),
+                    values.get(at)?.into_static(),
+                ))
+            };
+            filters.push(Range::Values(scalar(start)?, scalar(i)?));
             (first, held) = (None, 0);
         }
     }
@@ -516,6 +594,60 @@ mod tests {
         }
     }
 
+    /// A query run in parts of two tables (cut by the same accounts) gives the whole query's
+    /// rows, and leaves both tables whole for the queries after it.
+    #[test]
+    fn partitioned_queries_leave_their_tables_whole() {
+        let mut ctx = SQLContext::new();
+        ctx.register(
+            "usage",
+            df!("account" => ["a", "b", "b", "c"], "hours" => [1.0, 2.0, 3.0, 4.0])
+                .unwrap()
+                .lazy(),
+        );
+        ctx.register(
+            "egress",
+            df!("account" => ["a", "b", "c", "d"], "gb" => [10.0, 20.0, 30.0, 40.0])
+                .unwrap()
+                .lazy(),
+        );
+        let sql = "SELECT u.account, SUM(u.hours) AS hours, MAX(e.gb) AS gb FROM usage AS u \
+                   LEFT JOIN egress AS e ON u.account = e.account GROUP BY u.account";
+        let query = queries::Query {
+            name: "per_account".into(),
+            stem: "99_per_account".into(),
+            sql: sql.into(),
+            origin: "test".into(),
+            sha256: String::new(),
+            partition: Some(queries::Partition {
+                table: "usage".into(),
+                column: "account".into(),
+                with: vec![("egress".into(), "account".into())],
+            }),
+        };
+        let parted = execute(&mut ctx, &query, 1, None)
+            .unwrap()
+            .sort(["account"], Default::default())
+            .unwrap();
+        let whole = ctx
+            .execute(sql)
+            .unwrap()
+            .sort(["account"], Default::default())
+            .collect()
+            .unwrap();
+        assert_eq!(parted, whole);
+        assert_eq!(parted.height(), 3);
+        for (table, rows) in [("usage", 4), ("egress", 4)] {
+            let n = ctx
+                .execute(&format!("SELECT * FROM {table}"))
+                .unwrap()
+                .collect()
+                .unwrap()
+                .height();
+            assert_eq!(n, rows, "{table} after the partitioned query");
+        }
+    }
+
     /// Parts hold whole values of the column, in order, at least `rows` rows each (the last may
     /// hold fewer), and the nulls apart; every row is in exactly one part.
     #[test]
@@ -528,7 +660,7 @@ mod tests {
                 .unwrap()
                 .into_iter()
                 .map(|f| {
-                    let part = table.clone().filter(f).collect().unwrap();
+                    let part = table.clone().filter(f.on("day")).collect().unwrap();
                     let mut days: Vec<Option<i32>> =
                         part.column("day").unwrap().i32().unwrap().iter().collect();
                     days.sort();

@@ -11,6 +11,10 @@
 //! table, each holding whole values of the column, and the results are stacked. It is true of a
 //! query whose every result row comes from rows of one value of that column (`02_usage_slots`:
 //! a slot lies within one UTC day), and it bounds what the query holds at once to one part.
+//! More tables may follow, comma-separated (`Partition: usage_slots.billing_account_id,
+//! colocation_sweep.billing_account_id`): each is cut by the same ranges of values of its own
+//! column, which is true of a query that joins them to the first on that column (a row of a
+//! later table whose value the first table does not hold is in no part, so it is not read).
 
 use sqlparser::ast::{Statement, TableFactor, Visit, Visitor};
 use std::ops::ControlFlow;
@@ -101,7 +105,7 @@ pub struct Query {
     /// `embedded` or the override file's path.
     pub origin: String,
     pub sha256: String,
-    /// The header's `Partition: TABLE.COLUMN`, if any (see the module header).
+    /// The header's `Partition: TABLE.COLUMN[, TABLE.COLUMN…]`, if any (see the module header).
     pub partition: Option<Partition>,
 }
 
@@ -111,6 +115,17 @@ pub struct Query {
 pub struct Partition {
     pub table: String,
     pub column: String,
+    /// Further tables and their columns, each cut by the same ranges of values (see the module
+    /// header).
+    pub with: Vec<(String, String)>,
+}
+
+impl Partition {
+    /// Every table cut into parts with its column: the first, then `with`.
+    pub fn tables(&self) -> impl Iterator<Item = (&str, &str)> {
+        std::iter::once((self.table.as_str(), self.column.as_str()))
+            .chain(self.with.iter().map(|(t, c)| (t.as_str(), c.as_str())))
+    }
 }
 
 impl Query {
@@ -180,31 +195,48 @@ fn make(stem: &str, sql: String, origin: String) -> Result<Query> {
     })
 }
 
-/// The header's `Partition: TABLE.COLUMN` line, if any; the error says what is wrong with it.
+/// The header's `Partition: TABLE.COLUMN[, TABLE.COLUMN…]` line, if any; the error says what is
+/// wrong with it.
 fn partition(sql: &str) -> std::result::Result<Option<Partition>, String> {
-    let declared = sql
+    let mut header = sql
         .lines()
         .take_while(|l| l.trim_start().starts_with("--"))
-        .find_map(|l| {
-            l.trim_start()
-                .trim_start_matches('-')
-                .trim()
-                .strip_prefix("Partition:")
-        });
-    let Some(spec) = declared else {
+        .map(|l| l.trim_start().trim_start_matches('-').trim());
+    let Some(mut spec) = header
+        .find_map(|l| l.strip_prefix("Partition:"))
+        .map(String::from)
+    else {
         return Ok(None);
     };
-    let name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    match spec.trim().split_once('.') {
-        Some((table, column)) if name(table) && name(column) => Ok(Some(Partition {
-            table: table.to_string(),
-            column: column.to_string(),
-        })),
-        _ => Err(format!(
-            "its header's 'Partition: {}' is not TABLE.COLUMN",
-            spec.trim()
-        )),
+    // A list ending in a comma goes on on the next header line.
+    while spec.trim_end().ends_with(',') {
+        match header.next() {
+            Some(more) => spec = format!("{spec} {more}"),
+            None => break,
+        }
     }
+    let name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut pairs = Vec::new();
+    for item in spec.split(',') {
+        match item.trim().split_once('.') {
+            Some((table, column)) if name(table) && name(column) => {
+                pairs.push((table.to_string(), column.to_string()))
+            }
+            _ => {
+                return Err(format!(
+                    "its header's 'Partition: {}' is not TABLE.COLUMN (or a comma-separated list of them)",
+                    spec.trim()
+                ))
+            }
+        }
+    }
+    let mut pairs = pairs.into_iter();
+    let (table, column) = pairs.next().unwrap_or_default();
+    Ok(Some(Partition {
+        table,
+        column,
+        with: pairs.collect(),
+    }))
 }
 
 /// A query must open with a comment naming its purpose, inputs and output, and hold one statement.
@@ -258,11 +290,14 @@ fn read_by(
     for statement in &statements {
         let _ = statement.visit(&mut named);
     }
-    match named.0.contains(&p.table) {
-        true => Ok(Some(p)),
-        false => Err(format!(
-            "its header's Partition: {}.{} names a table it does not read",
-            p.table, p.column
+    let unread = p
+        .tables()
+        .find(|(t, _)| !named.0.iter().any(|n| n == t))
+        .map(|(table, column)| format!("{table}.{column}"));
+    match unread {
+        None => Ok(Some(p)),
+        Some(name) => Err(format!(
+            "its header's Partition: {name} names a table it does not read"
         )),
     }
 }
@@ -391,8 +426,22 @@ mod tests {
             partition(&with("-- Partition: t.day")).unwrap(),
             Some(Partition {
                 table: "t".into(),
-                column: "day".into()
+                column: "day".into(),
+                with: Vec::new(),
             })
+        );
+        assert_eq!(
+            partition(&with("-- Partition: t.a, u.b")).unwrap(),
+            Some(Partition {
+                table: "t".into(),
+                column: "a".into(),
+                with: vec![("u".into(), "b".into())],
+            })
+        );
+        assert!(partition(&with("-- Partition: t.a, b")).is_err());
+        assert_eq!(
+            partition(&with("-- Partition: t.a,\n--   u.b\n-- more")).unwrap(),
+            partition(&with("-- Partition: t.a, u.b")).unwrap()
         );
         assert_eq!(partition(&with("")).unwrap(), None);
         assert!(partition(&with("-- Partition: day"))
@@ -400,6 +449,12 @@ mod tests {
             .contains("not TABLE.COLUMN"));
         assert!(make("02_x", with("-- Partition: t.d; DROP"), "o".into()).is_err());
         assert!(make("02_x", with("-- Partition: t.d"), "o".into()).is_ok());
+        let also = make("02_x", with("-- Partition: t.d, u.d"), "o".into());
+        assert!(also
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("Partition: u.d names a table it does not read"));
         let other = make("02_x", with("-- Partition: u.d"), "o".into());
         assert!(other
             .err()

@@ -59,7 +59,7 @@ pub struct RegistryTables {
 
 impl Registry {
     /// What the entities stage reads: the registry's used rows and the accelerator usage.
-    pub fn entity_inputs<'a>(&'a self, usage: &'a DataFrame) -> EntityInputs<'a> {
+    pub fn entity_inputs<'a>(&'a self, usage: &'a LazyFrame) -> EntityInputs<'a> {
         EntityInputs {
             customers: &self.customers,
             owners: &self.owners,

@@ -250,22 +250,6 @@ fn merged_names() -> Vec<&'static str> {
     out
 }
 
-/// The merged rows starting before `end_s` (a UTC day boundary: whole merged rows); `merged`
-/// itself when every row does (nothing is copied). A row without a start is not kept.
-pub fn before(merged: DataFrame, end_s: i64) -> PolarsResult<DataFrame> {
-    let mask = merged
-        .column("start_s")?
-        .as_materialized_series()
-        .lt(end_s)?;
-    if mask.null_count() == 0 && mask.all() {
-        return Ok(merged);
-    }
-    let mask = mask.fill_null_with_values(false)?;
-    let mut kept = filter_each(merged, &[&mask])?;
-    kept.pop()
-        .ok_or_else(|| PolarsError::ComputeError("filter returned no frame".into()))
-}
-
 /// The billing rows that `merged` rows (some of [`Merged::rows`]) stand for, from `keys`:
 /// `row_id`, the file and `_row`.
 pub fn billing_rows(merged: LazyFrame, keys: LazyFrame) -> LazyFrame {

@@ -12,12 +12,11 @@ use crate::error::{Context, Error, Result};
 
 /// Rows per charge day (epoch days, ascending) of the rows that passed the row checks: the plain
 /// rows' counts (`rows`) plus the merged accelerator usage's `source_rows`.
-pub fn charge_days(plain: &DataFrame, accelerator: &DataFrame) -> Result<Vec<(i32, i64)>> {
+pub fn charge_days(plain: &DataFrame, accelerator: &LazyFrame) -> Result<Vec<(i32, i64)>> {
     let parts = [
         plain.clone().lazy().select([col("day"), col("rows")]),
         accelerator
             .clone()
-            .lazy()
             .select([col("day"), col("source_rows").alias("rows")]),
     ]
     .map(|lf| lf.with_column(col("rows").cast(DataType::Int64)));

@@ -24,6 +24,7 @@ pub mod compact;
 mod dates;
 pub mod identify;
 pub mod parts;
+pub mod staged;
 use crate::transforms::billed::identify::{
     identify, is_usage, mark, matches_where, Basis, BasisPatterns,
 };
@@ -84,11 +85,14 @@ pub struct BilledRows {
     pub egress: DataFrame,
     pub latest_day: Option<i32>,
     pub quarantined: DataFrame,
-    /// The identified accelerator usage, merged where rows follow on (`transforms::billed::compact`).
-    pub accelerator: DataFrame,
+    /// The identified accelerator usage, merged where rows follow on (`transforms::billed::compact`):
+    /// a scan of its files in `staging` or of a prepared dataset's ([`staged`]), never held whole.
+    pub accelerator: LazyFrame,
     /// The keys of the billing rows each merged row stands for (`compact::Merged::keys`), read
-    /// only to quarantine accelerator rows (from a prepared dataset, a Parquet scan).
+    /// only to quarantine accelerator rows (a Parquet scan).
     pub accelerator_keys: LazyFrame,
+    /// Where a step that changes the usage writes it again (and where stage 1 wrote it).
+    pub staging: staged::Staging,
 }
 
 /// What the billing stage is given: the files, how to read them, the catalog, the as-of date if
@@ -102,6 +106,10 @@ pub struct BillingInput<'a> {
     pub catalog: &'a Catalog,
     /// `--as-of`; else the latest plausible charge date in the billing data.
     pub as_of: Option<NaiveDate>,
+    /// Where the accelerator usage is staged ([`staged::Staging::new`]): the output folder of a
+    /// run that holds its lock (a killed run's folder is removed by the next), else none (the
+    /// temporary folder).
+    pub scratch: Option<&'a std::path::Path>,
 }
 
 /// The billing stage's result.
@@ -127,7 +135,7 @@ pub struct Billing {
 pub fn stage(input: &BillingInput, ledger: &mut Ledger) -> Result<Billing> {
     let bill = load(input)?;
     record_superseded(&bill, ledger);
-    let scanned = Scanned::collect(&bill, input.catalog, input.options)?;
+    let scanned = Scanned::collect(&bill, input.catalog, input.options, input.scratch)?;
     let rows = BilledRows::finish(scanned, input.options, &|| Ok(bill.clone()))?;
     let formats = formats(&bill);
     conclude(input, rows, formats, ledger, |keys| {
@@ -223,7 +231,7 @@ fn conclude(
         files = formats.len(),
         rows_read = count.rows_read,
         rows_quarantined = count.rows_quarantined,
-        accelerator_rows = rows.accelerator_rows(),
+        accelerator_rows = rows.accelerator_rows()?,
         "billing loaded"
     );
     ledger.record_table("billing", count, table(&rows.quarantined)?);
@@ -402,12 +410,14 @@ pub struct Scanned {
     pub egress: DataFrame,
     /// The quarantined rows' keys: `row_id`, file, row, rule, reason; in row order.
     pub quarantined: DataFrame,
-    /// The identified accelerator usage, merged where rows follow on (`transforms::billed::compact::merge`),
-    /// in row order.
-    pub accelerator: DataFrame,
+    /// The identified accelerator usage, merged where rows follow on (`transforms::billed::compact::merge`):
+    /// a scan of Parquet files ([`staged`]), in row order within each charge day.
+    pub accelerator: LazyFrame,
     /// The keys of the billing rows each merged row stands for (`compact::Merged::keys`), read
-    /// only to quarantine accelerator rows (from a prepared dataset, a Parquet scan).
+    /// only to quarantine accelerator rows (a Parquet scan).
     pub accelerator_keys: LazyFrame,
+    /// The folder the usage's files are in (kept while the usage is read).
+    pub staging: staged::Staging,
 }
 
 impl Scanned {
@@ -415,8 +425,14 @@ impl Scanned {
     /// the outputs, and holds only what is kept): the row count and the rows per charge day of the
     /// plain rows, totals per currency, egress per account, and, from the kept rows (quarantined
     /// and accelerator candidates, cleaned and identified within the pass), the quarantined rows'
-    /// keys and the accelerator usage grouped for compaction.
-    pub fn collect(bill: &Loaded, catalog: &Catalog, opts: &BillingOptions) -> Result<Scanned> {
+    /// keys and the accelerator usage, written to day buckets on disk and compacted one bucket at
+    /// a time ([`staged`]).
+    pub fn collect(
+        bill: &Loaded,
+        catalog: &Catalog,
+        opts: &BillingOptions,
+        scratch: Option<&std::path::Path>,
+    ) -> Result<Scanned> {
         let (sku_id, description) = billing::sku_text_columns(opts);
         let basis = Basis::from_patterns(
             &sku_id,
@@ -459,10 +475,12 @@ impl Scanned {
             .clone()
             .filter(col(RULE).is_not_null())
             .select(["row_id", sources::SOURCE_FILE, sources::ROW, RULE, REASON].map(col));
-        let accelerator = compact::group(
-            kept.filter(col(RULE).is_null().and(col("is_accelerator")))
-                .select(usage_columns(None).into_iter().map(col).collect::<Vec<_>>()),
-        );
+        let mut usage = kept
+            .filter(col(RULE).is_null().and(col("is_accelerator")))
+            .select(usage_columns(None).into_iter().map(col).collect::<Vec<_>>());
+        let schema = usage.collect_schema().map_err(|e| input_error(bill, e))?;
+        let staging = staged::Staging::new(scratch)?;
+        let accelerator = staging.bucket_sink(usage)?;
         let plans = vec![
             stats.logical_plan,
             plain_days.logical_plan,
@@ -481,7 +499,7 @@ impl Scanned {
         };
         let (stats, plain_days, totals, egress) = (next()?, next()?, next()?, next()?);
         let quarantined = in_row_order(next()?)?;
-        let merged = compact::merge(next()?).or_internal("merging accelerator usage")?;
+        let merged = staging.compact(&schema)?;
         let rows_read = stats
             .column("read")
             .ok()
@@ -495,7 +513,8 @@ impl Scanned {
             egress,
             quarantined,
             accelerator: merged.rows,
-            accelerator_keys: merged.keys.lazy(),
+            accelerator_keys: merged.keys,
+            staging,
         })
     }
 }
@@ -528,6 +547,7 @@ impl BilledRows {
             quarantined: s.quarantined,
             accelerator: s.accelerator,
             accelerator_keys: s.accelerator_keys,
+            staging: s.staging,
         };
         if !implausible.is_empty() {
             billed.quarantine_implausible(raw, &implausible)?;
@@ -542,12 +562,12 @@ impl BilledRows {
     /// column) when no row is negative.
     fn quarantine_over_corrections(&mut self) -> Result<()> {
         let hours = col("accelerator_hours");
-        let any_negative = self
-            .accelerator
-            .column("accelerator_hours")
-            .and_then(|c| c.as_materialized_series().min::<f64>())
-            .or_internal("over-correction check")?
-            .is_some_and(|m| m < 0.0);
+        let lowest = crate::transforms::aggregate(
+            &self.accelerator,
+            hours.clone().min(),
+            "over-correction check",
+        )?;
+        let any_negative = lowest.extract::<f64>().is_some_and(|m| m < 0.0);
         if !any_negative {
             return Ok(());
         }
@@ -601,18 +621,15 @@ impl BilledRows {
     /// row, with `rule` and `reason`.
     fn move_to_quarantine(&mut self, filter: Expr, rule: &str, reason: &str) -> Result<()> {
         let moved = compact::billing_rows(
-            self.accelerator.clone().lazy().filter(filter.clone()),
+            self.accelerator.clone().filter(filter.clone()),
             self.accelerator_keys.clone(),
         )
         .with_columns([lit(rule).alias(RULE), lit(reason).alias(REASON)]);
         self.append_quarantine(moved)?;
-        self.accelerator = self
-            .accelerator
-            .clone()
-            .lazy()
-            .filter(filter.not())
-            .collect()
-            .or_internal(format!("quarantining {rule} rows"))?;
+        self.accelerator = self.staging.rewrite(
+            self.accelerator.clone().filter(filter.not()),
+            &format!("quarantining {rule} rows"),
+        )?;
         Ok(())
     }
 
@@ -664,7 +681,6 @@ impl BilledRows {
         let missing = self
             .accelerator
             .clone()
-            .lazy()
             .filter(no_peak.clone())
             .select([concat_str(
                 [
@@ -692,57 +708,48 @@ impl BilledRows {
         if gaps.is_empty() {
             return Ok(gaps);
         }
-        self.accelerator = self
-            .accelerator
-            .clone()
-            .lazy()
-            .with_columns([
-                when(no_peak.clone())
-                    .then(lit(bound))
-                    .otherwise(col("peak_ops_per_s"))
-                    .alias("peak_ops_per_s"),
-                when(no_peak)
-                    .then(lit(CATALOG_GAP))
-                    .otherwise(col("peak_precision_used"))
-                    .alias("peak_precision_used"),
-            ])
-            .collect()
-            .or_internal("catalog gap bound")?;
+        let bounded = self.accelerator.clone().with_columns([
+            when(no_peak.clone())
+                .then(lit(bound))
+                .otherwise(col("peak_ops_per_s"))
+                .alias("peak_ops_per_s"),
+            when(no_peak)
+                .then(lit(CATALOG_GAP))
+                .otherwise(col("peak_precision_used"))
+                .alias("peak_precision_used"),
+        ]);
+        self.accelerator = self.staging.rewrite(bounded, "catalog gap bound")?;
         Ok(gaps)
     }
 
-    /// The accelerator usage the queries see, taken out of the stage's result (which holds none
-    /// after): rows starting before `end_s`, compacted (contiguous hourly rows of a resource
-    /// merged, see `transforms::billed::compact`). Rows are copied only when some start at or
-    /// after `end_s`, so the usage is never held twice.
-    pub fn take_usage_until(&mut self, end_s: i64) -> Result<DataFrame> {
-        let merged = std::mem::replace(&mut self.accelerator, DataFrame::empty());
-        let mut columns = usage_columns(None);
-        columns.push("source_rows");
-        let mut usage = compact::before(merged, end_s)
-            .and_then(|df| df.select(columns))
-            .or_internal("accelerator usage")?;
-        let row_id = usage
-            .column("row_id")
-            .and_then(|c| c.cast(&DataType::Int64))
-            .or_internal("accelerator usage")?;
-        usage.with_column(row_id).or_internal("accelerator usage")?;
-        Ok(usage)
+    /// The accelerator usage the queries see (a scan: each reader reads what it needs): rows
+    /// starting before `end_s`, compacted (contiguous hourly rows of a resource merged, see
+    /// `transforms::billed::compact`), with `row_id` as Int64.
+    pub fn usage_until(&self, end_s: i64) -> LazyFrame {
+        let mut columns: Vec<Expr> = usage_columns(None).into_iter().map(col).collect();
+        columns.push(col("source_rows"));
+        self.accelerator
+            .clone()
+            .filter(col("start_s").lt(lit(end_s)))
+            .select(columns)
+            .with_column(col("row_id").cast(DataType::Int64))
     }
 
     /// How many identified accelerator usage rows the billing holds.
-    pub fn accelerator_rows(&self) -> i64 {
+    ///
+    /// Errors: internal (exit 1) when the staged usage cannot be read.
+    pub fn accelerator_rows(&self) -> Result<i64> {
         accelerator_rows(&self.accelerator)
     }
 }
 
 /// How many billing rows the merged accelerator usage (`compact::merge`) stands for.
-pub fn accelerator_rows(merged: &DataFrame) -> i64 {
-    merged
-        .column("source_rows")
-        .ok()
-        .and_then(|c| c.i64().ok().and_then(|r| r.sum()))
-        .unwrap_or(0)
+///
+/// Errors: internal (exit 1) when the usage cannot be read.
+pub fn accelerator_rows(merged: &LazyFrame) -> Result<i64> {
+    let sum = col("source_rows").cast(DataType::Int64).sum();
+    let total = crate::transforms::aggregate(merged, sum, "accelerator usage rows")?;
+    Ok(total.extract::<i64>().unwrap_or(0))
 }
 
 fn input_error(bill: &Loaded, e: PolarsError) -> Error {

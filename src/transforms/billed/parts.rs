@@ -114,7 +114,14 @@ impl Scanned {
                 .or_internal(format!("the part's table by {key}"))
         };
         Ok(vec![
-            ("accelerator_usage", self.accelerator.clone()),
+            (
+                "accelerator_usage",
+                self.accelerator
+                    .clone()
+                    .sort(["row_id"], Default::default())
+                    .collect()
+                    .or_internal("accelerator usage")?,
+            ),
             (
                 "accelerator_keys",
                 self.accelerator_keys
@@ -180,11 +187,10 @@ impl Scanned {
         let collect = |lf: LazyFrame, what: &str| lf.collect().map_err(|e| unlike(what, e));
         Ok(Scanned {
             rows_read: offset,
-            accelerator: collect(
-                take("accelerator_usage")?.sort(["row_id"], Default::default()),
-                "prepared accelerator usage",
-            )?,
+            // In row order already: each part's rows are, and the parts are in file order.
+            accelerator: take("accelerator_usage")?,
             accelerator_keys: take("accelerator_keys")?,
+            staging: super::staged::Staging::new(input.scratch)?,
             quarantined: collect(
                 take("quarantined")?.sort(["row_id"], Default::default()),
                 "prepared quarantine keys",
@@ -394,8 +400,9 @@ mod tests {
                 REASON => [format!("unit '{card}' is not a time unit cipwatch knows")],
             )
             .unwrap(),
-            accelerator: empty("row_id"),
+            accelerator: empty("row_id").lazy(),
             accelerator_keys: empty("row_id").lazy(),
+            staging: crate::transforms::billed::staged::Staging::new(None).unwrap(),
         };
         let tables = scanned.part_tables(empty("source_file")).unwrap();
         let (_, keys) = tables.iter().find(|(n, _)| *n == "quarantined").unwrap();

@@ -1,0 +1,265 @@
+//! The identified accelerator usage kept on disk, not in memory. A GPU cloud's month is tens of
+//! millions of accelerator rows: held whole, they (and the group-by that compacts them) outgrow
+//! one machine. So the streaming billing pass writes the identified rows to Parquet files in a
+//! private staging folder, split into buckets by charge day (`day` modulo [`BUCKETS`]);
+//! compaction ([`compact`]) then runs one bucket at a time (a merged row lies within one UTC day,
+//! so a bucket holds whole merges), and what it writes is the usage every later step scans:
+//! each reads only the columns and rows it needs (the queries read it a range of days at a time).
+//! A step that changes the usage (a quarantine, the catalog-gap bound) writes it again.
+//!
+//! The staging folder is private (0700) and removed when the run's last holder of the usage drops
+//! it (also on an error). A publishing run makes it in its output folder, as `.staging-usage…-<pid>`,
+//! so that the next run, which holds the folder's lock, removes it if this one was killed; other
+//! commands make it in the temporary folder (`TMPDIR`).
+
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use super::compact;
+use crate::error::{Context, Error, Result};
+use polars::prelude::file_provider::{FileProviderArgs, FileProviderReturn, FileProviderType};
+
+/// How many buckets the identified rows are split into by charge day: a month of usage puts about
+/// one day in each, so compaction holds about a day's rows at a time.
+pub const BUCKETS: i32 = 32;
+
+/// Rows per row group of a bucket file (Polars' default is 122,880 per open file).
+const BUCKET_ROW_GROUP: usize = 16_384;
+
+/// A private staging folder and the files written into it.
+#[derive(Clone)]
+pub struct Staging {
+    dir: Arc<tempfile::TempDir>,
+    written: Arc<AtomicUsize>,
+}
+
+/// The compacted usage on disk: the merged rows and each billing row's keys
+/// ([`compact::Merged`]), as scans of their files.
+pub struct Staged {
+    pub rows: LazyFrame,
+    pub keys: LazyFrame,
+}
+
+impl Staging {
+    /// A new staging folder, mode 0700 from its creation: `<parent>/.staging-usage…-<pid>` (a
+    /// folder the next run holding the output folder's lock removes if this process dies), or
+    /// `cipwatch-usage-…` in the temporary folder without a parent.
+    ///
+    /// Errors: internal (exit 1) when the folder cannot be made.
+    pub fn new(parent: Option<&Path>) -> Result<Staging> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut builder = tempfile::Builder::new();
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+        let suffix = format!("-{}", std::process::id());
+        let dir = match parent {
+            Some(parent) => builder
+                .prefix(".staging-usage")
+                .suffix(&suffix)
+                .tempdir_in(parent),
+            None => builder.prefix("cipwatch-usage-").tempdir(),
+        }
+        .or_internal("making the staging folder for the accelerator usage")?;
+        Ok(Staging {
+            dir: Arc::new(dir),
+            written: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// The staging folder.
+    pub fn folder(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A fresh file name in the folder: `stem-N.parquet`.
+    fn fresh(&self, stem: &str) -> PathBuf {
+        let n = self.written.fetch_add(1, Ordering::Relaxed);
+        self.path(&format!("{stem}-{n}.parquet"))
+    }
+
+    /// The plan that writes `usage` (the identified rows, with `day`) into the day buckets, in
+    /// row order within each; run it in the billing pass, then [`Staging::compact`]. The files
+    /// (`B_N.parquet`, bucket `B`) go straight into a folder made here with mode 0700 (Polars
+    /// would make a folder per bucket with the process's umask).
+    ///
+    /// Errors: internal (exit 1) when the folder cannot be made.
+    pub fn bucket_sink(&self, usage: LazyFrame) -> Result<LazyFrame> {
+        let folder = self.path("buckets");
+        private_folder(&folder)?;
+        let bucket = (col("day") % lit(BUCKETS)).fill_null(lit(BUCKETS));
+        let name = PlanCallback::new(|args: FileProviderArgs| {
+            let key = args.partition_keys.columns()[0].get(0)?;
+            Ok(FileProviderReturn::Path(format!(
+                "{key}_{:08x}.parquet",
+                args.index_in_partition
+            )))
+        });
+        usage
+            .sink(
+                SinkDestination::Partitioned {
+                    base_path: PlRefPath::new(path_text(&folder)),
+                    file_path_provider: Some(FileProviderType::Function(name)),
+                    partition_strategy: PartitionStrategy::Keyed {
+                        keys: vec![bucket.alias("_bucket")],
+                        include_keys: false,
+                        keys_pre_grouped: false,
+                    },
+                    max_rows_per_file: IdxSize::MAX,
+                    approximate_bytes_per_file: u64::MAX,
+                },
+                // A bucket's writer holds a row group until it is full: small ones keep the
+                // buckets' buffers small however many there are.
+                FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions {
+                    row_group_size: Some(BUCKET_ROW_GROUP),
+                    ..Default::default()
+                })),
+                UnifiedSinkArgs::default(),
+            )
+            .or_internal("staging accelerator usage")
+    }
+
+    /// Compacts the buckets [`Staging::bucket_sink`] wrote, one at a time, into the merged rows
+    /// and keys files, and removes the buckets. `empty` is the usage's schema, for a billing with
+    /// no accelerator rows.
+    ///
+    /// Errors: internal (exit 1) when a file cannot be read or written.
+    pub fn compact(&self, empty: &Schema) -> Result<Staged> {
+        let buckets = self.path("buckets");
+        let mut labels: Vec<String> = std::fs::read_dir(&buckets)
+            .or_internal("reading the day buckets")?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.rsplit_once('_').map(|(bucket, _)| bucket.to_string())
+            })
+            .collect();
+        labels.sort();
+        labels.dedup();
+        let mut inputs: Vec<LazyFrame> = Vec::new();
+        for label in &labels {
+            inputs.push(scan(&buckets.join(format!("{label}_*.parquet")))?);
+        }
+        if inputs.is_empty() {
+            inputs.push(DataFrame::empty_with_schema(empty).lazy());
+        }
+        for (i, usage) in inputs.into_iter().enumerate() {
+            let groups = compact::group(usage)
+                .collect_with_engine(Engine::Streaming)
+                .map(|r| r.unwrap_single())
+                .or_internal("compacting accelerator usage")?;
+            let mut merged = compact::merge(groups).or_internal("merging accelerator usage")?;
+            write(
+                &mut merged.rows,
+                &self.path(&format!("merged/{i:03}.parquet")),
+            )?;
+            write(
+                &mut merged.keys,
+                &self.path(&format!("keys/{i:03}.parquet")),
+            )?;
+        }
+        if buckets.exists() {
+            std::fs::remove_dir_all(&buckets).or_internal("removing the day buckets")?;
+        }
+        Ok(Staged {
+            rows: scan(&self.path("merged/*.parquet"))?,
+            keys: scan(&self.path("keys/*.parquet"))?,
+        })
+    }
+
+    /// `usage` written to a new file of the folder (streaming, in order) and scanned back: the
+    /// usage after a step that changes it, so later steps do not recompute the change.
+    ///
+    /// Errors: internal (exit 1) naming `what`.
+    pub fn rewrite(&self, usage: LazyFrame, what: &str) -> Result<LazyFrame> {
+        let path = self.fresh("usage");
+        usage
+            .sink(
+                SinkDestination::File {
+                    target: SinkTarget::Path(PlRefPath::new(path_text(&path))),
+                },
+                FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default())),
+                UnifiedSinkArgs::default(),
+            )
+            .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
+            .or_internal(what)?;
+        scan(&path)
+    }
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// A scan of the Parquet files `pattern` names (a path or a glob).
+fn scan(pattern: &Path) -> Result<LazyFrame> {
+    LazyFrame::scan_parquet(PlRefPath::new(path_text(pattern)), Default::default())
+        .or_internal("reading the staged accelerator usage")
+}
+
+/// A folder only the owner may read (nothing if it is there).
+fn private_folder(path: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match path.is_dir() {
+        true => Ok(()),
+        false => std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(path)
+            .map_err(|e| Error::internal(format!("making {}", path.display()), e)),
+    }
+}
+
+/// `df` written to `path` (its folder made, private, if needed).
+fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        private_folder(dir)?;
+    }
+    let file = std::fs::File::create(path).map_err(|e| {
+        Error::internal(
+            format!("writing the staged accelerator usage {}", path.display()),
+            e,
+        )
+    })?;
+    ParquetWriter::new(file)
+        .finish(df)
+        .or_internal("writing the staged accelerator usage")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// The buckets, merged rows and keys are written under private folders, and the usage is
+    /// read back whole and in row order within each day.
+    #[test]
+    fn staged_usage_reads_back_every_row() {
+        let staging = Staging::new(None).unwrap();
+        let usage = df!(
+            "row_id" => [0u32, 1, 2, 3],
+            "day" => [Some(0i32), Some(1), Some(0), None],
+            "accelerator_hours" => [8.0, 8.0, 8.0, 8.0],
+        )
+        .unwrap();
+        staging
+            .bucket_sink(usage.clone().lazy())
+            .unwrap()
+            .collect_with_engine(Engine::Streaming)
+            .unwrap();
+        let buckets = staging.path("buckets");
+        let mode = std::fs::metadata(&buckets).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+        let mut back = scan(&buckets.join("*.parquet"))
+            .unwrap()
+            .sort(["row_id"], Default::default())
+            .collect()
+            .unwrap();
+        back.rechunk_mut();
+        assert_eq!(back, usage);
+    }
+}
