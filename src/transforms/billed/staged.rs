@@ -218,12 +218,20 @@ fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
         private_folder(dir)?;
     }
-    let file = std::fs::File::create(path).map_err(|e| {
-        Error::internal(
-            format!("writing the staged accelerator usage {}", path.display()),
-            e,
-        )
-    })?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Owner-only like every file cipwatch writes (the folder is owner-only too).
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            Error::internal(
+                format!("writing the staged accelerator usage {}", path.display()),
+                e,
+            )
+        })?;
     ParquetWriter::new(file)
         .finish(df)
         .or_internal("writing the staged accelerator usage")?;
