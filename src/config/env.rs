@@ -56,6 +56,8 @@ variables! {
         "The browser that prints the PDF documents, instead of `chromium` on `PATH`.";
     ENGINE = "CIPWATCH_ENGINE", Diagnostic,
         "`in-memory` runs the pass over every billing row in Polars' in-memory engine instead of the streaming one (the results must not differ; the benchmark checks).";
+    ROWS_PER_PASS = "CIPWATCH_ROWS_PER_PASS", Diagnostic,
+        "Billing rows per pass over a Parquet billing file (default 1,000,000; a whole number from 1): fewer hold less in memory and take longer (the results must not differ).";
     PURGE_DELAY = "MIMALLOC_PURGE_DELAY", Diagnostic,
         "mimalloc's delay (ms) before freed memory goes back to the system; cipwatch sets 0 (at once) unless this is set.";
     PROFILE = "CIPWATCH_PROFILE", Diagnostic,

@@ -415,15 +415,15 @@ fn render_reports(
 ///
 /// Errors: configuration when no query produces `usage_slots`; internal when it lacks a column.
 fn measured_utilization(results: &QueryResults) -> Result<HashMap<String, f64>> {
-    let usage = &results.usage_slots;
-    let sums = usage
-        .clone()
-        .lazy()
-        .filter(col("utilization_source").eq(lit("telemetry")))
-        .group_by([col("billing_account_id")])
-        .agg([col("est_ops").sum(), col("upper_ops").sum()])
-        .collect()
-        .or_internal("measured utilisation")?;
+    let sums = crate::transforms::per_account_part(
+        &results.usage_slots,
+        "measured utilisation",
+        |part| {
+            part.filter(col("utilization_source").eq(lit("telemetry")))
+                .group_by([col("billing_account_id")])
+                .agg([col("est_ops").sum(), col("upper_ops").sum()])
+        },
+    )?;
     let ids = sums
         .column("billing_account_id")
         .and_then(|c| c.cast(&DataType::String))

@@ -231,7 +231,9 @@ pub fn run(plan: &Plan, publish: bool, progress: &Progress) -> Result<Outcome> {
         transforms::params_table(p, &run)?,
     )
     .register(&mut ctx);
-    let results = transforms::run_all(&mut ctx, &plan.queries)?;
+    // The large query results are written here and read until the documents are made.
+    let staging = billing.rows.staging.clone();
+    let results = transforms::run_all(&mut ctx, &plan.queries, Some(staging.folder()))?;
     let found = findings::stage(&results, identified, plan.queries.queries.len())?;
     let by_type = findings::usage_by_type(&results.usage_slots, samples)?;
     let mut outcome = bookkeeping::outcome(billing, found, by_type, links.entities, ledger);

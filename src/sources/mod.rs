@@ -42,6 +42,13 @@ pub struct Loaded {
     /// The format each file was read as (billing: `focus` or a native format).
     pub formats: Vec<String>,
     pub rows: LazyFrame,
+    /// Each file's rows, in file order: the frames `rows` concatenates, for a pass that reads
+    /// one file at a time.
+    pub per_file: Vec<LazyFrame>,
+    /// Per file: whether a slice of its rows reads only that part of the file (Parquet, whose
+    /// row groups are read by position, and no check compares a row with others of the file),
+    /// so that a pass may take the file a part at a time. Set by the source; false by default.
+    pub read_in_parts: Vec<bool>,
     pub raw: Vec<Scan>,
     /// Files of the input left out because a newer delivery of the same report holds their
     /// lines (billing only: `versions`).
@@ -400,7 +407,7 @@ pub fn assemble(
         formats.push(p.format);
     }
     let rows = concat(
-        frames,
+        frames.clone(),
         UnionArgs {
             maintain_order: true,
             ..Default::default()
@@ -412,6 +419,8 @@ pub fn assemble(
         files,
         formats,
         rows,
+        read_in_parts: vec![false; frames.len()],
+        per_file: frames,
         raw,
         superseded: Vec::new(),
     })

@@ -117,31 +117,13 @@ const USAGE_KEY: [&str; 3] = ["billing_account_id", "instance_type", "accelerato
 /// accelerator. What `explain` shows of an account, published so that it reads the published run.
 ///
 /// Errors: internal when the slots lack a column.
-pub fn usage_by_type(slots: &DataFrame, samples: DataFrame) -> Result<DataFrame> {
+pub fn usage_by_type(slots: &LazyFrame, samples: DataFrame) -> Result<DataFrame> {
     let key = USAGE_KEY.map(col);
-    let df = slots
-        .clone()
+    let totals = crate::transforms::per_account_part(slots, "usage by instance type", |part| {
+        type_totals(part, &key)
+    })?;
+    let df = totals
         .lazy()
-        .group_by(key.clone())
-        .agg([
-            col("source_rows").sum().cast(DataType::Int64).alias("rows"),
-            col("start_s").min().alias("first_s"),
-            col("end_s").max().alias("last_s"),
-            (col("accelerators").sum().cast(DataType::Float64)
-                / col("merged_rows").sum().cast(DataType::Float64))
-            .alias("accelerators_per_instance"),
-            col("accelerator_hours").sum(),
-            col("accelerator_hours")
-                .filter(col("utilization_source").eq(lit("telemetry")))
-                .sum()
-                .alias("telemetry_accelerator_hours"),
-            col("peak_ops_per_s").first(),
-            col("peak_precision_used").first(),
-            col("interconnect_gbps").first(),
-            (col("est_ops").sum() / col("upper_ops").sum()).alias("mean_utilization"),
-            col("upper_ops").sum(),
-            col("est_ops").sum(),
-        ])
         .join(
             samples.lazy(),
             key.clone(),
@@ -151,6 +133,29 @@ pub fn usage_by_type(slots: &DataFrame, samples: DataFrame) -> Result<DataFrame>
         .collect()
         .or_internal("usage by instance type")?;
     USAGE_BY_TYPE.present(df, "usage by instance type")
+}
+
+/// The totals of `usage_by_type` per account, instance type and accelerator, over `slots`.
+fn type_totals(slots: LazyFrame, key: &[Expr; 3]) -> LazyFrame {
+    slots.group_by(key.clone()).agg([
+        col("source_rows").sum().cast(DataType::Int64).alias("rows"),
+        col("start_s").min().alias("first_s"),
+        col("end_s").max().alias("last_s"),
+        (col("accelerators").sum().cast(DataType::Float64)
+            / col("merged_rows").sum().cast(DataType::Float64))
+        .alias("accelerators_per_instance"),
+        col("accelerator_hours").sum(),
+        col("accelerator_hours")
+            .filter(col("utilization_source").eq(lit("telemetry")))
+            .sum()
+            .alias("telemetry_accelerator_hours"),
+        col("peak_ops_per_s").first(),
+        col("peak_precision_used").first(),
+        col("interconnect_gbps").first(),
+        (col("est_ops").sum() / col("upper_ops").sum()).alias("mean_utilization"),
+        col("upper_ops").sum(),
+        col("est_ops").sum(),
+    ])
 }
 
 fn count_levels(flags: &[FlagRow]) -> BTreeMap<String, u64> {

@@ -176,10 +176,10 @@ query_inputs! {
 /// table, is released once no later query reads it. A stage reads a result through its field, so
 /// the list cannot fall out of date.
 macro_rules! query_results {
-    ($( $(#[doc = $doc:literal])* $name:ident, )*) => {
+    ($( $(#[doc = $doc:literal])* $name:ident: $ty:ty, )*) => {
         /// The query results read after the queries, each filled once by name by [`run_all`].
         pub struct QueryResults {
-            $( $(#[doc = $doc])* pub $name: DataFrame, )*
+            $( $(#[doc = $doc])* pub $name: $ty, )*
         }
 
         /// The names of [`QueryResults`]' fields.
@@ -188,34 +188,56 @@ macro_rules! query_results {
         impl QueryResults {
             /// The results by name, each taken once.
             ///
-            /// Errors: configuration (exit 2) when no query of the set produces one of them.
-            fn take(mut named: BTreeMap<String, DataFrame>) -> Result<QueryResults> {
+            /// Errors: configuration (exit 2) when no query produces one of them; internal
+            /// (exit 1) when one cannot be read.
+            fn take(mut named: BTreeMap<String, LazyFrame>) -> Result<QueryResults> {
                 let mut take = |name: &str| {
                     named.remove(name).ok_or_else(|| {
                         Error::config("queries", format!("no query produces the table '{name}'"))
                     })
                 };
-                Ok(QueryResults { $( $name: take(stringify!($name))?, )* })
+                Ok(QueryResults { $( $name: Taken::taken(take(stringify!($name))?, stringify!($name))?, )* })
             }
         }
     };
 }
 
+/// How [`QueryResults`] holds a result: a table in memory, or a plan that reads it (a large
+/// result written to disk by [`run_all`], read by streaming aggregations).
+trait Taken: Sized {
+    fn taken(result: LazyFrame, name: &str) -> Result<Self>;
+}
+
+impl Taken for DataFrame {
+    fn taken(result: LazyFrame, name: &str) -> Result<Self> {
+        result
+            .collect()
+            .map_err(|e| Error::internal(format!("reading the query result {name}"), e))
+    }
+}
+
+impl Taken for LazyFrame {
+    fn taken(result: LazyFrame, _name: &str) -> Result<Self> {
+        Ok(result)
+    }
+}
+
 query_results! {
-    /// Usage slots (`02_usage_slots.sql`): `usage_by_type` and the reports' measured utilisation.
-    usage_slots,
+    /// Usage slots (`02_usage_slots.sql`): `usage_by_type` and the reports' measured utilisation
+    /// (a scan of its files when the run has a scratch folder: the largest result).
+    usage_slots: LazyFrame,
     /// One row per account (`10_flags.sql`): the published `flags` table.
-    flags,
+    flags: DataFrame,
     /// One row per run segment (`05_training_runs.sql`): the published `training_runs` table.
-    training_runs,
-    cert_customers_by_country,
-    cert_foreign_owners_by_country,
-    cert_unverified_foreign,
-    cert_verification_stats,
-    cert_foreign_resellers,
-    cert_failed_verifications,
-    cert_retention,
-    cert_reconciliation,
+    training_runs: DataFrame,
+    cert_customers_by_country: DataFrame,
+    cert_foreign_owners_by_country: DataFrame,
+    cert_unverified_foreign: DataFrame,
+    cert_verification_stats: DataFrame,
+    cert_foreign_resellers: DataFrame,
+    cert_failed_verifications: DataFrame,
+    cert_retention: DataFrame,
+    cert_reconciliation: DataFrame,
 }
 
 /// The contracts of the query results published or read after the queries (the usage slots, the
@@ -236,7 +258,10 @@ const CONTRACTS: &[&contracts::Table] = &[
 ];
 
 /// Runs every query of the set in order against the registered tables; each result is materialised
-/// once and registered under the query's name. Returns the results [`QueryResults`] holds,
+/// once and registered under the query's name: a partitioned query's in `scratch` (a private
+/// folder, when given), written a part at a time and read back by whoever needs it (the usage
+/// slots and the co-location sweep are the run's largest tables after the usage), every other in
+/// memory. Returns the results [`QueryResults`] holds,
 /// after checking the contracts of the results published or read later (`CONTRACTS`) on the
 /// planned queries ([`check_contracts`]).
 ///
@@ -252,16 +277,27 @@ const CONTRACTS: &[&contracts::Table] = &[
 /// Errors: a query that does not plan (unknown table or column, bad syntax) is a configuration
 /// error naming the file (exit 2); a failure while executing one (out of memory, a compute error)
 /// is internal (exit 1) and keeps Polars' error as its cause.
-pub fn run_all(ctx: &mut SQLContext, set: &QuerySet) -> Result<QueryResults> {
+pub fn run_all(
+    ctx: &mut SQLContext,
+    set: &QuerySet,
+    scratch: Option<&std::path::Path>,
+) -> Result<QueryResults> {
     check_contracts(ctx, set)?;
     let profile = crate::config::env::get(crate::config::env::PROFILE);
     let words: Vec<std::collections::HashSet<String>> =
         set.queries.iter().map(|q| words(&q.sql)).collect();
     let mut results = BTreeMap::new();
     for (i, q) in set.queries.iter().enumerate() {
-        let df = execute(ctx, q, ROWS_PER_PART, profile.as_deref())?;
-        ctx.register(&q.name, df.clone().lazy());
-        results.insert(q.name.clone(), df);
+        let on_disk = scratch.map(|dir| dir.join("results").join(&q.name));
+        let result = execute(
+            ctx,
+            q,
+            ROWS_PER_PART,
+            profile.as_deref(),
+            on_disk.as_deref(),
+        )?;
+        ctx.register(&q.name, result.clone());
+        results.insert(q.name.clone(), result);
         let read_later = |name: &str| {
             READ_AFTER_QUERIES.contains(&name) || words[i + 1..].iter().any(|w| w.contains(name))
         };
@@ -366,7 +402,10 @@ pub fn run_one(query: &Query, tables: &BTreeMap<String, DataFrame>) -> Result<Da
     for (name, df) in tables {
         ctx.register(name, df.clone().lazy());
     }
-    execute(&mut ctx, query, 1, None)
+    let what = || format!("query {} ({})", query.file_name(), query.origin);
+    execute(&mut ctx, query, 1, None, None)?
+        .collect()
+        .map_err(|e| Error::internal(what(), e))
 }
 
 /// The rows a part of a partitioned query's table holds at least (the last part may hold fewer),
@@ -377,17 +416,19 @@ pub const ROWS_PER_PART: usize = 1_000_000;
 /// Runs one query: on the whole of its tables, or, when it declares a partition, on parts of
 /// `rows_per_part` rows or more of that table, each holding whole values of the column (whatever
 /// the order of its rows), in the column's order, its null values last; the parts' results are
-/// stacked (a table with no rows is one part).
+/// stacked (a table with no rows is one part): in memory, or, given a folder `on_disk`, written
+/// there a part at a time (`NNNNNN.parquet`, private) and scanned in part order.
 ///
-/// Errors: as [`execute_whole`].
+/// Errors: as [`execute_whole`]; internal (exit 1) when a part cannot be written.
 fn execute(
     ctx: &mut SQLContext,
     q: &Query,
     rows_per_part: usize,
     profile: Option<&std::ffi::OsStr>,
-) -> Result<DataFrame> {
+    on_disk: Option<&std::path::Path>,
+) -> Result<LazyFrame> {
     let Some(p) = &q.partition else {
-        return execute_whole(ctx, q, profile);
+        return Ok(execute_whole(ctx, q, profile)?.lazy());
     };
     let what = || format!("query {} ({})", q.file_name(), q.origin);
     let mut wholes = Vec::new();
@@ -403,24 +444,60 @@ fn execute(
         }
         None => Vec::new(),
     };
-    let mut stacked: Option<DataFrame> = None;
+    if ranges.is_empty() {
+        return Ok(execute_whole(ctx, q, profile)?.lazy());
+    }
+    let mut stacked = Stacked::new(on_disk);
     for range in ranges {
         let mut part_ctx = own_copy(ctx).map_err(|e| Error::internal(what(), e))?;
         for (table, column, whole) in &wholes {
             part_ctx.register(table, whole.clone().filter(range.on(column)));
         }
-        let df = execute_whole(&mut part_ctx, q, profile)?;
-        match stacked.as_mut() {
-            None => stacked = Some(df),
-            Some(s) => {
-                s.vstack_mut_owned(df)
-                    .map_err(|e| Error::internal(what(), e))?;
-            }
+        stacked.push(execute_whole(&mut part_ctx, q, profile)?, &what())?;
+    }
+    stacked.finish(&what())
+}
+
+/// A partitioned query's result, a part at a time: stacked in memory, or written to a folder.
+enum Stacked<'a> {
+    InMemory(Option<DataFrame>),
+    OnDisk {
+        folder: &'a std::path::Path,
+        parts: usize,
+    },
+}
+
+impl<'a> Stacked<'a> {
+    fn new(on_disk: Option<&'a std::path::Path>) -> Stacked<'a> {
+        match on_disk {
+            Some(folder) => Stacked::OnDisk { folder, parts: 0 },
+            None => Stacked::InMemory(None),
         }
     }
-    match stacked {
-        Some(df) => rechunked(df).map_err(|e| Error::internal(what(), e)),
-        None => execute_whole(ctx, q, profile),
+
+    fn push(&mut self, mut part: DataFrame, what: &str) -> Result<()> {
+        match self {
+            Stacked::InMemory(None) => *self = Stacked::InMemory(Some(part)),
+            Stacked::InMemory(Some(s)) => s
+                .vstack_mut_owned(part)
+                .map(|_| ())
+                .map_err(|e| Error::internal(what, e))?,
+            Stacked::OnDisk { folder, parts } => {
+                let file = folder.join(format!("{parts:06}.parquet"));
+                billed::staged::write_private(&mut part, &file)?;
+                *parts += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, what: &str) -> Result<LazyFrame> {
+        match self {
+            Stacked::InMemory(s) => Ok(rechunked(s.unwrap_or_default())
+                .map_err(|e| Error::internal(what, e))?
+                .lazy()),
+            Stacked::OnDisk { folder, .. } => billed::staged::scan(&folder.join("*.parquet")),
+        }
     }
 }
 
@@ -447,6 +524,39 @@ pub(crate) fn aggregate(table: &LazyFrame, expr: Expr, what: &str) -> Result<Any
         .and_then(|c| c.get(0))
         .map_err(|e| Error::internal(what, e))?;
     Ok(value.into_static())
+}
+
+/// `aggregate` (an aggregation whose key holds the account) of `table`'s rows, run on parts of
+/// [`ROWS_PER_PART`] rows or more holding whole accounts (`billing_account_id`), each read and
+/// aggregated in memory, the results stacked: the same rows as over the whole table (each
+/// group's rows are the same, in the same order), while only a part's rows are held at a time.
+///
+/// Errors: internal (exit 1) naming `what`.
+pub(crate) fn per_account_part(
+    table: &LazyFrame,
+    what: &str,
+    aggregate: impl Fn(LazyFrame) -> LazyFrame,
+) -> Result<DataFrame> {
+    const ACCOUNT: &str = "billing_account_id";
+    let ranges =
+        parts(table.clone(), ACCOUNT, ROWS_PER_PART).map_err(|e| Error::internal(what, e))?;
+    let mut stacked = Stacked::new(None);
+    for range in &ranges {
+        let part = aggregate(table.clone().filter(range.on(ACCOUNT)));
+        stacked.push(part.collect().map_err(|e| Error::internal(what, e))?, what)?;
+    }
+    if ranges.is_empty() {
+        stacked.push(
+            aggregate(table.clone())
+                .collect()
+                .map_err(|e| Error::internal(what, e))?,
+            what,
+        )?;
+    }
+    stacked
+        .finish(what)?
+        .collect()
+        .map_err(|e| Error::internal(what, e))
 }
 
 /// A context of its own holding `ctx`'s tables. A `SQLContext`'s clone shares its tables with
@@ -625,9 +735,10 @@ mod tests {
                 with: vec![("egress".into(), "account".into())],
             }),
         };
-        let parted = execute(&mut ctx, &query, 1, None)
+        let parted = execute(&mut ctx, &query, 1, None, None)
             .unwrap()
             .sort(["account"], Default::default())
+            .collect()
             .unwrap();
         let whole = ctx
             .execute(sql)

@@ -148,22 +148,32 @@ fn above_one_morsel(dir: &std::path::Path, copies: usize) -> std::path::PathBuf 
     config_with(dir, &[("billing", billing.to_str().unwrap())])
 }
 
+/// A run of `cfg` into a fresh output folder with `env` set: the files of its as-of folder, and
+/// the folder (kept while the caller holds it).
+fn run_with(
+    cfg: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (
+    std::collections::BTreeMap<String, Vec<u8>>,
+    tempfile::TempDir,
+) {
+    let out = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cipwatch"))
+        .args(["-q", "run", "--config", cfg.to_str().unwrap()])
+        .args(["--out", out.path().to_str().unwrap()])
+        .envs(env.iter().copied())
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{env:?}: {}", stderr(&o));
+    (tree(&out.path().join(AS_OF)), out)
+}
+
 #[test]
 fn the_engine_does_not_change_a_byte() {
     let input = tempfile::tempdir().unwrap();
     let cfg = above_one_morsel(input.path(), 17);
-    let run = |env: &[(&str, &str)]| {
-        let out = tempfile::tempdir().unwrap();
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_cipwatch"))
-            .args(["-q", "run", "--config", cfg.to_str().unwrap()])
-            .args(["--out", out.path().to_str().unwrap()])
-            .envs(env.iter().copied())
-            .current_dir(repo())
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{env:?}: {}", stderr(&o));
-        (tree(&out.path().join(AS_OF)), out)
-    };
+    let run = |env: &[(&str, &str)]| run_with(&cfg, env);
     let (reference, _a) = run(&[("CIPWATCH_ENGINE", "in-memory")]);
     let flags = String::from_utf8(reference["flags.csv"].clone()).unwrap();
     assert!(
@@ -207,6 +217,54 @@ fn the_engine_does_not_change_a_byte() {
         .filter_map(|l| l.split('\t').next())
         .collect();
     assert_eq!(planned.len(), queries, "{profile}");
+}
+
+/// A Parquet billing read in passes of a few thousand rows, across two files, gives the bytes of
+/// one pass per file: `row_id` runs on from pass to pass, partial aggregates add up exactly, and
+/// the quarantined and accelerator rows keep the billing's order.
+#[test]
+fn passes_of_a_few_rows_give_the_bytes_of_one_pass() {
+    use polars::prelude::*;
+    let input = tempfile::tempdir().unwrap();
+    let cfg = above_one_morsel(input.path(), 17);
+    let billing = input.path().join("billing");
+    let csv = billing.join("focus-large.csv");
+    let mut all = CsvReadOptions::default()
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(csv.clone()))
+        .unwrap()
+        .finish()
+        .unwrap();
+    std::fs::remove_file(&csv).unwrap();
+    let first = all.height() * 2 / 5;
+    for (name, mut part) in [
+        ("focus-a.parquet", all.slice(0, first)),
+        ("focus-b.parquet", all.slice(first as i64, all.height())),
+    ] {
+        ParquetWriter::new(std::fs::File::create(billing.join(name)).unwrap())
+            .with_row_group_size(Some(10_000))
+            .finish(&mut part)
+            .unwrap();
+    }
+    all.clear();
+    let run = |env: &[(&str, &str)]| run_with(&cfg, env);
+    let (whole, _a) = run(&[]);
+    let flags = String::from_utf8(whole["flags.csv"].clone()).unwrap();
+    assert!(
+        flags.lines().filter(|l| l.starts_with("5")).count() >= 16,
+        "the copies' accounts are flagged"
+    );
+    let (passes, _b) = run(&[("CIPWATCH_ROWS_PER_PASS", "7777")]);
+    assert_eq!(
+        whole.keys().collect::<Vec<_>>(),
+        passes.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &whole {
+        assert!(
+            bytes == &passes[name],
+            "{name} differs between one pass per file and passes of 7,777 rows"
+        );
+    }
 }
 
 #[test]

@@ -82,9 +82,18 @@ pub fn load(
         .filter(|(i, _)| !dropped.contains(i))
         .map(|(_, pair)| pair)
         .unzip();
+    let in_parts: Vec<bool> = prepared.iter().map(|p| read_in_parts(&p.scan)).collect();
     let mut loaded = assemble("billing", files, prepared, REQUIRED, |s| canonical(s, opts))?;
     loaded.superseded = left_out;
+    loaded.read_in_parts = in_parts;
     Ok(loaded)
+}
+
+/// Whether a slice of a billing file's canonical rows reads only that part of the file: a
+/// Parquet file (read by row group; a CSV file is parsed from its start) without a native line
+/// id, whose duplicate check (`duplicate_line_item`) compares each line with the whole file's.
+fn read_in_parts(scan: &Scan) -> bool {
+    scan.file.format == super::files::Format::Parquet && !scan.schema.contains(LINE_ITEM_ID)
 }
 
 /// Refuses (exit 3) billing input holding the same file content twice (same SHA-256: an export

@@ -25,6 +25,11 @@ use polars::prelude::file_provider::{FileProviderArgs, FileProviderReturn, FileP
 /// one day in each, so compaction holds about a day's rows at a time.
 pub const BUCKETS: i32 = 32;
 
+/// The bucket the quarantined rows of the billing pass go to (their keys, rule and reason are
+/// read back whole: [`Staging::quarantined`]); the day buckets are `0..BUCKETS`, and `BUCKETS`
+/// holds the rows without a charge day.
+pub const QUARANTINE: i32 = BUCKETS + 1;
+
 /// Rows per row group of a bucket file (Polars' default is 122,880 per open file).
 const BUCKET_ROW_GROUP: usize = 16_384;
 
@@ -82,67 +87,105 @@ impl Staging {
         self.path(&format!("{stem}-{n}.parquet"))
     }
 
-    /// The plan that writes `usage` (the identified rows, with `day`) into the day buckets, in
-    /// row order within each; run it in the billing pass, then [`Staging::compact`]. The files
-    /// (`B_N.parquet`, bucket `B`) go straight into a folder made here with mode 0700 (Polars
-    /// would make a folder per bucket with the process's umask).
+    /// The plan that writes the kept rows of one billing file (`kept`: the quarantined rows,
+    /// with a rule, and the identified usage, with `day`) into the buckets, in row order within
+    /// each: the quarantined rows to [`QUARANTINE`], the usage by charge day. Run it for each
+    /// pass over the billing, `n` being the pass's place (so the files of a bucket sort in row
+    /// order), then
+    /// [`Staging::quarantined`] and [`Staging::compact`]. The files (`B_NNNNNNNN_M.parquet`,
+    /// bucket `B`) go straight into a folder made here with mode 0700 (Polars would make a
+    /// folder per bucket with the process's umask).
     ///
     /// Errors: internal (exit 1) when the folder cannot be made.
-    pub fn bucket_sink(&self, usage: LazyFrame) -> Result<LazyFrame> {
+    pub fn bucket_sink(&self, kept: LazyFrame, n: usize) -> Result<LazyFrame> {
         let folder = self.path("buckets");
         private_folder(&folder)?;
-        let bucket = (col("day") % lit(BUCKETS)).fill_null(lit(BUCKETS));
-        let name = PlanCallback::new(|args: FileProviderArgs| {
+        let day = (col("day") % lit(BUCKETS)).fill_null(lit(BUCKETS));
+        let bucket = when(col(crate::sources::RULE).is_not_null())
+            .then(lit(QUARANTINE))
+            .otherwise(day);
+        let name = PlanCallback::new(move |args: FileProviderArgs| {
             let key = args.partition_keys.columns()[0].get(0)?;
             Ok(FileProviderReturn::Path(format!(
-                "{key}_{:08x}.parquet",
+                "{key}_{n:08}_{:08x}.parquet",
                 args.index_in_partition
             )))
         });
-        usage
-            .sink(
-                SinkDestination::Partitioned {
-                    base_path: PlRefPath::new(path_text(&folder)),
-                    file_path_provider: Some(FileProviderType::Function(name)),
-                    partition_strategy: PartitionStrategy::Keyed {
-                        keys: vec![bucket.alias("_bucket")],
-                        include_keys: false,
-                        keys_pre_grouped: false,
-                    },
-                    max_rows_per_file: IdxSize::MAX,
-                    approximate_bytes_per_file: u64::MAX,
+        kept.sink(
+            SinkDestination::Partitioned {
+                base_path: PlRefPath::new(path_text(&folder)),
+                file_path_provider: Some(FileProviderType::Function(name)),
+                partition_strategy: PartitionStrategy::Keyed {
+                    keys: vec![bucket.alias("_bucket")],
+                    include_keys: false,
+                    keys_pre_grouped: false,
                 },
-                // A bucket's writer holds a row group until it is full: small ones keep the
-                // buckets' buffers small however many there are.
-                FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions {
-                    row_group_size: Some(BUCKET_ROW_GROUP),
-                    ..Default::default()
-                })),
-                UnifiedSinkArgs::default(),
-            )
-            .or_internal("staging accelerator usage")
+                max_rows_per_file: IdxSize::MAX,
+                approximate_bytes_per_file: u64::MAX,
+            },
+            // A bucket's writer holds a row group until it is full: small ones keep the
+            // buckets' buffers small however many there are.
+            FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions {
+                row_group_size: Some(BUCKET_ROW_GROUP),
+                ..Default::default()
+            })),
+            UnifiedSinkArgs::default(),
+        )
+        .or_internal("staging accelerator usage")
+    }
+
+    /// The quarantined rows' keys the billing pass wrote to [`QUARANTINE`]: the columns of
+    /// `keys` (an empty table of that schema when no row was quarantined), in file order.
+    ///
+    /// Errors: internal (exit 1) when the files cannot be read.
+    pub fn quarantined(&self, keys: &Schema) -> Result<DataFrame> {
+        let files = self.bucket_files(&QUARANTINE.to_string());
+        let columns: Vec<Expr> = keys.iter_names().map(|c| col(c.clone())).collect();
+        match files.exists {
+            false => Ok(DataFrame::empty_with_schema(keys)),
+            true => scan(&files.pattern)?
+                .select(columns)
+                .collect()
+                .or_internal("reading the quarantined billing rows"),
+        }
+    }
+
+    /// The files of bucket `label` (a glob) and whether there are any.
+    fn bucket_files(&self, label: &str) -> BucketFiles {
+        let buckets = self.path("buckets");
+        let exists = std::fs::read_dir(&buckets)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .any(|e| bucket_of(&e.file_name().to_string_lossy()).as_deref() == Some(label))
+            })
+            .unwrap_or(false);
+        BucketFiles {
+            pattern: buckets.join(format!("{label}_*.parquet")),
+            exists,
+        }
     }
 
     /// Compacts the buckets [`Staging::bucket_sink`] wrote, one at a time, into the merged rows
-    /// and keys files, and removes the buckets. `empty` is the usage's schema, for a billing with
-    /// no accelerator rows.
+    /// and keys files, and removes the buckets. `empty` is the usage's schema: the columns read
+    /// from each bucket, and the schema of a billing with no accelerator rows.
     ///
     /// Errors: internal (exit 1) when a file cannot be read or written.
     pub fn compact(&self, empty: &Schema) -> Result<Staged> {
         let buckets = self.path("buckets");
+        let quarantine = QUARANTINE.to_string();
         let mut labels: Vec<String> = std::fs::read_dir(&buckets)
             .or_internal("reading the day buckets")?
             .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                name.rsplit_once('_').map(|(bucket, _)| bucket.to_string())
-            })
+            .filter_map(|e| bucket_of(&e.file_name().to_string_lossy()))
+            .filter(|label| *label != quarantine)
             .collect();
         labels.sort();
         labels.dedup();
+        let columns: Vec<Expr> = empty.iter_names().map(|c| col(c.clone())).collect();
         let mut inputs: Vec<LazyFrame> = Vec::new();
         for label in &labels {
-            inputs.push(scan(&buckets.join(format!("{label}_*.parquet")))?);
+            inputs.push(scan(&self.bucket_files(label).pattern)?.select(columns.clone()));
         }
         if inputs.is_empty() {
             inputs.push(DataFrame::empty_with_schema(empty).lazy());
@@ -153,11 +196,11 @@ impl Staging {
                 .map(|r| r.unwrap_single())
                 .or_internal("compacting accelerator usage")?;
             let mut merged = compact::merge(groups).or_internal("merging accelerator usage")?;
-            write(
+            write_private(
                 &mut merged.rows,
                 &self.path(&format!("merged/{i:03}.parquet")),
             )?;
-            write(
+            write_private(
                 &mut merged.keys,
                 &self.path(&format!("keys/{i:03}.parquet")),
             )?;
@@ -191,30 +234,49 @@ impl Staging {
     }
 }
 
+/// A bucket's files: a glob of them, and whether there is one.
+struct BucketFiles {
+    pattern: PathBuf,
+    exists: bool,
+}
+
+/// The bucket a file written by [`Staging::bucket_sink`] belongs to (`B` of `B_NNNNNNNN_M.parquet`).
+fn bucket_of(file_name: &str) -> Option<String> {
+    file_name
+        .split_once('_')
+        .map(|(bucket, _)| bucket.to_string())
+}
+
 fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// A scan of the Parquet files `pattern` names (a path or a glob).
-fn scan(pattern: &Path) -> Result<LazyFrame> {
+/// A scan of the Parquet files `pattern` names (a path or a glob), in the order of their names.
+///
+/// Errors: internal (exit 1) when they cannot be read.
+pub fn scan(pattern: &Path) -> Result<LazyFrame> {
     LazyFrame::scan_parquet(PlRefPath::new(path_text(pattern)), Default::default())
         .or_internal("reading the staged accelerator usage")
 }
 
-/// A folder only the owner may read (nothing if it is there).
+/// A folder only the owner may read, and any parents missing (nothing if it is there).
 fn private_folder(path: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     match path.is_dir() {
         true => Ok(()),
         false => std::fs::DirBuilder::new()
             .mode(0o700)
+            .recursive(true)
             .create(path)
             .map_err(|e| Error::internal(format!("making {}", path.display()), e)),
     }
 }
 
-/// `df` written to `path` (its folder made, private, if needed).
-fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
+/// `df` written to `path` as Parquet, owner-only (0600), its folders made private (0700) if
+/// needed.
+///
+/// Errors: internal (exit 1) when the file cannot be written.
+pub fn write_private(df: &mut DataFrame, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
         private_folder(dir)?;
     }
@@ -255,7 +317,13 @@ mod tests {
         )
         .unwrap();
         staging
-            .bucket_sink(usage.clone().lazy())
+            .bucket_sink(
+                usage
+                    .clone()
+                    .lazy()
+                    .with_column(lit(NULL).cast(DataType::String).alias(crate::sources::RULE)),
+                0,
+            )
             .unwrap()
             .collect_with_engine(Engine::Streaming)
             .unwrap();
@@ -264,6 +332,7 @@ mod tests {
         assert_eq!(mode & 0o077, 0, "{mode:o}");
         let mut back = scan(&buckets.join("*.parquet"))
             .unwrap()
+            .select([col("row_id"), col("day"), col("accelerator_hours")])
             .sort(["row_id"], Default::default())
             .collect()
             .unwrap();
