@@ -21,6 +21,7 @@ fn purge_freed_memory_at_once() {
 }
 
 fn main() {
+    cipwatch::sinks::owner_only_by_default();
     purge_freed_memory_at_once();
     quiet_on_closed_pipe();
     let cli = match cipwatch::cli::Cli::try_parse() {
