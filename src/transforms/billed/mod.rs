@@ -1,5 +1,6 @@
-//! Billing rows after identification, from one streaming pass over the billing files (bounded
-//! memory whatever their size): the row count and rows per charge day, totals per currency,
+//! Billing rows after identification, from streaming passes over the billing files, a file at a
+//! time and a Parquet file a million rows at a time (bounded memory whatever their size): the row
+//! count and rows per charge day, totals per currency,
 //! internet egress per account, the quarantined rows' keys, and the identified accelerator usage,
 //! already grouped for compaction. Sums are exact in any order, so the streaming engine's thread
 //! scheduling never changes a byte. Rows charged on implausible days (`dates`) are quarantined and
@@ -544,7 +545,7 @@ fn first_count(df: &DataFrame, column: &str) -> u64 {
 /// The columns of a quarantined row's keys, in order.
 const QUARANTINE_KEYS: [&str; 5] = ["row_id", sources::SOURCE_FILE, sources::ROW, RULE, REASON];
 
-/// What one file's pass yields: its rows, its partial aggregates (as [`Scanned`]'s), and the
+/// What one pass yields: its rows read, its partial aggregates (as [`Scanned`]'s), and the
 /// schema of the kept rows it wrote to the staging folder.
 struct FilePass {
     rows_read: u64,
@@ -554,7 +555,7 @@ struct FilePass {
     kept: Schema,
 }
 
-/// Why a file's pass failed: the file's data (exit 3, to be located in the file), or else.
+/// Why a pass failed: the file's data (exit 3, to be located in the file), or else.
 enum Failure {
     Input(PolarsError),
     Other(Error),
@@ -566,7 +567,8 @@ impl From<Error> for Failure {
     }
 }
 
-/// One billing file's pass, as two streaming plans run one after the other, each with a single
+/// One pass over a billing file's rows (a slice of them, or the whole file: [`file_parts`]), as
+/// two streaming plans run one after the other, each with a single
 /// consumer of the rows: Polars' streaming engine buffers, without bound, the rows a shared scan
 /// has handed to a fast consumer and not yet to a slow one (and runs the files of a
 /// concatenation side by side), so one plan for everything held a growing share of the billing
@@ -577,8 +579,8 @@ impl From<Error> for Failure {
 ///    pass) written to the staging folder's buckets: the quarantined ones to
 ///    [`staged::QUARANTINE`], the accelerator usage by charge day ([`staged::Staging::bucket_sink`]).
 ///
-/// `row_id` starts at `first_row_id`; `n` is the file's place, which keeps its staged files in
-/// file order.
+/// `row_id` starts at `first_row_id`; `n` is the pass's place, which keeps its staged files in
+/// row order.
 fn file_pass(
     rows: LazyFrame,
     first_row_id: u64,

@@ -1,11 +1,13 @@
 //! The identified accelerator usage kept on disk, not in memory. A GPU cloud's month is tens of
 //! millions of accelerator rows: held whole, they (and the group-by that compacts them) outgrow
-//! one machine. So the streaming billing pass writes the identified rows to Parquet files in a
-//! private staging folder, split into buckets by charge day (`day` modulo [`BUCKETS`]);
+//! one machine. So each streaming billing pass writes the identified rows to Parquet files in a
+//! private staging folder, split into buckets by charge day (`day` modulo [`BUCKETS`]), and the
+//! quarantined rows' keys to a bucket of their own ([`QUARANTINE`]);
 //! compaction ([`compact`]) then runs one bucket at a time (a merged row lies within one UTC day,
 //! so a bucket holds whole merges), and what it writes is the usage every later step scans:
 //! each reads only the columns and rows it needs (the queries read it a range of days at a time).
-//! A step that changes the usage (a quarantine, the catalog-gap bound) writes it again.
+//! A step that changes the usage (a quarantine, the catalog-gap bound) writes it again, and the
+//! queries that run in parts write their results here (`transforms::run_all`).
 //!
 //! The staging folder is private (0700) and removed when the run's last holder of the usage drops
 //! it (also on an error). A publishing run makes it in its output folder, as `.staging-usage…-<pid>`,
