@@ -203,7 +203,8 @@ macro_rules! query_results {
 }
 
 /// How [`QueryResults`] holds a result: a table in memory, or a plan that reads it (a large
-/// result written to disk by [`run_all`], read by streaming aggregations).
+/// result written to disk by [`run_all`], aggregated a part of whole accounts at a time:
+/// [`per_account_part`]).
 trait Taken: Sized {
     fn taken(result: LazyFrame, name: &str) -> Result<Self>;
 }
