@@ -265,6 +265,23 @@ fn passes_of_a_few_rows_give_the_bytes_of_one_pass() {
             "{name} differs between one pass per file and passes of 7,777 rows"
         );
     }
+    // A pass size that is not a whole number from 1 is a usage error naming the variable.
+    for bad in ["0", "abc"] {
+        let out = tempfile::tempdir().unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_cipwatch"))
+            .args(["-q", "run", "--config", cfg.to_str().unwrap()])
+            .args(["--out", out.path().to_str().unwrap()])
+            .env("CIPWATCH_ROWS_PER_PASS", bad)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("CIPWATCH_ROWS_PER_PASS"),
+            "{}",
+            stderr(&o)
+        );
+    }
 }
 
 #[test]

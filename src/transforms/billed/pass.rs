@@ -233,7 +233,7 @@ const TOO_MANY_ROWS: &str =
     "more billing rows than cipwatch can number (4,294,967,295): split the billing into prepared parts";
 
 /// The kept rows a file's pass writes: the quarantined rows and the identified accelerator
-/// usage, with the usage columns ([`USAGE`]) and the rule and reason (null on usage rows).
+/// usage, with the usage columns ([`super::USAGE`]) and the rule and reason (null on usage rows).
 fn kept_rows(marked: LazyFrame, catalog: &Catalog, opts: &BillingOptions) -> Result<LazyFrame> {
     let (sku_id, description) = billing::sku_text_columns(opts);
     let basis = Basis::from_patterns(
