@@ -9,20 +9,27 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// libmimalloc-sys 0.1.49 builds, pinned in Cargo.toml; the crate names no constant for it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Freed memory goes back to the system at once rather than after mimalloc 3's default delay of
-/// a second (`options.c`: `purge_delay` 1000 ms): a run frees large tables between steps, and the
-/// next step's peak then starts from what is live, not from what was freed a moment before
-/// (benches/RESULTS.md, "Lean compaction"). `MIMALLOC_PURGE_DELAY` in the environment still wins.
-fn purge_freed_memory_at_once() {
+/// How long (ms) freed memory stays with mimalloc before it goes back to the system, instead of
+/// mimalloc 3's default of a second (`options.c`: `purge_delay` 1000 ms): a run frees large tables
+/// between steps, and the next step's peak should start from what is live, not from what was freed
+/// a moment before. Not at once (0), though: then every morsel a Polars thread frees is returned
+/// and faulted in again, zeroed, for the next one, and the kernel's page zeroing took a third of
+/// the run's CPU time. Measured on both bench shapes at 10M rows (benches/RESULTS.md, "Freed memory
+/// kept 20 ms"): 0 ms 52.0 s / 1,027 MB (gpu-heavy) and 15.3 s / 620 MB (default); 20 ms 43.1 s /
+/// 1,178 MB and 12.7 s / 767 MB; 100 ms no faster, with more memory.
+const PURGE_DELAY_MS: std::ffi::c_long = 20;
+
+/// Sets [`PURGE_DELAY_MS`], unless `MIMALLOC_PURGE_DELAY` in the environment says otherwise.
+fn purge_freed_memory_soon() {
     if cipwatch::config::env::get(cipwatch::config::env::PURGE_DELAY).is_none() {
         // SAFETY: sets an integer option; mimalloc reads options atomically at any time.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
     }
 }
 
 fn main() {
     cipwatch::sinks::owner_only_by_default();
-    purge_freed_memory_at_once();
+    purge_freed_memory_soon();
     quiet_on_closed_pipe();
     let cli = match cipwatch::cli::Cli::try_parse() {
         Ok(cli) => cli,

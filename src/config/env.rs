@@ -59,7 +59,7 @@ variables! {
     ROWS_PER_PASS = "CIPWATCH_ROWS_PER_PASS", Diagnostic,
         "Billing rows per pass over a Parquet billing file (default 1,000,000; a whole number from 1): fewer hold less in memory and take longer (the results must not differ).";
     PURGE_DELAY = "MIMALLOC_PURGE_DELAY", Diagnostic,
-        "mimalloc's delay (ms) before freed memory goes back to the system; cipwatch sets 0 (at once) unless this is set.";
+        "mimalloc's delay (ms) before freed memory goes back to the system; cipwatch sets 20 unless this is set.";
     PROFILE = "CIPWATCH_PROFILE", Diagnostic,
         "A file to which each query's planning time (node `sql planning`, per part of a partitioned query) and its plan nodes' times are appended (`query<TAB>node<TAB>µs`).";
     TEST_PAUSE_AT = "CIPWATCH_TEST_PAUSE_AT", TestHook,

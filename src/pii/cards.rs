@@ -66,8 +66,8 @@ const DIGIT_ZEROS: &[u32] = &[
 
 /// A digit as ASCII: `0`–`9`, and a digit of any of the [`DIGIT_ZEROS`] sets (`٤` is `4`).
 pub(super) fn digit(c: char) -> Option<char> {
-    if c.is_ascii_digit() {
-        return Some(c);
+    if c.is_ascii() {
+        return c.is_ascii_digit().then_some(c);
     }
     let code = c as u32;
     DIGIT_ZEROS

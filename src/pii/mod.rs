@@ -105,15 +105,22 @@ pub fn mask_frame(
         let by_kind = !SOURCE_COLUMNS.contains(&column)
             && (FREE_TEXT_COLUMNS.contains(&column.to_ascii_lowercase().as_str())
                 || !matches!(field_kind(column), FieldKind::FreeText | FieldKind::Key));
-        let masked = df.column(name)?.str()?.apply(|v| {
-            v.map(|v| {
+        // Once per distinct text: output tables repeat account ids, groups and classes.
+        let (index, masked) = crate::sources::distinct::per_text(
+            df.column(name)?.str()?,
+            |_| true,
+            |v| {
                 if by_kind {
-                    Cow::Owned(mask_field(column, v))
+                    mask_field(column, v)
                 } else {
-                    redact(v)
+                    redact(v).into_owned()
                 }
-            })
-        });
+            },
+        );
+        let masked = StringChunked::from_iter_options(
+            name.clone(),
+            index.iter().map(|i| i.map(|i| masked[i as usize].as_str())),
+        );
         out.with_column(masked.into_series().into())?;
     }
     Ok(out)

@@ -35,6 +35,18 @@ pub const QUARANTINE: i32 = BUCKETS + 1;
 /// Rows per row group of a bucket file (Polars' default is 122,880 per open file).
 const BUCKET_ROW_GROUP: usize = 16_384;
 
+/// How the run's scratch files (the buckets, the rewritten usage, partitioned query results) are
+/// written: LZ4, not Polars' default Zstandard. They are read back once or twice within the run
+/// and removed, so compressing them hard only costs time (Zstandard's encoder and decoder were
+/// about 6% of a GPU cloud's run: benches/RESULTS.md, "Scratch files in LZ4"). The published
+/// tables and prepared datasets keep Zstandard.
+pub fn scratch_format() -> ParquetWriteOptions {
+    ParquetWriteOptions {
+        compression: ParquetCompression::Lz4Raw,
+        ..Default::default()
+    }
+}
+
 /// A private staging folder and the files written into it.
 #[derive(Clone)]
 pub struct Staging {
@@ -129,7 +141,7 @@ impl Staging {
             // buckets' buffers small however many there are.
             FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions {
                 row_group_size: Some(BUCKET_ROW_GROUP),
-                ..Default::default()
+                ..scratch_format()
             })),
             UnifiedSinkArgs::default(),
         )
@@ -227,7 +239,7 @@ impl Staging {
                 SinkDestination::File {
                     target: SinkTarget::Path(PlRefPath::new(path_text(&path))),
                 },
-                FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default())),
+                FileWriteFormat::Parquet(Arc::new(scratch_format())),
                 UnifiedSinkArgs::default(),
             )
             .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
@@ -297,6 +309,7 @@ pub fn write_private(df: &mut DataFrame, path: &Path) -> Result<()> {
             )
         })?;
     ParquetWriter::new(file)
+        .with_compression(scratch_format().compression)
         .finish(df)
         .or_internal("writing the staged accelerator usage")?;
     Ok(())
