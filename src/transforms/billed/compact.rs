@@ -5,13 +5,14 @@
 //! per second) are merged into one row spanning them: their accelerator-hours are summed,
 //! `source_rows` counts them and the first row's file, row and `row_id` stand for them.
 //!
-//! Two steps, so that the billing pass never holds a wide row per accelerator row: `group`, in the
-//! streaming pass, groups the rows by everything that must be equal and keeps per row only the few
-//! numbers that differ (times, row ids, hours) as lists; `merge` orders each group's rows in
-//! time and merges the runs that follow on, keeping each billing row's keys in a table beside the
-//! merged rows (to quarantine it later, `billing_rows`). A group of one row, which fragmented usage
-//! makes of nearly every row, skips the sorting and grouping. Stage 1 ends with merged rows: they
-//! are what a prepared dataset holds.
+//! [`compact`] works on one day bucket of the staged usage at a time, in memory. A row that no other
+//! row of the bucket shares its resource and day with cannot merge, and is its own merged row at once:
+//! on a GPU cloud's fragmented usage nearly every row is. The others go through two steps: [`group`]
+//! groups them by everything that must be equal and keeps per row only the few numbers that differ
+//! (times, row ids, hours) as lists; [`merge`] orders each group's rows in time and merges the runs
+//! that follow on, keeping each billing row's keys in a table beside the merged rows (to quarantine
+//! it later, `billing_rows`). A group of one row skips the sorting and grouping. Stage 1 ends with
+//! merged rows: they are what a prepared dataset holds.
 //!
 //! Nothing the queries compute changes: the co-location sweep sees the same running totals at
 //! every instant (an end and a start at one instant net to zero), runs are the same islands, daily
@@ -43,8 +44,35 @@ fn columns(names: &[&str]) -> Vec<Expr> {
     names.iter().map(|c| col(*c)).collect()
 }
 
+/// A bucket's usage rows (the accelerator usage columns, in `row_id` order) merged where they
+/// follow on: a row no other row of the bucket shares its resource and day with cannot merge, so
+/// it is its own merged row at once (on a GPU cloud's fragmented usage, nearly every row); only the
+/// others are grouped ([`group`]) and merged ([`merge`]). The result is [`merge`]'s of all the rows.
+///
+/// Errors: Polars' own, when the bucket's columns are not the usage columns.
+pub fn compact(usage: DataFrame) -> PolarsResult<Merged> {
+    let alone = usage
+        .clone()
+        .lazy()
+        .select([len()
+            .over([col("resource_id"), col("day")])?
+            .eq(lit(1))
+            .alias("alone")])
+        .collect()?;
+    let (alone, others) = split(usage, alone.column("alone")?.bool()?)?;
+    let groups = group(others.lazy()).collect()?;
+    let height = alone.height();
+    let mut alone = alone;
+    alone.with_column(Column::new_scalar(
+        "source_rows".into(),
+        Scalar::from(1i64),
+        height,
+    ))?;
+    merge_with(groups, alone)
+}
+
 /// Usage rows (the accelerator usage columns) grouped by everything that must be equal to merge:
-/// the key columns, `rows`, and a list per [`per_row`] column. Runs in the streaming engine.
+/// the key columns, `rows`, and a list per [`per_row`] column.
 pub fn group(usage: LazyFrame) -> LazyFrame {
     let rate = col("accelerator_hours") / (col("end_s") - col("start_s")).cast(DataType::Float64);
     let mut aggs: Vec<Expr> = per_row()
@@ -83,9 +111,33 @@ pub struct Merged {
 /// their rows) go through an in-memory plan that holds them, their rows exploded and the merged
 /// runs together.
 pub fn merge(groups: DataFrame) -> PolarsResult<Merged> {
+    let none = DataFrame::empty_with_schema(&merged_schema(&groups)?);
+    merge_with(groups, none)
+}
+
+/// The schema of [`merged_names`]' columns of merged rows made from `groups` (as [`group`] makes them).
+fn merged_schema(groups: &DataFrame) -> PolarsResult<Schema> {
+    let mut schema = Schema::default();
+    for name in merged_names() {
+        let dtype = match groups.column(name) {
+            Ok(c) => match c.dtype() {
+                DataType::List(inner) => inner.as_ref().clone(),
+                other => other.clone(),
+            },
+            Err(_) => DataType::Int64, // source_rows
+        };
+        schema.insert(name.into(), dtype);
+    }
+    Ok(schema)
+}
+
+/// [`merge`] of `groups`, with `alone`: rows known to be groups of one (the usage columns and
+/// `source_rows`), merged rows as they are.
+fn merge_with(groups: DataFrame, alone: DataFrame) -> PolarsResult<Merged> {
     let single = groups.column("rows")?.i64()?.equal(1);
     let (singles, several) = split(groups, &single)?;
-    let singles = explode_singles(singles)?;
+    let mut singles = explode_singles(singles)?.select(merged_names())?;
+    singles.vstack_mut_owned(alone.select(merged_names())?)?;
     let single_keys = DataFrame::new_infer_height(vec![
         singles.column("row_id")?.clone(),
         singles.column(ROW)?.clone(),
@@ -94,7 +146,7 @@ pub fn merge(groups: DataFrame) -> PolarsResult<Merged> {
             .clone()
             .with_name(MERGED_ROW_ID.into()),
     ])?;
-    let mut rows = singles.select(merged_names())?;
+    let mut rows = singles;
     let mut keys = single_keys;
     if several.height() > 0 {
         let runs = merge_runs(several)?;
@@ -335,8 +387,13 @@ mod tests {
             ("r-1", day, day + h, 8.0), // next day: not merged across midnight
             ("r-2", h, 2 * h, 8.0),
         ]);
-        let groups = group(df.lazy()).collect().unwrap();
+        let groups = group(df.clone().lazy()).collect().unwrap();
         let merged = merge(groups).unwrap();
+        // A row alone on its resource and day (r-1's of the next day) skips the grouping: the
+        // same merged rows.
+        let compacted = compact(df).unwrap();
+        assert_eq!(compacted.rows, merged.rows);
+        assert_eq!(compacted.keys, merged.keys);
         let out = merged.rows.clone();
         assert_eq!(
             spans(&out),

@@ -205,11 +205,11 @@ impl Staging {
             inputs.push(DataFrame::empty_with_schema(empty).lazy());
         }
         for (i, usage) in inputs.into_iter().enumerate() {
-            let groups = compact::group(usage)
+            let usage = usage
                 .collect_with_engine(Engine::Streaming)
                 .map(|r| r.unwrap_single())
-                .or_internal("compacting accelerator usage")?;
-            let mut merged = compact::merge(groups).or_internal("merging accelerator usage")?;
+                .or_internal("reading a day bucket of accelerator usage")?;
+            let mut merged = compact::compact(usage).or_internal("merging accelerator usage")?;
             write_private(
                 &mut merged.rows,
                 &self.path(&format!("merged/{i:03}.parquet")),
