@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod distinct;
 pub mod documents;
 pub mod error;
 pub mod fingerprint;

@@ -106,7 +106,7 @@ pub fn mask_frame(
             && (FREE_TEXT_COLUMNS.contains(&column.to_ascii_lowercase().as_str())
                 || !matches!(field_kind(column), FieldKind::FreeText | FieldKind::Key));
         // Once per distinct text: output tables repeat account ids, groups and classes.
-        let (index, masked) = crate::sources::distinct::per_text(
+        let (index, masked) = crate::distinct::per_text(
             df.column(name)?.str()?,
             |_| true,
             |v| {

@@ -7,7 +7,6 @@
 pub mod answers;
 pub mod billing;
 pub mod columns;
-pub mod distinct;
 pub mod files;
 pub mod layout;
 pub mod prepared_dataset;

@@ -229,7 +229,7 @@ fn passes_of_a_few_rows_give_the_bytes_of_one_pass() {
     let cfg = above_one_morsel(input.path(), 17);
     let billing = input.path().join("billing");
     let csv = billing.join("focus-large.csv");
-    let mut all = CsvReadOptions::default()
+    let all = CsvReadOptions::default()
         .with_infer_schema_length(Some(0))
         .try_into_reader_with_file_path(Some(csv.clone()))
         .unwrap()
@@ -246,7 +246,7 @@ fn passes_of_a_few_rows_give_the_bytes_of_one_pass() {
             .finish(&mut part)
             .unwrap();
     }
-    all.clear();
+    drop(all);
     let run = |env: &[(&str, &str)]| run_with(&cfg, env);
     let (whole, _a) = run(&[]);
     let flags = String::from_utf8(whole["flags.csv"].clone()).unwrap();

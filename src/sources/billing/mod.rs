@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use polars::prelude::*;
 
 use super::columns::{clean, clean_key, epoch_day, epoch_seconds, Check, Cols};
-use super::distinct::per_distinct;
+use crate::distinct::per_distinct;
 use super::files::InputFile;
 pub mod focus;
 pub mod native;

@@ -1,6 +1,8 @@
-//! Derivations from text columns whose values repeat (units, SKU details, identification texts),
-//! computed once per distinct text of a batch instead of once per row, where a regular expression
-//! per row would dominate the pass over the billing files.
+//! Derivations from text columns whose values repeat, computed once per distinct text of a batch
+//! instead of once per row: the billing's units, SKU details and identification texts, where a
+//! regular expression per row would dominate the pass over the billing files, and the account ids,
+//! groups and classes of the output tables that are masked before they are written. It depends on
+//! Polars alone, so that both the sources and the masking of personal data can use it.
 
 use polars::prelude::*;
 
