@@ -10,8 +10,8 @@ use std::sync::LazyLock;
 use polars::prelude::*;
 
 use super::columns::{clean, clean_key, epoch_day, epoch_seconds, Check, Cols};
-use crate::distinct::per_distinct;
 use super::files::InputFile;
+use crate::distinct::per_distinct;
 pub mod focus;
 pub mod native;
 

@@ -59,16 +59,15 @@ pub fn compact(usage: DataFrame) -> PolarsResult<Merged> {
             .eq(lit(1))
             .alias("alone")])
         .collect()?;
-    let (alone, others) = split(usage, alone.column("alone")?.bool()?)?;
+    let (mut alone, others) = split(usage, alone.column("alone")?.bool()?)?;
     let groups = group(others.lazy()).collect()?;
     let height = alone.height();
-    let mut alone = alone;
     alone.with_column(Column::new_scalar(
         "source_rows".into(),
         Scalar::from(1i64),
         height,
     ))?;
-    merge_with(groups, alone)
+    merge_with(groups, Some(alone))
 }
 
 /// Usage rows (the accelerator usage columns) grouped by everything that must be equal to merge:
@@ -111,33 +110,18 @@ pub struct Merged {
 /// their rows) go through an in-memory plan that holds them, their rows exploded and the merged
 /// runs together.
 pub fn merge(groups: DataFrame) -> PolarsResult<Merged> {
-    let none = DataFrame::empty_with_schema(&merged_schema(&groups)?);
-    merge_with(groups, none)
-}
-
-/// The schema of [`merged_names`]' columns of merged rows made from `groups` (as [`group`] makes them).
-fn merged_schema(groups: &DataFrame) -> PolarsResult<Schema> {
-    let mut schema = Schema::default();
-    for name in merged_names() {
-        let dtype = match groups.column(name) {
-            Ok(c) => match c.dtype() {
-                DataType::List(inner) => inner.as_ref().clone(),
-                other => other.clone(),
-            },
-            Err(_) => DataType::Int64, // source_rows
-        };
-        schema.insert(name.into(), dtype);
-    }
-    Ok(schema)
+    merge_with(groups, None)
 }
 
 /// [`merge`] of `groups`, with `alone`: rows known to be groups of one (the usage columns and
 /// `source_rows`), merged rows as they are.
-fn merge_with(groups: DataFrame, alone: DataFrame) -> PolarsResult<Merged> {
+fn merge_with(groups: DataFrame, alone: Option<DataFrame>) -> PolarsResult<Merged> {
     let single = groups.column("rows")?.i64()?.equal(1);
     let (singles, several) = split(groups, &single)?;
     let mut singles = explode_singles(singles)?.select(merged_names())?;
-    singles.vstack_mut_owned(alone.select(merged_names())?)?;
+    if let Some(alone) = alone {
+        singles.vstack_mut_owned(alone.select(merged_names())?)?;
+    }
     let single_keys = DataFrame::new_infer_height(vec![
         singles.column("row_id")?.clone(),
         singles.column(ROW)?.clone(),

@@ -15,9 +15,9 @@ use regex::Regex;
 use std::sync::Arc;
 
 use crate::config::catalog::Catalog;
+use crate::distinct::per_text;
 use crate::error::{Error, Result};
 use crate::sources::billing::focus::{GPU_COUNT_RULE, SPLIT_SKU_ROWS, UNUSED_COMMITMENT};
-use crate::distinct::per_text;
 use crate::sources::{REASON, RULE};
 
 /// Consumption row: `ChargeCategory` is `Usage` in any case, white space and invisible
