@@ -13,8 +13,8 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// mimalloc 3's default of a second (`options.c`: `purge_delay` 1000 ms): a run frees large tables
 /// between steps, and the next step's peak should start from what is live, not from what was freed
 /// a moment before. Not at once (0), though: then every morsel a Polars thread frees is returned
-/// and faulted in again, zeroed, for the next one, and the kernel's page zeroing took a third of
-/// the run's CPU time. Measured on both bench shapes at 10M rows (benches/RESULTS.md, "Freed memory
+/// and faulted in again, zeroed, for the next one: system time, most of it page faults and
+/// zeroing, was a third of the run's CPU time. Measured on both bench shapes at 10M rows (benches/RESULTS.md, "Freed memory
 /// kept 20 ms"): 0 ms 52.0 s / 1,027 MB (gpu-heavy) and 15.3 s / 620 MB (default); 20 ms 43.1 s /
 /// 1,178 MB and 12.7 s / 767 MB; 100 ms no faster, with more memory.
 const PURGE_DELAY_MS: std::ffi::c_long = 20;

@@ -148,6 +148,19 @@ fn above_one_morsel(dir: &std::path::Path, copies: usize) -> std::path::PathBuf 
     config_with(dir, &[("billing", billing.to_str().unwrap())])
 }
 
+/// Asserts that two runs published the same files with the same bytes (`how` says what differed
+/// between the runs, for the message).
+fn assert_same_files(
+    a: &std::collections::BTreeMap<String, Vec<u8>>,
+    b: &std::collections::BTreeMap<String, Vec<u8>>,
+    how: &str,
+) {
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, bytes) in a {
+        assert!(bytes == &b[name], "{name} differs {how}");
+    }
+}
+
 /// A run of `cfg` into a fresh output folder with `env` set: the files of its as-of folder, and
 /// the folder (kept while the caller holds it).
 fn run_with(
@@ -194,16 +207,11 @@ fn the_engine_does_not_change_a_byte() {
         ],
     ] {
         let (other, _b) = run(&env);
-        assert_eq!(
-            reference.keys().collect::<Vec<_>>(),
-            other.keys().collect::<Vec<_>>()
+        assert_same_files(
+            &reference,
+            &other,
+            &format!("between the in-memory engine and streaming with {env:?}"),
         );
-        for (name, bytes) in &reference {
-            assert!(
-                bytes == &other[name],
-                "{name} differs between the in-memory engine and streaming with {env:?}"
-            );
-        }
     }
     // The profile (a diagnostic that changes no byte) gives every query's SQL planning time.
     let profile = std::fs::read_to_string(&profile).unwrap();
@@ -255,16 +263,11 @@ fn passes_of_a_few_rows_give_the_bytes_of_one_pass() {
         "the copies' accounts are flagged"
     );
     let (passes, _b) = run(&[("CIPWATCH_ROWS_PER_PASS", "7777")]);
-    assert_eq!(
-        whole.keys().collect::<Vec<_>>(),
-        passes.keys().collect::<Vec<_>>()
+    assert_same_files(
+        &whole,
+        &passes,
+        "between one pass per file and passes of 7,777 rows",
     );
-    for (name, bytes) in &whole {
-        assert!(
-            bytes == &passes[name],
-            "{name} differs between one pass per file and passes of 7,777 rows"
-        );
-    }
     // A pass size that is not a whole number from 1 is a usage error naming the variable.
     for bad in ["0", "abc"] {
         let out = tempfile::tempdir().unwrap();

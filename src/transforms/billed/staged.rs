@@ -38,8 +38,9 @@ const BUCKET_ROW_GROUP: usize = 16_384;
 /// How the run's scratch files (the buckets, the rewritten usage, partitioned query results) are
 /// written: LZ4, not Polars' default Zstandard. They are read back once or twice within the run
 /// and removed, so compressing them hard only costs time (Zstandard's encoder and decoder were
-/// about 6% of a GPU cloud's run: benches/RESULTS.md, "Scratch files in LZ4"). The published
-/// tables and prepared datasets keep Zstandard.
+/// about 6% of a GPU cloud's run: benches/RESULTS.md, "Freed memory kept 20 ms, scratch files in
+/// LZ4, …"; at the cost of about 40% more scratch space). The published tables and prepared
+/// datasets keep Zstandard.
 pub fn scratch_format() -> ParquetWriteOptions {
     ParquetWriteOptions {
         compression: ParquetCompression::Lz4Raw,
